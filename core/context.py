@@ -1,0 +1,61 @@
+"""What a hook is told about an order, a shop platform or a provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.operations import OperationKind
+from core.snapshot import OrderSnapshot
+from core.state import OrderState
+
+__all__ = ["OrderContext", "PlatformInfo", "ProviderInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderContext:
+    """One order as the provider hooks see it.
+
+    :ivar order_key: the ledger's id of the order.
+    :ivar merchant_id: the merchant's id (the ``3333`` in ``BP1234567/3333``).
+    :ivar shop: the shop connection's name.
+    :ivar provider: the provider that owns the order; a provider hook returns ``None`` for
+        any other.
+    :ivar snapshot: the newest snapshot of the order.
+    :ivar state: the ledger state before the operation.
+    :ivar provider_reference: what the provider answered on placement (its order id).
+    :ivar settings: the connection's provider settings (credentials stay out of logs).
+    """
+
+    order_key: int
+    merchant_id: int
+    shop: str
+    provider: str
+    snapshot: OrderSnapshot
+    state: OrderState
+    provider_reference: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformInfo:
+    """A shop platform plugin's declaration.
+
+    :ivar name: the platform name in webhook URLs (``/webhooks/<name>/<shop>``).
+    :ivar capabilities: the operations this platform's deliveries can trigger; full credit is
+        always among them. The back office offers what a platform cannot deliver.
+    :ivar status_map: the default mapping of shop status words to ``activate``/``cancel``.
+    """
+
+    name: str
+    capabilities: frozenset[OperationKind]
+    status_map: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    """A provider plugin's declaration: its name and the operations it implements."""
+
+    name: str
+    operations: frozenset[OperationKind]

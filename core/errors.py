@@ -1,0 +1,56 @@
+"""The kit's small error hierarchy; the receiver maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "ConfigurationError",
+    "IdempotencyConflict",
+    "InvoicekitError",
+    "NotFound",
+    "PayloadError",
+    "PermanentError",
+    "RetryableError",
+    "SignatureError",
+]
+
+
+class InvoicekitError(Exception):
+    """Base class of every error the kit raises on purpose."""
+
+
+class SignatureError(InvoicekitError):
+    """A delivery's signature is missing, malformed or wrong (HTTP 401)."""
+
+
+class PayloadError(InvoicekitError):
+    """Input failed validation (HTTP 422). ``field_errors`` maps dotted field names to messages.
+
+    Messages name the field and the rule; they never repeat the rejected value.
+    """
+
+    def __init__(self, field_errors: Mapping[str, list[str]], message: str = "invalid input"):
+        self.field_errors = {name: list(msgs) for name, msgs in sorted(field_errors.items())}
+        fields = ", ".join(self.field_errors)
+        super().__init__(f"{message}: {fields}" if fields else message)
+
+
+class NotFound(InvoicekitError):
+    """An object named in a request does not exist (HTTP 404)."""
+
+
+class IdempotencyConflict(InvoicekitError):
+    """An idempotency key was reused for a different operation (HTTP 409)."""
+
+
+class RetryableError(InvoicekitError):
+    """A transient failure (timeout, 5xx, lock): try again later with the same key (HTTP 503)."""
+
+
+class PermanentError(InvoicekitError):
+    """A failure that retrying cannot fix; the operation ends dead with this reason."""
+
+
+class ConfigurationError(InvoicekitError):
+    """The kit or a plugin is configured wrongly (unknown provider, missing merchant data)."""

@@ -1,0 +1,92 @@
+"""A typed facade over ``pm.hook``: the only place the core calls hooks from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+import pluggy
+
+from core.context import OrderContext, PlatformInfo, ProviderInfo
+from core.errors import ConfigurationError
+from core.ledger.store import Ledger
+from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
+from core.snapshot import OrderSnapshot
+
+__all__ = ["OPERATION_HOOKS", "Hooks"]
+
+T = TypeVar("T", PlatformInfo, ProviderInfo)
+
+OPERATION_HOOKS: Mapping[OperationKind, str] = {
+    OperationKind.PLACEMENT: "place_order",
+    OperationKind.ACTIVATION: "activate_order",
+    OperationKind.FULL_CREDIT: "credit_full",
+    OperationKind.PARTIAL_CREDIT: "credit_partial",
+    OperationKind.DISCOUNT_TRANSFER: "transfer_discount",
+    OperationKind.RETURN: "handle_return",
+}
+
+
+class Hooks:
+    """Calls hooks with keyword arguments and checks what comes back."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    def providers(self) -> dict[str, ProviderInfo]:
+        return _unique(self.pm.hook.declare_provider(), "provider")
+
+    def platforms(self) -> dict[str, PlatformInfo]:
+        return _unique(self.pm.hook.declare_platform(), "platform")
+
+    def run_operation(self, order: OrderContext, operation: Operation,
+                      ledger: Ledger) -> OperationResult:
+        """Carry out ``operation`` at the order's provider and return its result."""
+        hook = getattr(self.pm.hook, OPERATION_HOOKS[operation.kind])
+        result = hook(order=order, operation=operation, ledger=ledger)
+        if result is None:
+            raise ConfigurationError(
+                f"no provider plugin named {order.provider!r} answered {hook.name}")
+        expected = Authorisation if operation.kind is OperationKind.PLACEMENT else OperationResult
+        if not isinstance(result, expected):
+            raise ConfigurationError(
+                f"provider {order.provider!r} returned {type(result).__name__} from {hook.name}, "
+                f"expected {expected.__name__}")
+        return result
+
+    def verify_delivery(self, platform: str, body: bytes, headers: Mapping[str, str],
+                        secrets: Sequence[bytes]) -> bool:
+        result = self.pm.hook.verify_delivery(platform=platform, body=body, headers=headers,
+                                              secrets=secrets)
+        if result is None:
+            raise ConfigurationError(f"no plugin verifies deliveries of platform {platform!r}")
+        return bool(result)
+
+    def parse_delivery(self, platform: str, shop: str, body: bytes,
+                       headers: Mapping[str, str]) -> list[OrderSnapshot]:
+        result = self.pm.hook.parse_delivery(platform=platform, shop=shop, body=body,
+                                             headers=headers)
+        if result is None:
+            raise ConfigurationError(f"no plugin parses deliveries of platform {platform!r}")
+        return list(result)
+
+    def operation_succeeded(self, order: OrderContext, operation: Operation,
+                            result: OperationResult) -> None:
+        self.pm.hook.operation_succeeded(order=order, operation=operation, result=result)
+
+    def operation_failed(self, order: OrderContext, operation: Operation, error: str,
+                         permanent: bool) -> None:
+        self.pm.hook.operation_failed(order=order, operation=operation, error=error,
+                                      permanent=permanent)
+
+    def change_refused(self, order: OrderContext, refusal: Refusal) -> None:
+        self.pm.hook.change_refused(order=order, refusal=refusal)
+
+
+def _unique(declared: list[T], what: str) -> dict[str, T]:
+    found: dict[str, T] = {}
+    for info in declared:
+        if info.name in found:
+            raise ConfigurationError(f"two plugins declare the {what} {info.name!r}")
+        found[info.name] = info
+    return found

@@ -1,0 +1,203 @@
+"""The plugin contract of invoicekit: every hook, its arguments and what it returns.
+
+This module is the single source of truth. Hooks are called with keyword arguments only; an
+implementation may accept fewer arguments than the spec lists (pluggy passes only the ones it
+names), so hooks can grow arguments without breaking plugins. ``docs/plugin_hooks.md`` has a
+section per hook, and a test fails when one is missing.
+
+Three families:
+
+* **provider hooks** (``firstresult``): the core calls one per decided operation. Every
+  provider plugin implements them and returns ``None`` unless ``order.provider`` is its own
+  name, so the first non-``None`` result is the order's provider's.
+* **shop hooks**: a platform plugin verifies and parses its platform's deliveries
+  (``firstresult``, keyed by ``platform``) and declares its capabilities.
+* **observer hooks** (all implementations run): write-back, notifications, metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.context import OrderContext, PlatformInfo, ProviderInfo
+    from core.ledger.store import Ledger
+    from core.operations import Authorisation, Operation, OperationResult, Refusal
+    from core.snapshot import OrderSnapshot
+
+hookspec = pluggy.HookspecMarker("invoicekit")
+
+# -- provider hooks -----------------------------------------------------------------------
+
+
+@hookspec
+def declare_provider() -> ProviderInfo:
+    """Declare a provider: its name and the operation kinds it implements.
+
+    :return: a :class:`core.context.ProviderInfo`; names must be unique.
+    """
+
+
+@hookspec(firstresult=True)
+def place_order(order: OrderContext, operation: Operation, ledger: Ledger) -> Authorisation | None:
+    """Authorise a newly placed order (placement): the risk decision for this buyer and cart.
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: a ``placement`` operation for the order total.
+    :param ledger: the ledger, for providers that keep their records there (the local one).
+    :return: an :class:`core.operations.Authorisation`, approved or declined with a
+        machine-readable ``decline_reason``; ``None`` if the order is not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def activate_order(order: OrderContext, operation: Operation,
+                   ledger: Ledger) -> OperationResult | None:
+    """Activation: start the invoice for ``operation.amount`` (due date, dunning clock).
+
+    Called only when the shop's status maps to ``activate``, never on placement by itself.
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: an ``activation`` with the open authorised amount and idempotency key.
+    :param ledger: the ledger, for providers that keep their records there.
+    :return: an :class:`core.operations.OperationResult` (invoice number as
+        ``document_number``), or ``None`` if the order is not yours. Raise
+        :class:`core.errors.RetryableError` or :class:`core.errors.PermanentError` on failure.
+    """
+
+
+@hookspec(firstresult=True)
+def credit_full(order: OrderContext, operation: Operation,
+                ledger: Ledger) -> OperationResult | None:
+    """Full credit: cancel the whole open amount.
+
+    Before activation (``operation.after_activation`` false) this voids the authorisation;
+    after it, it credits the open invoice amount, shipping included.
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: a ``full_credit`` for the open amount.
+    :param ledger: the ledger, for providers that keep their records there.
+    :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def credit_partial(order: OrderContext, operation: Operation,
+                   ledger: Ledger) -> OperationResult | None:
+    """Partial credit: reduce the order by ``operation.amount``.
+
+    Before activation this lowers the authorisation (a partial cancellation, lines in
+    ``operation.lines`` when known); after it, a credit note for an amount-only refund or an
+    order edit.
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: a ``partial_credit``; its amount never exceeds the open amount.
+    :param ledger: the ledger, for providers that keep their records there.
+    :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def transfer_discount(order: OrderContext, operation: Operation,
+                      ledger: Ledger) -> OperationResult | None:
+    """Discount transfer: a discount granted after the order reduces it by ``operation.amount``.
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: a ``discount_transfer``, net and tax split over the order's tax rates.
+    :param ledger: the ledger, for providers that keep their records there.
+    :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def handle_return(order: OrderContext, operation: Operation,
+                  ledger: Ledger) -> OperationResult | None:
+    """Return handling: credit returned lines of an activated order; no new invoice is needed.
+
+    The amount is at least the value of the returned lines (return shipping is never charged
+    to the buyer).
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: a ``return`` with the returned ``lines`` and their amounts.
+    :param ledger: the ledger, for providers that keep their records there.
+    :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
+    """
+
+
+# -- shop hooks ---------------------------------------------------------------------------
+
+
+@hookspec
+def declare_platform() -> PlatformInfo:
+    """Declare a shop platform: its name, capabilities and default status mapping.
+
+    :return: a :class:`core.context.PlatformInfo`; names must be unique.
+    """
+
+
+@hookspec(firstresult=True)
+def verify_delivery(platform: str, body: bytes, headers: Mapping[str, str],
+                    secrets: Sequence[bytes]) -> bool | None:
+    """Check a delivery's signature over the raw body, before anything is parsed.
+
+    :param platform: answer only for your own platform name.
+    :param body: the raw request body, exactly as received.
+    :param headers: the request headers (case-insensitive mapping).
+    :param secrets: the shop's current secrets, newest first (several during rotation).
+    :return: ``True`` if one secret verifies; raise :class:`core.errors.SignatureError` with a
+        reason that never contains a secret; ``None`` if not your platform.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_delivery(platform: str, shop: str, body: bytes,
+                   headers: Mapping[str, str]) -> list[OrderSnapshot] | None:
+    """Turn a verified delivery into canonical order snapshots.
+
+    :param platform: answer only for your own platform name.
+    :param shop: the shop connection's name, to put into each snapshot.
+    :param body: the raw, verified body.
+    :param headers: the request headers.
+    :return: a list of :class:`core.snapshot.OrderSnapshot` (empty for a delivery that concerns
+        no invoice order); raise :class:`core.errors.PayloadError` naming bad fields; ``None``
+        if not your platform.
+    """
+
+
+# -- observer hooks -----------------------------------------------------------------------
+
+
+@hookspec
+def operation_succeeded(order: OrderContext, operation: Operation,
+                        result: OperationResult) -> None:
+    """An operation succeeded at the provider and is recorded in the ledger.
+
+    :param order: the order, with the state before the operation.
+    :param operation: the operation.
+    :param result: the provider's result (for a placement, an ``Authorisation``, which may be
+        a decline).
+    """
+
+
+@hookspec
+def operation_failed(order: OrderContext, operation: Operation, error: str,
+                     permanent: bool) -> None:
+    """An operation failed at the provider; nothing was applied to the ledger.
+
+    :param order: the order.
+    :param operation: the operation; a retry uses the same idempotency key.
+    :param error: a readable reason, without secrets.
+    :param permanent: ``True`` if retrying cannot help (the operation is dead until replayed).
+    """
+
+
+@hookspec
+def change_refused(order: OrderContext, refusal: Refusal) -> None:
+    """The core refused a change it saw in a snapshot (an increase of an order or invoice).
+
+    :param order: the order.
+    :param refusal: what was refused, the amount in minor units and a message for the merchant.
+    """

@@ -1,0 +1,1 @@
+"""Where everything is stored: the ledger's tables, sessions and migrations."""

@@ -1,0 +1,75 @@
+"""Engines, sessions and migrations for the ledger.
+
+``INVOICEKIT_DATABASE_URL`` selects the database: a SQLite file by default (WAL, synchronous
+FULL, foreign keys on, writers serialised with ``BEGIN IMMEDIATE``), PostgreSQL in production
+(``postgresql+psycopg://…``). The schema is created only by Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["DEFAULT_DATABASE_URL", "database_url", "make_engine", "session_scope", "upgrade"]
+
+DEFAULT_DATABASE_URL = "sqlite:///invoicekit.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url() -> str:
+    """The configured database URL (``INVOICEKIT_DATABASE_URL``), SQLite file by default."""
+    return os.environ.get("INVOICEKIT_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see on_begin below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (default: :func:`database_url`) with the backend's settings."""
+    url = url or database_url()
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "begin")
+        def on_begin(conn: Any) -> None:
+            # One writer at a time: the per-order serialisation SQLite can offer.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (``invoicekit db upgrade``)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction commits on success and rolls back on any exception."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,216 @@
+"""The ledger's operations on its tables, behind one small class used by the core and plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import ConfigurationError, NotFound
+from core.ledger.models import (
+    Merchant,
+    Movement,
+    OperationRecord,
+    Order,
+    OrderLine,
+    OrderRefund,
+    RefusalRecord,
+    ShopConnection,
+)
+from core.operations import Operation, Refusal
+from core.schemas import dump_snapshot
+from core.snapshot import OrderSnapshot
+from core.state import LineState, OrderState, Status
+
+__all__ = ["Ledger"]
+
+
+class Ledger:
+    """The ledger inside one database transaction (``session``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- merchants and shop connections ----------------------------------------------------
+
+    def add_merchant(self, *, id: int, name: str, country: str, account_holder: str,
+                     bank_code: str, account_first: int, account_last: int,
+                     bank_country: str = "DE", bic: str | None = None,
+                     payment_term_days: int = 30, invoice_prefix: str = "INV-") -> Merchant:
+        """Register a merchant with the account range its buyers' virtual IBANs come from."""
+        if self.session.get(Merchant, id) is not None:
+            raise ConfigurationError(f"merchant {id} exists already")
+        if not 0 < account_first <= account_last:
+            raise ConfigurationError("the account range must be positive and ascending")
+        merchant = Merchant(
+            id=id, name=name, country=country, account_holder=account_holder,
+            bank_country=bank_country, bank_code=bank_code, bic=bic,
+            account_first=account_first, account_last=account_last, next_account=account_first,
+            payment_term_days=payment_term_days, invoice_prefix=invoice_prefix, next_invoice=1,
+        )
+        self.session.add(merchant)
+        self.session.flush()
+        return merchant
+
+    def merchant(self, merchant_id: int, *, for_update: bool = False) -> Merchant:
+        query = select(Merchant).where(Merchant.id == merchant_id)
+        merchant = self.session.scalars(
+            query.with_for_update() if for_update else query).one_or_none()
+        if merchant is None:
+            raise NotFound(f"merchant {merchant_id} does not exist")
+        return merchant
+
+    def add_connection(self, *, name: str, merchant_id: int, platform: str,
+                       provider: str = "local", status_map: Mapping[str, str] | None = None,
+                       provider_settings: Mapping[str, Any] | None = None) -> ShopConnection:
+        """Connect a shop: its name in webhook URLs, platform, provider and status mapping."""
+        self.merchant(merchant_id)
+        if self.session.scalars(select(ShopConnection).where(
+                ShopConnection.name == name)).first() is not None:
+            raise ConfigurationError(f"a shop named {name!r} exists already")
+        connection = ShopConnection(
+            name=name, merchant_id=merchant_id, platform=platform, provider=provider,
+            status_map=dict(status_map or {}), provider_settings=dict(provider_settings or {}))
+        self.session.add(connection)
+        self.session.flush()
+        return connection
+
+    def connection(self, name: str) -> ShopConnection:
+        found = self.session.scalars(
+            select(ShopConnection).where(ShopConnection.name == name)).one_or_none()
+        if found is None:
+            raise NotFound(f"no shop is connected under the name {name!r}")
+        return found
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def lock_order(self, connection: ShopConnection, shop_order_id: str) -> Order | None:
+        """The order, locked for this transaction (``FOR UPDATE`` where the database has it)."""
+        return self.session.scalars(
+            select(Order)
+            .where(Order.connection_id == connection.id, Order.shop_order_id == shop_order_id)
+            .with_for_update()
+        ).one_or_none()
+
+    def find_order(self, shop: str, shop_order_id: str) -> Order:
+        order = self.session.scalars(
+            select(Order).join(ShopConnection)
+            .where(ShopConnection.name == shop, Order.shop_order_id == shop_order_id)
+        ).one_or_none()
+        if order is None:
+            raise NotFound(f"shop {shop!r} has no order {shop_order_id!r}")
+        return order
+
+    def create_order(self, connection: ShopConnection, snapshot: OrderSnapshot) -> Order:
+        order = Order(
+            connection_id=connection.id, shop_order_id=snapshot.order_id,
+            order_number=snapshot.order_number, currency=snapshot.currency,
+            provider=connection.provider, status=Status.NEW.value,
+            snapshot=dump_snapshot(snapshot),
+        )
+        self.session.add(order)
+        self.session.flush()
+        return order
+
+    @staticmethod
+    def state_of(order: Order) -> OrderState:
+        """The order's ledger state as a plain value for :func:`core.reconcile.reconcile`."""
+        return OrderState(
+            status=Status(order.status), authorised=order.authorised, reduced=order.reduced,
+            activated=order.activated, credited=order.credited, total_seen=order.total_seen,
+            discount_seen=order.discount_seen,
+            refund_ids=frozenset(r.refund_id for r in order.refunds),
+            lines=MappingProxyType({
+                li.line_id: LineState(li.ordered, li.activated, li.cancelled, li.returned)
+                for li in order.lines}),
+            ordering_key=order.ordering_key, decline_reason=order.decline_reason,
+        )
+
+    def save_state(self, order: Order, state: OrderState, snapshot: OrderSnapshot) -> None:
+        """Store ``state`` and the snapshot it came from; the status never moves backwards."""
+        if Status(order.status).rank > state.status.rank:
+            raise ValueError(f"order {order.id} would move back from {order.status} "
+                             f"to {state.status}")
+        for name in ("authorised", "reduced", "activated", "credited", "total_seen",
+                     "discount_seen", "ordering_key", "decline_reason"):
+            setattr(order, name, getattr(state, name))
+        order.status = state.status.value
+        order.snapshot = dump_snapshot(snapshot)
+        rows = {li.line_id: li for li in order.lines}
+        snapshot_lines = {li.line_id: li for li in snapshot.lines}
+        for line_id, line_state in state.lines.items():
+            row = rows.get(line_id)
+            if row is None:
+                line = snapshot_lines[line_id]
+                row = OrderLine(line_id=line_id, kind=line.kind.value, sku=line.sku,
+                                name=line.name, tax_rate=line.tax_rate, gross=line.gross,
+                                ordered=line_state.ordered)
+                order.lines.append(row)
+            row.activated = line_state.activated
+            row.cancelled = line_state.cancelled
+            row.returned = line_state.returned
+        known = {r.refund_id for r in order.refunds}
+        for refund_id in sorted(state.refund_ids - known):
+            order.refunds.append(OrderRefund(refund_id=refund_id))
+        self.session.flush()
+
+    # -- operations, refusals and the movements journal -----------------------------------
+
+    def operation_record(self, order: Order, op: Operation) -> OperationRecord:
+        """The record of ``op``, created (status ``pending``) before the provider is called."""
+        record = self.session.scalars(select(OperationRecord).where(
+            OperationRecord.idempotency_key == op.idempotency_key)).one_or_none()
+        if record is None:
+            record = OperationRecord(
+                order_id=order.id, kind=op.kind.value, source=op.source,
+                idempotency_key=op.idempotency_key, after_activation=op.after_activation,
+                gross=op.amount.gross, net=op.amount.net, tax=op.amount.tax,
+                lines=[{"line_id": ol.line_id, "quantity": ol.quantity, "amount": ol.amount}
+                       for ol in op.lines],
+                status="pending", attempts=0)
+            self.session.add(record)
+            self.session.flush()
+        return record
+
+    def operations_of(self, order: Order) -> list[OperationRecord]:
+        return list(self.session.scalars(
+            select(OperationRecord).where(OperationRecord.order_id == order.id)
+            .order_by(OperationRecord.id)))
+
+    def record_refusal(self, order: Order, refusal: Refusal) -> bool:
+        """Store a refusal once; ``True`` if it is new (so the merchant is told once)."""
+        exists = self.session.scalars(select(RefusalRecord).where(
+            RefusalRecord.order_id == order.id, RefusalRecord.reason == refusal.reason,
+            RefusalRecord.amount == refusal.amount)).first()
+        if exists is not None:
+            return False
+        self.session.add(RefusalRecord(order_id=order.id, reason=refusal.reason,
+                                       amount=refusal.amount, message=refusal.message))
+        self.session.flush()
+        return True
+
+    def journal(self, *, merchant_id: int, order_id: int, kind: str, amount: int,
+                currency: str, idempotency_key: str, description: str,
+                document_number: str | None = None,
+                occurred_at: datetime | None = None) -> Movement:
+        """Write one movement, once per (idempotency key, kind)."""
+        existing = self.session.scalars(select(Movement).where(
+            Movement.idempotency_key == idempotency_key, Movement.kind == kind)).one_or_none()
+        if existing is not None:
+            return existing
+        movement = Movement(merchant_id=merchant_id, order_id=order_id, kind=kind,
+                            amount=amount, currency=currency, idempotency_key=idempotency_key,
+                            description=description, document_number=document_number)
+        if occurred_at is not None:
+            movement.occurred_at = occurred_at
+        self.session.add(movement)
+        self.session.flush()
+        return movement
+
+    def movements_of(self, order: Order) -> list[Movement]:
+        return list(self.session.scalars(
+            select(Movement).where(Movement.order_id == order.id).order_by(Movement.id)))

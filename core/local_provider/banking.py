@@ -1,0 +1,55 @@
+"""Payment references and per-buyer virtual IBANs."""
+
+from __future__ import annotations
+
+import re
+
+from schwifty import IBAN
+from sqlalchemy import select
+
+from core.errors import PermanentError
+from core.ledger.models import Buyer, Merchant
+from core.ledger.store import Ledger
+from core.snapshot import Buyer as SnapshotBuyer
+
+__all__ = ["buyer_account", "buyer_key", "payment_reference", "virtual_iban"]
+
+
+def payment_reference(order_number: str, merchant_id: int) -> str:
+    """``BP<merchant order number>/<merchant id>``, e.g. ``BP1234567/3333``."""
+    return f"BP{order_number}/{merchant_id}"
+
+
+def buyer_key(buyer: SnapshotBuyer) -> str:
+    """What identifies one buyer across orders: the VAT ID, else company, postcode, country."""
+    if buyer.vat_id:
+        return "vat:" + re.sub(r"[^0-9A-Z]", "", buyer.vat_id.upper())
+    company = " ".join((buyer.company or "").casefold().split())
+    return f"name:{buyer.country}:{buyer.postcode.replace(' ', '')}:{company}"
+
+
+def virtual_iban(merchant: Merchant, account: int) -> str:
+    """The IBAN of ``account`` at the merchant's bank, with valid check digits."""
+    iban = IBAN.generate(merchant.bank_country, bank_code=merchant.bank_code,
+                         account_code=str(account))
+    return str(iban.compact)
+
+
+def buyer_account(ledger: Ledger, merchant_id: int, buyer: SnapshotBuyer) -> Buyer:
+    """The buyer's record with its virtual IBAN, minted from the merchant's range once."""
+    key = buyer_key(buyer)
+    found = ledger.session.scalars(select(Buyer).where(
+        Buyer.merchant_id == merchant_id, Buyer.buyer_key == key)).one_or_none()
+    if found is not None:
+        return found
+    merchant = ledger.merchant(merchant_id, for_update=True)
+    account = merchant.next_account
+    if account > merchant.account_last:
+        raise PermanentError(f"merchant {merchant.id} has used its whole account range; "
+                             "extend it to mint more virtual IBANs")
+    merchant.next_account = account + 1
+    record = Buyer(merchant_id=merchant_id, buyer_key=key, company=buyer.company or "",
+                   country=buyer.country, virtual_iban=virtual_iban(merchant, account))
+    ledger.session.add(record)
+    ledger.session.flush()
+    return record

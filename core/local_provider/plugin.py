@@ -1,0 +1,172 @@
+"""Hook implementations of the local provider: authorisation, invoices, credit notes, journal.
+
+Every hook answers only for orders whose provider is ``local`` and is idempotent: an
+operation whose key already produced a document or movement returns what it produced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from core import hookimpl
+from core.context import OrderContext, ProviderInfo
+from core.ledger.models import Invoice, Order
+from core.ledger.store import Ledger
+from core.local_provider.banking import buyer_account, payment_reference
+from core.local_provider.eligibility import decline_reason
+from core.operations import Authorisation, Operation, OperationKind, OperationResult
+
+NAME = "local"
+
+
+def _mine(order: OrderContext) -> bool:
+    return order.provider == NAME
+
+
+def _journal(ledger: Ledger, order: OrderContext, operation: Operation, kind: str, amount: int,
+             description: str, document_number: str | None = None) -> None:
+    ledger.journal(merchant_id=order.merchant_id, order_id=order.order_key, kind=kind,
+                   amount=amount, currency=order.snapshot.currency,
+                   idempotency_key=operation.idempotency_key, description=description,
+                   document_number=document_number)
+
+
+def _document(ledger: Ledger, operation: Operation) -> Invoice | None:
+    return ledger.session.scalars(select(Invoice).where(
+        Invoice.idempotency_key == operation.idempotency_key)).one_or_none()
+
+
+def _invoice_of(ledger: Ledger, order: OrderContext) -> Invoice:
+    return ledger.session.scalars(select(Invoice).where(
+        Invoice.order_id == order.order_key, Invoice.kind == "invoice")).one()
+
+
+def _next_number(ledger: Ledger, merchant_id: int, prefix: str | None = None) -> str:
+    merchant = ledger.merchant(merchant_id, for_update=True)
+    number = merchant.next_invoice
+    merchant.next_invoice = number + 1
+    return f"{prefix or merchant.invoice_prefix}{number:06d}"
+
+
+def _result(document: Invoice) -> OperationResult:
+    details = {"payment_reference": document.payment_reference, "iban": document.iban}
+    if document.due_on is not None:
+        details["due_on"] = document.due_on.isoformat()
+    return OperationResult(provider_reference=document.number, document_number=document.number,
+                           details=details)
+
+
+def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
+                 description: str) -> OperationResult:
+    """A credit note against the order's invoice, journalled as a negative movement."""
+    existing = _document(ledger, operation)
+    if existing is not None:
+        return _result(existing)
+    invoice = _invoice_of(ledger, order)
+    note = Invoice(
+        merchant_id=order.merchant_id, order_id=order.order_key,
+        idempotency_key=operation.idempotency_key, kind="credit_note",
+        number=_next_number(ledger, order.merchant_id, "CN-"),
+        issued_on=datetime.now(UTC).date(), due_on=None, currency=invoice.currency,
+        gross=operation.amount.gross, net=operation.amount.net, tax=operation.amount.tax,
+        payment_reference=invoice.payment_reference, iban=invoice.iban, bic=invoice.bic,
+        invoice_id=invoice.id,
+    )
+    ledger.session.add(note)
+    ledger.session.flush()
+    _journal(ledger, order, operation, "credit_note", -operation.amount.gross,
+             f"{description} against {invoice.number}", note.number)
+    return _result(note)
+
+
+def _reduce(ledger: Ledger, order: OrderContext, operation: Operation,
+            description: str) -> OperationResult:
+    """Before activation: lower (or void) the authorisation; after it: a credit note."""
+    if operation.after_activation:
+        return _credit_note(ledger, order, operation, description)
+    kind = "void" if operation.kind is OperationKind.FULL_CREDIT else "authorisation_reduced"
+    _journal(ledger, order, operation, kind, -operation.amount.gross, description)
+    return OperationResult(provider_reference=order.provider_reference)
+
+
+@hookimpl
+def declare_provider() -> ProviderInfo:
+    return ProviderInfo(name=NAME, operations=frozenset(OperationKind))
+
+
+@hookimpl
+def place_order(order: OrderContext, operation: Operation, ledger: Ledger) -> Authorisation | None:
+    if not _mine(order):
+        return None
+    reason = decline_reason(order.snapshot, order.merchant_id)
+    if reason is not None:
+        _journal(ledger, order, operation, "declined", 0, f"declined: {reason}")
+        return Authorisation(approved=False, decline_reason=reason)
+    reference = payment_reference(order.snapshot.order_number, order.merchant_id)
+    _journal(ledger, order, operation, "authorisation", operation.amount.gross,
+             f"authorised {reference}")
+    return Authorisation(approved=True, provider_reference=reference)
+
+
+@hookimpl
+def activate_order(order: OrderContext, operation: Operation,
+                   ledger: Ledger) -> OperationResult | None:
+    if not _mine(order):
+        return None
+    existing = _document(ledger, operation)
+    if existing is not None:
+        return _result(existing)
+    merchant = ledger.merchant(order.merchant_id)
+    account = buyer_account(ledger, order.merchant_id, order.snapshot.buyer)
+    ledger.session.get(Order, order.order_key).buyer_id = account.id
+    issued = datetime.now(UTC).date()
+    invoice = Invoice(
+        merchant_id=merchant.id, order_id=order.order_key,
+        idempotency_key=operation.idempotency_key, kind="invoice",
+        number=_next_number(ledger, merchant.id), issued_on=issued,
+        due_on=issued + timedelta(days=merchant.payment_term_days),
+        currency=order.snapshot.currency, gross=operation.amount.gross,
+        net=operation.amount.net, tax=operation.amount.tax,
+        payment_reference=payment_reference(order.snapshot.order_number, merchant.id),
+        iban=account.virtual_iban, bic=merchant.bic,
+    )
+    ledger.session.add(invoice)
+    ledger.session.flush()
+    _journal(ledger, order, operation, "invoice", operation.amount.gross,
+             f"invoice {invoice.number} due {invoice.due_on.isoformat()}", invoice.number)
+    return _result(invoice)
+
+
+@hookimpl
+def credit_full(order: OrderContext, operation: Operation,
+                ledger: Ledger) -> OperationResult | None:
+    if not _mine(order):
+        return None
+    return _reduce(ledger, order, operation, "full credit")
+
+
+@hookimpl
+def credit_partial(order: OrderContext, operation: Operation,
+                   ledger: Ledger) -> OperationResult | None:
+    if not _mine(order):
+        return None
+    return _reduce(ledger, order, operation, f"partial credit ({operation.source})")
+
+
+@hookimpl
+def transfer_discount(order: OrderContext, operation: Operation,
+                      ledger: Ledger) -> OperationResult | None:
+    if not _mine(order):
+        return None
+    return _reduce(ledger, order, operation, "discount transfer")
+
+
+@hookimpl
+def handle_return(order: OrderContext, operation: Operation,
+                  ledger: Ledger) -> OperationResult | None:
+    if not _mine(order):
+        return None
+    lines = ", ".join(f"{ol.quantity}× {ol.line_id}" for ol in operation.lines)
+    return _reduce(ledger, order, operation, f"return of {lines}")

@@ -1,0 +1,300 @@
+"""Validation of order snapshots at the edges (marshmallow).
+
+:func:`load_snapshot` turns a plain mapping (decimal strings for money) into an
+:class:`~core.snapshot.OrderSnapshot` or raises :class:`~core.errors.PayloadError` naming every
+bad field; :func:`dump_snapshot` is its inverse, for storage and for the generic wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from core.errors import PayloadError
+from core.money import is_known_currency, parse_decimal, to_decimal, to_minor
+from core.snapshot import (
+    Buyer,
+    Discount,
+    Line,
+    LineKind,
+    OrderSnapshot,
+    Refund,
+    RefundLine,
+)
+
+__all__ = ["OrderSnapshotSchema", "dump_snapshot", "load_snapshot"]
+
+MAX_QUANTITY = 1_000_000
+Text = fields.String
+
+
+class MoneyField(fields.Field):
+    """A money value as a decimal string (``"12.34"``); JSON numbers are refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            return parse_decimal(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses booleans, strings and floats."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("must be an integer, not a boolean")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _text(maximum: int = 255, **kwargs: Any) -> fields.String:
+    return Text(validate=validate.Length(min=1, max=maximum), **kwargs)
+
+
+def _optional_text(maximum: int = 255) -> fields.String:
+    return Text(load_default=None, allow_none=True, validate=validate.Length(max=maximum))
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class BuyerSchema(_Strict):
+    company = _optional_text()
+    legal_form = _optional_text(64)
+    vat_id = _optional_text(32)
+    first_name = _optional_text()
+    last_name = _optional_text()
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    street = _text(required=True)
+    address_2 = _optional_text()
+    postcode = _text(32, required=True)
+    city = _text(required=True)
+    country = Text(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an "
+                   "upper-case ISO 3166-1 alpha-2 code"))
+
+
+class LineSchema(_Strict):
+    line_id = _text(64, required=True)
+    kind = fields.Enum(LineKind, by_value=True, load_default=LineKind.PRODUCT)
+    sku = _optional_text(64)
+    name = _text(required=True)
+    quantity = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
+    net = MoneyField(required=True)
+    tax = MoneyField(required=True)
+    gross = MoneyField(required=True)
+    tax_rate = MoneyField(required=True)
+
+
+class DiscountSchema(_Strict):
+    code = _text(64, required=True)
+    amount = MoneyField(required=True)
+
+
+class RefundLineSchema(_Strict):
+    line_id = _text(64, required=True)
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    amount = MoneyField(required=True)
+
+
+class RefundSchema(_Strict):
+    refund_id = _text(64, required=True)
+    amount = MoneyField(required=True)
+    lines = fields.List(fields.Nested(RefundLineSchema), load_default=None, allow_none=True)
+    reason = _optional_text(1000)
+
+
+class OrderSnapshotSchema(_Strict):
+    """Field-level shape of a snapshot; cross-field rules live in :func:`load_snapshot`."""
+
+    shop = _text(64, required=True)
+    order_id = _text(64, required=True)
+    order_number = _text(64, required=True)
+    currency = Text(required=True)
+    buyer = fields.Nested(BuyerSchema, required=True)
+    lines = fields.List(fields.Nested(LineSchema), required=True,
+                        validate=validate.Length(min=1, max=1000))
+    total = MoneyField(required=True)
+    total_tax = MoneyField(required=True)
+    status = _text(64, required=True)
+    ordering_key = fields.AwareDateTime(required=True, default_timezone=UTC)
+    discounts = fields.List(fields.Nested(DiscountSchema), load_default=list)
+    refunds = fields.List(fields.Nested(RefundSchema), load_default=list)
+    cancelled = fields.Boolean(load_default=False)
+    returned = fields.Boolean(load_default=False)
+    placed_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict → ``{"lines.0.gross": [...]}``."""
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = str(key) if key != "_schema" else ""
+            path = f"{prefix}.{name}" if prefix and name else prefix or name or "_schema"
+            flat.update(_flatten(value, path))
+        return flat
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix: messages}
+    return {prefix: [str(messages)]}
+
+
+class _Checker:
+    """Collects cross-field errors and converts money with the order's currency."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.errors: dict[str, list[str]] = {}
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+    def minor(self, value: Decimal, path: str, *, allow_negative: bool = False) -> int:
+        if value < 0 and not allow_negative:
+            self.fail(path, "must not be negative")
+        try:
+            return to_minor(value, self.currency)
+        except ValueError as exc:
+            self.fail(path, str(exc))
+            return 0
+
+
+def _rounding_tolerance(line_count: int) -> int:
+    """Minor units by which per-line rounding may move a sum away from the order total."""
+    return max(1, (line_count + 1) // 2)
+
+
+def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
+    """Validate ``data`` and build an :class:`OrderSnapshot`; raise :class:`PayloadError`.
+
+    Beyond field types this checks: a known currency and amounts exact to its exponent;
+    ``net + tax == gross`` per line; no negative amounts except fee lines; the lines adding up
+    to ``total`` and ``total_tax`` within the shop's rounding; refunds naming existing lines,
+    never more units than a line has, and never more than the order total.
+    """
+    try:
+        raw = OrderSnapshotSchema().load(data)
+    except ValidationError as exc:
+        raise PayloadError(_flatten(exc.messages)) from None
+
+    currency = raw["currency"]
+    if not is_known_currency(currency):
+        raise PayloadError({"currency": ["must be a known upper-case ISO 4217 code"]})
+    check = _Checker(currency)
+
+    lines: list[Line] = []
+    for i, item in enumerate(raw["lines"]):
+        path = f"lines.{i}"
+        is_fee = item["kind"] is LineKind.FEE
+        net = check.minor(item["net"], f"{path}.net", allow_negative=is_fee)
+        tax = check.minor(item["tax"], f"{path}.tax", allow_negative=is_fee)
+        gross = check.minor(item["gross"], f"{path}.gross", allow_negative=is_fee)
+        if net + tax != gross:
+            check.fail(f"{path}.gross", "must equal net + tax")
+        rate = item["tax_rate"]
+        if not 0 <= rate <= 100:
+            check.fail(f"{path}.tax_rate", "must be a percentage between 0 and 100")
+        lines.append(Line(line_id=item["line_id"], kind=item["kind"], name=item["name"],
+                          quantity=item["quantity"], net=net, tax=tax, gross=gross,
+                          tax_rate=rate, sku=item["sku"]))
+    by_id = {line.line_id: line for line in lines}
+    if len(by_id) != len(lines):
+        check.fail("lines", "line_id values must be unique")
+
+    total = check.minor(raw["total"], "total")
+    total_tax = check.minor(raw["total_tax"], "total_tax")
+    tolerance = _rounding_tolerance(len(lines))
+    if abs(sum(line.gross for line in lines) - total) > tolerance:
+        check.fail("total", "lines do not add up to the total")
+    if abs(sum(line.tax for line in lines) - total_tax) > tolerance:
+        check.fail("total_tax", "line taxes do not add up to the total tax")
+
+    discounts = tuple(
+        Discount(code=d["code"], amount=check.minor(d["amount"], f"discounts.{i}.amount"))
+        for i, d in enumerate(raw["discounts"])
+    )
+    refunds = []
+    refunded_units: dict[str, int] = {}
+    for i, r in enumerate(raw["refunds"]):
+        path = f"refunds.{i}"
+        amount = check.minor(r["amount"], f"{path}.amount")
+        if amount == 0:
+            check.fail(f"{path}.amount", "must be positive")
+        refund_lines = None
+        if r["lines"] is not None:
+            refund_lines = []
+            for j, rl in enumerate(r["lines"]):
+                line = by_id.get(rl["line_id"])
+                if line is None:
+                    check.fail(f"{path}.lines.{j}.line_id", "names no line of this order")
+                    continue
+                refunded_units[line.line_id] = refunded_units.get(line.line_id, 0) + rl["quantity"]
+                if refunded_units[line.line_id] > line.quantity:
+                    check.fail(f"{path}.lines.{j}.quantity", "refunds more units than ordered")
+                refund_lines.append(RefundLine(
+                    line_id=line.line_id, quantity=rl["quantity"],
+                    amount=check.minor(rl["amount"], f"{path}.lines.{j}.amount")))
+            refund_lines = tuple(refund_lines)
+        refunds.append(Refund(refund_id=r["refund_id"], amount=amount, lines=refund_lines,
+                              reason=r["reason"]))
+    if len({r.refund_id for r in refunds}) != len(refunds):
+        check.fail("refunds", "refund_id values must be unique")
+    if sum(r.amount for r in refunds) > total:
+        check.fail("refunds", "refunds exceed the order total")
+
+    if check.errors:
+        raise PayloadError(check.errors)
+    return OrderSnapshot(
+        shop=raw["shop"], order_id=raw["order_id"], order_number=raw["order_number"],
+        currency=currency, buyer=Buyer(**raw["buyer"]), lines=tuple(lines), total=total,
+        total_tax=total_tax, status=raw["status"], ordering_key=raw["ordering_key"],
+        discounts=discounts, refunds=tuple(refunds), cancelled=raw["cancelled"],
+        returned=raw["returned"], placed_at=raw["placed_at"],
+    )
+
+
+def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
+    """The snapshot as JSON-ready data that :func:`load_snapshot` reads back unchanged."""
+
+    def money(minor: int) -> str:
+        return str(to_decimal(minor, snapshot.currency))
+
+    return {
+        "shop": snapshot.shop,
+        "order_id": snapshot.order_id,
+        "order_number": snapshot.order_number,
+        "currency": snapshot.currency,
+        "buyer": BuyerSchema().dump(snapshot.buyer),
+        "lines": [
+            {"line_id": li.line_id, "kind": li.kind.value, "sku": li.sku, "name": li.name,
+             "quantity": li.quantity, "net": money(li.net), "tax": money(li.tax),
+             "gross": money(li.gross), "tax_rate": str(li.tax_rate)}
+            for li in snapshot.lines
+        ],
+        "total": money(snapshot.total),
+        "total_tax": money(snapshot.total_tax),
+        "status": snapshot.status,
+        "ordering_key": snapshot.ordering_key.isoformat(),
+        "discounts": [{"code": d.code, "amount": money(d.amount)} for d in snapshot.discounts],
+        "refunds": [
+            {"refund_id": r.refund_id, "amount": money(r.amount), "reason": r.reason,
+             "lines": None if r.lines is None else [
+                 {"line_id": rl.line_id, "quantity": rl.quantity, "amount": money(rl.amount)}
+                 for rl in r.lines]}
+            for r in snapshot.refunds
+        ],
+        "cancelled": snapshot.cancelled,
+        "returned": snapshot.returned,
+        "placed_at": snapshot.placed_at.isoformat() if snapshot.placed_at else None,
+    }

@@ -1,0 +1,80 @@
+"""Shared fixtures: a migrated ledger database, the plugin manager, a merchant and a shop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from core.hooks import Hooks
+from core.ledger.db import make_engine, session_scope, upgrade
+from core.ledger.store import Ledger
+from core.plugins import get_plugin_manager
+
+MERCHANT_ID = 3333
+STATUS_MAP = {"completed": "activate", "cancelled": "cancel", "refunded": "cancel"}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh database: ``INVOICEKIT_TEST_DATABASE_URL`` (PostgreSQL) or a SQLite file."""
+    return os.environ.get("INVOICEKIT_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'kit.db'}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        from core.ledger.models import Base
+
+        with engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def hooks() -> Hooks:
+    return Hooks(get_plugin_manager())
+
+
+@pytest.fixture
+def shop(engine: Engine) -> str:
+    """Merchant 3333 with a WooCommerce-style shop ``acme`` on the local provider."""
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
+                            account_holder="invoicekit Treuhand", bank_code="10020030",
+                            bic="ABCDDEFFXXX", account_first=4_000_000_000,
+                            account_last=4_000_009_999)
+        ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
+                              status_map=STATUS_MAP)
+    return "acme"
+
+
+@pytest.fixture
+def feed(engine: Engine, hooks: Hooks, shop: str):
+    """Process one snapshot in its own transaction, as the queue consumer will."""
+    from core.execute import process_snapshot
+
+    def feed(snapshot):
+        with session_scope(engine) as session:
+            return process_snapshot(Ledger(session), hooks, snapshot)
+
+    return feed
+
+
+@pytest.fixture
+def read(engine: Engine):
+    """Run a function against the ledger in a read-only transaction and return its result."""
+
+    def read(function):
+        with session_scope(engine) as session:
+            return function(Ledger(session))
+
+    return read

@@ -1,0 +1,152 @@
+"""Realistic orders end to end through reconciliation, the hooks and the local provider."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from schwifty import IBAN
+from sqlalchemy import select
+
+from core.ledger.models import Invoice, Movement
+from core.operations import OperationKind
+from core.state import Status
+from core.schemas import load_snapshot
+from orders import OFFICE_LINES, changed, order_data, snapshot
+
+
+def order_view(ledger, order_id="1001"):
+    order = ledger.find_order("acme", order_id)
+    state = ledger.state_of(order)
+    invoices = ledger.session.scalars(
+        select(Invoice).where(Invoice.order_id == order.id).order_by(Invoice.id)).all()
+    return {
+        "status": state.status,
+        "open": state.open_amount,
+        "documents": [(i.kind, i.number, i.gross, i.net, i.tax) for i in invoices],
+        "journal": [(m.kind, m.amount, m.document_number) for m in ledger.movements_of(order)],
+        "lines": {k: (v.ordered, v.activated, v.cancelled, v.returned)
+                  for k, v in state.lines.items()},
+        "invoice": invoices[0] if invoices else None,
+    }
+
+
+def test_activation_partial_credit_and_return_of_the_rest(feed, read):
+    placed = order_data(status="processing")
+    outcome = feed(load_snapshot(placed))
+    assert [op.kind for op in outcome.executed] == [OperationKind.PLACEMENT]
+    view = read(order_view)
+    assert view["status"] is Status.AUTHORISED
+    assert view["open"] == 549_73
+    assert view["documents"] == []
+    assert view["journal"] == [("authorisation", 549_73, None)]
+
+    completed = changed(placed, status="completed", ordering_key="2026-11-03T10:00:00+00:00")
+    outcome = feed(load_snapshot(completed))
+    assert [op.kind for op in outcome.executed] == [OperationKind.ACTIVATION]
+    view = read(order_view)
+    invoice = view["invoice"]
+    assert view["status"] is Status.ACTIVE
+    assert view["documents"] == [("invoice", "INV-000001", 549_73, 467_00, 82_73)]
+    assert invoice.payment_reference == "BP1001/3333"
+    assert invoice.due_on == invoice.issued_on + timedelta(days=30)
+    assert IBAN(invoice.iban).validate(validate_bban=True)
+    assert invoice.iban.startswith("DE") and "10020030" in invoice.iban
+    assert view["journal"][-1] == ("invoice", 549_73, "INV-000001")
+    assert view["lines"]["1"] == (2, 2, 0, 0)
+
+    goodwill = changed(completed, ordering_key="2026-11-04T10:00:00+00:00",
+                       refunds=[{"refund_id": "r1", "amount": "20.00", "reason": "scratch"}])
+    outcome = feed(load_snapshot(goodwill))
+    (op,) = outcome.executed
+    assert op.kind is OperationKind.PARTIAL_CREDIT
+    assert (op.amount.gross, op.amount.net, op.amount.tax) == (20_00, 16_99, 3_01)
+    view = read(order_view)
+    assert view["open"] == 529_73
+    assert view["documents"][-1] == ("credit_note", "CN-000002", 20_00, 16_99, 3_01)
+    assert view["journal"][-1] == ("credit_note", -20_00, "CN-000002")
+
+    one_chair = {"refund_id": "r2", "amount": "178.50",
+                 "lines": [{"line_id": "1", "quantity": 1, "amount": "178.50"}]}
+    returned = changed(goodwill, ordering_key="2026-11-05T10:00:00+00:00",
+                       refunds=[*goodwill["refunds"], one_chair])
+    (op,) = feed(load_snapshot(returned)).executed
+    assert op.kind is OperationKind.RETURN
+    assert (op.amount.gross, op.amount.net, op.amount.tax) == (178_50, 150_00, 28_50)
+    view = read(order_view)
+    assert view["open"] == 351_23
+    assert view["lines"]["1"] == (2, 2, 0, 1)
+    assert view["documents"][-1] == ("credit_note", "CN-000003", 178_50, 150_00, 28_50)
+
+    rest = {"refund_id": "r3", "amount": "339.95", "lines": [
+        {"line_id": "1", "quantity": 1, "amount": "178.50"},
+        {"line_id": "2", "quantity": 10, "amount": "53.50"},
+        {"line_id": "3", "quantity": 3, "amount": "124.95"}]}
+    everything = changed(returned, ordering_key="2026-11-06T10:00:00+00:00",
+                         refunds=[*returned["refunds"], rest])
+    (op,) = feed(load_snapshot(everything)).executed
+    assert op.kind is OperationKind.FULL_CREDIT  # no articles left: shipping and fee too
+    assert op.amount.gross == 351_23
+    view = read(order_view)
+    assert view["status"] is Status.CREDITED
+    assert view["open"] == 0
+    assert view["documents"][-1][:3] == ("credit_note", "CN-000004", 351_23)
+    assert [j[:2] for j in view["journal"]] == [
+        ("authorisation", 549_73), ("invoice", 549_73), ("credit_note", -20_00),
+        ("credit_note", -178_50), ("credit_note", -351_23)]
+    assert sum(j[1] for j in view["journal"][1:]) == 0
+    assert all(v[3] == v[1] for v in view["lines"].values())
+
+
+def test_cancel_before_activation_voids(feed, read):
+    placed = order_data()
+    feed(load_snapshot(placed))
+    outcome = feed(load_snapshot(changed(placed, status="cancelled",
+                                         ordering_key="2026-11-02T12:00:00+00:00")))
+    (op,) = outcome.executed
+    assert op.kind is OperationKind.FULL_CREDIT and not op.after_activation
+    view = read(order_view)
+    assert view["status"] is Status.VOIDED
+    assert view["documents"] == []
+    assert view["journal"] == [("authorisation", 549_73, None), ("void", -549_73, None)]
+    assert view["lines"]["3"] == (3, 0, 3, 0)
+
+
+def test_discount_after_activation_then_cancel(feed, read):
+    placed = order_data(status="completed")
+    outcome = feed(load_snapshot(placed))
+    assert [op.kind for op in outcome.executed] == [OperationKind.PLACEMENT,
+                                                    OperationKind.ACTIVATION]
+    chairs = {"line_id": "1", "kind": "product", "name": "Office chair", "quantity": 2,
+              "net": "287.39", "tax": "54.61", "gross": "342.00", "tax_rate": "19"}
+    lines = [chairs, *OFFICE_LINES[1:]]
+    discounted = order_data(status="completed", lines=lines, minutes=60, discounts=[
+        {"code": "WELCOME10", "amount": "10.00"}, {"code": "LOYAL15", "amount": "15.00"}])
+    (op,) = feed(load_snapshot(discounted)).executed
+    assert op.kind is OperationKind.DISCOUNT_TRANSFER
+    assert op.amount.gross == 15_00
+    view = read(order_view)
+    assert view["open"] == 534_73
+    assert view["documents"][-1][:3] == ("credit_note", "CN-000002", 15_00)
+
+    cancelled = changed(discounted, status="cancelled", ordering_key="2026-11-03T09:00:00+00:00")
+    (op,) = feed(load_snapshot(cancelled)).executed
+    assert op.kind is OperationKind.FULL_CREDIT and op.after_activation
+    assert op.amount.gross == 534_73
+    view = read(order_view)
+    assert view["status"] is Status.CREDITED
+    assert [j[:2] for j in view["journal"]] == [
+        ("authorisation", 549_73), ("invoice", 549_73), ("credit_note", -15_00),
+        ("credit_note", -534_73)]
+
+
+def test_increase_of_an_invoice_is_refused_and_reported(feed, read):
+    placed = order_data(status="completed")
+    feed(load_snapshot(placed))
+    more = [*OFFICE_LINES, ("4", "product", "Stapler", 1, "20.00", "19")]
+    outcome = feed(snapshot(status="completed", lines=more, minutes=5))
+    assert outcome.executed == ()
+    assert [r.reason for r in outcome.refusals] == ["increase"]
+    assert outcome.refusals[0].amount == 23_80
+    view = read(order_view)
+    assert view["open"] == 549_73
+    assert read(lambda ledger: ledger.session.scalars(select(Movement)).all()).__len__() == 2
