@@ -1,0 +1,1 @@
+"""The webhook receiver (Flask): verify, store durably, acknowledge fast."""
