@@ -47,7 +47,7 @@ def parse_decimal(value: object) -> Decimal:
 
     Integers are refused because ``1999`` is ambiguous (19.99 or 1999.00?).
     """
-    if isinstance(value, bool) or isinstance(value, float | int):
+    if isinstance(value, bool | float | int):
         raise ValueError("must be a decimal string such as \"12.34\", not a JSON number")
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -67,7 +67,7 @@ def to_minor(value: Decimal | str, currency: str, *, rounding: str | None = None
     Without ``rounding`` the amount must already be exact to the currency's exponent
     (``"12.345"`` EUR raises); with a ``decimal`` rounding mode it is rounded once.
     """
-    amount = parse_decimal(value) if isinstance(value, str) else value
+    amount = parse_decimal(value)
     scaled = amount.scaleb(exponent(currency))
     whole = scaled.to_integral_value(rounding=rounding or ROUND_HALF_UP)
     if rounding is None and whole != scaled:
@@ -107,7 +107,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
 
 
 def share(total: int, part: int, whole: int) -> int:
-    """``total × part / whole`` rounded half up: the amount of ``part`` units out of ``whole``.
+    """``total * part / whole`` rounded half up: the amount of ``part`` units out of ``whole``.
 
     Used cumulatively (``share(t, done + k, n) - share(t, done, n)``) the pieces of a line
     always add up to the line's total once all ``n`` units are counted.

@@ -1,4 +1,4 @@
-"""Property tests of reconciliation over random carts and histories (invariants I2–I4).
+"""Property tests of reconciliation over random carts and histories (invariants I2 to I4).
 
 Each example builds a random cart (several tax rates, shipping, a fee), then a random history
 of shop changes — activation, amount refunds, line refunds, discounts, increases, cancel —

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from core.ledger.models import Invoice, Movement
 from core.operations import OperationKind
-from core.state import Status
 from core.schemas import load_snapshot
+from core.state import Status
 from orders import OFFICE_LINES, changed, order_data, snapshot
 
 

@@ -27,7 +27,7 @@ def business_buyer(snapshot: OrderSnapshot) -> str | None:
 
 
 def cart_value(snapshot: OrderSnapshot) -> str | None:
-    """Cart value 50.00–19,999.00 EUR inclusive; other currencies wait for the risk engine."""
+    """Cart value 50.00 to 19,999.00 EUR inclusive; other currencies wait for the risk engine."""
     if snapshot.currency != "EUR":
         return "currency_not_supported"
     if not MINIMUM_EUR <= snapshot.total <= MAXIMUM_EUR:

@@ -168,5 +168,5 @@ def handle_return(order: OrderContext, operation: Operation,
                   ledger: Ledger) -> OperationResult | None:
     if not _mine(order):
         return None
-    lines = ", ".join(f"{ol.quantity}× {ol.line_id}" for ol in operation.lines)
+    lines = ", ".join(f"{ol.quantity} x {ol.line_id}" for ol in operation.lines)
     return _reduce(ledger, order, operation, f"return of {lines}")

@@ -1,0 +1,46 @@
+"""Core knows no shop, no provider and no receiver: it reaches them only through hooks."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parent.parent / "core"
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def core_modules() -> list[Path]:
+    return sorted(CORE.rglob("*.py"))
+
+
+def test_core_imports_no_plugin_and_no_receiver():
+    offenders = {
+        str(path.relative_to(CORE)): sorted(name for name in imports_of(path)
+                                            if name.split(".")[0] in {"plugins", "webhooks"})
+        for path in core_modules()
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_only_the_entry_point_knows_the_local_provider():
+    provider = CORE / "local_provider"
+    offenders = [
+        str(path.relative_to(CORE)) for path in core_modules()
+        if provider not in path.parents
+        and any(name.startswith("core.local_provider") for name in imports_of(path))
+    ]
+    assert offenders == []
+
+
+def test_built_in_plugins_are_declared_in_setup_cfg():
+    setup_cfg = (CORE.parent / "setup.cfg").read_text(encoding="utf-8")
+    assert "invoicekit =\n    local = core.local_provider.plugin" in setup_cfg

@@ -1,0 +1,108 @@
+"""The local provider: eligibility, per-buyer virtual IBANs, references, numbering."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from schwifty import IBAN
+from sqlalchemy import select
+
+from core.ledger.db import session_scope
+from core.ledger.models import Buyer, Invoice
+from core.ledger.store import Ledger
+from core.local_provider.banking import buyer_key, payment_reference
+from core.schemas import load_snapshot
+from core.state import Status
+from orders import order_data
+
+
+def cart(total: str) -> list[tuple]:
+    return [("1", "product", "Item", 1, total, "0")]
+
+
+@pytest.mark.parametrize(("total", "reason"), [
+    ("49.99", "amount_out_of_range"), ("50.00", None), ("19999.00", None),
+    ("19999.01", "amount_out_of_range"),
+])
+def test_cart_value_limits_are_inclusive(feed, total, reason):
+    outcome = feed(load_snapshot(order_data(lines=cart(total), discounts=[])))
+    assert outcome.decline_reason == reason
+    assert outcome.status is (Status.DECLINED if reason else Status.AUTHORISED)
+
+
+@pytest.mark.parametrize("country", ["DE", "FR", "NL", "SE", "NO", "FI", "AT", "ES", "DK"])
+def test_listed_countries_are_accepted(feed, country):
+    data = order_data()
+    data["buyer"]["country"] = country
+    assert feed(load_snapshot(data)).status is Status.AUTHORISED
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"country": "US"}, "country_not_supported"),
+    ({"country": "CH"}, "country_not_supported"),
+    ({"company": None}, "not_a_business"),
+    ({"company": "  "}, "not_a_business"),
+    ({"legal_form": None}, "not_a_business"),
+])
+def test_buyer_rules_decline_with_machine_reasons(feed, change, reason):
+    data = order_data()
+    data["buyer"].update(change)
+    assert feed(load_snapshot(data)).decline_reason == reason
+
+
+def test_other_currencies_wait_for_the_risk_engine(feed):
+    data = order_data(currency="SEK")
+    assert feed(load_snapshot(data)).decline_reason == "currency_not_supported"
+
+
+def test_order_number_must_fit_the_reference(feed):
+    data = order_data(order_number="X" * 30)
+    assert feed(load_snapshot(data)).decline_reason == "order_number_too_long"
+
+
+def test_payment_reference_format():
+    assert payment_reference("1234567", 3333) == "BP1234567/3333"
+
+
+def test_same_buyer_same_iban_other_buyer_other_iban(feed, engine):
+    feed(load_snapshot(order_data("1", status="completed")))
+    feed(load_snapshot(order_data("2", status="completed")))
+    other = order_data("3", status="completed")
+    other["buyer"].update(company="Beispiel AG", legal_form="AG", vat_id="DE811128135")
+    feed(load_snapshot(other))
+    with session_scope(engine) as session:
+        invoices = session.scalars(select(Invoice).order_by(Invoice.id)).all()
+        assert [i.number for i in invoices] == ["INV-000001", "INV-000002", "INV-000003"]
+        assert invoices[0].iban == invoices[1].iban != invoices[2].iban
+        assert [i.payment_reference for i in invoices] == ["BP1/3333", "BP2/3333", "BP3/3333"]
+        for invoice in invoices:
+            assert IBAN(invoice.iban).validate(validate_bban=True)
+        assert len(session.scalars(select(Buyer)).all()) == 2
+
+
+def test_buyer_key_ignores_vat_formatting():
+    data = order_data()
+    spaced = copy.deepcopy(data)
+    spaced["buyer"]["vat_id"] = "de 136 695 976"
+    assert buyer_key(load_snapshot(data).buyer) == buyer_key(load_snapshot(spaced).buyer)
+
+
+def test_exhausted_account_range_is_a_dead_operation(engine, hooks):
+    from core.execute import process_snapshot
+
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(id=7, name="Tiny", country="DE", account_holder="Tiny",
+                            bank_code="10020030", account_first=1, account_last=1)
+        ledger.add_connection(name="tiny", merchant_id=7, platform="generic",
+                              status_map={"completed": "activate"})
+    outcomes = []
+    for number, company in (("1", "Erste GmbH"), ("2", "Zweite GmbH")):
+        data = order_data(number, shop="tiny", status="completed", discounts=[])
+        data["buyer"].update(company=company, vat_id=None)
+        with session_scope(engine) as session:
+            outcomes.append(process_snapshot(Ledger(session), hooks, load_snapshot(data)))
+    assert outcomes[0].failure is None
+    assert outcomes[1].failure.permanent
+    assert "account range" in outcomes[1].failure.error
