@@ -14,7 +14,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("or
 
 
 @pytest.fixture
-def cli(monkeypatch, database_url):
+def cli(monkeypatch, database_url, engine):
     monkeypatch.setenv("INVOICEKIT_DATABASE_URL", database_url)
     runner = CliRunner()
 
@@ -44,7 +44,7 @@ def test_readme_flow(cli):
     assert "credit_note CN-000002: 178.50 EUR" in shown
 
 
-def test_invalid_snapshot_writes_nothing_and_names_the_field(cli, tmp_path, engine):
+def test_invalid_snapshot_writes_nothing_and_names_the_field(cli, tmp_path):
     data = json.loads(EXAMPLES[0].read_text())
     data["lines"][0]["quantity"] = -2
     data["total"] = 549.73
