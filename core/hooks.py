@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pluggy
 
@@ -16,6 +17,7 @@ from core.snapshot import OrderSnapshot
 __all__ = ["OPERATION_HOOKS", "Hooks"]
 
 T = TypeVar("T", PlatformInfo, ProviderInfo)
+log = logging.getLogger(__name__)
 
 OPERATION_HOOKS: Mapping[OperationKind, str] = {
     OperationKind.PLACEMENT: "place_order",
@@ -72,15 +74,23 @@ class Hooks:
 
     def operation_succeeded(self, order: OrderContext, operation: Operation,
                             result: OperationResult) -> None:
-        self.pm.hook.operation_succeeded(order=order, operation=operation, result=result)
+        self._notify("operation_succeeded", order=order, operation=operation, result=result)
 
     def operation_failed(self, order: OrderContext, operation: Operation, error: str,
                          permanent: bool) -> None:
-        self.pm.hook.operation_failed(order=order, operation=operation, error=error,
-                                      permanent=permanent)
+        self._notify("operation_failed", order=order, operation=operation, error=error,
+                     permanent=permanent)
 
     def change_refused(self, order: OrderContext, refusal: Refusal) -> None:
-        self.pm.hook.change_refused(order=order, refusal=refusal)
+        self._notify("change_refused", order=order, refusal=refusal)
+
+    def _notify(self, name: str, **kwargs: Any) -> None:
+        """Call an observer hook; an observer's failure is logged, never passed on, so that
+        write-back or metrics can neither block nor undo the operation they report."""
+        try:
+            getattr(self.pm.hook, name)(**kwargs)
+        except Exception:
+            log.exception("an observer of %s failed; the operation stands", name)
 
 
 def _unique(declared: list[T], what: str) -> dict[str, T]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from core.money import Amount, share, split_by_rate
+from core.money import Amount, share, split_by_rate, to_decimal
 from core.operations import (
     Decision,
     Operation,
@@ -156,8 +156,9 @@ def _refuse_increase(plan: _Plan) -> None:
     s, seen = plan.snapshot, plan.state.total_seen
     if s.total > seen:
         plan.refuse("increase", s.total - seen,
-                    f"order total rose from {seen} to {s.total} minor units; increases of an "
-                    "existing order or invoice are refused")
+                    f"the order total rose from {to_decimal(seen, s.currency)} to "
+                    f"{to_decimal(s.total, s.currency)} {s.currency}; increases of an existing "
+                    "order or invoice are refused: create a new order for the extra items")
     if s.discount_total < plan.state.discount_seen:
         plan.refuse("discount_decrease", plan.state.discount_seen - s.discount_total,
                     "a discount was reduced; increases of an existing order or invoice are "

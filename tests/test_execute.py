@@ -182,3 +182,16 @@ def test_hooks_refuse_a_result_of_the_wrong_type(engine, shop):
     with session_scope(engine) as session:
         outcome = process_snapshot(Ledger(session), hooks, snapshot(shop="flakyshop"))
     assert outcome.failure.permanent and "expected Authorisation" in outcome.failure.error
+
+
+def test_a_failing_observer_neither_blocks_nor_undoes_the_operation(feed, hooks, read):
+    class Broken:
+        @hookimpl
+        def operation_succeeded(self, operation):
+            raise RuntimeError("write-back is down")
+
+    hooks.pm.register(Broken(), name="broken")
+    outcome = feed(snapshot(status="completed"))
+    assert outcome.failure is None and outcome.status is Status.ACTIVE
+    assert read(lambda ledger: ledger.state_of(ledger.find_order("acme", "1001")).status) \
+        is Status.ACTIVE
