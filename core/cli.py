@@ -11,6 +11,7 @@ import click
 from sqlalchemy import Engine
 
 from core.errors import InvoicekitError, PayloadError
+from core.execute import Outcome, process_snapshot, replay_order
 from core.hooks import Hooks
 from core.ledger.db import database_url, make_engine, session_scope, upgrade
 from core.ledger.store import Ledger
@@ -151,8 +152,6 @@ def _read_snapshot(path: Path) -> dict[str, Any]:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def orders_feed(files: tuple[Path, ...]) -> None:
     """Reconcile canonical order snapshots (JSON files) and run the decided operations."""
-    from core.execute import process_snapshot
-
     hooks = Hooks(get_plugin_manager())
     engine = _engine()
     failed = False
@@ -163,20 +162,40 @@ def orders_feed(files: tuple[Path, ...]) -> None:
                 outcome = process_snapshot(Ledger(session), hooks, snapshot)
         except InvoicekitError as exc:
             _fail(exc)
-        currency = snapshot.currency
-        ops = ", ".join(f"{op.kind.value} {to_decimal(op.amount.gross, currency)}"
-                        for op in outcome.executed) or "nothing to do"
-        note = " (stale snapshot ignored)" if outcome.stale else ""
-        click.echo(f"{path.name}: order {snapshot.order_id} {outcome.status}: {ops}{note}")
-        if outcome.decline_reason:
-            click.echo(f"  declined: {outcome.decline_reason}")
-        for refusal in outcome.refusals:
-            click.echo(f"  refused: {refusal.message}")
-        if outcome.failure:
-            failed = True
-            kind = "dead" if outcome.failure.permanent else "will be retried"
-            click.echo(f"  failed ({kind}): {outcome.failure.error}", err=True)
+        failed = _report(f"{path.name}: order {snapshot.order_id}", outcome,
+                         snapshot.currency) or failed
     if failed:
+        sys.exit(1)
+
+
+def _report(label: str, outcome: Outcome, currency: str) -> bool:
+    """Print what processing did; ``True`` if an operation failed."""
+    ops = ", ".join(f"{op.kind.value} {to_decimal(op.amount.gross, currency)}"
+                    for op in outcome.executed) or "nothing to do"
+    note = " (stale snapshot ignored)" if outcome.stale else ""
+    click.echo(f"{label} {outcome.status}: {ops}{note}")
+    if outcome.decline_reason:
+        click.echo(f"  declined: {outcome.decline_reason}")
+    for refusal in outcome.refusals:
+        click.echo(f"  refused: {refusal.message}")
+    if outcome.failure:
+        kind = "dead" if outcome.failure.permanent else "will be retried"
+        click.echo(f"  failed ({kind}): {outcome.failure.error}", err=True)
+    return outcome.failure is not None
+
+
+@orders.command("replay")
+@click.argument("shop")
+@click.argument("order_id")
+def orders_replay(shop: str, order_id: str) -> None:
+    """Try an order's dead operations again, with their original idempotency keys."""
+    hooks = Hooks(get_plugin_manager())
+    try:
+        with session_scope(_engine()) as session:
+            outcome = replay_order(Ledger(session), hooks, shop, order_id)
+    except InvoicekitError as exc:
+        _fail(exc)
+    if _report(f"order {shop}/{order_id}", outcome, outcome.currency):
         sys.exit(1)
 
 

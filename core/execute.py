@@ -3,9 +3,11 @@ and record every outcome in the ledger.
 
 One call handles one snapshot inside the caller's transaction. The order row is locked first,
 so events of one order never interleave. Each operation's record (with its idempotency key)
-is written before the provider hook runs; the provider's own ledger writes run in a savepoint
-that is rolled back if the hook fails. A failure stops the remaining operations: the state
-is not advanced, so the next attempt decides the same operations with the same keys.
+is written (flushed, in the same transaction) before the provider hook runs; the provider's
+own ledger writes run in a savepoint that is rolled back if the hook fails. A failure stops
+the remaining operations: the state is not advanced, so the next attempt decides the same
+operations with the same keys. A dead operation is not tried again until
+:func:`replay_order` is called for its order.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from core.ledger.models import Order, ShopConnection
 from core.ledger.store import Ledger
 from core.operations import Authorisation, Operation, OperationKind, Refusal
 from core.reconcile import Rules, reconcile
+from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
 
-__all__ = ["Failure", "Outcome", "process_snapshot"]
+__all__ = ["Failure", "Outcome", "process_snapshot", "replay_order"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class Outcome:
 
     order_id: int | None
     status: Status | None
+    currency: str
     executed: tuple[Operation, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     failure: Failure | None = None
@@ -68,7 +72,7 @@ def process_snapshot(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot) -> O
     decision = reconcile(snapshot, state, Rules.from_mapping(connection.status_map))
     if decision.stale:
         log.info("stale snapshot of order %s ignored", snapshot.order_id)
-        return Outcome(order.id if order else None, state.status, stale=True)
+        return Outcome(order.id if order else None, state.status, snapshot.currency, stale=True)
     if order is None:
         order = ledger.create_order(connection, snapshot)
 
@@ -84,6 +88,9 @@ def process_snapshot(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot) -> O
         if record.status == "succeeded":  # done before, but the state was not stored
             state = apply(state, op)
             continue
+        if record.status == "dead":  # stays dead until the merchant replays it
+            failure = Failure(op, record.error or "dead", permanent=True)
+            break
         record.attempts += 1
         try:
             with ledger.session.begin_nested():
@@ -114,5 +121,15 @@ def process_snapshot(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot) -> O
     if failure is None:
         state = mark_seen(state, snapshot.ordering_key)
     ledger.save_state(order, state, snapshot)
-    return Outcome(order.id, state.status, tuple(executed), decision.refusals, failure,
-                   decline_reason=state.decline_reason)
+    return Outcome(order.id, state.status, snapshot.currency, tuple(executed),
+                   decision.refusals, failure, decline_reason=state.decline_reason)
+
+
+def replay_order(ledger: Ledger, hooks: Hooks, shop: str, shop_order_id: str) -> Outcome:
+    """Give an order's dead operations another try by processing its newest snapshot again."""
+    order = ledger.find_order(shop, shop_order_id)
+    for record in ledger.operations_of(order):
+        if record.status == "dead":
+            record.status = "failed"
+    ledger.session.flush()
+    return process_snapshot(ledger, hooks, load_snapshot(order.snapshot))

@@ -117,8 +117,8 @@ def handle_return(order: OrderContext, operation: Operation,
                   ledger: Ledger) -> OperationResult | None:
     """Return handling: credit returned lines of an activated order; no new invoice is needed.
 
-    The amount is at least the value of the returned lines (return shipping is never charged
-    to the buyer).
+    The amount is the shop's refund or, if that is lower, the value of the returned lines
+    (return shipping is never charged to the buyer), capped at the open amount.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``return`` with the returned ``lines`` and their amounts.

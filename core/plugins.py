@@ -67,7 +67,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for module_name in DEFAULT_PLUGINS:
         module = __import__(module_name, fromlist=["_"])
         pm.register(module, name=module_name)
-    if os.environ.get("INVOICEKIT_TRACE_PLUGINS"):
+    if os.environ.get("INVOICEKIT_TRACE_PLUGINS", "").lower() not in ("", "0", "false", "no"):
         pm.trace.root.setwriter(log.debug)
         pm.enable_tracing()
     pm.check_pending()

@@ -129,7 +129,7 @@ def _closes(snapshot: OrderSnapshot, trigger: Trigger | None) -> bool:
         or trigger is Trigger.CANCEL
         or snapshot.returned
         or snapshot.refund_total >= snapshot.total
-        or snapshot.articles_left() == 0
+        or (bool(snapshot.products) and snapshot.articles_left() == 0)
     )
 
 

@@ -41,7 +41,7 @@ def test_readme_flow(cli):
     shown = cli("orders", "show", "acme", "1001").output
     assert "open 371.23 EUR" in shown
     assert "reference BP1001/3333" in shown
-    assert "credit_note CN-000002: 178.50 EUR" in shown
+    assert "credit_note CN-000001: 178.50 EUR" in shown
 
 
 def test_invalid_snapshot_writes_nothing_and_names_the_field(cli, tmp_path):

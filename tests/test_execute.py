@@ -195,3 +195,35 @@ def test_a_failing_observer_neither_blocks_nor_undoes_the_operation(feed, hooks,
     assert outcome.failure is None and outcome.status is Status.ACTIVE
     assert read(lambda ledger: ledger.state_of(ledger.find_order("acme", "1001")).status) \
         is Status.ACTIVE
+
+
+def test_dead_operation_waits_for_a_replay(engine, hooks, shop):
+    from core.execute import replay_order
+
+    flaky = Flaky(failures=1, error=PermanentError)
+    hooks.pm.register(flaky, name="flaky")
+    flaky_shop(engine, "flaky")
+    order = snapshot(status="completed", shop="flakyshop")
+    for _ in range(2):
+        with session_scope(engine) as session:
+            outcome = process_snapshot(Ledger(session), hooks, order)
+        assert outcome.failure.permanent and outcome.status is Status.AUTHORISED
+    assert len(flaky.calls) == 1, "a dead operation was tried again without a replay"
+    with session_scope(engine) as session:
+        outcome = replay_order(Ledger(session), hooks, "flakyshop", "1001")
+    assert outcome.failure is None and outcome.status is Status.ACTIVE
+    assert len(set(flaky.calls)) == 1 and len(flaky.calls) == 2
+
+
+def test_status_map_must_name_known_triggers(engine, shop):
+    from core.errors import ConfigurationError
+
+    with session_scope(engine) as session, pytest.raises(ConfigurationError, match="shipped"):
+        Ledger(session).add_connection(name="typo", merchant_id=3333, platform="generic",
+                                       status_map={"shipped": "activte"})
+
+
+def test_an_order_without_articles_is_not_voided_at_once(feed):
+    fees_only = [("svc", "fee", "Consulting", 1, "100.00", "19")]
+    outcome = feed(snapshot(lines=fees_only, discounts=[]))
+    assert outcome.status is Status.AUTHORISED

@@ -62,8 +62,8 @@ def test_activation_partial_credit_and_return_of_the_rest(feed, read):
     assert (op.amount.gross, op.amount.net, op.amount.tax) == (20_00, 16_99, 3_01)
     view = read(order_view)
     assert view["open"] == 529_73
-    assert view["documents"][-1] == ("credit_note", "CN-000002", 20_00, 16_99, 3_01)
-    assert view["journal"][-1] == ("credit_note", -20_00, "CN-000002")
+    assert view["documents"][-1] == ("credit_note", "CN-000001", 20_00, 16_99, 3_01)
+    assert view["journal"][-1] == ("credit_note", -20_00, "CN-000001")
 
     one_chair = {"refund_id": "r2", "amount": "178.50",
                  "lines": [{"line_id": "1", "quantity": 1, "amount": "178.50"}]}
@@ -75,7 +75,7 @@ def test_activation_partial_credit_and_return_of_the_rest(feed, read):
     view = read(order_view)
     assert view["open"] == 351_23
     assert view["lines"]["1"] == (2, 2, 0, 1)
-    assert view["documents"][-1] == ("credit_note", "CN-000003", 178_50, 150_00, 28_50)
+    assert view["documents"][-1] == ("credit_note", "CN-000002", 178_50, 150_00, 28_50)
 
     rest = {"refund_id": "r3", "amount": "339.95", "lines": [
         {"line_id": "1", "quantity": 1, "amount": "178.50"},
@@ -89,7 +89,7 @@ def test_activation_partial_credit_and_return_of_the_rest(feed, read):
     view = read(order_view)
     assert view["status"] is Status.CREDITED
     assert view["open"] == 0
-    assert view["documents"][-1][:3] == ("credit_note", "CN-000004", 351_23)
+    assert view["documents"][-1][:3] == ("credit_note", "CN-000003", 351_23)
     assert [j[:2] for j in view["journal"]] == [
         ("authorisation", 549_73), ("invoice", 549_73), ("credit_note", -20_00),
         ("credit_note", -178_50), ("credit_note", -351_23)]
@@ -126,7 +126,7 @@ def test_discount_after_activation_then_cancel(feed, read):
     assert op.amount.gross == 15_00
     view = read(order_view)
     assert view["open"] == 534_73
-    assert view["documents"][-1][:3] == ("credit_note", "CN-000002", 15_00)
+    assert view["documents"][-1][:3] == ("credit_note", "CN-000001", 15_00)
 
     cancelled = changed(discounted, status="cancelled", ordering_key="2026-11-03T09:00:00+00:00")
     (op,) = feed(load_snapshot(cancelled)).executed

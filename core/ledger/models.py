@@ -91,6 +91,7 @@ class Merchant(Base):
     next_account: Mapped[int]
     invoice_prefix: Mapped[str] = mapped_column(String(16), default="INV-")
     next_invoice: Mapped[int] = mapped_column(Integer, default=1)
+    next_credit_note: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

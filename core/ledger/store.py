@@ -51,6 +51,7 @@ class Ledger:
             bank_country=bank_country, bank_code=bank_code, bic=bic,
             account_first=account_first, account_last=account_last, next_account=account_first,
             payment_term_days=payment_term_days, invoice_prefix=invoice_prefix, next_invoice=1,
+            next_credit_note=1,
         )
         self.session.add(merchant)
         self.session.flush()
@@ -69,6 +70,12 @@ class Ledger:
                        provider_settings: Mapping[str, Any] | None = None) -> ShopConnection:
         """Connect a shop: its name in webhook URLs, platform, provider and status mapping."""
         self.merchant(merchant_id)
+        allowed = {"activate", "cancel"}
+        wrong = sorted(status for status, trigger in (status_map or {}).items()
+                       if trigger not in allowed)
+        if wrong:
+            raise ConfigurationError(f"status map entries {wrong} must map to 'activate' or "
+                                     "'cancel'")
         if self.session.scalars(select(ShopConnection).where(
                 ShopConnection.name == name)).first() is not None:
             raise ConfigurationError(f"a shop named {name!r} exists already")

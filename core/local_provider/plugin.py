@@ -43,11 +43,14 @@ def _invoice_of(ledger: Ledger, order: OrderContext) -> Invoice:
         Invoice.order_id == order.order_key, Invoice.kind == "invoice")).one()
 
 
-def _next_number(ledger: Ledger, merchant_id: int, prefix: str | None = None) -> str:
+def _next_number(ledger: Ledger, merchant_id: int, kind: str) -> str:
+    """The next number of the merchant's invoice or credit-note series, without gaps."""
     merchant = ledger.merchant(merchant_id, for_update=True)
-    number = merchant.next_invoice
-    merchant.next_invoice = number + 1
-    return f"{prefix or merchant.invoice_prefix}{number:06d}"
+    if kind == "invoice":
+        number, merchant.next_invoice = merchant.next_invoice, merchant.next_invoice + 1
+        return f"{merchant.invoice_prefix}{number:06d}"
+    number, merchant.next_credit_note = merchant.next_credit_note, merchant.next_credit_note + 1
+    return f"CN-{number:06d}"
 
 
 def _result(document: Invoice) -> OperationResult:
@@ -68,7 +71,7 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
     note = Invoice(
         merchant_id=order.merchant_id, order_id=order.order_key,
         idempotency_key=operation.idempotency_key, kind="credit_note",
-        number=_next_number(ledger, order.merchant_id, "CN-"),
+        number=_next_number(ledger, order.merchant_id, "credit_note"),
         issued_on=datetime.now(UTC).date(), due_on=None, currency=invoice.currency,
         gross=operation.amount.gross, net=operation.amount.net, tax=operation.amount.tax,
         payment_reference=invoice.payment_reference, iban=invoice.iban, bic=invoice.bic,
@@ -125,7 +128,7 @@ def activate_order(order: OrderContext, operation: Operation,
     invoice = Invoice(
         merchant_id=merchant.id, order_id=order.order_key,
         idempotency_key=operation.idempotency_key, kind="invoice",
-        number=_next_number(ledger, merchant.id), issued_on=issued,
+        number=_next_number(ledger, merchant.id, "invoice"), issued_on=issued,
         due_on=issued + timedelta(days=merchant.payment_term_days),
         currency=order.snapshot.currency, gross=operation.amount.gross,
         net=operation.amount.net, tax=operation.amount.tax,

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("next_account", sa.BigInteger(), nullable=False),
         sa.Column("invoice_prefix", sa.String(length=16), nullable=False),
         sa.Column("next_invoice", sa.Integer(), nullable=False),
+        sa.Column("next_credit_note", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merchants")),
     )
