@@ -10,7 +10,7 @@ from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["OrderContext", "PlatformInfo", "ProviderInfo"]
+__all__ = ["OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +59,23 @@ class ProviderInfo:
 
     name: str
     operations: frozenset[OperationKind]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDelivery:
+    """A verified delivery read by its platform plugin.
+
+    :ivar dedupe_key: identical for redeliveries of the same content or event (at most 64
+        characters); the receiver stores one delivery per key and shop.
+    :ivar topic: the platform's event name (``order.updated``, ``checkout.order.placed``…).
+    :ivar order_id: the shop's order id, when the delivery concerns one order.
+    :ivar snapshots: the canonical snapshots it carries.
+    :ivar ignored: why the delivery needs no processing (another payment method, a draft…);
+        an ignored delivery is acknowledged and not stored.
+    """
+
+    dedupe_key: str
+    topic: str
+    order_id: str | None
+    snapshots: tuple[OrderSnapshot, ...] = ()
+    ignored: str | None = None

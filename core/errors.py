@@ -8,6 +8,7 @@ __all__ = [
     "ConfigurationError",
     "IdempotencyConflict",
     "InvoicekitError",
+    "MalformedPayload",
     "NotFound",
     "PayloadError",
     "PermanentError",
@@ -22,6 +23,10 @@ class InvoicekitError(Exception):
 
 class SignatureError(InvoicekitError):
     """A delivery's signature is missing, malformed or wrong (HTTP 401)."""
+
+
+class MalformedPayload(InvoicekitError):
+    """A body that cannot be read at all: not JSON, not UTF-8, not an object (HTTP 400)."""
 
 
 class PayloadError(InvoicekitError):

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import pluggy
 
-from core.context import OrderContext, PlatformInfo, ProviderInfo
+from core.context import OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
 from core.errors import ConfigurationError
 from core.ledger.store import Ledger
 from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
@@ -64,13 +64,22 @@ class Hooks:
             raise ConfigurationError(f"no plugin verifies deliveries of platform {platform!r}")
         return bool(result)
 
-    def parse_delivery(self, platform: str, shop: str, body: bytes,
-                       headers: Mapping[str, str]) -> list[OrderSnapshot]:
+    def is_ping(self, platform: str, body: bytes, headers: Mapping[str, str]) -> bool:
+        return bool(self.pm.hook.is_ping(platform=platform, body=body, headers=headers))
+
+    def parse_delivery(self, platform: str, shop: str, body: bytes, headers: Mapping[str, str],
+                       settings: Mapping[str, Any]) -> ParsedDelivery:
         result = self.pm.hook.parse_delivery(platform=platform, shop=shop, body=body,
-                                             headers=headers)
+                                             headers=headers, settings=settings)
         if result is None:
             raise ConfigurationError(f"no plugin parses deliveries of platform {platform!r}")
-        return list(result)
+        return result
+
+    def enrich_snapshot(self, platform: str, snapshot: OrderSnapshot,
+                        settings: Mapping[str, Any]) -> OrderSnapshot:
+        result = self.pm.hook.enrich_snapshot(platform=platform, snapshot=snapshot,
+                                              settings=settings)
+        return snapshot if result is None else result
 
     def operation_succeeded(self, order: OrderContext, operation: Operation,
                             result: OperationResult) -> None:

@@ -18,12 +18,12 @@ Three families:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
-    from core.context import OrderContext, PlatformInfo, ProviderInfo
+    from core.context import OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
     from core.ledger.store import Ledger
     from core.operations import Authorisation, Operation, OperationResult, Refusal
     from core.snapshot import OrderSnapshot
@@ -153,17 +153,55 @@ def verify_delivery(platform: str, body: bytes, headers: Mapping[str, str],
 
 
 @hookspec(firstresult=True)
-def parse_delivery(platform: str, shop: str, body: bytes,
-                   headers: Mapping[str, str]) -> list[OrderSnapshot] | None:
-    """Turn a verified delivery into canonical order snapshots.
+def is_ping(platform: str, body: bytes, headers: Mapping[str, str]) -> bool | None:
+    """Recognise the platform's unsigned handshake request (WooCommerce's creation ping).
+
+    The receiver asks this before verifying the signature; a ping is answered with exactly
+    200 and nothing is stored.
+
+    :param platform: answer only for your own platform name.
+    :param body: the raw request body.
+    :param headers: the request headers.
+    :return: ``True`` for a ping, ``False`` otherwise, ``None`` if not your platform.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, str],
+                   settings: Mapping[str, Any]) -> ParsedDelivery | None:
+    """Read a verified delivery: its dedupe key, topic and canonical order snapshots.
+
+    Runs inside the webhook request, so it must do no I/O; it runs again in the queue
+    consumer before processing. Fetching more data from the shop belongs in
+    :func:`enrich_snapshot`.
 
     :param platform: answer only for your own platform name.
     :param shop: the shop connection's name, to put into each snapshot.
     :param body: the raw, verified body.
     :param headers: the request headers.
-    :return: a list of :class:`core.snapshot.OrderSnapshot` (empty for a delivery that concerns
-        no invoice order); raise :class:`core.errors.PayloadError` naming bad fields; ``None``
-        if not your platform.
+    :param settings: the connection's platform settings (payment method ids, REST
+        credentials…).
+    :return: a :class:`core.context.ParsedDelivery` (``ignored`` set for deliveries that
+        concern no invoice order); raise :class:`core.errors.MalformedPayload` for a body
+        that is not readable and :class:`core.errors.PayloadError` naming bad fields;
+        ``None`` if not your platform.
+    """
+
+
+@hookspec(firstresult=True)
+def enrich_snapshot(platform: str, snapshot: OrderSnapshot,
+                    settings: Mapping[str, Any]) -> OrderSnapshot | None:
+    """Complete a snapshot with what the delivery lacks, from the shop's API.
+
+    Called by the queue consumer (never inside a request) for every snapshot before it is
+    reconciled, e.g. to learn which lines a WooCommerce refund covered.
+
+    :param platform: answer only for your own platform name.
+    :param snapshot: the snapshot from :func:`parse_delivery`.
+    :param settings: the connection's platform settings (REST credentials).
+    :return: the completed snapshot (the same one if nothing is missing); raise
+        :class:`core.errors.RetryableError` when the shop cannot be reached; ``None`` if not
+        your platform.
     """
 
 

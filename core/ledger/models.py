@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -30,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 __all__ = [
     "Base",
     "Buyer",
+    "Delivery",
     "Invoice",
     "Merchant",
     "Movement",
@@ -106,6 +108,8 @@ class ShopConnection(Base):
     platform: Mapped[str] = mapped_column(String(32))
     provider: Mapped[str] = mapped_column(String(32), default="local")
     status_map: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    platform_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     provider_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -271,3 +275,31 @@ class Movement(Base):
     document_number: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(255))
+
+
+class Delivery(Base):
+    """A webhook delivery as received: stored before the shop gets its 2xx, then processed.
+
+    ``status`` is ``pending`` until the queue processed it, then ``done``; a transient failure
+    makes it ``retrying`` (``next_attempt_at``), too many of them or a permanent one ``dead``
+    with ``error``. Dead deliveries are listed and can be replayed.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("connection_id", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"))
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64))
+    shop_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+    connection: Mapped[ShopConnection] = relationship()

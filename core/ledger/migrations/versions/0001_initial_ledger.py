@@ -58,6 +58,8 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=32), nullable=False),
         sa.Column("provider", sa.String(length=32), nullable=False),
         sa.Column("status_map", sa.JSON(), nullable=False),
+        sa.Column("secrets", sa.JSON(), nullable=False),
+        sa.Column("platform_settings", sa.JSON(), nullable=False),
         sa.Column("provider_settings", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -68,6 +70,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_connections")),
         sa.UniqueConstraint("name", name=op.f("uq_shop_connections_name")),
     )
+    op.create_table(
+        "deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("connection_id", sa.Integer(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("shop_order_id", sa.String(length=64), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("processed_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["connection_id"],
+            ["shop_connections.id"],
+            name=op.f("fk_deliveries_connection_id_shop_connections"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+        sa.UniqueConstraint(
+            "connection_id", "dedupe_key", name=op.f("uq_deliveries_connection_id")
+        ),
+    )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_deliveries_shop_order_id"), ["shop_order_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_deliveries_status"), ["status"], unique=False)
+
     op.create_table(
         "orders",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -101,6 +134,40 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
         sa.UniqueConstraint("connection_id", "shop_order_id", name=op.f("uq_orders_connection_id")),
     )
+    op.create_table(
+        "invoices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("merchant_id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("gross", sa.BigInteger(), nullable=False),
+        sa.Column("net", sa.BigInteger(), nullable=False),
+        sa.Column("tax", sa.BigInteger(), nullable=False),
+        sa.Column("payment_reference", sa.String(length=35), nullable=False),
+        sa.Column("iban", sa.String(length=34), nullable=False),
+        sa.Column("bic", sa.String(length=11), nullable=True),
+        sa.Column("invoice_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_invoices_invoice_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["merchant_id"], ["merchants.id"], name=op.f("fk_invoices_merchant_id_merchants")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_invoices_order_id_orders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_invoices_idempotency_key")),
+        sa.UniqueConstraint("merchant_id", "number", name=op.f("uq_invoices_merchant_id")),
+    )
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invoices_order_id"), ["order_id"], unique=False)
+
     op.create_table(
         "movements",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -198,46 +265,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refusals")),
         sa.UniqueConstraint("order_id", "reason", "amount", name=op.f("uq_refusals_order_id")),
     )
-    op.create_table(
-        "invoices",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("merchant_id", sa.Integer(), nullable=False),
-        sa.Column("order_id", sa.Integer(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("number", sa.String(length=64), nullable=False),
-        sa.Column("issued_on", sa.Date(), nullable=False),
-        sa.Column("due_on", sa.Date(), nullable=True),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("gross", sa.BigInteger(), nullable=False),
-        sa.Column("net", sa.BigInteger(), nullable=False),
-        sa.Column("tax", sa.BigInteger(), nullable=False),
-        sa.Column("payment_reference", sa.String(length=35), nullable=False),
-        sa.Column("iban", sa.String(length=34), nullable=False),
-        sa.Column("bic", sa.String(length=11), nullable=True),
-        sa.Column("invoice_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["invoice_id"], ["invoices.id"], name=op.f("fk_invoices_invoice_id_invoices")
-        ),
-        sa.ForeignKeyConstraint(
-            ["merchant_id"], ["merchants.id"], name=op.f("fk_invoices_merchant_id_merchants")
-        ),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_invoices_order_id_orders")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_invoices_idempotency_key")),
-        sa.UniqueConstraint("merchant_id", "number", name=op.f("uq_invoices_merchant_id")),
-    )
-    with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_invoices_order_id"), ["order_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_invoices_order_id"))
-
-    op.drop_table("invoices")
     op.drop_table("refusals")
     op.drop_table("order_refunds")
     op.drop_table("order_lines")
@@ -251,7 +281,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_movements_merchant_id"))
 
     op.drop_table("movements")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoices_order_id"))
+
+    op.drop_table("invoices")
     op.drop_table("orders")
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deliveries_status"))
+        batch_op.drop_index(batch_op.f("ix_deliveries_shop_order_id"))
+
+    op.drop_table("deliveries")
     op.drop_table("shop_connections")
     op.drop_table("buyers")
     op.drop_table("merchants")

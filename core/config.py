@@ -1,0 +1,76 @@
+"""Configuration: the instance folder, its configuration file, and environment overrides.
+
+The instance folder (``INVOICEKIT_HOME``, default ``./instance``) holds ``invoicekit.toml``,
+the SQLite ledger and the SQLite queue of the embedded default. The first run creates it.
+Environment variables override the file: ``INVOICEKIT_DATABASE_URL``,
+``INVOICEKIT_QUEUE_URL``, ``INVOICEKIT_MAX_BODY_BYTES``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ConfigurationError
+
+__all__ = ["Settings", "load_settings"]
+
+CONFIG_FILE = "invoicekit.toml"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: WooCommerce orders with hundreds of lines fit
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the kit keeps its data and how it talks to the outside."""
+
+    home: Path
+    database_url: str
+    queue_url: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    public_url: str = "http://127.0.0.1:8000"
+    workers: int = 2
+
+
+def _template(home: Path) -> str:
+    return (
+        "# invoicekit configuration, created on first run. Environment variables\n"
+        "# (INVOICEKIT_DATABASE_URL, INVOICEKIT_QUEUE_URL, ...) override these values.\n\n"
+        f'database_url = "sqlite:///{home / "invoicekit.db"}"\n'
+        f'queue_url = "sqlite:///{home / "queue.db"}"\n'
+        f"max_body_bytes = {DEFAULT_MAX_BODY_BYTES}\n"
+        '# The address shops post to, used in the delivery URLs the CLI prints.\n'
+        'public_url = "http://127.0.0.1:8000"\n'
+        "# Queue worker threads of `invoicekit serve` and `invoicekit worker`.\n"
+        "workers = 2\n"
+    )
+
+
+def load_settings(home: str | Path | None = None, *, create: bool = True) -> Settings:
+    """Read the instance folder's settings, creating the folder and file on first use."""
+    home = Path(home or os.environ.get("INVOICEKIT_HOME") or "instance").resolve()
+    path = home / CONFIG_FILE
+    if not path.exists():
+        if not create:
+            raise ConfigurationError(f"no configuration at {path}; run `invoicekit serve` or "
+                                     "`invoicekit db upgrade` once to create it")
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(_template(home), encoding="utf-8")
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from None
+    env = os.environ
+    try:
+        return Settings(
+            home=home,
+            database_url=env.get("INVOICEKIT_DATABASE_URL") or values["database_url"],
+            queue_url=env.get("INVOICEKIT_QUEUE_URL") or values["queue_url"],
+            max_body_bytes=int(env.get("INVOICEKIT_MAX_BODY_BYTES")
+                               or values.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)),
+            public_url=str(values.get("public_url", Settings.public_url)).rstrip("/"),
+            workers=int(values.get("workers", Settings.workers)),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ConfigurationError(f"{path}: missing or invalid setting {exc}") from None
