@@ -128,8 +128,5 @@ def process_snapshot(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot) -> O
 def replay_order(ledger: Ledger, hooks: Hooks, shop: str, shop_order_id: str) -> Outcome:
     """Give an order's dead operations another try by processing its newest snapshot again."""
     order = ledger.find_order(shop, shop_order_id)
-    for record in ledger.operations_of(order):
-        if record.status == "dead":
-            record.status = "failed"
-    ledger.session.flush()
+    ledger.reopen_dead_operations(order)
     return process_snapshot(ledger, hooks, load_snapshot(order.snapshot))

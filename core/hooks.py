@@ -57,7 +57,7 @@ class Hooks:
         return result
 
     def verify_delivery(self, platform: str, body: bytes, headers: Mapping[str, str],
-                        secrets: Sequence[bytes]) -> bool:
+                        secrets: Sequence[str]) -> bool:
         result = self.pm.hook.verify_delivery(platform=platform, body=body, headers=headers,
                                               secrets=secrets)
         if result is None:

@@ -140,7 +140,7 @@ def declare_platform() -> PlatformInfo:
 
 @hookspec(firstresult=True)
 def verify_delivery(platform: str, body: bytes, headers: Mapping[str, str],
-                    secrets: Sequence[bytes]) -> bool | None:
+                    secrets: Sequence[str]) -> bool | None:
     """Check a delivery's signature over the raw body, before anything is parsed.
 
     :param platform: answer only for your own platform name.

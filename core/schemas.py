@@ -26,7 +26,7 @@ from core.snapshot import (
     RefundLine,
 )
 
-__all__ = ["OrderSnapshotSchema", "dump_snapshot", "load_snapshot"]
+__all__ = ["OrderSnapshotSchema", "dump_snapshot", "flatten_errors", "load_snapshot"]
 
 MAX_QUANTITY = 1_000_000
 Text = fields.String
@@ -136,14 +136,14 @@ class OrderSnapshotSchema(_Strict):
     placed_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
 
 
-def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested error dict → ``{"lines.0.gross": [...]}``."""
     if isinstance(messages, Mapping):
         flat: dict[str, list[str]] = {}
         for key, value in messages.items():
             name = str(key) if key != "_schema" else ""
             path = f"{prefix}.{name}" if prefix and name else prefix or name or "_schema"
-            flat.update(_flatten(value, path))
+            flat.update(flatten_errors(value, path))
         return flat
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         return {prefix: messages}
@@ -186,7 +186,7 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
     try:
         raw = OrderSnapshotSchema().load(data)
     except ValidationError as exc:
-        raise PayloadError(_flatten(exc.messages)) from None
+        raise PayloadError(flatten_errors(exc.messages)) from None
 
     currency = raw["currency"]
     if not is_known_currency(currency):

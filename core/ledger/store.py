@@ -188,6 +188,14 @@ class Ledger:
             select(OperationRecord).where(OperationRecord.order_id == order.id)
             .order_by(OperationRecord.id)))
 
+    def reopen_dead_operations(self, order: Order) -> int:
+        """Let the order's dead operations be tried again (a replay); return how many."""
+        dead = [r for r in self.operations_of(order) if r.status == "dead"]
+        for record in dead:
+            record.status = "failed"
+        self.session.flush()
+        return len(dead)
+
     def record_refusal(self, order: Order, refusal: Refusal) -> bool:
         """Store a refusal once; ``True`` if it is new (so the merchant is told once)."""
         exists = self.session.scalars(select(RefusalRecord).where(

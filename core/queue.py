@@ -1,0 +1,73 @@
+"""The work queue (huey): SQLite storage embedded, Redis when scaled out.
+
+``queue_url`` chooses the storage: ``sqlite:///path/queue.db`` (default, in the instance
+folder), ``redis://host:port/db``, or ``memory://`` (tasks run at once, in tests). The one task
+processes a stored delivery; a minute-by-minute sweep re-enqueues deliveries the queue may
+have lost in a crash and retries whose time has come.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+
+from core.errors import ConfigurationError
+from core.inbox import DEFAULT_BACKOFF, Backoff, due_deliveries, process_delivery
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from core.hooks import Hooks
+
+__all__ = ["Queue", "make_huey"]
+
+log = logging.getLogger(__name__)
+
+
+def make_huey(queue_url: str) -> Huey:
+    """A huey instance for ``queue_url``."""
+    if queue_url.startswith("sqlite:///"):
+        return SqliteHuey("invoicekit", filename=queue_url.removeprefix("sqlite:///"),
+                          fsync=True)
+    if queue_url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("invoicekit", url=queue_url)
+    if queue_url == "memory://":
+        return MemoryHuey("invoicekit", immediate=True)
+    raise ConfigurationError(f"unsupported queue URL scheme in {queue_url.split(':', 1)[0]!r}")
+
+
+class Queue:
+    """The kit's tasks on one huey instance."""
+
+    def __init__(self, huey: Huey, engine: Engine, hooks: Hooks,
+                 backoff: Backoff = DEFAULT_BACKOFF) -> None:
+        self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
+        self._process = huey.task(name="process_delivery")(self._run)
+        self._sweep = huey.periodic_task(crontab(minute="*"), name="sweep_deliveries")(
+            self.sweep)
+
+    def enqueue(self, delivery_id: int, delay: float | None = None) -> None:
+        """Ask a worker to process a stored delivery (now, or after ``delay`` seconds)."""
+        if delay:
+            self._process.schedule(args=(delivery_id,), delay=delay)
+        else:
+            self._process(delivery_id)
+
+    def _run(self, delivery_id: int) -> str:
+        result = process_delivery(self.engine, self.hooks, delivery_id, self.backoff)
+        if result.retry_in is not None:
+            log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
+                     result.retry_in, result.error)
+            self.enqueue(delivery_id, delay=result.retry_in)
+        return result.status
+
+    def sweep(self, older_than_seconds: float = 30) -> int:
+        """Enqueue deliveries left pending (a crash lost their task) and retries now due."""
+        from datetime import timedelta
+
+        due = due_deliveries(self.engine, older_than=timedelta(seconds=older_than_seconds))
+        for delivery_id in due:
+            self.enqueue(delivery_id)
+        return len(due)

@@ -1,0 +1,255 @@
+"""WooCommerce REST v3 order JSON → canonical snapshot.
+
+Facts used (WooCommerce's order controller, observed on WooCommerce 10.5): money fields are
+decimal strings in shop decimals (``coupon_lines[].discount`` may be ``"52.3"``), line
+``total``/``total_tax`` are after coupons and excluding tax, ``refunds[]`` is newest first
+with negative ``total`` strings, dates ``*_gmt`` carry no offset, and ``rate_percent`` is a
+JSON number. Unknown keys are ignored: newer WooCommerce versions add fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from core.errors import PayloadError
+from core.legal_forms import guess_legal_form
+from core.money import exponent, is_known_currency
+from core.schemas import flatten_errors, load_snapshot
+from core.snapshot import OrderSnapshot
+
+__all__ = ["DEFAULT_VAT_ID_KEYS", "IGNORED_STATUSES", "to_snapshot"]
+
+IGNORED_STATUSES = frozenset({"checkout-draft", "pending", "failed", "draft", "auto-draft",
+                              "trash"})
+DEFAULT_VAT_ID_KEYS = ("_billing_vat_id", "billing_vat_id", "_vat_number", "vat_number",
+                       "_billing_vat", "vat_id")
+DEFAULT_LEGAL_FORM_KEYS = ("_billing_legal_form", "billing_legal_form", "legal_form")
+
+
+class _Loose(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _text(**kwargs: Any) -> fields.String:
+    return fields.String(load_default="", allow_none=True, **kwargs)
+
+
+class _Tax(_Loose):
+    id = fields.Integer(required=True)
+    total = fields.Raw(load_default="0")
+
+
+class _Meta(_Loose):
+    key = fields.String(required=True)
+    value = fields.Raw(allow_none=True)
+
+
+class _Billing(_Loose):
+    company = _text()
+    first_name = _text()
+    last_name = _text()
+    address_1 = _text()
+    address_2 = _text()
+    city = _text()
+    postcode = _text()
+    country = _text()
+    email = _text()
+
+
+class _Line(_Loose):
+    id = fields.Integer(required=True, strict=True)
+    name = _text()
+    sku = _text()
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    total = fields.String(required=True)
+    total_tax = fields.String(required=True)
+    taxes = fields.List(fields.Nested(_Tax), load_default=list)
+
+
+class _Shipping(_Loose):
+    id = fields.Integer(required=True, strict=True)
+    method_title = _text()
+    total = fields.String(required=True)
+    total_tax = fields.String(required=True)
+    taxes = fields.List(fields.Nested(_Tax), load_default=list)
+
+
+class _Fee(_Loose):
+    id = fields.Integer(required=True, strict=True)
+    name = _text()
+    total = fields.String(required=True)
+    total_tax = fields.String(required=True)
+    taxes = fields.List(fields.Nested(_Tax), load_default=list)
+
+
+class _Coupon(_Loose):
+    code = fields.String(required=True)
+    discount = fields.String(required=True)
+    discount_tax = fields.String(load_default="0")
+
+
+class _Refund(_Loose):
+    id = fields.Integer(required=True, strict=True)
+    reason = _text()
+    total = fields.String(required=True)
+
+
+class _TaxLine(_Loose):
+    rate_id = fields.Integer(required=True)
+    rate_percent = fields.Raw(load_default=None)
+
+
+class WooOrderSchema(_Loose):
+    """The fields of a WooCommerce order that invoicekit reads."""
+
+    id = fields.Integer(required=True, strict=True)
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    currency = fields.String(required=True)
+    payment_method = _text()
+    date_created_gmt = fields.NaiveDateTime(load_default=None, allow_none=True)
+    date_modified_gmt = fields.NaiveDateTime(required=True)
+    total = fields.String(required=True)
+    total_tax = fields.String(required=True)
+    billing = fields.Nested(_Billing, required=True)
+    line_items = fields.List(fields.Nested(_Line), required=True)
+    shipping_lines = fields.List(fields.Nested(_Shipping), load_default=list)
+    fee_lines = fields.List(fields.Nested(_Fee), load_default=list)
+    coupon_lines = fields.List(fields.Nested(_Coupon), load_default=list)
+    refunds = fields.List(fields.Nested(_Refund), load_default=list)
+    tax_lines = fields.List(fields.Nested(_TaxLine), load_default=list)
+    meta_data = fields.List(fields.Nested(_Meta), load_default=list)
+
+
+def read_order(data: Any) -> dict[str, Any]:
+    """Validate the parts of a WooCommerce order JSON the kit uses; errors name Woo fields."""
+    try:
+        return WooOrderSchema().load(data)
+    except ValidationError as exc:
+        raise PayloadError(flatten_errors(exc.messages)) from None
+
+
+class _Money:
+    """Shop decimal strings to canonical decimal strings, rounded once (half up)."""
+
+    def __init__(self, currency: str) -> None:
+        self.quantum = Decimal(1).scaleb(-exponent(currency))
+        self.errors: dict[str, list[str]] = {}
+
+    def __call__(self, value: Any, path: str, *, negate: bool = False) -> str:
+        try:
+            amount = Decimal(str(value)) if value not in (None, "") else Decimal(0)
+            if not amount.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            self.errors.setdefault(path, []).append("must be a decimal amount")
+            return "0"
+        amount = -amount if negate else amount
+        return str(amount.quantize(self.quantum, rounding=ROUND_HALF_UP))
+
+
+def _rate(taxes: list[dict[str, Any]], rates: Mapping[int, Decimal], net: str, tax: str) -> str:
+    """A line's tax rate: the rates of its taxes, else what its amounts imply."""
+    applied = [t["id"] for t in taxes if Decimal(str(t.get("total") or 0)) != 0]
+    if applied and all(rate_id in rates for rate_id in applied):
+        return str(sum(rates[rate_id] for rate_id in applied))
+    net_d, tax_d = Decimal(net), Decimal(tax)
+    if net_d == 0 or tax_d == 0:
+        return "0"
+    return str((tax_d * 100 / net_d).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _meta(order: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    values = {m["key"]: m.get("value") for m in order["meta_data"]}
+    for key in keys:
+        value = values.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _line(line_id: str, kind: str, name: str, quantity: int, net: str, tax: str, rate: str,
+          sku: str | None = None) -> dict[str, Any]:
+    return {"line_id": line_id, "kind": kind, "name": name or kind, "sku": sku or None,
+            "quantity": quantity, "net": net, "tax": tax,
+            "gross": str(Decimal(net) + Decimal(tax)), "tax_rate": rate}
+
+
+def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any],
+                refund_lines: Mapping[str, list[dict[str, Any]]] | None = None
+                ) -> OrderSnapshot:
+    """Build the canonical snapshot of a validated WooCommerce order (see :func:`read_order`).
+
+    ``refund_lines`` maps a refund id to its lines (``line_id``, ``quantity``, ``amount``) when
+    they were read from the REST API.
+    """
+    currency = order["currency"]
+    if not is_known_currency(currency):
+        raise PayloadError({"currency": ["must be a known upper-case ISO 4217 code"]})
+    money = _Money(currency)
+    rates = {t["rate_id"]: Decimal(str(t["rate_percent"])) for t in order["tax_lines"]
+             if t.get("rate_percent") is not None}
+    lines = []
+    for i, item in enumerate(order["line_items"]):
+        net = money(item["total"], f"line_items.{i}.total")
+        tax = money(item["total_tax"], f"line_items.{i}.total_tax")
+        lines.append(_line(str(item["id"]), "product", item["name"], item["quantity"], net, tax,
+                           _rate(item["taxes"], rates, net, tax), item["sku"]))
+    for i, item in enumerate(order["shipping_lines"]):
+        net = money(item["total"], f"shipping_lines.{i}.total")
+        tax = money(item["total_tax"], f"shipping_lines.{i}.total_tax")
+        lines.append(_line(f"shipping-{item['id']}", "shipping", item["method_title"], 1, net,
+                           tax, _rate(item["taxes"], rates, net, tax)))
+    for i, item in enumerate(order["fee_lines"]):
+        net = money(item["total"], f"fee_lines.{i}.total")
+        tax = money(item["total_tax"], f"fee_lines.{i}.total_tax")
+        lines.append(_line(f"fee-{item['id']}", "fee", item["name"], 1, net, tax,
+                           _rate(item["taxes"], rates, net, tax)))
+    discounts = [
+        {"code": c["code"], "amount": str(
+            Decimal(money(c["discount"], f"coupon_lines.{i}.discount"))
+            + Decimal(money(c["discount_tax"], f"coupon_lines.{i}.discount_tax")))}
+        for i, c in enumerate(order["coupon_lines"])
+    ]
+    refunds = []
+    for i, refund in sorted(enumerate(order["refunds"]), key=lambda pair: pair[1]["id"]):
+        refund_id = str(refund["id"])
+        refunds.append({
+            "refund_id": refund_id, "reason": refund["reason"] or None,
+            "amount": money(refund["total"], f"refunds.{i}.total", negate=True),
+            "lines": (refund_lines or {}).get(refund_id),
+        })
+    billing = order["billing"]
+    vat_keys = tuple(settings.get("vat_id_meta_keys") or DEFAULT_VAT_ID_KEYS)
+    company = (billing["company"] or "").strip() or None
+    data = {
+        "shop": shop, "order_id": str(order["id"]), "order_number": order["number"],
+        "currency": currency,
+        "buyer": {
+            "company": company,
+            "legal_form": _meta(order, DEFAULT_LEGAL_FORM_KEYS) or guess_legal_form(company),
+            "vat_id": _meta(order, vat_keys),
+            "first_name": billing["first_name"] or None, "last_name": billing["last_name"] or None,
+            "email": billing["email"], "street": billing["address_1"],
+            "address_2": billing["address_2"] or None, "postcode": billing["postcode"],
+            "city": billing["city"], "country": billing["country"],
+        },
+        "lines": lines,
+        "total": money(order["total"], "total"),
+        "total_tax": money(order["total_tax"], "total_tax"),
+        "status": order["status"],
+        "ordering_key": order["date_modified_gmt"].replace(tzinfo=UTC).isoformat(),
+        "placed_at": (order["date_created_gmt"].replace(tzinfo=UTC).isoformat()
+                      if order["date_created_gmt"] else None),
+        "discounts": discounts,
+        "refunds": refunds,
+    }
+    if money.errors:
+        raise PayloadError(money.errors)
+    return load_snapshot(data)

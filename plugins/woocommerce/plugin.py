@@ -1,0 +1,106 @@
+"""Hook implementations of the WooCommerce platform plugin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from core import hookimpl
+from core.context import ParsedDelivery, PlatformInfo
+from core.errors import MalformedPayload, PayloadError
+from core.operations import OperationKind
+from core.schemas import dump_snapshot, load_snapshot
+from core.snapshot import OrderSnapshot
+from plugins.woocommerce import rest, signature
+from plugins.woocommerce.order import IGNORED_STATUSES, read_order, to_snapshot
+
+NAME = "woocommerce"
+DEFAULT_PAYMENT_METHODS = ("invoice",)
+STATUS_MAP = {"completed": "activate", "cancelled": "cancel", "refunded": "cancel"}
+ORDER_TOPICS = ("order.created", "order.updated", "order.restored")
+_PING = re.compile(rb"webhook_id=\d{1,20}")
+
+log = logging.getLogger(__name__)
+
+
+@hookimpl
+def declare_platform() -> PlatformInfo:
+    return PlatformInfo(
+        name=NAME,
+        capabilities=frozenset({OperationKind.ACTIVATION, OperationKind.FULL_CREDIT,
+                                OperationKind.PARTIAL_CREDIT, OperationKind.DISCOUNT_TRANSFER,
+                                OperationKind.RETURN}),
+        status_map=STATUS_MAP,
+    )
+
+
+@hookimpl
+def is_ping(platform: str, body: bytes, headers: Mapping[str, str]) -> bool | None:
+    if platform != NAME:
+        return None
+    return "X-WC-Webhook-Signature" not in headers and _PING.fullmatch(body) is not None
+
+
+@hookimpl
+def verify_delivery(platform: str, body: bytes, headers: Mapping[str, str],
+                    secrets: Sequence[str]) -> bool | None:
+    if platform != NAME:
+        return None
+    signature.verify(body, headers.get("X-WC-Webhook-Signature"), secrets)
+    return True
+
+
+@hookimpl
+def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, str],
+                   settings: Mapping[str, Any]) -> ParsedDelivery | None:
+    if platform != NAME:
+        return None
+    topic = headers.get("X-WC-Webhook-Topic") or "order.updated"
+    key = hashlib.sha256(body).hexdigest()
+    try:
+        data = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedPayload("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedPayload("the body is not a JSON object")
+    order_id = str(data["id"]) if isinstance(data.get("id"), int) else None
+    if topic == "order.deleted":
+        return ParsedDelivery(key, topic, order_id,
+                              ignored="order moved to the trash; cancel it to credit it")
+    if topic not in ORDER_TOPICS:
+        return ParsedDelivery(key, topic, order_id, ignored=f"topic {topic} is not an order")
+    order = read_order(data)
+    methods = settings.get("payment_methods") or DEFAULT_PAYMENT_METHODS
+    if order["payment_method"] not in methods:
+        return ParsedDelivery(key, topic, order_id,
+                              ignored="not paid by invoice (payment method "
+                                      f"{order['payment_method'] or 'none'!r})")
+    if order["status"] in IGNORED_STATUSES:
+        return ParsedDelivery(key, topic, order_id,
+                              ignored=f"status {order['status']!r} is not placed yet")
+    return ParsedDelivery(key, topic, order_id, (to_snapshot(order, shop, settings),))
+
+
+@hookimpl
+def enrich_snapshot(platform: str, snapshot: OrderSnapshot,
+                    settings: Mapping[str, Any]) -> OrderSnapshot | None:
+    if platform != NAME:
+        return None
+    if not rest.has_credentials(settings) or all(r.lines for r in snapshot.refunds):
+        return snapshot
+    lines = rest.refund_lines(settings, snapshot.order_id, snapshot.currency)
+    data = dump_snapshot(snapshot)
+    for refund in data["refunds"]:
+        if refund["lines"] is None:
+            refund["lines"] = lines.get(refund["refund_id"])
+    try:
+        return load_snapshot(data)
+    except PayloadError as exc:
+        log.warning("refund lines of WooCommerce order %s do not fit the order (%s); "
+                    "crediting amounts only", snapshot.order_id, ", ".join(exc.field_errors))
+        return snapshot
