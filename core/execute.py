@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from core.context import OrderContext
 from core.errors import ConfigurationError, PermanentError
 from core.hooks import Hooks
-from core.ledger.models import Order, ShopConnection
+from core.ledger.models import OperationRecord, Order, ShopConnection
 from core.ledger.store import Ledger
 from core.operations import Authorisation, Operation, OperationKind, Refusal
 from core.reconcile import Rules, reconcile
@@ -69,60 +69,88 @@ def process_snapshot(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot) -> O
     connection = ledger.connection(snapshot.shop)
     order = ledger.lock_order(connection, snapshot.order_id)
     state = ledger.state_of(order) if order is not None else OrderState()
-    decision = reconcile(snapshot, state, Rules.from_mapping(connection.status_map))
-    if decision.stale:
+    if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
         log.info("stale snapshot of order %s ignored", snapshot.order_id)
         return Outcome(order.id if order else None, state.status, snapshot.currency, stale=True)
     if order is None:
         order = ledger.create_order(connection, snapshot)
+    run = _Run(ledger, hooks, order, connection, snapshot, state)
 
+    # First finish what was started: an operation that failed is retried exactly as it was
+    # decided, before anything new is decided on top of it.
+    for record in ledger.unfinished_operations(order):
+        if not run.execute(ledger.operation_of(record), record):
+            return run.finish()
+    decision = reconcile(snapshot, run.state, Rules.from_mapping(connection.status_map))
+    run.refusals = decision.refusals
     for refusal in decision.refusals:
         if ledger.record_refusal(order, refusal):
-            hooks.change_refused(_context(order, connection, snapshot, state), refusal)
-
-    executed: list[Operation] = []
-    failure: Failure | None = None
+            hooks.change_refused(run.context(), refusal)
     for op in decision.operations:
-        context = _context(order, connection, snapshot, state)
         record = ledger.operation_record(order, op)
         if record.status == "succeeded":  # done before, but the state was not stored
-            state = apply(state, op)
+            run.state = apply(run.state, ledger.operation_of(record))
             continue
-        if record.status == "dead":  # stays dead until the merchant replays it
-            failure = Failure(op, record.error or "dead", permanent=True)
+        if not run.execute(ledger.operation_of(record), record):
             break
+    return run.finish()
+
+
+class _Run:
+    """The operations of one snapshot as they are executed, and the state they lead to."""
+
+    def __init__(self, ledger: Ledger, hooks: Hooks, order: Order, connection: ShopConnection,
+                 snapshot: OrderSnapshot, state: OrderState) -> None:
+        self.ledger, self.hooks, self.order = ledger, hooks, order
+        self.connection, self.snapshot, self.state = connection, snapshot, state
+        self.executed: list[Operation] = []
+        self.refusals: tuple[Refusal, ...] = ()
+        self.failure: Failure | None = None
+
+    def context(self) -> OrderContext:
+        return _context(self.order, self.connection, self.snapshot, self.state)
+
+    def execute(self, op: Operation, record: OperationRecord) -> bool:
+        """Run one operation at the provider; ``False`` if processing must stop here."""
+        if record.status == "dead":  # stays dead until the merchant replays it
+            self.failure = Failure(op, record.error or "dead", permanent=True)
+            return False
+        context = self.context()
         record.attempts += 1
         try:
-            with ledger.session.begin_nested():
-                result = hooks.run_operation(context, op, ledger)
+            with self.ledger.session.begin_nested():
+                result = self.hooks.run_operation(context, op, self.ledger)
         except (PermanentError, ConfigurationError) as exc:
-            failure = Failure(op, str(exc), permanent=True)
+            self.failure = Failure(op, str(exc), permanent=True)
         except Exception as exc:
-            failure = Failure(op, f"{type(exc).__name__}: {exc}", permanent=False)
-        if failure is not None:
-            record.status = "dead" if failure.permanent else "failed"
-            record.error = failure.error
-            hooks.operation_failed(context, op, failure.error, failure.permanent)
-            break
-        record.status = "succeeded"
-        record.error = None
+            self.failure = Failure(op, f"{type(exc).__name__}: {exc}", permanent=False)
+        if self.failure is not None:
+            record.status = "dead" if self.failure.permanent else "failed"
+            record.error = self.failure.error
+            self.hooks.operation_failed(context, op, self.failure.error, self.failure.permanent)
+            return False
+        record.status, record.error = "succeeded", None
         record.provider_reference = result.provider_reference
         record.document_number = result.document_number
-        executed.append(op)
+        self.executed.append(op)
         if isinstance(result, Authorisation) and not result.approved:
-            state = decline(state, result.decline_reason or "declined")
-            hooks.operation_succeeded(context, op, result)
-            break
+            self.state = decline(self.state, result.decline_reason or "declined")
+            self.hooks.operation_succeeded(context, op, result)
+            return False
         if op.kind is OperationKind.PLACEMENT:
-            order.provider_reference = result.provider_reference
-        state = apply(state, op)
-        hooks.operation_succeeded(context, op, result)
+            self.order.provider_reference = result.provider_reference
+        self.state = apply(self.state, op)
+        self.hooks.operation_succeeded(context, op, result)
+        return True
 
-    if failure is None:
-        state = mark_seen(state, snapshot.ordering_key)
-    ledger.save_state(order, state, snapshot)
-    return Outcome(order.id, state.status, snapshot.currency, tuple(executed),
-                   decision.refusals, failure, decline_reason=state.decline_reason)
+    def finish(self) -> Outcome:
+        """Store the state reached; the snapshot counts as seen even if an operation failed,
+        so an older one arriving meanwhile is recognised as stale."""
+        self.state = mark_seen(self.state, self.snapshot.ordering_key)
+        self.ledger.save_state(self.order, self.state, self.snapshot)
+        return Outcome(self.order.id, self.state.status, self.snapshot.currency,
+                       tuple(self.executed), self.refusals, self.failure,
+                       decline_reason=self.state.decline_reason)
 
 
 def replay_order(ledger: Ledger, hooks: Hooks, shop: str, shop_order_id: str) -> Outcome:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from core.money import Amount
@@ -17,6 +19,8 @@ __all__ = [
     "OperationResult",
     "Refusal",
     "idempotency_key",
+    "rates_from_json",
+    "rates_to_json",
 ]
 
 
@@ -38,20 +42,27 @@ class OperationLine:
     line_id: str
     quantity: int
     amount: int
+    article: bool = True
+
+
+RateAmounts = tuple[tuple[Decimal, Amount], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One provider effect, decided by :func:`core.reconcile.reconcile`.
 
-    ``after_activation`` tells a provider whether the order has an invoice yet (a full credit
-    before activation voids the authorisation; after it, a credit note is issued). The
-    ``*_after`` and ``refund_id`` fields are what the ledger remembers once the operation
-    succeeded, so that the same change is never decided twice.
+    ``amount`` is the sum of ``by_rate``, the amount per tax rate (percent → gross, net, tax),
+    which is what invoices and credit notes show. ``after_activation`` tells a provider whether
+    the order has an invoice yet (a full credit before activation voids the authorisation;
+    after it, a credit note is issued). The ``*_after`` and ``refund_id`` fields are what the
+    ledger remembers once the operation succeeded, so that the same change is never decided
+    twice.
     """
 
     kind: OperationKind
     amount: Amount
+    by_rate: RateAmounts
     idempotency_key: str
     source: str
     after_activation: bool
@@ -97,8 +108,18 @@ class Authorisation(OperationResult):
     decline_reason: str | None = None
 
 
-def idempotency_key(shop: str, order_id: str, kind: OperationKind, source: str,
-                    amount_minor: int) -> str:
-    """Deterministic key of one operation: the same change always gets the same key."""
-    text = "|".join((shop, order_id, kind.value, source, str(amount_minor)))
+def idempotency_key(shop: str, order_id: str, source: str) -> str:
+    """Deterministic key of one change of one order (``activation``, ``refund:<id>``,
+    ``discount:<total>``…): the same change always gets the same key, whatever amount or
+    operation kind it is decided with, so a retry can never become a second effect."""
+    text = json.dumps([shop, order_id, source], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rates_to_json(by_rate: RateAmounts) -> list[list[str | int]]:
+    """Amounts per tax rate as JSON: ``[["19", gross, net, tax], …]``."""
+    return [[str(rate), a.gross, a.net, a.tax] for rate, a in by_rate]
+
+
+def rates_from_json(data: list[list[str | int]]) -> RateAmounts:
+    return tuple((Decimal(str(rate)), Amount(int(g), int(n), int(t))) for rate, g, n, t in data)

@@ -13,7 +13,9 @@
   return after activation, a partial cancellation before it), otherwise as an amount;
   returned lines are credited at least at their value, so return shipping is never charged;
 * nothing is ever credited above the open amount (I3), and a snapshot older than the last one
-  processed, or one seen already, yields nothing (I2, I4).
+  processed, or one seen already, yields nothing (I2, I4);
+* every amount is split over tax rates from what is still open per rate, so credit notes add
+  up to the invoice in net and tax as well as gross.
 """
 
 from __future__ import annotations
@@ -23,19 +25,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from core.money import Amount, share, split_by_rate, to_decimal
+from core.money import Amount, allocate, net_of, share, to_decimal
 from core.operations import (
     Decision,
     Operation,
     OperationKind,
     OperationLine,
+    RateAmounts,
     Refusal,
     idempotency_key,
 )
-from core.snapshot import Line, OrderSnapshot, Refund
+from core.snapshot import LineKind, OrderSnapshot, Refund
 from core.state import OrderState, Status, apply
 
-__all__ = ["Rules", "Trigger", "reconcile"]
+__all__ = ["Rules", "Trigger", "reconcile", "take"]
 
 
 class Trigger(StrEnum):
@@ -59,6 +62,51 @@ class Rules:
         return self.status_map.get(status)
 
 
+def take(open_by_rate: RateAmounts, gross: int,
+         weights: Mapping[Decimal, int] | None = None) -> RateAmounts:
+    """Split ``gross`` over the open amounts per tax rate, never taking more than a rate has.
+
+    Shares follow ``weights`` (default: the open gross per rate) by largest remainder; what a
+    rate cannot hold goes to the others. A rate taken whole gives exactly its open net and
+    tax; otherwise net is ``gross / (1 + rate)`` rounded once, kept within what is open.
+    """
+    open_rates = {rate: amount for rate, amount in open_by_rate if amount.gross > 0}
+    rates = sorted(open_rates)
+    if not rates or gross <= 0:
+        return ()
+    gross = min(gross, sum(open_rates[r].gross for r in rates))
+    basis = weights or {r: open_rates[r].gross for r in rates}
+    parts = allocate(gross, [max(basis.get(r, 0), 0) for r in rates])
+    if sum(max(basis.get(r, 0), 0) for r in rates) == 0:
+        parts = allocate(gross, [open_rates[r].gross for r in rates])
+    while True:
+        room = [open_rates[r].gross - part for r, part in zip(rates, parts, strict=True)]
+        excess = sum(-x for x in room if x < 0)
+        if excess == 0:
+            break
+        parts = [min(part, open_rates[r].gross) for r, part in zip(rates, parts, strict=True)]
+        extra = allocate(excess, [max(x, 0) for x in room])
+        parts = [part + add for part, add in zip(parts, extra, strict=True)]
+    taken = []
+    for rate, part in zip(rates, parts, strict=True):
+        if part == 0:
+            continue
+        have = open_rates[rate]
+        if part == have.gross:
+            taken.append((rate, have))
+            continue
+        net = max(part - have.tax, min(net_of(part, rate), have.net))
+        taken.append((rate, Amount(part, net, part - net)))
+    return tuple(taken)
+
+
+def _sum(by_rate: RateAmounts) -> Amount:
+    total = Amount.zero()
+    for _, amount in by_rate:
+        total = total + amount
+    return total
+
+
 class _Plan:
     """Operations decided so far, with the state they lead to."""
 
@@ -68,16 +116,20 @@ class _Plan:
         self.operations: list[Operation] = []
         self.refusals: list[Refusal] = []
 
-    def emit(self, kind: OperationKind, amount: Amount, source: str, *,
-             lines: tuple[OperationLine, ...] = (), **marks: int | str | None) -> None:
+    def emit(self, kind: OperationKind, by_rate: RateAmounts, source: str, *,
+             lines: tuple[OperationLine, ...] = (), refund_id: str | None = None,
+             discount_total_after: int | None = None,
+             order_total_after: int | None = None) -> None:
+        amount = _sum(by_rate)
         if amount.gross <= 0 and kind is not OperationKind.PLACEMENT:
             return
         s = self.snapshot
         op = Operation(
-            kind=kind, amount=amount, source=source, lines=lines,
+            kind=kind, amount=amount, by_rate=by_rate, source=source, lines=lines,
             after_activation=self.state.status is Status.ACTIVE,
-            idempotency_key=idempotency_key(s.shop, s.order_id, kind, source, amount.gross),
-            **marks,  # type: ignore[arg-type]
+            idempotency_key=idempotency_key(s.shop, s.order_id, source),
+            refund_id=refund_id, discount_total_after=discount_total_after,
+            order_total_after=order_total_after,
         )
         self.operations.append(op)
         self.state = apply(self.state, op)
@@ -85,15 +137,9 @@ class _Plan:
     def refuse(self, reason: str, amount: int, message: str) -> None:
         self.refusals.append(Refusal(reason=reason, amount=amount, message=message))
 
-    def split(self, gross: int) -> Amount:
-        """Net and tax of a gross amount, spread over the order's tax rates."""
-        basis: dict[Decimal, int] = {}
-        for line in self.snapshot.lines:
-            basis[line.tax_rate] = basis.get(line.tax_rate, 0) + max(line.gross, 0)
-        return split_by_rate(gross, basis)
-
-    def capped(self, gross: int) -> int:
-        return min(gross, self.state.open_amount)
+    def take(self, gross: int, weights: Mapping[Decimal, int] | None = None) -> RateAmounts:
+        """Up to ``gross`` out of the open amount, split over the open tax rates."""
+        return take(self.state.open_by_rate, gross, weights)
 
 
 def reconcile(snapshot: OrderSnapshot, state: OrderState | None, rules: Rules) -> Decision:
@@ -108,48 +154,66 @@ def reconcile(snapshot: OrderSnapshot, state: OrderState | None, rules: Rules) -
         return Decision(tuple(plan.operations), tuple(plan.refusals))
 
     trigger = rules.trigger(snapshot.status)
-    if _closes(snapshot, trigger):
-        plan.emit(OperationKind.FULL_CREDIT, plan.split(plan.state.open_amount), "full_credit")
+    if _closes(plan, trigger):
+        plan.emit(OperationKind.FULL_CREDIT, plan.state.open_by_rate, "full_credit")
         return Decision(tuple(plan.operations), tuple(plan.refusals))
 
     _refuse_increase(plan)
     _transfer_discount(plan)
     _credit_edits(plan)
     if trigger is Trigger.ACTIVATE and plan.state.status is Status.AUTHORISED:
-        plan.emit(OperationKind.ACTIVATION, _activation_amount(plan), "activation")
+        plan.emit(OperationKind.ACTIVATION, plan.state.open_by_rate, "activation")
     for refund in snapshot.refunds:
         if refund.refund_id not in plan.state.refund_ids and plan.state.status.is_open:
             _credit_refund(plan, refund)
     return Decision(tuple(plan.operations), tuple(plan.refusals))
 
 
-def _closes(snapshot: OrderSnapshot, trigger: Trigger | None) -> bool:
+def _closes(plan: _Plan, trigger: Trigger | None) -> bool:
+    snapshot = plan.snapshot
     return (
         snapshot.cancelled
         or trigger is Trigger.CANCEL
         or snapshot.returned
         or snapshot.refund_total >= snapshot.total
-        or (bool(snapshot.products) and snapshot.articles_left() == 0)
+        or _articles_left(plan) == 0
     )
+
+
+def _articles_left(plan: _Plan) -> int | None:
+    """Article units the buyer still keeps: ordered articles still in the snapshot, less the
+    units its refunds name; ``None`` for an order that never had articles."""
+    articles = [line_id for line_id, ls in plan.state.lines.items() if ls.article]
+    if not articles:
+        return None
+    present = {line.line_id: line.quantity for line in plan.snapshot.lines}
+    refunded: dict[str, int] = {}
+    for refund in plan.snapshot.refunds:
+        for rl in refund.lines or ():
+            refunded[rl.line_id] = refunded.get(rl.line_id, 0) + rl.quantity
+    return sum(max(present.get(i, 0) - refunded.get(i, 0), 0) for i in articles)
 
 
 def _place(plan: _Plan) -> None:
+    """Authorise the total, split per tax rate as the lines are, rounding put on the largest."""
     s = plan.snapshot
+    by_rate: dict[Decimal, Amount] = {}
+    for line in s.lines:
+        by_rate[line.tax_rate] = by_rate.get(line.tax_rate, Amount.zero()) + Amount(
+            line.gross, line.net, line.tax)
+    largest = max(by_rate, key=lambda rate: (by_rate[rate].gross, rate))
+    fix_gross = s.total - sum(a.gross for a in by_rate.values())
+    fix_tax = s.total_tax - sum(a.tax for a in by_rate.values())
+    bucket = by_rate[largest]
+    by_rate[largest] = Amount(bucket.gross + fix_gross, bucket.net + fix_gross - fix_tax,
+                              bucket.tax + fix_tax)
     plan.emit(
-        OperationKind.PLACEMENT,
-        Amount(s.total, s.total - s.total_tax, s.total_tax),
-        "placement",
-        lines=tuple(OperationLine(li.line_id, li.quantity, li.gross) for li in s.lines),
+        OperationKind.PLACEMENT, tuple(sorted(by_rate.items())), "placement",
+        lines=tuple(OperationLine(li.line_id, li.quantity, li.gross,
+                                  article=li.kind is LineKind.PRODUCT) for li in s.lines),
         order_total_after=s.total,
         discount_total_after=s.discount_total,
     )
-
-
-def _activation_amount(plan: _Plan) -> Amount:
-    s, open_amount = plan.snapshot, plan.state.open_amount
-    if open_amount == s.total:
-        return Amount(s.total, s.total - s.total_tax, s.total_tax)
-    return plan.split(open_amount)
 
 
 def _refuse_increase(plan: _Plan) -> None:
@@ -170,9 +234,8 @@ def _transfer_discount(plan: _Plan) -> None:
     if grown <= 0:
         return
     target = plan.snapshot.discount_total
-    plan.emit(OperationKind.DISCOUNT_TRANSFER, plan.split(plan.capped(grown)), f"discount:{target}",
-              discount_total_after=target,
-              order_total_after=plan.state.total_seen - grown)
+    plan.emit(OperationKind.DISCOUNT_TRANSFER, plan.take(grown), f"discount:{target}",
+              discount_total_after=target, order_total_after=plan.state.total_seen - grown)
 
 
 def _credit_edits(plan: _Plan) -> None:
@@ -180,64 +243,45 @@ def _credit_edits(plan: _Plan) -> None:
     shrink = plan.state.total_seen - plan.snapshot.total
     if shrink <= 0:
         return
-    lines = []
-    for line in plan.snapshot.lines:
-        known = plan.state.lines.get(line.line_id)
-        if known is not None and line.quantity < known.remaining:
-            lines.append(OperationLine(line.line_id, known.remaining - line.quantity, 0))
-    for line_id, known in plan.state.lines.items():
-        if known.remaining and all(li.line_id != line_id for li in plan.snapshot.lines):
-            lines.append(OperationLine(line_id, known.remaining, 0))
-    plan.emit(OperationKind.PARTIAL_CREDIT, plan.split(plan.capped(shrink)),
-              f"edit:{plan.snapshot.total}", lines=tuple(lines),
-              order_total_after=plan.snapshot.total)
+    present = {line.line_id: line.quantity for line in plan.snapshot.lines}
+    lines = tuple(
+        OperationLine(line_id, known.remaining - present.get(line_id, 0), 0, known.article)
+        for line_id, known in plan.state.lines.items()
+        if present.get(line_id, 0) < known.remaining
+    )
+    plan.emit(OperationKind.PARTIAL_CREDIT, plan.take(shrink), f"edit:{plan.snapshot.total}",
+              lines=lines, order_total_after=plan.snapshot.total)
 
 
 def _credit_refund(plan: _Plan, refund: Refund) -> None:
-    if refund.lines:
-        lines = tuple(_line_value(plan.snapshot, refund, rl.line_id, rl.quantity)
-                      for rl in refund.lines)
-        value = sum(ol.amount for ol in lines)
-        gross = plan.capped(max(refund.amount, value))
-        kind = OperationKind.RETURN if plan.state.status is Status.ACTIVE else \
-            OperationKind.PARTIAL_CREDIT
-        amount = _amount_of_lines(plan, lines, gross)
-        plan.emit(kind, amount, f"refund:{refund.refund_id}", lines=lines,
+    source = f"refund:{refund.refund_id}"
+    if not refund.lines:
+        plan.emit(OperationKind.PARTIAL_CREDIT, plan.take(refund.amount), source,
                   refund_id=refund.refund_id)
-    else:
-        plan.emit(OperationKind.PARTIAL_CREDIT, plan.split(plan.capped(refund.amount)),
-                  f"refund:{refund.refund_id}", refund_id=refund.refund_id)
-
-
-def _line_value(snapshot: OrderSnapshot, refund: Refund, line_id: str,
-                quantity: int) -> OperationLine:
-    """Gross value of ``quantity`` units of a line refunded by ``refund``.
-
-    Counted cumulatively over the snapshot's refunds (oldest first), so that all units of a
-    line together are worth exactly the line total, whatever the order of the returns.
-    """
-    line = _line(snapshot, line_id)
-    before = 0
-    for earlier in snapshot.refunds:
-        if earlier is refund:
-            break
-        before += sum(rl.quantity for rl in earlier.lines or () if rl.line_id == line_id)
-    value = (share(line.gross, before + quantity, line.quantity)
-             - share(line.gross, before, line.quantity))
-    return OperationLine(line_id, quantity, value)
-
-
-def _amount_of_lines(plan: _Plan, lines: tuple[OperationLine, ...], gross: int) -> Amount:
-    """Net and tax of ``gross`` spread over the tax rates of ``lines``."""
-    basis: dict[Decimal, int] = {}
+        return
+    lines = tuple(ol for rl in refund.lines
+                  if (ol := _line_value(plan, rl.line_id, rl.quantity)).quantity > 0)
+    value = sum(ol.amount for ol in lines)
+    weights: dict[Decimal, int] = {}
     for ol in lines:
-        rate = _line(plan.snapshot, ol.line_id).tax_rate
-        basis[rate] = basis.get(rate, 0) + ol.amount
-    if sum(basis.values()) == 0:
-        return plan.split(gross)
-    return split_by_rate(gross, basis)
+        rate = next(li.tax_rate for li in plan.snapshot.lines if li.line_id == ol.line_id)
+        weights[rate] = weights.get(rate, 0) + ol.amount
+    kind = OperationKind.RETURN if plan.state.status is Status.ACTIVE else \
+        OperationKind.PARTIAL_CREDIT
+    plan.emit(kind, plan.take(max(refund.amount, value), weights), source, lines=lines,
+              refund_id=refund.refund_id)
 
 
-def _line(snapshot: OrderSnapshot, line_id: str) -> Line:
-    return next(li for li in snapshot.lines if li.line_id == line_id)
-
+def _line_value(plan: _Plan, line_id: str, quantity: int) -> OperationLine:
+    """Gross value of ``quantity`` more units of a line, after the units the ledger already
+    took back; counted cumulatively so all units together are worth the line total."""
+    line = next(li for li in plan.snapshot.lines if li.line_id == line_id)
+    known = plan.state.lines.get(line_id)
+    before = 0
+    if known is not None:  # units taken back, less those an edit removed from the line
+        before = known.cancelled + known.returned - max(known.ordered - line.quantity, 0)
+    before = min(max(before, 0), line.quantity)
+    units = min(quantity, line.quantity - before)
+    value = share(line.gross, before + units, line.quantity) - share(line.gross, before,
+                                                                      line.quantity)
+    return OperationLine(line_id, units, value)

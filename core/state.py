@@ -13,7 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from core.operations import Operation, OperationKind
+from core.money import Amount
+from core.operations import Operation, OperationKind, RateAmounts
 
 __all__ = ["LineState", "OrderState", "Status", "apply", "decline", "mark_seen"]
 
@@ -49,6 +50,7 @@ class LineState:
     activated: int = 0
     cancelled: int = 0
     returned: int = 0
+    article: bool = True
 
     @property
     def remaining(self) -> int:
@@ -59,8 +61,9 @@ class LineState:
 @dataclass(frozen=True, slots=True)
 class OrderState:
     """Amounts in minor units. ``reduced`` counts reductions before activation, ``credited``
-    reductions after it; ``total_seen`` and ``discount_seen`` are the shop's order total and
-    discount total as far as the provider has been told."""
+    reductions after it; ``open_by_rate`` is the open amount per tax rate (net and tax exact,
+    so a full credit takes precisely what is left); ``total_seen`` and ``discount_seen`` are
+    the shop's order total and discount total as far as the provider has been told."""
 
     status: Status = Status.NEW
     authorised: int = 0
@@ -71,6 +74,7 @@ class OrderState:
     discount_seen: int = 0
     refund_ids: frozenset[str] = frozenset()
     lines: Mapping[str, LineState] = field(default_factory=lambda: MappingProxyType({}))
+    open_by_rate: RateAmounts = ()
     ordering_key: datetime | None = None
     decline_reason: str | None = None
 
@@ -84,6 +88,15 @@ class OrderState:
         return 0
 
 
+def _minus(open_by_rate: RateAmounts, taken: RateAmounts) -> RateAmounts:
+    remaining = dict(open_by_rate)
+    for rate, amount in taken:
+        left = remaining.get(rate, Amount.zero())
+        remaining[rate] = Amount(left.gross - amount.gross, left.net - amount.net,
+                                 left.tax - amount.tax)
+    return tuple(sorted(remaining.items()))
+
+
 def apply(state: OrderState, op: Operation) -> OrderState:
     """The state after ``op`` succeeded at the provider."""
     gross = op.amount.gross
@@ -94,7 +107,9 @@ def apply(state: OrderState, op: Operation) -> OrderState:
             state, status=Status.AUTHORISED, authorised=gross,
             total_seen=op.order_total_after if op.order_total_after is not None else gross,
             discount_seen=op.discount_total_after or 0,
-            lines=MappingProxyType({ol.line_id: LineState(ordered=ol.quantity) for ol in op.lines}),
+            lines=MappingProxyType({ol.line_id: LineState(ordered=ol.quantity, article=ol.article)
+                                    for ol in op.lines}),
+            open_by_rate=tuple(sorted(op.by_rate)),
         )
     if op.kind is OperationKind.ACTIVATION:
         lines = {k: replace(v, activated=v.ordered - v.cancelled) for k, v in lines.items()}
@@ -110,6 +125,7 @@ def apply(state: OrderState, op: Operation) -> OrderState:
             status=Status.CREDITED if active else Status.VOIDED,
             credited=state.credited + gross if active else state.credited,
             reduced=state.reduced if active else state.reduced + gross,
+            open_by_rate=_minus(state.open_by_rate, op.by_rate),
         )
     # partial credit, discount transfer, return: a reduction of the open amount
     for ol in op.lines:
@@ -129,6 +145,7 @@ def apply(state: OrderState, op: Operation) -> OrderState:
         discount_seen=(op.discount_total_after if op.discount_total_after is not None
                        else state.discount_seen),
         total_seen=op.order_total_after if op.order_total_after is not None else state.total_seen,
+        open_by_rate=_minus(state.open_by_rate, op.by_rate),
     )
     if new.open_amount == 0:
         new = replace(new, status=Status.CREDITED if active else Status.VOIDED)

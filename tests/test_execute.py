@@ -92,7 +92,8 @@ def test_duplicate_snapshot_has_no_second_effect(feed, engine, recorder):
 def flaky_shop(engine, provider):
     with session_scope(engine) as session:
         Ledger(session).add_connection(name="flakyshop", merchant_id=3333, platform="generic",
-                                       provider=provider, status_map={"completed": "activate"})
+                                       provider=provider,
+                                       status_map={"completed": "activate", "cancelled": "cancel"})
 
 
 def test_failed_operation_is_retried_with_the_same_key(engine, hooks, shop, recorder):
@@ -227,3 +228,64 @@ def test_an_order_without_articles_is_not_voided_at_once(feed):
     fees_only = [("svc", "fee", "Consulting", 1, "100.00", "19")]
     outcome = feed(snapshot(lines=fees_only, discounts=[]))
     assert outcome.status is Status.AUTHORISED
+
+
+def test_stale_snapshot_after_a_failure_is_still_stale(engine, hooks, shop, recorder):
+    hooks.pm.register(Flaky(failures=5), name="flaky")
+    flaky_shop(engine, "flaky")
+    newer = snapshot(status="completed", shop="flakyshop", minutes=10)
+    with session_scope(engine) as session:
+        assert process_snapshot(Ledger(session), hooks, newer).failure is not None
+    from orders import OFFICE_LINES
+
+    older = snapshot(shop="flakyshop", minutes=5, lines=[*OFFICE_LINES,
+                     ("9", "product", "Stapler", 1, "20.00", "19")])
+    with session_scope(engine) as session:
+        outcome = process_snapshot(Ledger(session), hooks, older)
+    assert outcome.stale
+    assert not [e for e in recorder.events if e[0] == "refused"]
+
+
+def test_a_failed_operation_is_finished_before_anything_new(engine, hooks, shop):
+    """A refund credit that timed out is retried as decided, before a cancel is decided."""
+    flaky = Flaky(failures=0)
+    hooks.pm.register(flaky, name="flaky")
+    flaky_shop(engine, "flaky")
+    from orders import changed
+
+    completed = order_data(status="completed", shop="flakyshop")
+    with session_scope(engine) as session:
+        process_snapshot(Ledger(session), hooks, load(completed))
+
+    class TimesOutOnce:
+        calls = 0
+
+        @hookimpl
+        def credit_partial(self, order, operation):
+            self.calls += 1
+            if self.calls == 1:
+                raise RetryableError("read timeout")
+            return OperationResult()
+
+        @hookimpl
+        def credit_full(self, order, operation):
+            return OperationResult()
+
+    timeouts = TimesOutOnce()
+    hooks.pm.register(timeouts, name="timeouts")
+    refunded = changed(completed, ordering_key="2026-11-03T10:00:00+00:00",
+                       refunds=[{"refund_id": "r1", "amount": "100.00"}])
+    with session_scope(engine) as session:
+        assert process_snapshot(Ledger(session), hooks, load(refunded)).failure is not None
+    cancelled = changed(refunded, status="cancelled", ordering_key="2026-11-04T10:00:00+00:00")
+    with session_scope(engine) as session:
+        outcome = process_snapshot(Ledger(session), hooks, load(cancelled))
+    assert [(op.kind.value, op.amount.gross) for op in outcome.executed] == [
+        ("partial_credit", 100_00), ("full_credit", 449_73)]
+    assert outcome.status is Status.CREDITED
+
+
+def load(data):
+    from core.schemas import load_snapshot
+
+    return load_snapshot(data)

@@ -106,3 +106,12 @@ def test_exhausted_account_range_is_a_dead_operation(engine, hooks):
     assert outcomes[0].failure is None
     assert outcomes[1].failure.permanent
     assert "account range" in outcomes[1].failure.error
+
+
+@pytest.mark.parametrize(("bank_code", "last"), [("10020030", 99_999_999_999), ("1002", 10)])
+def test_merchant_bank_details_must_make_valid_ibans(engine, bank_code, last):
+    from core.errors import ConfigurationError
+
+    with session_scope(engine) as session, pytest.raises(ConfigurationError, match="IBAN"):
+        Ledger(session).add_merchant(id=9, name="X", country="DE", account_holder="X",
+                                     bank_code=bank_code, account_first=1, account_last=last)

@@ -95,6 +95,10 @@ def test_activation_partial_credit_and_return_of_the_rest(feed, read):
         ("credit_note", -178_50), ("credit_note", -351_23)]
     assert sum(j[1] for j in view["journal"][1:]) == 0
     assert all(v[3] == v[1] for v in view["lines"].values())
+    # the credit notes give back exactly the invoiced net and tax, not only the gross
+    (_, _, gross, net, tax), *notes = view["documents"]
+    assert (sum(n[2] for n in notes), sum(n[3] for n in notes), sum(n[4] for n in notes)) == (
+        gross, net, tax)
 
 
 def test_cancel_before_activation_voids(feed, read):
@@ -150,3 +154,72 @@ def test_increase_of_an_invoice_is_refused_and_reported(feed, read):
     view = read(order_view)
     assert view["open"] == 549_73
     assert read(lambda ledger: ledger.session.scalars(select(Movement)).all()).__len__() == 2
+
+
+TWO_RATES = [("A", "product", "Router", 1, "100.00", "19"), ("B", "product", "Manual", 1,
+                                                                  "100.00", "7")]
+
+
+def test_return_then_cancel_credits_each_rate_exactly(feed, read):
+    placed = order_data(lines=TWO_RATES, discounts=[], status="completed")
+    feed(load_snapshot(placed))
+    returned = changed(placed, ordering_key="2026-11-04T10:00:00+00:00", refunds=[
+        {"refund_id": "r1", "amount": "119.00",
+         "lines": [{"line_id": "A", "quantity": 1, "amount": "119.00"}]}])
+    (op,) = feed(load_snapshot(returned)).executed
+    assert (op.amount.gross, op.amount.net, op.amount.tax) == (119_00, 100_00, 19_00)
+    cancelled = changed(returned, status="cancelled", ordering_key="2026-11-05T10:00:00+00:00")
+    (op,) = feed(load_snapshot(cancelled)).executed
+    assert (op.amount.gross, op.amount.net, op.amount.tax) == (107_00, 100_00, 7_00)
+
+
+def test_partial_cancel_before_activation_keeps_the_rates(feed, read):
+    placed = order_data(lines=TWO_RATES, discounts=[])
+    feed(load_snapshot(placed))
+    cancel_b = changed(placed, ordering_key="2026-11-03T10:00:00+00:00", refunds=[
+        {"refund_id": "r1", "amount": "107.00",
+         "lines": [{"line_id": "B", "quantity": 1, "amount": "107.00"}]}])
+    feed(load_snapshot(cancel_b))
+    completed = changed(cancel_b, status="completed", ordering_key="2026-11-04T10:00:00+00:00")
+    (op,) = feed(load_snapshot(completed)).executed
+    assert op.kind is OperationKind.ACTIVATION
+    assert (op.amount.gross, op.amount.net, op.amount.tax) == (119_00, 100_00, 19_00)
+    assert read(order_view)["documents"] == [("invoice", "INV-000001", 119_00, 100_00, 19_00)]
+
+
+def test_edit_removing_every_article_credits_shipping_too(feed, read):
+    placed = order_data(status="completed")
+    feed(load_snapshot(placed))
+    only_shipping = [spec for spec in OFFICE_LINES if spec[1] != "product"]
+    edited = order_data(status="completed", lines=only_shipping, minutes=30)
+    (op,) = feed(load_snapshot(edited)).executed
+    assert op.kind is OperationKind.FULL_CREDIT and op.amount.gross == 549_73
+    assert read(order_view)["status"] is Status.CREDITED
+
+
+def test_returns_listed_newest_first_credit_the_line_to_the_cent(feed, read):
+    lines = [("L", "product", "Cable", 3, "10.00", "0"), ("M", "product", "Plug", 1,
+                                                            "50.00", "0")]
+    placed = order_data(lines=lines, discounts=[], status="completed")
+    feed(load_snapshot(placed))
+    refunds = []
+    for n in range(1, 4):
+        refunds.insert(0, {"refund_id": f"r{n}", "amount": "3.33", "lines": [
+            {"line_id": "L", "quantity": 1, "amount": "3.33"}]})
+        feed(load_snapshot(changed(placed, refunds=list(refunds),
+                                   ordering_key=f"2026-11-0{n + 3}T10:00:00+00:00")))
+    view = read(order_view)
+    assert view["open"] == 50_00
+    assert sum(d[2] for d in view["documents"][1:]) == 10_00
+
+
+def test_a_return_of_many_lines_fits_every_database(feed, read):
+    lines = [(f"line-{i:02d}-with-a-long-identifier", "product", f"Article {i}", 2, "20.00",
+              "19") for i in range(20)]
+    placed = order_data(lines=lines, discounts=[], status="completed")
+    feed(load_snapshot(placed))
+    back = {"refund_id": "r1", "amount": "238.00", "lines": [
+        {"line_id": spec[0], "quantity": 1, "amount": "11.90"} for spec in lines]}
+    outcome = feed(load_snapshot(changed(placed, refunds=[back],
+                                          ordering_key="2026-11-03T10:00:00+00:00")))
+    assert outcome.failure is None and outcome.executed[0].kind is OperationKind.RETURN

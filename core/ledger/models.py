@@ -151,6 +151,7 @@ class Order(Base):
     credited: Mapped[int] = mapped_column(default=0)
     total_seen: Mapped[int] = mapped_column(default=0)
     discount_seen: Mapped[int] = mapped_column(default=0)
+    open_by_rate: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     ordering_key: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(64))
     provider_reference: Mapped[str | None] = mapped_column(String(128))
@@ -208,6 +209,8 @@ class OperationRecord(Base):
     net: Mapped[int]
     tax: Mapped[int]
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    by_rate: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_reference: Mapped[str | None] = mapped_column(String(128))
@@ -274,7 +277,7 @@ class Movement(Base):
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     document_number: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(64))
-    description: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
 
 
 class Delivery(Base):

@@ -7,6 +7,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +23,15 @@ from core.ledger.models import (
     RefusalRecord,
     ShopConnection,
 )
-from core.operations import Operation, Refusal
+from core.money import Amount
+from core.operations import (
+    Operation,
+    OperationKind,
+    OperationLine,
+    Refusal,
+    rates_from_json,
+    rates_to_json,
+)
 from core.schemas import dump_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import LineState, OrderState, Status
@@ -46,6 +56,15 @@ class Ledger:
             raise ConfigurationError(f"merchant {id} exists already")
         if not 0 < account_first <= account_last:
             raise ConfigurationError("the account range must be positive and ascending")
+        try:
+            iban = IBAN.generate(bank_country, bank_code=bank_code,
+                                 account_code=str(account_last))
+        except (SchwiftyException, ValueError) as exc:
+            raise ConfigurationError(f"bank code and account range do not make valid "
+                                     f"{bank_country} IBANs: {exc}") from None
+        if iban.bank_code != bank_code:
+            raise ConfigurationError(f"{bank_code!r} is not a complete {bank_country} bank code "
+                                     f"for IBANs (expected {len(iban.bank_code)} characters)")
         merchant = Merchant(
             id=id, name=name, country=country, account_holder=account_holder,
             bank_country=bank_country, bank_code=bank_code, bic=bic,
@@ -132,8 +151,10 @@ class Ledger:
             discount_seen=order.discount_seen,
             refund_ids=frozenset(r.refund_id for r in order.refunds),
             lines=MappingProxyType({
-                li.line_id: LineState(li.ordered, li.activated, li.cancelled, li.returned)
+                li.line_id: LineState(li.ordered, li.activated, li.cancelled, li.returned,
+                                      article=li.kind == "product")
                 for li in order.lines}),
+            open_by_rate=rates_from_json(order.open_by_rate or []),
             ordering_key=order.ordering_key, decline_reason=order.decline_reason,
         )
 
@@ -146,7 +167,9 @@ class Ledger:
                      "discount_seen", "ordering_key", "decline_reason"):
             setattr(order, name, getattr(state, name))
         order.status = state.status.value
-        order.snapshot = dump_snapshot(snapshot)
+        order.open_by_rate = rates_to_json(state.open_by_rate)
+        if order.ordering_key is None or snapshot.ordering_key >= order.ordering_key:
+            order.snapshot = dump_snapshot(snapshot)
         rows = {li.line_id: li for li in order.lines}
         snapshot_lines = {li.line_id: li for li in snapshot.lines}
         for line_id, line_state in state.lines.items():
@@ -176,12 +199,36 @@ class Ledger:
                 order_id=order.id, kind=op.kind.value, source=op.source,
                 idempotency_key=op.idempotency_key, after_activation=op.after_activation,
                 gross=op.amount.gross, net=op.amount.net, tax=op.amount.tax,
-                lines=[{"line_id": ol.line_id, "quantity": ol.quantity, "amount": ol.amount}
-                       for ol in op.lines],
+                lines=[{"line_id": ol.line_id, "quantity": ol.quantity, "amount": ol.amount,
+                        "article": ol.article} for ol in op.lines],
+                by_rate=rates_to_json(op.by_rate),
+                marks={"refund_id": op.refund_id, "discount_total_after": op.discount_total_after,
+                       "order_total_after": op.order_total_after},
                 status="pending", attempts=0)
             self.session.add(record)
             self.session.flush()
         return record
+
+    @staticmethod
+    def operation_of(record: OperationRecord) -> Operation:
+        """The operation exactly as it was decided and first sent to the provider."""
+        marks = record.marks or {}
+        return Operation(
+            kind=OperationKind(record.kind),
+            amount=Amount(record.gross, record.net, record.tax),
+            by_rate=rates_from_json(record.by_rate or []),
+            idempotency_key=record.idempotency_key, source=record.source,
+            after_activation=record.after_activation,
+            lines=tuple(OperationLine(li["line_id"], li["quantity"], li["amount"],
+                                      li.get("article", True)) for li in record.lines or ()),
+            refund_id=marks.get("refund_id"),
+            discount_total_after=marks.get("discount_total_after"),
+            order_total_after=marks.get("order_total_after"),
+        )
+
+    def unfinished_operations(self, order: Order) -> list[OperationRecord]:
+        """Operations decided for the order that have not succeeded, oldest first."""
+        return [r for r in self.operations_of(order) if r.status != "succeeded"]
 
     def operations_of(self, order: Order) -> list[OperationRecord]:
         return list(self.session.scalars(

@@ -38,11 +38,14 @@ def virtual_iban(merchant: Merchant, account: int) -> str:
 def buyer_account(ledger: Ledger, merchant_id: int, buyer: SnapshotBuyer) -> Buyer:
     """The buyer's record with its virtual IBAN, minted from the merchant's range once."""
     key = buyer_key(buyer)
-    found = ledger.session.scalars(select(Buyer).where(
-        Buyer.merchant_id == merchant_id, Buyer.buyer_key == key)).one_or_none()
+    query = select(Buyer).where(Buyer.merchant_id == merchant_id, Buyer.buyer_key == key)
+    found = ledger.session.scalars(query).one_or_none()
     if found is not None:
         return found
     merchant = ledger.merchant(merchant_id, for_update=True)
+    found = ledger.session.scalars(query).one_or_none()  # minted while we waited for the lock?
+    if found is not None:
+        return found
     account = merchant.next_account
     if account > merchant.account_last:
         raise PermanentError(f"merchant {merchant.id} has used its whole account range; "

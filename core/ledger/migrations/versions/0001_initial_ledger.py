@@ -117,6 +117,7 @@ def upgrade() -> None:
         sa.Column("credited", sa.BigInteger(), nullable=False),
         sa.Column("total_seen", sa.BigInteger(), nullable=False),
         sa.Column("discount_seen", sa.BigInteger(), nullable=False),
+        sa.Column("open_by_rate", sa.JSON(), nullable=False),
         sa.Column("ordering_key", sa.DateTime(), nullable=True),
         sa.Column("decline_reason", sa.String(length=64), nullable=True),
         sa.Column("provider_reference", sa.String(length=128), nullable=True),
@@ -179,7 +180,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(), nullable=False),
         sa.Column("document_number", sa.String(length=64), nullable=True),
         sa.Column("idempotency_key", sa.String(length=64), nullable=False),
-        sa.Column("description", sa.String(length=255), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"], ["merchants.id"], name=op.f("fk_movements_merchant_id_merchants")
         ),
@@ -206,6 +207,8 @@ def upgrade() -> None:
         sa.Column("net", sa.BigInteger(), nullable=False),
         sa.Column("tax", sa.BigInteger(), nullable=False),
         sa.Column("lines", sa.JSON(), nullable=False),
+        sa.Column("by_rate", sa.JSON(), nullable=False),
+        sa.Column("marks", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("provider_reference", sa.String(length=128), nullable=True),
