@@ -1,30 +1,42 @@
-"""The ``invoicekit`` command line: database, merchants, shops, orders and plugins."""
+"""The ``invoicekit`` management commands: worker, database, merchants, shops, orders,
+deliveries and plugins. Settings come from the instance folder (``INVOICEKIT_HOME``).
+
+The receiver adds ``serve`` to this group (``webhooks.cli``), which is the console script.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets as secrets_module
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import Engine
+from sqlalchemy import select
 
 from core.errors import InvoicekitError, PayloadError
 from core.execute import Outcome, process_snapshot, replay_order
-from core.hooks import Hooks
-from core.ledger.db import database_url, make_engine, session_scope, upgrade
+from core.inbox import replay_delivery
+from core.kit import Kit
+from core.ledger.db import session_scope, upgrade
+from core.ledger.models import Delivery, Invoice, ShopConnection
 from core.ledger.store import Ledger
 from core.money import to_decimal
-from core.plugins import get_plugin_manager, loaded_plugins
+from core.plugins import loaded_plugins
 from core.reconcile import Trigger
 from core.schemas import load_snapshot
 
-__all__ = ["main"]
+__all__ = ["kit_or_fail", "main", "setup_logging"]
 
 
-def _engine() -> Engine:
-    return make_engine(database_url())
+def kit_or_fail(*, migrate: bool = False) -> Kit:
+    try:
+        return Kit.create(migrate=migrate)
+    except InvoicekitError as exc:
+        _fail(exc)
+        raise  # unreachable: _fail raises
 
 
 def _fail(exc: InvoicekitError) -> None:
@@ -39,8 +51,25 @@ def _fail(exc: InvoicekitError) -> None:
 def main() -> None:
     """invoicekit: B2B pay-by-invoice between your shop and the money.
 
-    The database comes from INVOICEKIT_DATABASE_URL (default: sqlite:///invoicekit.db).
+    Data and settings live in the instance folder: INVOICEKIT_HOME, default ./instance.
     """
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+
+
+@main.command()
+def worker() -> None:
+    """Run only the queue consumer (receivers run elsewhere, e.g. under gunicorn)."""
+    setup_logging()
+    kit = kit_or_fail(migrate=True)
+    kit.queue.sweep(older_than_seconds=0)
+    kit.queue.huey.create_consumer(workers=kit.settings.workers, worker_type="thread").run()
 
 
 @main.group()
@@ -51,8 +80,12 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the ledger schema to the newest revision."""
-    upgrade(_engine())
-    click.echo("database is up to date")
+    kit = kit_or_fail()
+    upgrade(kit.engine)
+    click.echo(f"database is up to date ({kit.settings.home})")
+
+
+# -- merchants and shops ------------------------------------------------------------------
 
 
 @main.group()
@@ -61,32 +94,35 @@ def merchants() -> None:
 
 
 @merchants.command("add")
-@click.option("--id", "merchant_id", type=int, required=True,
-              help="Merchant id, as in payment references BP<order>/<id>.")
+@click.argument("merchant_id", type=int)
 @click.option("--name", required=True)
 @click.option("--country", default="DE", show_default=True)
-@click.option("--account-holder", required=True, help="Name shown with the bank details.")
+@click.option("--kyc-verified", is_flag=True, help="The merchant passed the KYC check.")
+@click.option("--account-holder", help="Name shown with the bank details [default: NAME].")
 @click.option("--bank-country", default="DE", show_default=True)
-@click.option("--bank-code", required=True, help="Bank code of the collection account.")
+@click.option("--bank-code", default="10020030", show_default=True,
+              help="Bank code of the collection account.")
 @click.option("--bic")
-@click.option("--account-range", required=True, metavar="FIRST-LAST",
-              help="Account numbers for per-buyer virtual IBANs, e.g. 4000000000-4000999999.")
+@click.option("--account-range", default="4000000000-4099999999", show_default=True,
+              metavar="FIRST-LAST", help="Account numbers for per-buyer virtual IBANs.")
 @click.option("--payment-term", default=30, show_default=True, help="Days until due.")
-def merchants_add(merchant_id: int, name: str, country: str, account_holder: str,
-                  bank_country: str, bank_code: str, bic: str | None, account_range: str,
-                  payment_term: int) -> None:
-    """Register a merchant."""
+def merchants_add(merchant_id: int, name: str, country: str, kyc_verified: bool,
+                  account_holder: str | None, bank_country: str, bank_code: str,
+                  bic: str | None, account_range: str, payment_term: int) -> None:
+    """Register merchant MERCHANT_ID (the number in payment references BP<order>/<id>)."""
     try:
         first, last = (int(part) for part in account_range.split("-", 1))
     except ValueError:
         raise click.BadParameter("use FIRST-LAST, e.g. 4000000000-4000999999",
                                  param_hint="--account-range") from None
+    kit = kit_or_fail(migrate=True)
     try:
-        with session_scope(_engine()) as session:
+        with session_scope(kit.engine) as session:
             Ledger(session).add_merchant(
-                id=merchant_id, name=name, country=country, account_holder=account_holder,
-                bank_country=bank_country, bank_code=bank_code, bic=bic, account_first=first,
-                account_last=last, payment_term_days=payment_term)
+                id=merchant_id, name=name, country=country,
+                account_holder=account_holder or name, bank_country=bank_country,
+                bank_code=bank_code, bic=bic, account_first=first, account_last=last,
+                payment_term_days=payment_term, kyc_verified=kyc_verified)
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"merchant {merchant_id} added")
@@ -98,39 +134,89 @@ def shops() -> None:
 
 
 @shops.command("add")
-@click.argument("name")
+@click.argument("platform")
+@click.argument("shop")
 @click.option("--merchant", "merchant_id", type=int, required=True)
-@click.option("--platform", required=True, help="woocommerce, shopware, generic, …")
+@click.option("--secret", help="Webhook secret (default: a new random one).")
 @click.option("--provider", default="local", show_default=True)
+@click.option("--payment-method", "payment_methods", multiple=True, metavar="ID",
+              help="Payment method id of invoice orders in the shop (repeatable) "
+                   "[default: invoice].")
 @click.option("--activate-on", multiple=True, metavar="STATUS",
-              help="Shop status that activates the invoice (repeatable).")
+              help="Shop status that activates the invoice (repeatable; replaces the "
+                   "platform's default).")
 @click.option("--cancel-on", multiple=True, metavar="STATUS",
               help="Shop status that cancels the order (repeatable).")
-def shops_add(name: str, merchant_id: int, platform: str, provider: str,
-              activate_on: tuple[str, ...], cancel_on: tuple[str, ...]) -> None:
-    """Connect a shop under NAME (the name in its webhook URL)."""
-    hooks = Hooks(get_plugin_manager())
-    if provider not in hooks.providers():
+@click.option("--rest-url", help="Shop base URL for REST reads (WooCommerce: refund lines).")
+@click.option("--consumer-key", help="REST API consumer key (read access).")
+@click.option("--consumer-secret", help="REST API consumer secret.")
+def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, provider: str,
+              payment_methods: tuple[str, ...], activate_on: tuple[str, ...],
+              cancel_on: tuple[str, ...], rest_url: str | None, consumer_key: str | None,
+              consumer_secret: str | None) -> None:
+    """Connect SHOP on PLATFORM; prints the delivery URL and secret for the shop's settings."""
+    kit = kit_or_fail(migrate=True)
+    platforms = kit.hooks.platforms()
+    if platform not in platforms:
+        raise click.BadParameter(f"no platform plugin named {platform!r} is installed "
+                                 f"(installed: {', '.join(sorted(platforms)) or 'none'})",
+                                 param_hint="PLATFORM")
+    if provider not in kit.hooks.providers():
         raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
                                  param_hint="--provider")
-    status_map: dict[str, str] = {}
-    platform_info = hooks.platforms().get(platform)
-    if platform_info is not None:
-        status_map.update(platform_info.status_map)
+    status_map = dict(platforms[platform].status_map)
+    if activate_on:
+        status_map = {k: v for k, v in status_map.items() if v != Trigger.ACTIVATE.value}
     status_map.update({status: Trigger.ACTIVATE.value for status in activate_on})
     status_map.update({status: Trigger.CANCEL.value for status in cancel_on})
-    if Trigger.ACTIVATE.value not in status_map.values():
-        raise click.BadParameter("name at least one status that activates the invoice",
-                                 param_hint="--activate-on")
+    settings: dict[str, Any] = {"payment_methods": list(payment_methods) or ["invoice"]}
+    if rest_url or consumer_key or consumer_secret:
+        if not (rest_url and consumer_key and consumer_secret):
+            raise click.UsageError("--rest-url, --consumer-key and --consumer-secret go together")
+        settings.update(rest_url=rest_url, consumer_key=consumer_key,
+                        consumer_secret=consumer_secret)
+    secret = secret or secrets_module.token_urlsafe(32)
     try:
-        with session_scope(_engine()) as session:
-            Ledger(session).add_connection(name=name, merchant_id=merchant_id,
-                                           platform=platform, provider=provider,
-                                           status_map=status_map)
+        with session_scope(kit.engine) as session:
+            Ledger(session).add_connection(
+                name=shop, merchant_id=merchant_id, platform=platform, provider=provider,
+                status_map=status_map, secrets=[secret], platform_settings=settings)
     except InvoicekitError as exc:
         _fail(exc)
-    click.echo(f"shop {name} connected ({platform}, provider {provider}); "
-               f"status map: {json.dumps(status_map, sort_keys=True)}")
+    click.echo(f"shop {shop} connected ({platform}, provider {provider})")
+    click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{platform}/{shop}")
+    click.echo(f"  secret:       {secret}")
+    click.echo(f"  status map:   {json.dumps(status_map, sort_keys=True)}")
+    click.echo(f"  invoice payment methods: {', '.join(settings['payment_methods'])}")
+
+
+@shops.command("rotate-secret")
+@click.argument("shop")
+@click.option("--secret", help="The new secret (default: a new random one).")
+def shops_rotate_secret(shop: str, secret: str | None) -> None:
+    """Give SHOP a new webhook secret; the previous one stays valid until the next rotation."""
+    kit = kit_or_fail()
+    secret = secret or secrets_module.token_urlsafe(32)
+    try:
+        with session_scope(kit.engine) as session:
+            connection = Ledger(session).connection(shop)
+            connection.secrets = [secret, *connection.secrets[:1]]
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"new secret for {shop}: {secret}")
+
+
+@shops.command("list")
+def shops_list() -> None:
+    """List the connected shops."""
+    kit = kit_or_fail()
+    with session_scope(kit.engine) as session:
+        for c in session.scalars(select(ShopConnection).order_by(ShopConnection.name)):
+            click.echo(f"{c.name}: {c.platform}, merchant {c.merchant_id}, provider "
+                       f"{c.provider}, {kit.settings.public_url}/webhooks/{c.platform}/{c.name}")
+
+
+# -- orders -------------------------------------------------------------------------------
 
 
 @main.group()
@@ -138,7 +224,7 @@ def orders() -> None:
     """Orders in the ledger."""
 
 
-def _read_snapshot(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -146,26 +232,6 @@ def _read_snapshot(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise click.ClickException(f"{path}: expected one JSON object")
     return data
-
-
-@orders.command("feed")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def orders_feed(files: tuple[Path, ...]) -> None:
-    """Reconcile canonical order snapshots (JSON files) and run the decided operations."""
-    hooks = Hooks(get_plugin_manager())
-    engine = _engine()
-    failed = False
-    for path in files:
-        try:
-            snapshot = load_snapshot(_read_snapshot(path))
-            with session_scope(engine) as session:
-                outcome = process_snapshot(Ledger(session), hooks, snapshot)
-        except InvoicekitError as exc:
-            _fail(exc)
-        failed = _report(f"{path.name}: order {snapshot.order_id}", outcome,
-                         snapshot.currency) or failed
-    if failed:
-        sys.exit(1)
 
 
 def _report(label: str, outcome: Outcome, currency: str) -> bool:
@@ -184,61 +250,152 @@ def _report(label: str, outcome: Outcome, currency: str) -> bool:
     return outcome.failure is not None
 
 
+@orders.command("feed")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def orders_feed(files: tuple[Path, ...]) -> None:
+    """Reconcile canonical order snapshots (JSON files) and run the decided operations."""
+    kit = kit_or_fail(migrate=True)
+    failed = False
+    for path in files:
+        try:
+            snapshot = load_snapshot(_read_json(path))
+            with session_scope(kit.engine) as session:
+                outcome = process_snapshot(Ledger(session), kit.hooks, snapshot)
+        except InvoicekitError as exc:
+            _fail(exc)
+        failed = _report(f"{path.name}: order {snapshot.order_id}", outcome,
+                         snapshot.currency) or failed
+    if failed:
+        sys.exit(1)
+
+
 @orders.command("replay")
 @click.argument("shop")
 @click.argument("order_id")
 def orders_replay(shop: str, order_id: str) -> None:
     """Try an order's dead operations again, with their original idempotency keys."""
-    hooks = Hooks(get_plugin_manager())
+    kit = kit_or_fail()
     try:
-        with session_scope(_engine()) as session:
-            outcome = replay_order(Ledger(session), hooks, shop, order_id)
+        with session_scope(kit.engine) as session:
+            outcome = replay_order(Ledger(session), kit.hooks, shop, order_id)
     except InvoicekitError as exc:
         _fail(exc)
     if _report(f"order {shop}/{order_id}", outcome, outcome.currency):
         sys.exit(1)
 
 
+def _order_details(ledger: Ledger, shop: str, order_id: str) -> dict[str, Any]:
+    order = ledger.find_order(shop, order_id)
+    state = ledger.state_of(order)
+
+    def money(minor: int) -> str:
+        return str(to_decimal(minor, order.currency))
+
+    invoices = ledger.session.scalars(select(Invoice).where(Invoice.order_id == order.id)
+                                      .order_by(Invoice.id)).all()
+    invoice = next((i for i in invoices if i.kind == "invoice"), None)
+    snapshot = order.snapshot
+    return {
+        "shop": shop, "order_id": order_id, "order_number": order.order_number,
+        "status": state.status.value, "decline_reason": state.decline_reason,
+        "currency": order.currency, "total": snapshot["total"],
+        "authorised": money(state.authorised), "activated": money(state.activated),
+        "credited": money(state.credited + state.reduced), "open": money(state.open_amount),
+        "payment_reference": invoice.payment_reference if invoice else order.provider_reference,
+        "iban": invoice.iban if invoice else None, "bic": invoice.bic if invoice else None,
+        "due_on": invoice.due_on.isoformat() if invoice and invoice.due_on else None,
+        "lines": [{"line_id": k, "ordered": v.ordered, "activated": v.activated,
+                   "cancelled": v.cancelled, "returned": v.returned}
+                  for k, v in state.lines.items()],
+        "documents": [{"kind": d.kind, "number": d.number, "gross": money(d.gross),
+                       "net": money(d.net), "tax": money(d.tax),
+                       "issued_on": d.issued_on.isoformat()} for d in invoices],
+        "operations": [{"kind": r.kind, "amount": money(r.gross), "status": r.status,
+                        "attempts": r.attempts, "error": r.error,
+                        "document": r.document_number} for r in ledger.operations_of(order)],
+    }
+
+
 @orders.command("show")
 @click.argument("shop")
 @click.argument("order_id")
-def orders_show(shop: str, order_id: str) -> None:
-    """Show an order's amounts, lines, documents and journal."""
-    from sqlalchemy import select
-
-    from core.ledger.models import Invoice
-
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def orders_show(shop: str, order_id: str, as_json: bool) -> None:
+    """Show an order: state, amounts, bank details, documents and operations."""
+    kit = kit_or_fail()
     try:
-        with session_scope(_engine()) as session:
-            ledger = Ledger(session)
-            order = ledger.find_order(shop, order_id)
-            state = ledger.state_of(order)
-
-            def money(minor: int) -> str:
-                return f"{to_decimal(minor, order.currency)} {order.currency}"
-
-            click.echo(f"order {order.order_number} ({shop}/{order_id}): {state.status}, "
-                       f"open {money(state.open_amount)}")
-            if state.decline_reason:
-                click.echo(f"  declined: {state.decline_reason}")
-            for line_id, ls in state.lines.items():
-                click.echo(f"  line {line_id}: ordered {ls.ordered}, activated {ls.activated}, "
-                           f"cancelled {ls.cancelled}, returned {ls.returned}")
-            for doc in session.scalars(select(Invoice).where(Invoice.order_id == order.id)
-                                       .order_by(Invoice.id)):
-                due = f", due {doc.due_on}" if doc.due_on else ""
-                click.echo(f"  {doc.kind} {doc.number}: {money(doc.gross)}{due}, "
-                           f"pay to {doc.iban} with reference {doc.payment_reference}")
-            for movement in ledger.movements_of(order):
-                click.echo(f"  journal {movement.occurred_at:%Y-%m-%d %H:%M} {movement.kind}: "
-                           f"{money(movement.amount)}  {movement.description}")
+        with session_scope(kit.engine) as session:
+            details = _order_details(Ledger(session), shop, order_id)
     except InvoicekitError as exc:
         _fail(exc)
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+        return
+    d = details
+    click.echo(f"order {d['order_number']} ({shop}/{order_id}): {d['status']}, total "
+               f"{d['total']} {d['currency']}, activated {d['activated']}, credited "
+               f"{d['credited']}, open {d['open']} {d['currency']}")
+    if d["decline_reason"]:
+        click.echo(f"  declined: {d['decline_reason']}")
+    if d["iban"]:
+        click.echo(f"  pay to {d['iban']} (BIC {d['bic'] or '-'}), reference "
+                   f"{d['payment_reference']}, due {d['due_on']}")
+    for line in d["lines"]:
+        click.echo(f"  line {line['line_id']}: ordered {line['ordered']}, activated "
+                   f"{line['activated']}, cancelled {line['cancelled']}, returned "
+                   f"{line['returned']}")
+    for doc in d["documents"]:
+        click.echo(f"  {doc['kind']} {doc['number']}: {doc['gross']} {d['currency']} "
+                   f"(net {doc['net']}, tax {doc['tax']})")
+    for op in d["operations"]:
+        error = f" - {op['error']}" if op["error"] else ""
+        click.echo(f"  operation {op['kind']} {op['amount']}: {op['status']}{error}")
+
+
+# -- deliveries ---------------------------------------------------------------------------
+
+
+@main.group()
+def deliveries() -> None:
+    """Webhook deliveries in the inbox."""
+
+
+@deliveries.command("list")
+@click.option("--dead", is_flag=True, help="Only dead deliveries.")
+@click.option("--shop", help="Only this shop's deliveries.")
+@click.option("--limit", default=50, show_default=True)
+def deliveries_list(dead: bool, shop: str | None, limit: int) -> None:
+    """List deliveries, newest first, with their status and, for dead ones, the reason."""
+    kit = kit_or_fail()
+    with session_scope(kit.engine) as session:
+        query = select(Delivery).join(ShopConnection).order_by(Delivery.id.desc()).limit(limit)
+        if dead:
+            query = query.where(Delivery.status == "dead")
+        if shop:
+            query = query.where(ShopConnection.name == shop)
+        for d in session.scalars(query):
+            reason = f" - {d.error}" if d.error else ""
+            click.echo(f"{d.id}  {d.received_at:%Y-%m-%d %H:%M:%S}  {d.connection.name}  "
+                       f"{d.topic}  order {d.shop_order_id or '-'}  {d.status} "
+                       f"(attempts {d.attempts}){reason}")
+
+
+@deliveries.command("replay")
+@click.argument("delivery_id", type=int)
+def deliveries_replay(delivery_id: int) -> None:
+    """Queue a (dead) delivery again; its order's dead operations are tried again too."""
+    kit = kit_or_fail()
+    try:
+        replay_delivery(kit.engine, delivery_id)
+    except InvoicekitError as exc:
+        _fail(exc)
+    kit.queue.enqueue(delivery_id)
+    click.echo(f"delivery {delivery_id} queued again")
 
 
 @main.command("plugins")
 def plugins() -> None:
     """List the registered plugins and the hooks each implements."""
-    for plugin in loaded_plugins(get_plugin_manager()):
+    for plugin in loaded_plugins(kit_or_fail().hooks.pm):
         version = f" {plugin.version}" if plugin.version else ""
         click.echo(f"{plugin.name}{version} ({plugin.module}): {', '.join(plugin.hooks)}")

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from webhooks.cli import main
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("order-1001-*.json"))
 
 
 @pytest.fixture
-def cli(monkeypatch, database_url, engine):
+def cli(monkeypatch, database_url, engine, tmp_path):
+    monkeypatch.setenv("INVOICEKIT_HOME", str(tmp_path / "instance"))
     monkeypatch.setenv("INVOICEKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("INVOICEKIT_QUEUE_URL", "memory://")
     runner = CliRunner()
 
     def run(*args, ok=True):
@@ -25,11 +27,10 @@ def cli(monkeypatch, database_url, engine):
         return result
 
     run("db", "upgrade")
-    run("merchants", "add", "--id", 3333, "--name", "ACME Office GmbH",
+    run("merchants", "add", 3333, "--name", "ACME Office GmbH", "--kyc-verified",
         "--account-holder", "ACME Receivables", "--bank-code", "10020030",
         "--account-range", "4000000000-4000999999")
-    run("shops", "add", "acme", "--merchant", 3333, "--platform", "woocommerce",
-        "--activate-on", "completed", "--cancel-on", "cancelled")
+    run("shops", "add", "woocommerce", "acme", "--merchant", 3333, "--secret", "s3cret")
     return run
 
 
@@ -42,6 +43,9 @@ def test_readme_flow(cli):
     assert "open 371.23 EUR" in shown
     assert "reference BP1001/3333" in shown
     assert "credit_note CN-000001: 178.50 EUR" in shown
+    details = json.loads(cli("orders", "show", "acme", "1001", "--json").output)
+    assert details["open"] == "371.23" and details["activated"] == "549.73"
+    assert [op["kind"] for op in details["operations"]] == ["placement", "activation", "return"]
 
 
 def test_invalid_snapshot_writes_nothing_and_names_the_field(cli, tmp_path):
@@ -57,10 +61,19 @@ def test_invalid_snapshot_writes_nothing_and_names_the_field(cli, tmp_path):
     assert "has no order" in shown.output
 
 
-def test_shop_needs_an_installed_provider(cli):
-    result = cli("shops", "add", "other", "--merchant", 3333, "--platform", "generic",
-                 "--provider", "nope", "--activate-on", "completed", ok=False)
+def test_shop_needs_an_installed_provider_and_platform(cli):
+    result = cli("shops", "add", "woocommerce", "other", "--merchant", 3333,
+                 "--provider", "nope", ok=False)
     assert result.exit_code == 2 and "no provider plugin named 'nope'" in result.output
+    result = cli("shops", "add", "magento", "other", "--merchant", 3333, ok=False)
+    assert result.exit_code == 2 and "no platform plugin named 'magento'" in result.output
+
+
+def test_shops_add_prints_url_and_secret(cli):
+    result = cli("shops", "add", "woocommerce", "second", "--merchant", 3333)
+    assert "delivery URL: http://127.0.0.1:8000/webhooks/woocommerce/second" in result.output
+    secret = result.output.split("secret:")[1].split()[0]
+    assert len(secret) >= 32
 
 
 def test_plugins_lists_the_local_provider(cli):

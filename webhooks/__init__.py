@@ -1,1 +1,32 @@
-"""The webhook receiver (Flask): verify, store durably, acknowledge fast."""
+"""The webhook receiver (Flask): verify, store durably, acknowledge fast.
+
+``create_app()`` builds the app on the instance folder's settings; gunicorn serves it as
+``webhooks:create_app()``, ``invoicekit serve`` runs it with the queue consumer in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from core.kit import Kit
+from webhooks import errors, receiver
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = None) -> Flask:
+    """The receiver app. ``kit`` defaults to one built from the instance folder's settings."""
+    app = Flask(__name__)
+    kit = kit or Kit.create()
+    app.config.from_mapping(MAX_CONTENT_LENGTH=kit.settings.max_body_bytes, JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["invoicekit"] = kit
+    app.register_blueprint(receiver.bp)
+    errors.register(app)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return app

@@ -84,6 +84,7 @@ class Merchant(Base):
     name: Mapped[str] = mapped_column(String(255))
     country: Mapped[str] = mapped_column(String(2))
     payment_term_days: Mapped[int] = mapped_column(Integer, default=30)
+    kyc_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     account_holder: Mapped[str] = mapped_column(String(70))
     bank_country: Mapped[str] = mapped_column(String(2))
     bank_code: Mapped[str] = mapped_column(String(16))

@@ -50,7 +50,8 @@ class Ledger:
     def add_merchant(self, *, id: int, name: str, country: str, account_holder: str,
                      bank_code: str, account_first: int, account_last: int,
                      bank_country: str = "DE", bic: str | None = None,
-                     payment_term_days: int = 30, invoice_prefix: str = "INV-") -> Merchant:
+                     payment_term_days: int = 30, invoice_prefix: str = "INV-",
+                     kyc_verified: bool = False) -> Merchant:
         """Register a merchant with the account range its buyers' virtual IBANs come from."""
         if self.session.get(Merchant, id) is not None:
             raise ConfigurationError(f"merchant {id} exists already")
@@ -70,7 +71,7 @@ class Ledger:
             bank_country=bank_country, bank_code=bank_code, bic=bic,
             account_first=account_first, account_last=account_last, next_account=account_first,
             payment_term_days=payment_term_days, invoice_prefix=invoice_prefix, next_invoice=1,
-            next_credit_note=1,
+            next_credit_note=1, kyc_verified=kyc_verified,
         )
         self.session.add(merchant)
         self.session.flush()
@@ -86,6 +87,8 @@ class Ledger:
 
     def add_connection(self, *, name: str, merchant_id: int, platform: str,
                        provider: str = "local", status_map: Mapping[str, str] | None = None,
+                       secrets: list[str] | None = None,
+                       platform_settings: Mapping[str, Any] | None = None,
                        provider_settings: Mapping[str, Any] | None = None) -> ShopConnection:
         """Connect a shop: its name in webhook URLs, platform, provider and status mapping."""
         self.merchant(merchant_id)
@@ -100,7 +103,9 @@ class Ledger:
             raise ConfigurationError(f"a shop named {name!r} exists already")
         connection = ShopConnection(
             name=name, merchant_id=merchant_id, platform=platform, provider=provider,
-            status_map=dict(status_map or {}), provider_settings=dict(provider_settings or {}))
+            status_map=dict(status_map or {}), secrets=list(secrets or []),
+            platform_settings=dict(platform_settings or {}),
+            provider_settings=dict(provider_settings or {}))
         self.session.add(connection)
         self.session.flush()
         return connection

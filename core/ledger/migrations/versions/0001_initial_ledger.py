@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("payment_term_days", sa.Integer(), nullable=False),
+        sa.Column("kyc_verified", sa.Boolean(), nullable=False),
         sa.Column("account_holder", sa.String(length=70), nullable=False),
         sa.Column("bank_country", sa.String(length=2), nullable=False),
         sa.Column("bank_code", sa.String(length=16), nullable=False),

@@ -1,0 +1,69 @@
+"""The kit's errors mapped once to HTTP answers; no answer repeats a body or a secret."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from core.errors import (
+    IdempotencyConflict,
+    InvoicekitError,
+    MalformedPayload,
+    NotFound,
+    PayloadError,
+    RetryableError,
+    SignatureError,
+)
+
+__all__ = ["STATUS", "register"]
+
+STATUS: dict[type[InvoicekitError], int] = {
+    NotFound: 404,
+    SignatureError: 401,
+    MalformedPayload: 400,
+    PayloadError: 422,
+    IdempotencyConflict: 409,
+    RetryableError: 503,
+}
+
+log = logging.getLogger("invoicekit.receiver")
+
+
+def _status(exc: InvoicekitError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def _answer(status: int, error: str, **extra: object) -> tuple[Response, int]:
+    log.info("%s %s -> %s: %s", request.method, request.path, status, error)
+    return jsonify(error=error, **extra), status
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on ``app``."""
+
+    @app.errorhandler(InvoicekitError)
+    def kit_error(exc: InvoicekitError) -> tuple[Response, int]:
+        status = _status(exc)
+        if status == 500:
+            log.error("configuration error on %s: %s", request.path, exc)
+            return _answer(500, "the receiver is misconfigured; see its log")
+        if isinstance(exc, PayloadError):
+            return _answer(status, str(exc), fields=exc.field_errors)
+        return _answer(status, str(exc))
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError) -> tuple[Response, int]:
+        log.error("the inbox cannot be written: %s", type(exc.orig).__name__)
+        response, status = _answer(503, "the inbox cannot be written; retry later")
+        response.headers["Retry-After"] = "30"
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return _answer(exc.code or 500, exc.description or exc.name)

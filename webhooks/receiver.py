@@ -1,0 +1,79 @@
+"""``POST /webhooks/<platform>/<shop>``: verify, store once, answer 2xx in milliseconds.
+
+Order of checks: the shop connection exists for that platform (404); a platform handshake
+(WooCommerce's ping) is answered 200 and nothing else; the signature over the raw body (401);
+the body is read and validated by the platform plugin (400, 422); then the delivery is stored
+in the inbox, committed, and handed to the queue (202; 200 for a duplicate). Nothing is
+written before every check passed, and no provider or shop is called inside the request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import text
+
+from core.errors import NotFound
+from core.inbox import store_delivery
+from core.kit import Kit
+from core.ledger.db import session_scope
+from core.ledger.store import Ledger
+
+__all__ = ["bp"]
+
+bp = Blueprint("receiver", __name__)
+log = logging.getLogger("invoicekit.receiver")
+
+
+def current_kit() -> Kit:
+    return current_app.extensions["invoicekit"]
+
+
+@bp.post("/webhooks/<platform>/<shop>")
+def receive(platform: str, shop: str) -> tuple[Response, int]:
+    kit = current_kit()
+    body = request.get_data(cache=False)
+    headers = request.headers
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        connection = ledger.connection(shop)
+        if connection.platform != platform:
+            raise NotFound(f"no {platform} shop is connected under the name {shop!r}")
+        if kit.hooks.is_ping(platform, body, headers):
+            log.info("ping from %s/%s answered", platform, shop)
+            return jsonify(status="pong"), 200
+        kit.hooks.verify_delivery(platform, body, headers, connection.secrets)
+        parsed = kit.hooks.parse_delivery(platform, shop, body, headers,
+                                          connection.platform_settings)
+        if parsed.ignored:
+            log.info("delivery for %s/%s ignored: %s", platform, shop, parsed.ignored)
+            return jsonify(status="ignored", reason=parsed.ignored), 200
+        delivery_id, new = store_delivery(ledger, connection, parsed, body, headers)
+    if not new:
+        return jsonify(status="duplicate", delivery=delivery_id), 200
+    try:
+        kit.queue.enqueue(delivery_id)
+    except Exception:  # stored is enough: the queue's sweep will pick it up
+        log.exception("delivery %s stored but not queued; the sweep will queue it", delivery_id)
+    return jsonify(status="accepted", delivery=delivery_id), 202
+
+
+@bp.get("/healthz")
+def health() -> tuple[Response, int]:
+    """Database and queue reachable: 200, else 503 naming the part that is not."""
+    kit = current_kit()
+    checks = {}
+    try:
+        with kit.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = type(exc).__name__
+    try:
+        kit.queue.huey.pending_count()
+        checks["queue"] = "ok"
+    except Exception as exc:
+        checks["queue"] = type(exc).__name__
+    healthy = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if healthy else "unavailable", **checks), 200 if healthy else 503
