@@ -78,3 +78,43 @@ def read(engine: Engine):
             return function(Ledger(session))
 
     return read
+
+
+WOO_SECRET = "wc-secret-&amp;-1"
+WOO_SETTINGS = {"payment_methods": ["invoice"], "rest_url": "https://shop.example-b2b.de",
+                "consumer_key": "ck_test", "consumer_secret": "cs_test"}
+
+
+@pytest.fixture
+def kit(tmp_path: Path, engine: Engine):
+    """A kit on the test database whose queue runs tasks at once (huey immediate mode)."""
+    from core.config import Settings
+    from core.kit import Kit
+
+    settings = Settings(home=tmp_path, database_url=str(engine.url.render_as_string(
+        hide_password=False)), queue_url="memory://")
+    kit = Kit.create(settings)
+    yield kit
+    kit.engine.dispose()
+
+
+@pytest.fixture
+def woo_shop(kit) -> str:
+    """Merchant 3333 with the WooCommerce shop ``acme`` (REST credentials set)."""
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
+                            account_holder="ACME Receivables", bank_code="10020030",
+                            account_first=4_000_000_000, account_last=4_000_009_999)
+        ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
+                              status_map={"completed": "activate", "cancelled": "cancel",
+                                          "refunded": "cancel"},
+                              secrets=[WOO_SECRET], platform_settings=WOO_SETTINGS)
+    return "acme"
+
+
+@pytest.fixture
+def client(kit, woo_shop):
+    from webhooks import create_app
+
+    return create_app({"TESTING": True}, kit=kit).test_client()

@@ -1,0 +1,122 @@
+"""The receiver: status codes, nothing written on rejection, one delivery per content."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import WOO_SECRET
+from sqlalchemy import func, select
+from woo import body, headers, order
+
+from core.ledger.db import session_scope
+from core.ledger.models import Delivery, OperationRecord, Order
+
+URL = "/webhooks/woocommerce/acme"
+
+
+def count(kit, model):
+    with session_scope(kit.engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def post(client, data=None, *, raw=None, secret=WOO_SECRET, url=URL, **header_changes):
+    raw = body(data or order()) if raw is None else raw
+    given = headers(raw, secret)
+    for name, value in header_changes.items():
+        name = name.replace("_", "-")
+        if value is None:
+            given.pop(name, None)
+        else:
+            given[name] = value
+    return client.post(url, data=raw, headers=given)
+
+
+def test_valid_delivery_is_stored_processed_and_acknowledged(client, kit):
+    response = post(client)
+    assert response.status_code == 202
+    assert response.json["status"] == "accepted"
+    with session_scope(kit.engine) as session:
+        delivery = session.scalars(select(Delivery)).one()
+        assert (delivery.status, delivery.topic, delivery.shop_order_id) == (
+            "done", "order.updated", "4711")
+        assert "X-WC-Webhook-Signature" not in delivery.headers
+        assert session.scalars(select(Order.status)).one() == "authorised"
+
+
+def test_duplicate_is_acknowledged_and_stored_once(client, kit):
+    assert post(client).status_code == 202
+    again = post(client)
+    assert again.status_code == 200 and again.json["status"] == "duplicate"
+    assert count(kit, Delivery) == 1 and count(kit, OperationRecord) == 1
+
+
+def test_ping_gets_exactly_200_and_stores_nothing(client, kit):
+    response = client.post(URL, data=b"webhook_id=12",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert count(kit, Delivery) == 0
+
+
+def rejected(kit):
+    assert count(kit, Delivery) == 0 and count(kit, Order) == 0
+
+
+def test_unknown_shop_is_404(client, kit):
+    assert post(client, url="/webhooks/woocommerce/nope").status_code == 404
+    assert post(client, url="/webhooks/shopware/acme").status_code == 404
+    rejected(kit)
+
+
+def test_altered_body_is_401_and_leaves_no_trace(client, kit):
+    raw = body(order())
+    given = headers(raw, WOO_SECRET)
+    response = client.post(URL, data=raw.replace(b"549.73", b"449.73"), headers=given)
+    assert response.status_code == 401
+    assert WOO_SECRET not in response.get_data(as_text=True)
+    rejected(kit)
+
+
+@pytest.mark.parametrize("signature", [None, "", "%%%", "AAAA"])
+def test_missing_or_malformed_signature_is_401(client, kit, signature):
+    assert post(client, X_WC_Webhook_Signature=signature).status_code == 401
+    rejected(kit)
+
+
+def test_wrong_secret_is_401(client, kit):
+    assert post(client, secret="another").status_code == 401
+    rejected(kit)
+
+
+def test_malformed_body_is_400(client, kit):
+    response = post(client, raw=b'{"id": 4711,')
+    assert response.status_code == 400
+    rejected(kit)
+
+
+def test_schema_violation_is_422_naming_the_fields(client, kit):
+    data = order()
+    data["line_items"][1]["quantity"] = -3
+    del data["currency"]
+    response = post(client, data)
+    assert response.status_code == 422
+    assert {"currency", "line_items.1.quantity"} <= set(response.json["fields"])
+    assert "Muster" not in response.get_data(as_text=True)
+    rejected(kit)
+
+
+def test_other_payment_method_is_acknowledged_and_ignored(client, kit):
+    response = post(client, order(payment_method="paypal"))
+    assert response.status_code == 200 and response.json["status"] == "ignored"
+    rejected(kit)
+
+
+def test_body_over_the_cap_is_413(client, kit):
+    client.application.config["MAX_CONTENT_LENGTH"] = 1000
+    response = post(client)
+    assert response.status_code == 413
+    rejected(kit)
+
+
+def test_health(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "queue": "ok"}
