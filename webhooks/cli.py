@@ -40,3 +40,7 @@ def serve(host: str, port: int, threads: int) -> None:
         consumer.run()  # until SIGINT (graceful) or SIGTERM
     finally:
         server.close()
+
+
+if __name__ == "__main__":
+    main()
