@@ -169,12 +169,8 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
         status_map = {k: v for k, v in status_map.items() if v != Trigger.ACTIVATE.value}
     status_map.update({status: Trigger.ACTIVATE.value for status in activate_on})
     status_map.update({status: Trigger.CANCEL.value for status in cancel_on})
-    settings: dict[str, Any] = {"payment_methods": list(payment_methods) or ["invoice"]}
-    if rest_url or consumer_key or consumer_secret:
-        if not (rest_url and consumer_key and consumer_secret):
-            raise click.UsageError("--rest-url, --consumer-key and --consumer-secret go together")
-        settings.update(rest_url=rest_url, consumer_key=consumer_key,
-                        consumer_secret=consumer_secret)
+    settings: dict[str, Any] = {"payment_methods": list(payment_methods) or ["invoice"],
+                                **_rest_settings(rest_url, consumer_key, consumer_secret)}
     secret = secret or secrets_module.token_urlsafe(32)
     try:
         with session_scope(kit.engine) as session:
@@ -188,6 +184,56 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
     click.echo(f"  secret:       {secret}")
     click.echo(f"  status map:   {json.dumps(status_map, sort_keys=True)}")
     click.echo(f"  invoice payment methods: {', '.join(settings['payment_methods'])}")
+
+
+@shops.command("configure")
+@click.argument("shop")
+@click.option("--payment-method", "payment_methods", multiple=True, metavar="ID",
+              help="Replace the invoice payment method ids (repeatable).")
+@click.option("--activate-on", multiple=True, metavar="STATUS",
+              help="Replace the statuses that activate the invoice (repeatable).")
+@click.option("--cancel-on", multiple=True, metavar="STATUS",
+              help="Replace the statuses that cancel the order (repeatable).")
+@click.option("--rest-url", help="Shop base URL for REST reads.")
+@click.option("--consumer-key", help="REST API consumer key (read access).")
+@click.option("--consumer-secret", help="REST API consumer secret.")
+def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tuple[str, ...],
+                    cancel_on: tuple[str, ...], rest_url: str | None,
+                    consumer_key: str | None, consumer_secret: str | None) -> None:
+    """Change a connected shop's payment methods, status mapping or REST credentials."""
+    rest = _rest_settings(rest_url, consumer_key, consumer_secret)
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            ledger = Ledger(session)
+            connection = ledger.connection(shop)
+            settings = {**connection.platform_settings, **rest}
+            if payment_methods:
+                settings["payment_methods"] = list(payment_methods)
+            status_map = dict(connection.status_map)
+            if activate_on:
+                status_map = {k: v for k, v in status_map.items() if v != "activate"}
+                status_map.update(dict.fromkeys(activate_on, "activate"))
+            if cancel_on:
+                status_map = {k: v for k, v in status_map.items() if v != "cancel"}
+                status_map.update(dict.fromkeys(cancel_on, "cancel"))
+            ledger.configure_connection(connection, status_map=status_map,
+                                        platform_settings=settings)
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"shop {shop} configured; status map: {json.dumps(status_map, sort_keys=True)}; "
+               f"invoice payment methods: {', '.join(settings.get('payment_methods', []))}; "
+               f"REST reads: {'on' if settings.get('rest_url') else 'off'}")
+
+
+def _rest_settings(rest_url: str | None, consumer_key: str | None,
+                   consumer_secret: str | None) -> dict[str, str]:
+    if not (rest_url or consumer_key or consumer_secret):
+        return {}
+    if not (rest_url and consumer_key and consumer_secret):
+        raise click.UsageError("--rest-url, --consumer-key and --consumer-secret go together")
+    return {"rest_url": rest_url, "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret}
 
 
 @shops.command("rotate-secret")

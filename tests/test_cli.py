@@ -78,3 +78,13 @@ def test_shops_add_prints_url_and_secret(cli):
 
 def test_plugins_lists_the_local_provider(cli):
     assert "local 0.1.0 (core.local_provider.plugin)" in cli("plugins").output
+
+
+def test_shops_configure_changes_settings_and_mapping(cli):
+    result = cli("shops", "configure", "acme", "--rest-url", "https://shop.example",
+                 "--consumer-key", "ck", "--consumer-secret", "cs", "--payment-method", "bacs",
+                 "--activate-on", "shipped")
+    assert '"shipped": "activate"' in result.output and "REST reads: on" in result.output
+    assert '"completed"' not in result.output
+    bad = cli("shops", "configure", "acme", "--rest-url", "https://x", ok=False)
+    assert bad.exit_code == 2 and "go together" in bad.output

@@ -92,12 +92,7 @@ class Ledger:
                        provider_settings: Mapping[str, Any] | None = None) -> ShopConnection:
         """Connect a shop: its name in webhook URLs, platform, provider and status mapping."""
         self.merchant(merchant_id)
-        allowed = {"activate", "cancel"}
-        wrong = sorted(status for status, trigger in (status_map or {}).items()
-                       if trigger not in allowed)
-        if wrong:
-            raise ConfigurationError(f"status map entries {wrong} must map to 'activate' or "
-                                     "'cancel'")
+        _check_status_map(status_map or {})
         if self.session.scalars(select(ShopConnection).where(
                 ShopConnection.name == name)).first() is not None:
             raise ConfigurationError(f"a shop named {name!r} exists already")
@@ -109,6 +104,15 @@ class Ledger:
         self.session.add(connection)
         self.session.flush()
         return connection
+
+    def configure_connection(self, connection: ShopConnection, *,
+                             status_map: Mapping[str, str],
+                             platform_settings: Mapping[str, Any]) -> None:
+        """Replace a connection's status mapping and platform settings."""
+        _check_status_map(status_map)
+        connection.status_map = dict(status_map)
+        connection.platform_settings = dict(platform_settings)
+        self.session.flush()
 
     def connection(self, name: str) -> ShopConnection:
         found = self.session.scalars(
@@ -281,3 +285,13 @@ class Ledger:
     def movements_of(self, order: Order) -> list[Movement]:
         return list(self.session.scalars(
             select(Movement).where(Movement.order_id == order.id).order_by(Movement.id)))
+
+
+def _check_status_map(status_map: Mapping[str, str]) -> None:
+    wrong = sorted(status for status, trigger in status_map.items()
+                   if trigger not in ("activate", "cancel"))
+    if wrong:
+        raise ConfigurationError(f"status map entries {wrong} must map to 'activate' or "
+                                 "'cancel'")
+    if "activate" not in status_map.values():
+        raise ConfigurationError("the status map names no status that activates the invoice")
