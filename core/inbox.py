@@ -19,6 +19,7 @@ from typing import Any
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from core.context import ParsedDelivery
 from core.errors import InvoicekitError, NotFound, RetryableError
@@ -112,7 +113,7 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
     error: str | None = None
     permanent = False
     try:
-        snapshots = _snapshots(hooks, delivery, connection)
+        snapshots = _snapshots(hooks, delivery, connection)  # shop I/O: outside transactions
         with session_scope(engine) as session:
             ledger = Ledger(session)
             for snapshot in snapshots:
@@ -120,6 +121,8 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
                 if outcome.failure is not None:
                     error, permanent = outcome.failure.error, outcome.failure.permanent
                     break
+            # the delivery's outcome commits with the operations it caused
+            return _finish(session, delivery_id, error, permanent, backoff)
     except RetryableError as exc:
         error = str(exc)
     except InvoicekitError as exc:
@@ -127,31 +130,32 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
     except Exception as exc:  # a bug or a database hiccup: retry, then dead
         log.exception("processing delivery %s failed", delivery_id)
         error = f"{type(exc).__name__}: {exc}"
-    return _finish(engine, delivery_id, error, permanent, backoff)
-
-
-def _finish(engine: Engine, delivery_id: int, error: str | None, permanent: bool,
-            backoff: Backoff) -> Processed:
-    now = datetime.now(UTC)
     with session_scope(engine) as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        delivery.attempts += 1
-        delivery.error = error
-        if error is None:
-            delivery.status, delivery.processed_at, delivery.next_attempt_at = "done", now, None
-            return Processed(delivery_id, "done")
-        if permanent or delivery.attempts >= backoff.max_attempts:
-            if not permanent:
-                error = f"gave up after {delivery.attempts} attempts: {error}"
-                delivery.error = error
-            delivery.status, delivery.next_attempt_at = "dead", None
-            log.warning("delivery %s is dead: %s", delivery_id, error)
-            return Processed(delivery_id, "dead", error=error)
-        delay = backoff.delay(delivery.attempts)
-        delivery.status = "retrying"
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-        return Processed(delivery_id, "retrying", retry_in=delay, error=error)
+        return _finish(session, delivery_id, error, permanent, backoff)
+
+
+def _finish(session: Session, delivery_id: int, error: str | None, permanent: bool,
+            backoff: Backoff) -> Processed:
+    """Record a processing attempt's outcome on the delivery, in ``session``."""
+    now = datetime.now(UTC)
+    delivery = session.get(Delivery, delivery_id)
+    assert delivery is not None
+    delivery.attempts += 1
+    delivery.error = error
+    if error is None:
+        delivery.status, delivery.processed_at, delivery.next_attempt_at = "done", now, None
+        return Processed(delivery_id, "done")
+    if permanent or delivery.attempts >= backoff.max_attempts:
+        if not permanent:
+            error = f"gave up after {delivery.attempts} attempts: {error}"
+            delivery.error = error
+        delivery.status, delivery.next_attempt_at = "dead", None
+        log.warning("delivery %s is dead: %s", delivery_id, error)
+        return Processed(delivery_id, "dead", error=error)
+    delay = backoff.delay(delivery.attempts)
+    delivery.status = "retrying"
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    return Processed(delivery_id, "retrying", retry_in=delay, error=error)
 
 
 def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(seconds=30)) -> list[int]:

@@ -136,6 +136,10 @@ class OrderSnapshotSchema(_Strict):
     placed_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
 
 
+_SNAPSHOT_SCHEMA = OrderSnapshotSchema()  # schemas keep no state between loads: build once
+_BUYER_SCHEMA = BuyerSchema()
+
+
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """marshmallow's nested error dict → ``{"lines.0.gross": [...]}``."""
     if isinstance(messages, Mapping):
@@ -184,7 +188,7 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
     never more units than a line has, and never more than the order total.
     """
     try:
-        raw = OrderSnapshotSchema().load(data)
+        raw = _SNAPSHOT_SCHEMA.load(data)
     except ValidationError as exc:
         raise PayloadError(flatten_errors(exc.messages)) from None
 
@@ -275,7 +279,7 @@ def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
         "order_id": snapshot.order_id,
         "order_number": snapshot.order_number,
         "currency": snapshot.currency,
-        "buyer": BuyerSchema().dump(snapshot.buyer),
+        "buyer": _BUYER_SCHEMA.dump(snapshot.buyer),
         "lines": [
             {"line_id": li.line_id, "kind": li.kind.value, "sku": li.sku, "name": li.name,
              "quantity": li.quantity, "net": money(li.net), "tax": money(li.tax),

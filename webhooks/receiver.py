@@ -59,6 +59,12 @@ def receive(platform: str, shop: str) -> tuple[Response, int]:
     return jsonify(status="accepted", delivery=delivery_id), 202
 
 
+@bp.get("/livez")
+def alive() -> tuple[Response, int]:
+    """The process answers: no database or queue is touched (liveness probe)."""
+    return jsonify(status="ok"), 200
+
+
 @bp.get("/healthz")
 def health() -> tuple[Response, int]:
     """Database and queue reachable: 200, else 503 naming the part that is not."""

@@ -127,10 +127,13 @@ class WooOrderSchema(_Loose):
     meta_data = fields.List(fields.Nested(_Meta), load_default=list)
 
 
+_ORDER_SCHEMA = WooOrderSchema()  # schemas keep no state between loads: build once
+
+
 def read_order(data: Any) -> dict[str, Any]:
     """Validate the parts of a WooCommerce order JSON the kit uses; errors name Woo fields."""
     try:
-        return WooOrderSchema().load(data)
+        return _ORDER_SCHEMA.load(data)
     except ValidationError as exc:
         raise PayloadError(flatten_errors(exc.messages)) from None
 
