@@ -94,12 +94,15 @@ class Hooks:
         self._notify("change_refused", order=order, refusal=refusal)
 
     def _notify(self, name: str, **kwargs: Any) -> None:
-        """Call an observer hook; an observer's failure is logged, never passed on, so that
-        write-back or metrics can neither block nor undo the operation they report."""
-        try:
-            getattr(self.pm.hook, name)(**kwargs)
-        except Exception:
-            log.exception("an observer of %s failed; the operation stands", name)
+        """Call every observer of a hook, each on its own: an observer's failure is logged,
+        never passed on, so write-back or metrics can neither block nor undo the operation
+        they report, nor keep the other observers from hearing of it."""
+        for impl in reversed(getattr(self.pm.hook, name).get_hookimpls()):
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception:
+                log.exception("observer %s of %s failed; the operation stands",
+                              impl.plugin_name, name)
 
 
 def _unique(declared: list[T], what: str) -> dict[str, T]:

@@ -120,6 +120,7 @@ class _Plan:
              lines: tuple[OperationLine, ...] = (), refund_id: str | None = None,
              discount_total_after: int | None = None,
              order_total_after: int | None = None) -> None:
+        by_rate = tuple((rate, a) for rate, a in by_rate if (a.gross, a.net, a.tax) != (0, 0, 0))
         amount = _sum(by_rate)
         if amount.gross <= 0 and kind is not OperationKind.PLACEMENT:
             return
@@ -284,4 +285,4 @@ def _line_value(plan: _Plan, line_id: str, quantity: int) -> OperationLine:
     units = min(quantity, line.quantity - before)
     value = share(line.gross, before + units, line.quantity) - share(line.gross, before,
                                                                       line.quantity)
-    return OperationLine(line_id, units, value)
+    return OperationLine(line_id, units, value, article=line.kind is LineKind.PRODUCT)

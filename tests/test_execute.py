@@ -289,3 +289,14 @@ def load(data):
     from core.schemas import load_snapshot
 
     return load_snapshot(data)
+
+
+def test_every_observer_hears_even_when_another_fails(feed, hooks, recorder):
+    class Broken:
+        @hookimpl
+        def operation_succeeded(self, operation):
+            raise RuntimeError("metrics are down")
+
+    hooks.pm.register(Broken(), name="broken-first")
+    feed(snapshot())
+    assert ("ok", "placement") in recorder.events

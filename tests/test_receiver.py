@@ -120,3 +120,16 @@ def test_health(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok", "queue": "ok"}
+
+
+def test_a_plugin_answering_false_is_a_bad_signature(client, kit):
+    from core import hookimpl
+
+    class Lenient:
+        @hookimpl(tryfirst=True)
+        def verify_delivery(self, platform):
+            return False
+
+    kit.hooks.pm.register(Lenient(), name="lenient")
+    assert post(client).status_code == 401
+    rejected(kit)

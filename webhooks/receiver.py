@@ -14,7 +14,7 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
-from core.errors import NotFound
+from core.errors import NotFound, SignatureError
 from core.inbox import store_delivery
 from core.kit import Kit
 from core.ledger.db import session_scope
@@ -43,7 +43,8 @@ def receive(platform: str, shop: str) -> tuple[Response, int]:
         if kit.hooks.is_ping(platform, body, headers):
             log.info("ping from %s/%s answered", platform, shop)
             return jsonify(status="pong"), 200
-        kit.hooks.verify_delivery(platform, body, headers, connection.secrets)
+        if not kit.hooks.verify_delivery(platform, body, headers, connection.secrets):
+            raise SignatureError("signature does not match")
         parsed = kit.hooks.parse_delivery(platform, shop, body, headers,
                                           connection.platform_settings)
         if parsed.ignored:

@@ -42,13 +42,24 @@ def _get(settings: Mapping[str, Any], path: str, **params: Any) -> Any:
             from None
 
 
+def _all_refunds(settings: Mapping[str, Any], order_id: str) -> list[dict[str, Any]]:
+    """Every refund of the order, page by page (the API returns at most 100 at a time)."""
+    refunds: list[dict[str, Any]] = []
+    for page in range(1, 101):
+        batch = _get(settings, f"orders/{order_id}/refunds", per_page=100, page=page)
+        refunds.extend(batch)
+        if len(batch) < 100:
+            break
+    return refunds
+
+
 def refund_lines(settings: Mapping[str, Any], order_id: str,
                  currency: str) -> dict[str, list[dict[str, Any]] | None]:
     """Refund id → its article lines (``line_id``, ``quantity``, ``amount`` gross), or None
     for a refund of an amount only."""
     quantum = Decimal(1).scaleb(-exponent(currency))
     result: dict[str, list[dict[str, Any]] | None] = {}
-    for refund in _get(settings, f"orders/{order_id}/refunds", per_page=100):
+    for refund in _all_refunds(settings, order_id):
         lines = []
         for item in refund.get("line_items") or ():
             meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or ()}
