@@ -62,30 +62,27 @@ class _Billing(_Loose):
     email = _text()
 
 
-class _Line(_Loose):
+class _Taxed(_Loose):
+    """What line items, shipping lines and fee lines share."""
+
     id = fields.Integer(required=True, strict=True)
+    total = fields.String(required=True)
+    total_tax = fields.String(required=True)
+    taxes = fields.List(fields.Nested(_Tax), load_default=list)
+
+
+class _Line(_Taxed):
     name = _text()
     sku = _text()
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    total = fields.String(required=True)
-    total_tax = fields.String(required=True)
-    taxes = fields.List(fields.Nested(_Tax), load_default=list)
 
 
-class _Shipping(_Loose):
-    id = fields.Integer(required=True, strict=True)
+class _Shipping(_Taxed):
     method_title = _text()
-    total = fields.String(required=True)
-    total_tax = fields.String(required=True)
-    taxes = fields.List(fields.Nested(_Tax), load_default=list)
 
 
-class _Fee(_Loose):
-    id = fields.Integer(required=True, strict=True)
+class _Fee(_Taxed):
     name = _text()
-    total = fields.String(required=True)
-    total_tax = fields.String(required=True)
-    taxes = fields.List(fields.Nested(_Tax), load_default=list)
 
 
 class _Coupon(_Loose):
@@ -199,21 +196,16 @@ def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any]
     rates = {t["rate_id"]: Decimal(str(t["rate_percent"])) for t in order["tax_lines"]
              if t.get("rate_percent") is not None}
     lines = []
-    for i, item in enumerate(order["line_items"]):
-        net = money(item["total"], f"line_items.{i}.total")
-        tax = money(item["total_tax"], f"line_items.{i}.total_tax")
-        lines.append(_line(str(item["id"]), "product", item["name"], item["quantity"], net, tax,
-                           _rate(item["taxes"], rates, net, tax), item["sku"]))
-    for i, item in enumerate(order["shipping_lines"]):
-        net = money(item["total"], f"shipping_lines.{i}.total")
-        tax = money(item["total_tax"], f"shipping_lines.{i}.total_tax")
-        lines.append(_line(f"shipping-{item['id']}", "shipping", item["method_title"], 1, net,
-                           tax, _rate(item["taxes"], rates, net, tax)))
-    for i, item in enumerate(order["fee_lines"]):
-        net = money(item["total"], f"fee_lines.{i}.total")
-        tax = money(item["total_tax"], f"fee_lines.{i}.total_tax")
-        lines.append(_line(f"fee-{item['id']}", "fee", item["name"], 1, net, tax,
-                           _rate(item["taxes"], rates, net, tax)))
+    for key, kind, prefix in (("line_items", "product", ""), ("shipping_lines", "shipping",
+                                                               "shipping-"),
+                              ("fee_lines", "fee", "fee-")):
+        for i, item in enumerate(order[key]):
+            net = money(item["total"], f"{key}.{i}.total")
+            tax = money(item["total_tax"], f"{key}.{i}.total_tax")
+            lines.append(_line(f"{prefix}{item['id']}", kind,
+                               item.get("name") or item.get("method_title") or kind,
+                               item.get("quantity", 1), net, tax,
+                               _rate(item["taxes"], rates, net, tax), item.get("sku")))
     discounts = [
         {"code": c["code"], "amount": str(
             Decimal(money(c["discount"], f"coupon_lines.{i}.discount"))
