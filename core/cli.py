@@ -171,7 +171,7 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
     status_map.update({status: Trigger.CANCEL.value for status in cancel_on})
     settings: dict[str, Any] = {"payment_methods": list(payment_methods) or ["invoice"],
                                 **_rest_settings(rest_url, consumer_key, consumer_secret)}
-    secret = secret or secrets_module.token_urlsafe(32)
+    secret = secret or (platforms[platform].new_secret or _new_secret)()
     try:
         with session_scope(kit.engine) as session:
             Ledger(session).add_connection(
@@ -236,16 +236,21 @@ def _rest_settings(rest_url: str | None, consumer_key: str | None,
             "consumer_secret": consumer_secret}
 
 
+def _new_secret() -> str:
+    return secrets_module.token_urlsafe(32)
+
+
 @shops.command("rotate-secret")
 @click.argument("shop")
 @click.option("--secret", help="The new secret (default: a new random one).")
 def shops_rotate_secret(shop: str, secret: str | None) -> None:
     """Give SHOP a new webhook secret; the previous one stays valid until the next rotation."""
     kit = kit_or_fail()
-    secret = secret or secrets_module.token_urlsafe(32)
     try:
         with session_scope(kit.engine) as session:
             connection = Ledger(session).connection(shop)
+            platform = kit.hooks.platforms().get(connection.platform)
+            secret = secret or ((platform and platform.new_secret) or _new_secret)()
             connection.secrets = [secret, *connection.secrets[:1]]
     except InvoicekitError as exc:
         _fail(exc)

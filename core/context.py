@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,11 +46,14 @@ class PlatformInfo:
     :ivar capabilities: the operations this platform's deliveries can trigger; full credit is
         always among them. The back office offers what a platform cannot deliver.
     :ivar status_map: the default mapping of shop status words to ``activate``/``cancel``.
+    :ivar new_secret: makes a webhook secret in the form the platform's signatures need
+        (default: 32 random URL-safe bytes).
     """
 
     name: str
     capabilities: frozenset[OperationKind]
     status_map: Mapping[str, str] = field(default_factory=dict)
+    new_secret: Callable[[], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
