@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigurationError
 
@@ -31,6 +33,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     public_url: str = "http://127.0.0.1:8000"
     workers: int = 2
+    platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _template(home: Path) -> str:
@@ -44,6 +47,10 @@ def _template(home: Path) -> str:
         'public_url = "http://127.0.0.1:8000"\n'
         "# Queue worker threads of `invoicekit serve` and `invoicekit worker`.\n"
         "workers = 2\n"
+        "\n# Settings of platform apps, e.g. the Shopware app (see docs/shopware.md):\n"
+        "# [platforms.shopware]\n"
+        '# app_name = "InvoiceKit"\n'
+        '# app_secret = "..."\n'
     )
 
 
@@ -71,6 +78,7 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
                                or values.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)),
             public_url=str(values.get("public_url", Settings.public_url)).rstrip("/"),
             workers=int(values.get("workers", Settings.workers)),
+            platforms={name: dict(table) for name, table in values.get("platforms", {}).items()},
         )
     except (KeyError, ValueError) as exc:
         raise ConfigurationError(f"{path}: missing or invalid setting {exc}") from None

@@ -10,7 +10,7 @@ from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderInfo"]
+__all__ = ["AppResponse", "OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +82,11 @@ class ParsedDelivery:
     order_id: str | None
     snapshots: tuple[OrderSnapshot, ...] = ()
     ignored: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppResponse:
+    """What the receiver answers to a platform's app lifecycle request."""
+
+    status: int
+    body: Mapping[str, Any]

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import pluggy
 
-from core.context import OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
-from core.errors import ConfigurationError
+from core.context import AppResponse, OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
+from core.errors import ConfigurationError, NotFound
 from core.ledger.store import Ledger
 from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
 from core.snapshot import OrderSnapshot
@@ -63,6 +63,22 @@ class Hooks:
         if result is None:
             raise ConfigurationError(f"no plugin verifies deliveries of platform {platform!r}")
         return bool(result)
+
+    def identify_shop(self, platform: str, body: bytes, headers: Mapping[str, str]) -> str:
+        result = self.pm.hook.identify_shop(platform=platform, body=body, headers=headers)
+        if result is None:
+            raise NotFound(f"platform {platform!r} needs the shop name in the webhook URL")
+        return result
+
+    def handle_app_request(self, platform: str, action: str, method: str, query: str,
+                           headers: Mapping[str, str], body: bytes, ledger: Ledger,
+                           settings: Mapping[str, Any], public_url: str) -> AppResponse:
+        result = self.pm.hook.handle_app_request(
+            platform=platform, action=action, method=method, query=query, headers=headers,
+            body=body, ledger=ledger, settings=settings, public_url=public_url)
+        if result is None:
+            raise NotFound(f"platform {platform!r} has no app endpoint {action!r}")
+        return result
 
     def is_ping(self, platform: str, body: bytes, headers: Mapping[str, str]) -> bool:
         return bool(self.pm.hook.is_ping(platform=platform, body=body, headers=headers))

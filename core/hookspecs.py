@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from core.context import OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
+    from core.context import (
+        AppResponse,
+        OrderContext,
+        ParsedDelivery,
+        PlatformInfo,
+        ProviderInfo,
+    )
     from core.ledger.store import Ledger
     from core.operations import Authorisation, Operation, OperationResult, Refusal
     from core.snapshot import OrderSnapshot
@@ -149,6 +155,45 @@ def verify_delivery(platform: str, body: bytes, headers: Mapping[str, str],
     :param secrets: the shop's current secrets, newest first (several during rotation).
     :return: ``True`` if one secret verifies; raise :class:`core.errors.SignatureError` with a
         reason that never contains a secret; ``None`` if not your platform.
+    """
+
+
+@hookspec(firstresult=True)
+def identify_shop(platform: str, body: bytes, headers: Mapping[str, str]) -> str | None:
+    """Name the shop a delivery comes from, for platforms whose webhook URL has no shop name.
+
+    Shopware posts every shop's events to one URL (``POST /webhooks/<platform>``); the shop
+    is the connection whose ``external_id`` this returns (Shopware's ``source.shopId``).
+    Must not trust anything else in the unverified body.
+
+    :param platform: answer only for your own platform name.
+    :param body: the raw, not yet verified body.
+    :param headers: the request headers.
+    :return: the shop's id on the platform; raise :class:`core.errors.MalformedPayload` if
+        the body does not say; ``None`` if not your platform.
+    """
+
+
+@hookspec(firstresult=True)
+def handle_app_request(platform: str, action: str, method: str, query: str,
+                       headers: Mapping[str, str], body: bytes, ledger: Ledger,
+                       settings: Mapping[str, Any], public_url: str) -> AppResponse | None:
+    """Answer a platform's app lifecycle request (``/apps/<platform>/<action>``), such as
+    Shopware's registration handshake and confirmation.
+
+    :param platform: answer only for your own platform name.
+    :param action: the last part of the path (``register``, ``confirm``…).
+    :param method: ``GET`` or ``POST``.
+    :param query: the raw query string, exactly as received (signatures cover it).
+    :param headers: the request headers.
+    :param body: the raw body.
+    :param ledger: the ledger in the request's transaction (create or update connections).
+    :param settings: the instance's settings for this platform (``[platforms.<name>]`` in
+        ``invoicekit.toml``, e.g. the app secret).
+    :param public_url: the kit's public base URL, for URLs handed to the platform.
+    :return: a :class:`core.context.AppResponse`; raise :class:`core.errors.SignatureError`
+        for a bad signature (HTTP 401) or :class:`core.errors.NotFound` for an unknown action;
+        ``None`` if not your platform.
     """
 
 

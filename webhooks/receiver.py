@@ -32,18 +32,33 @@ def current_kit() -> Kit:
 
 @bp.post("/webhooks/<platform>/<shop>")
 def receive(platform: str, shop: str) -> tuple[Response, int]:
+    return _receive(platform, shop)
+
+
+@bp.post("/webhooks/<platform>")
+def receive_unnamed(platform: str) -> tuple[Response, int]:
+    """For platforms posting every shop's events to one URL: the body names the shop."""
+    return _receive(platform, None)
+
+
+def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
     kit = current_kit()
     body = request.get_data(cache=False)
     headers = request.headers
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
-        connection = ledger.connection(shop)
+        if shop is None:
+            connection = ledger.connection_by_external_id(
+                platform, kit.hooks.identify_shop(platform, body, headers))
+            shop = connection.name
+        else:
+            connection = ledger.connection(shop)
         if connection.platform != platform:
             raise NotFound(f"no {platform} shop is connected under the name {shop!r}")
         if kit.hooks.is_ping(platform, body, headers):
             log.info("ping from %s/%s answered", platform, shop)
             return jsonify(status="pong"), 200
-        if not kit.hooks.verify_delivery(platform, body, headers, connection.secrets):
+        if not kit.hooks.verify_delivery(platform, body, headers, connection.valid_secrets()):
             raise SignatureError("signature does not match")
         parsed = kit.hooks.parse_delivery(platform, shop, body, headers,
                                           connection.platform_settings)
@@ -58,6 +73,18 @@ def receive(platform: str, shop: str) -> tuple[Response, int]:
     except Exception:  # stored is enough: the queue's sweep will pick it up
         log.exception("delivery %s stored but not queued; the sweep will queue it", delivery_id)
     return jsonify(status="accepted", delivery=delivery_id), 202
+
+
+@bp.route("/apps/<platform>/<action>", methods=["GET", "POST"])
+def app_request(platform: str, action: str) -> tuple[Response, int]:
+    """A platform's app lifecycle request (Shopware's registration and confirmation)."""
+    kit = current_kit()
+    with session_scope(kit.engine) as session:
+        answer = kit.hooks.handle_app_request(
+            platform, action, request.method, request.query_string.decode("latin-1"),
+            request.headers, request.get_data(cache=False), Ledger(session),
+            kit.settings.platforms.get(platform, {}), kit.settings.public_url)
+    return jsonify(answer.body), answer.status
 
 
 @bp.get("/livez")

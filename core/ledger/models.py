@@ -99,9 +99,15 @@ class Merchant(Base):
 
 
 class ShopConnection(Base):
-    """One shop posting webhooks, its platform, provider and status mapping."""
+    """One shop posting webhooks, its platform, provider and status mapping.
+
+    ``external_id`` is the shop's own id on its platform (Shopware's shop id), for platforms
+    that post every shop's events to one URL. ``secrets`` are newest first; the previous one
+    stays valid until ``previous_secret_until`` (or until the next rotation, if unset).
+    """
 
     __tablename__ = "shop_connections"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -109,12 +115,21 @@ class ShopConnection(Base):
     platform: Mapped[str] = mapped_column(String(32))
     provider: Mapped[str] = mapped_column(String(32), default="local")
     status_map: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    external_id: Mapped[str | None] = mapped_column(String(64))
     secrets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    previous_secret_until: Mapped[datetime | None]
     platform_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     provider_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     merchant: Mapped[Merchant] = relationship()
+
+    def valid_secrets(self, now: datetime | None = None) -> list[str]:
+        """The secrets signatures may use now: the newest, and the previous one while valid."""
+        now = now or utcnow()
+        if self.previous_secret_until is not None and now > self.previous_secret_until:
+            return self.secrets[:1]
+        return list(self.secrets[:2])
 
 
 class Buyer(Base):

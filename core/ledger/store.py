@@ -87,7 +87,7 @@ class Ledger:
 
     def add_connection(self, *, name: str, merchant_id: int, platform: str,
                        provider: str = "local", status_map: Mapping[str, str] | None = None,
-                       secrets: list[str] | None = None,
+                       secrets: list[str] | None = None, external_id: str | None = None,
                        platform_settings: Mapping[str, Any] | None = None,
                        provider_settings: Mapping[str, Any] | None = None) -> ShopConnection:
         """Connect a shop: its name in webhook URLs, platform, provider and status mapping."""
@@ -99,6 +99,7 @@ class Ledger:
         connection = ShopConnection(
             name=name, merchant_id=merchant_id, platform=platform, provider=provider,
             status_map=dict(status_map or {}), secrets=list(secrets or []),
+            external_id=external_id,
             platform_settings=dict(platform_settings or {}),
             provider_settings=dict(provider_settings or {}))
         self.session.add(connection)
@@ -113,6 +114,15 @@ class Ledger:
         connection.status_map = dict(status_map)
         connection.platform_settings = dict(platform_settings)
         self.session.flush()
+
+    def connection_by_external_id(self, platform: str, external_id: str) -> ShopConnection:
+        """The connection of a platform's shop id (Shopware's ``shopId``)."""
+        found = self.session.scalars(select(ShopConnection).where(
+            ShopConnection.platform == platform,
+            ShopConnection.external_id == external_id)).one_or_none()
+        if found is None:
+            raise NotFound(f"no {platform} shop with that shop id is connected")
+        return found
 
     def connection(self, name: str) -> ShopConnection:
         found = self.session.scalars(

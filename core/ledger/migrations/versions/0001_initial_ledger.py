@@ -59,7 +59,9 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=32), nullable=False),
         sa.Column("provider", sa.String(length=32), nullable=False),
         sa.Column("status_map", sa.JSON(), nullable=False),
+        sa.Column("external_id", sa.String(length=64), nullable=True),
         sa.Column("secrets", sa.JSON(), nullable=False),
+        sa.Column("previous_secret_until", sa.DateTime(), nullable=True),
         sa.Column("platform_settings", sa.JSON(), nullable=False),
         sa.Column("provider_settings", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
@@ -70,6 +72,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_connections")),
         sa.UniqueConstraint("name", name=op.f("uq_shop_connections_name")),
+        sa.UniqueConstraint("platform", "external_id", name=op.f("uq_shop_connections_platform")),
     )
     op.create_table(
         "deliveries",
