@@ -1,0 +1,180 @@
+"""Shopware 6 order JSON (as carried by business and state events) → canonical snapshot.
+
+Money arrives as JSON floats: each is read through its string form and rounded once to the
+currency's exponent, so no float reaches the ledger. Line items carry no tax amount (the
+``price`` struct is not API-aware), so net and tax come from ``priceDefinition.taxRules``
+and the order's ``taxStatus`` (gross prices, net prices, or tax-free). Promotions are
+negative line items: they become negative fee lines, and their sum the order's discount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from core.errors import PayloadError
+from core.legal_forms import guess_legal_form
+from core.money import allocate, exponent, is_known_currency
+from core.schemas import load_snapshot
+from core.snapshot import OrderSnapshot
+
+__all__ = ["EVENT_STATUS", "payment_method_matches", "to_snapshot"]
+
+# Event name → the status word the snapshot carries (the connection maps words to triggers).
+EVENT_STATUS = {
+    "checkout.order.placed": "open",
+    "state_enter.order_delivery.state.shipped": "shipped",
+    "state_enter.order_delivery.state.shipped_partially": "shipped_partially",
+    "state_enter.order_delivery.state.returned": "returned",
+    "state_enter.order_delivery.state.returned_partially": "returned_partially",
+    "state_enter.order_delivery.state.cancelled": "cancelled",
+    "state_enter.order.state.cancelled": "cancelled",
+    "state_enter.order_transaction.state.refunded": "refunded",
+    "state_enter.order_transaction.state.refunded_partially": "refunded_partially",
+}
+
+
+class _Reader:
+    """Reads values out of the order, collecting errors under Shopware's field names."""
+
+    def __init__(self, currency: str) -> None:
+        self.quantum = Decimal(1).scaleb(-exponent(currency))
+        self.errors: dict[str, list[str]] = {}
+
+    def money(self, value: Any, path: str) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            self.errors.setdefault(path, []).append("must be a number")
+            return Decimal(0)
+        try:
+            return Decimal(str(value)).quantize(self.quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            self.errors.setdefault(path, []).append("must be a number")
+            return Decimal(0)
+
+    def amounts(self, price: Decimal, rate: Decimal,
+                tax_status: str) -> tuple[Decimal, Decimal, Decimal]:
+        """(net, tax, gross) of a line price at ``rate`` percent, rounded once; the price is
+        gross when the order's prices are gross, net when they are net."""
+        if tax_status == "tax-free" or rate == 0:
+            return price, Decimal(0), price
+        if tax_status == "net":
+            tax = (price * rate / 100).quantize(self.quantum, rounding=ROUND_HALF_UP)
+            return price, tax, price + tax
+        net = (price * 100 / (100 + rate)).quantize(self.quantum, rounding=ROUND_HALF_UP)
+        return net, price - net, price
+
+
+def _rules(item: Mapping[str, Any]) -> list[tuple[Decimal, Decimal]]:
+    """(tax rate, percentage of the amount) of a line item."""
+    rules = ((item.get("priceDefinition") or {}).get("taxRules")
+             or item.get("taxRules") or [])
+    parsed = [(Decimal(str(r.get("taxRate", 0))), Decimal(str(r.get("percentage", 100))))
+              for r in rules if isinstance(r, Mapping)]
+    return parsed or [(Decimal(0), Decimal(100))]
+
+
+def _split(reader: _Reader, line_id: str, kind: str, name: str, quantity: int, amount: Decimal,
+           rules: Sequence[tuple[Decimal, Decimal]], tax_status: str,
+           sku: str | None = None) -> list[dict[str, Any]]:
+    """One canonical line per tax rule (promotions over mixed rates have several)."""
+    minor = int(amount / reader.quantum)
+    weights = [int(p * 100) for _, p in rules]
+    parts = allocate(abs(minor), weights) if len(rules) > 1 else [abs(minor)]
+    lines = []
+    for (rate, _), part in zip(rules, parts, strict=True):
+        price = Decimal(part if minor >= 0 else -part) * reader.quantum
+        net, tax, gross = reader.amounts(price, rate, tax_status)
+        suffix = f":{rate.normalize()}" if len(rules) > 1 else ""
+        lines.append({"line_id": f"{line_id}{suffix}", "kind": kind, "name": name or kind,
+                      "sku": sku, "quantity": quantity, "net": str(net), "tax": str(tax),
+                      "gross": str(gross), "tax_rate": str(rate.normalize())})
+    return lines
+
+
+def _latest(order: Mapping[str, Any]) -> str:
+    """The newest change time of the order and its deliveries and transactions."""
+    stamps = [order.get("updatedAt"), order.get("createdAt")]
+    for key in ("deliveries", "transactions", "lineItems"):
+        for child in order.get(key) or ():
+            stamps += [child.get("updatedAt"), child.get("createdAt")]
+    parsed = [datetime.fromisoformat(s) for s in stamps if isinstance(s, str)]
+    if not parsed:
+        raise PayloadError({"order.updatedAt": ["is required"]})
+    return max(parsed).isoformat()
+
+
+def payment_method_matches(order: Mapping[str, Any], methods: Sequence[str]) -> bool:
+    """Was the order paid with one of ``methods`` (ids, technical names or handlers)?"""
+    for transaction in order.get("transactions") or ():
+        method = transaction.get("paymentMethod") or {}
+        names = {transaction.get("paymentMethodId"), method.get("id"),
+                 method.get("technicalName"), method.get("handlerIdentifier")}
+        if names & set(methods):
+            return True
+    return False
+
+
+def _buyer(order: Mapping[str, Any]) -> dict[str, Any]:
+    customer = order.get("orderCustomer") or {}
+    addresses = order.get("addresses") or []
+    billing = next((a for a in addresses if a.get("id") == order.get("billingAddressId")),
+                   addresses[0] if addresses else {})
+    company = (billing.get("company") or customer.get("company") or "").strip() or None
+    vat_ids = customer.get("vatIds") or []
+    return {
+        "company": company, "legal_form": guess_legal_form(company),
+        "vat_id": vat_ids[0] if vat_ids else None,
+        "first_name": customer.get("firstName") or billing.get("firstName"),
+        "last_name": customer.get("lastName") or billing.get("lastName"),
+        "email": customer.get("email") or "", "street": billing.get("street") or "",
+        "address_2": billing.get("additionalAddressLine1") or None,
+        "postcode": billing.get("zipcode") or "", "city": billing.get("city") or "",
+        "country": ((billing.get("country") or {}).get("iso") or ""),
+    }
+
+
+def to_snapshot(order: Mapping[str, Any], shop: str, status: str, *, returned: bool = False,
+                refunds: Sequence[Mapping[str, Any]] = ()) -> OrderSnapshot:
+    """The canonical snapshot of a Shopware order in ``status``."""
+    currency = (order.get("currency") or {}).get("isoCode")
+    if not isinstance(currency, str) or not is_known_currency(currency):
+        raise PayloadError({"order.currency.isoCode": ["must be a known ISO 4217 code"]})
+    reader = _Reader(currency)
+    tax_status = (order.get("price") or {}).get("taxStatus") or order.get("taxStatus") or "gross"
+    lines: list[dict[str, Any]] = []
+    discount = Decimal(0)
+    for i, item in enumerate(order.get("lineItems") or ()):
+        amount = reader.money(item.get("totalPrice"), f"order.lineItems.{i}.totalPrice")
+        kind = {"product": "product", "promotion": "fee"}.get(item.get("type"), "fee")
+        if item.get("type") == "promotion":
+            discount -= amount
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            reader.errors.setdefault(f"order.lineItems.{i}.quantity", []).append(
+                "must be a whole number, not negative")
+            quantity = 0
+        lines += _split(reader, str(item.get("id")), kind, str(item.get("label") or ""),
+                        quantity if kind == "product" else 1, amount, _rules(item), tax_status,
+                        (item.get("payload") or {}).get("productNumber"))
+    shipping = order.get("shippingCosts") or {}
+    shipping_gross = reader.money(shipping.get("totalPrice", order.get("shippingTotal", 0)),
+                                  "order.shippingCosts.totalPrice")
+    if shipping_gross:
+        lines += _split(reader, "shipping", "shipping", "Shipping", 1, shipping_gross,
+                        _rules(shipping), tax_status)
+    total = reader.money(order.get("amountTotal"), "order.amountTotal")
+    net = reader.money(order.get("amountNet"), "order.amountNet")
+    if reader.errors:
+        raise PayloadError(reader.errors)
+    data = {
+        "shop": shop, "order_id": str(order.get("id")),
+        "order_number": str(order.get("orderNumber") or order.get("id")),
+        "currency": currency, "buyer": _buyer(order), "lines": lines,
+        "total": str(total), "total_tax": str(total - net if tax_status != "tax-free" else 0),
+        "status": status, "ordering_key": _latest(order), "returned": returned,
+        "discounts": [{"code": "promotions", "amount": str(discount)}] if discount > 0 else [],
+        "refunds": list(refunds),
+    }
+    return load_snapshot(data)

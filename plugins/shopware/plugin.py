@@ -1,0 +1,121 @@
+"""Hook implementations of the Shopware 6 app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core import hookimpl
+from core.context import AppResponse, ParsedDelivery, PlatformInfo
+from core.errors import MalformedPayload, NotFound, PermanentError
+from core.ledger.store import Ledger
+from core.operations import OperationKind
+from core.schemas import dump_snapshot, load_snapshot
+from core.snapshot import OrderSnapshot
+from plugins.shopware import admin, registration
+from plugins.shopware.order import EVENT_STATUS, payment_method_matches, to_snapshot
+from plugins.shopware.signature import check
+
+NAME = "shopware"
+DEFAULT_PAYMENT_METHODS = ("payment_invoice",)
+NEEDS_ADMIN_API = ("returned_partially", "refunded_partially")
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedPayload("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedPayload("the body is not a JSON object")
+    return data
+
+
+@hookimpl
+def declare_platform() -> PlatformInfo:
+    return PlatformInfo(name=NAME, capabilities=frozenset(OperationKind),
+                        status_map=registration.STATUS_MAP)
+
+
+@hookimpl
+def identify_shop(platform: str, body: bytes) -> str | None:
+    if platform != NAME:
+        return None
+    shop_id = (_json(body).get("source") or {}).get("shopId")
+    if not isinstance(shop_id, str) or not shop_id:
+        raise MalformedPayload("source.shopId is missing")
+    return shop_id
+
+
+@hookimpl
+def is_ping(platform: str) -> bool | None:
+    return False if platform == NAME else None
+
+
+@hookimpl
+def verify_delivery(platform: str, body: bytes, headers: Mapping[str, str],
+                    secrets: Sequence[str]) -> bool | None:
+    if platform != NAME:
+        return None
+    check(body, headers.get("shopware-shop-signature"), secrets, "shopware-shop-signature")
+    return True
+
+
+@hookimpl
+def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, str],
+                   settings: Mapping[str, Any]) -> ParsedDelivery | None:
+    if platform != NAME:
+        return None
+    data = _json(body)
+    event = (data.get("data") or {}).get("event") or ""
+    event_id = ((data.get("source") or {}).get("eventId")
+                or headers.get("X-Shopware-Event-Id") or "")
+    if not event_id:
+        raise MalformedPayload("source.eventId is missing")
+    order = ((data.get("data") or {}).get("payload") or {}).get("order")
+    order_id = str(order.get("id")) if isinstance(order, dict) else None
+    if event not in EVENT_STATUS:
+        return ParsedDelivery(event_id, event or "unknown", order_id,
+                              ignored=f"event {event or '(none)'} is not handled")
+    if not isinstance(order, dict):
+        raise MalformedPayload("data.payload.order is missing")
+    methods = settings.get("payment_methods") or DEFAULT_PAYMENT_METHODS
+    if not payment_method_matches(order, methods):
+        return ParsedDelivery(event_id, event, order_id, ignored="not paid by invoice")
+    status = EVENT_STATUS[event]
+    snapshot = to_snapshot(order, shop, status, returned=status == "returned")
+    return ParsedDelivery(event_id, event, order_id, (snapshot,))
+
+
+@hookimpl
+def enrich_snapshot(platform: str, snapshot: OrderSnapshot,
+                    settings: Mapping[str, Any]) -> OrderSnapshot | None:
+    if platform != NAME:
+        return None
+    if snapshot.status not in NEEDS_ADMIN_API:
+        return snapshot
+    if not admin.has_credentials(settings):
+        raise PermanentError("Shopware reported a partial return or refund, but the app has "
+                             "no Admin API credentials to read it; register the app again")
+    refunds = admin.order_refunds(settings, snapshot.order_id, snapshot.currency)
+    if snapshot.status == "returned_partially" and not any(r["lines"] for r in refunds):
+        raise PermanentError("Shopware reports a partial return but no refund says which "
+                             "lines came back; credit the return in Shopware with its "
+                             "positions, then replay this delivery")
+    data = dump_snapshot(snapshot)
+    data["refunds"] = refunds
+    return load_snapshot(data)
+
+
+@hookimpl
+def handle_app_request(platform: str, action: str, method: str, query: str,
+                       headers: Mapping[str, str], body: bytes, ledger: Ledger,
+                       settings: Mapping[str, Any], public_url: str) -> AppResponse | None:
+    if platform != NAME:
+        return None
+    if action == "register" and method == "GET":
+        return registration.register(query, headers, ledger, settings, public_url)
+    if action == "confirm" and method == "POST":
+        return registration.confirm(body, headers, ledger)
+    raise NotFound(f"no Shopware app endpoint {method} {action}")
