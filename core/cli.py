@@ -257,6 +257,33 @@ def shops_rotate_secret(shop: str, secret: str | None) -> None:
     click.echo(f"new secret for {shop}: {secret}")
 
 
+@shops.command("show")
+@click.argument("shop")
+def shops_show(shop: str) -> None:
+    """Show a shop's platform, capabilities, status mapping and settings (secrets hidden)."""
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            c = Ledger(session).connection(shop)
+            platform = kit.hooks.platforms().get(c.platform)
+            capabilities = sorted(k.value for k in platform.capabilities) if platform else []
+            hidden = {"consumer_secret", "client_secret", "pending_secret"}
+            settings = {k: ("***" if k in hidden else v)
+                        for k, v in c.platform_settings.items()}
+            click.echo(f"{c.name}: {c.platform} shop of merchant {c.merchant_id}, provider "
+                       f"{c.provider}")
+            if c.external_id:
+                click.echo(f"  shop id on {c.platform}: {c.external_id}")
+            click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{c.platform}"
+                       + ("" if c.external_id else f"/{c.name}"))
+            click.echo(f"  capabilities: {', '.join(capabilities) or 'platform not installed'}")
+            click.echo(f"  status map: {json.dumps(c.status_map, sort_keys=True)}")
+            click.echo(f"  settings: {json.dumps(settings, sort_keys=True)}")
+            click.echo(f"  secrets: {len(c.valid_secrets())} valid")
+    except InvoicekitError as exc:
+        _fail(exc)
+
+
 @shops.command("list")
 def shops_list() -> None:
     """List the connected shops."""

@@ -88,3 +88,12 @@ def test_shops_configure_changes_settings_and_mapping(cli):
     assert '"completed"' not in result.output
     bad = cli("shops", "configure", "acme", "--rest-url", "https://x", ok=False)
     assert bad.exit_code == 2 and "go together" in bad.output
+
+
+def test_shops_show_lists_capabilities_and_hides_secrets(cli):
+    cli("shops", "configure", "acme", "--rest-url", "https://shop.example", "--consumer-key",
+        "ck", "--consumer-secret", "cs_hidden")
+    shown = cli("shops", "show", "acme").output
+    assert "capabilities: activation, discount_transfer, full_credit, partial_credit, return" \
+        in shown
+    assert "cs_hidden" not in shown and "s3cret" not in shown and '"***"' in shown
