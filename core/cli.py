@@ -150,10 +150,12 @@ def shops() -> None:
 @click.option("--rest-url", help="Shop base URL for REST reads (WooCommerce: refund lines).")
 @click.option("--consumer-key", help="REST API consumer key (read access).")
 @click.option("--consumer-secret", help="REST API consumer secret.")
+@click.option("--shop-id", help="The shop's own id on its platform (Shopware's shop id), for "
+              "platforms that post every shop to one URL; the app registration fills it in.")
 def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, provider: str,
               payment_methods: tuple[str, ...], activate_on: tuple[str, ...],
               cancel_on: tuple[str, ...], rest_url: str | None, consumer_key: str | None,
-              consumer_secret: str | None) -> None:
+              consumer_secret: str | None, shop_id: str | None) -> None:
     """Connect SHOP on PLATFORM; prints the delivery URL and secret for the shop's settings."""
     kit = kit_or_fail(migrate=True)
     platforms = kit.hooks.platforms()
@@ -176,11 +178,13 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
         with session_scope(kit.engine) as session:
             Ledger(session).add_connection(
                 name=shop, merchant_id=merchant_id, platform=platform, provider=provider,
-                status_map=status_map, secrets=[secret], platform_settings=settings)
+                status_map=status_map, secrets=[secret], platform_settings=settings,
+                external_id=shop_id)
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"shop {shop} connected ({platform}, provider {provider})")
-    click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{platform}/{shop}")
+    path = platform if shop_id else f"{platform}/{shop}"
+    click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{path}")
     click.echo(f"  secret:       {secret}")
     click.echo(f"  status map:   {json.dumps(status_map, sort_keys=True)}")
     click.echo(f"  invoice payment methods: {', '.join(settings['payment_methods'])}")

@@ -45,6 +45,11 @@ class Hooks:
                       ledger: Ledger) -> OperationResult:
         """Carry out ``operation`` at the order's provider and return its result."""
         hook = getattr(self.pm.hook, OPERATION_HOOKS[operation.kind])
+        provider = self.providers().get(order.provider)
+        if provider is not None and operation.kind not in provider.operations:
+            raise ConfigurationError(f"provider {order.provider!r} does not support "
+                                     f"{operation.kind.value}; do it in the provider's back "
+                                     "office, then replay")
         result = hook(order=order, operation=operation, ledger=ledger)
         if result is None:
             raise ConfigurationError(

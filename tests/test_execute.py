@@ -300,3 +300,20 @@ def test_every_observer_hears_even_when_another_fails(feed, hooks, recorder):
     hooks.pm.register(Broken(), name="broken-first")
     feed(snapshot())
     assert ("ok", "placement") in recorder.events
+
+
+def test_an_operation_the_provider_does_not_declare_is_dead_not_attempted(engine, hooks, shop):
+    class NoDiscounts(Flaky):
+        @hookimpl
+        def declare_provider(self):
+            return ProviderInfo("flaky", frozenset({OperationKind.PLACEMENT,
+                                                    OperationKind.FULL_CREDIT}))
+
+    provider = NoDiscounts(failures=0)
+    hooks.pm.register(provider, name="flaky")
+    flaky_shop(engine, "flaky")
+    with session_scope(engine) as session:
+        outcome = process_snapshot(Ledger(session), hooks,
+                                   snapshot(status="completed", shop="flakyshop"))
+    assert outcome.failure.permanent and "does not support activation" in outcome.failure.error
+    assert provider.calls == []
