@@ -7,6 +7,7 @@ bad field; :func:`dump_snapshot` is its inverse, for storage and for the generic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC
 from decimal import Decimal
@@ -14,7 +15,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from core.errors import PayloadError
+from core.errors import MalformedPayload, PayloadError
 from core.money import is_known_currency, parse_decimal, to_decimal, to_minor
 from core.snapshot import (
     Buyer,
@@ -26,7 +27,8 @@ from core.snapshot import (
     RefundLine,
 )
 
-__all__ = ["OrderSnapshotSchema", "dump_snapshot", "flatten_errors", "load_snapshot"]
+__all__ = ["OrderSnapshotSchema", "dump_snapshot", "flatten_errors", "load_snapshot",
+           "read_json_object"]
 
 MAX_QUANTITY = 1_000_000
 Text = fields.String
@@ -138,6 +140,21 @@ class OrderSnapshotSchema(_Strict):
 
 _SNAPSHOT_SCHEMA = OrderSnapshotSchema()  # schemas keep no state between loads: build once
 _BUYER_SCHEMA = BuyerSchema()
+
+
+def read_json_object(body: bytes, *, exact_numbers: bool = False) -> dict[str, Any]:
+    """A request body that must be one JSON object; :class:`MalformedPayload` otherwise.
+
+    ``exact_numbers`` reads JSON numbers with fractions as ``Decimal`` (for platforms that
+    send money as numbers); by default they stay floats, which money fields refuse.
+    """
+    try:
+        data = json.loads(body, parse_float=Decimal if exact_numbers else None)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedPayload("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedPayload("the body is not a JSON object")
+    return data
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 
 from core import hookimpl
 from core.context import ParsedDelivery, PlatformInfo
-from core.errors import MalformedPayload
 from core.operations import OperationKind
+from core.schemas import read_json_object
 from plugins.generic import signature
 from plugins.generic.events import STATUS_MAP, read_event
 
@@ -20,11 +19,6 @@ NAME = "generic"
 def declare_platform() -> PlatformInfo:
     return PlatformInfo(name=NAME, capabilities=frozenset(OperationKind), status_map=STATUS_MAP,
                         new_secret=signature.new_secret)
-
-
-@hookimpl
-def is_ping(platform: str) -> bool | None:
-    return False if platform == NAME else None
 
 
 @hookimpl
@@ -41,13 +35,7 @@ def parse_delivery(platform: str, shop: str, body: bytes,
                    headers: Mapping[str, str]) -> ParsedDelivery | None:
     if platform != NAME:
         return None
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedPayload("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedPayload("the body is not a JSON object")
-    event_type, snapshot = read_event(data, shop)
+    event_type, snapshot = read_event(read_json_object(body), shop)
     key = headers.get("webhook-id") or hashlib.sha256(body).hexdigest()
     return ParsedDelivery(key[:64], event_type, snapshot.order_id, (snapshot,))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ from core.context import AppResponse, ParsedDelivery, PlatformInfo
 from core.errors import MalformedPayload, NotFound, PermanentError
 from core.ledger.store import Ledger
 from core.operations import OperationKind
-from core.schemas import dump_snapshot, load_snapshot
+from core.schemas import dump_snapshot, load_snapshot, read_json_object
 from core.snapshot import OrderSnapshot
 from plugins.shopware import admin, registration
 from plugins.shopware.order import EVENT_STATUS, payment_method_matches, to_snapshot
@@ -20,16 +19,6 @@ from plugins.shopware.signature import check
 NAME = "shopware"
 DEFAULT_PAYMENT_METHODS = ("payment_invoice",)
 NEEDS_ADMIN_API = ("returned_partially", "refunded_partially")
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedPayload("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedPayload("the body is not a JSON object")
-    return data
 
 
 @hookimpl
@@ -42,15 +31,10 @@ def declare_platform() -> PlatformInfo:
 def identify_shop(platform: str, body: bytes) -> str | None:
     if platform != NAME:
         return None
-    shop_id = (_json(body).get("source") or {}).get("shopId")
+    shop_id = (read_json_object(body).get("source") or {}).get("shopId")
     if not isinstance(shop_id, str) or not shop_id:
         raise MalformedPayload("source.shopId is missing")
     return shop_id
-
-
-@hookimpl
-def is_ping(platform: str) -> bool | None:
-    return False if platform == NAME else None
 
 
 @hookimpl
@@ -67,7 +51,7 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
                    settings: Mapping[str, Any]) -> ParsedDelivery | None:
     if platform != NAME:
         return None
-    data = _json(body)
+    data = read_json_object(body)
     event = (data.get("data") or {}).get("event") or ""
     event_id = ((data.get("source") or {}).get("eventId")
                 or headers.get("X-Shopware-Event-Id") or "")

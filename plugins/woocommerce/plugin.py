@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from core import hookimpl
 from core.context import ParsedDelivery, PlatformInfo
-from core.errors import MalformedPayload, PayloadError
+from core.errors import PayloadError
 from core.operations import OperationKind
-from core.schemas import dump_snapshot, load_snapshot
+from core.schemas import dump_snapshot, load_snapshot, read_json_object
 from core.snapshot import OrderSnapshot
 from plugins.woocommerce import rest, signature
 from plugins.woocommerce.order import IGNORED_STATUSES, read_order, to_snapshot
@@ -62,12 +60,7 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
         return None
     topic = headers.get("X-WC-Webhook-Topic") or "order.updated"
     key = hashlib.sha256(body).hexdigest()
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedPayload("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise MalformedPayload("the body is not a JSON object")
+    data = read_json_object(body, exact_numbers=True)
     order_id = str(data["id"]) if isinstance(data.get("id"), int) else None
     if topic == "order.deleted":
         return ParsedDelivery(key, topic, order_id,
