@@ -16,6 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from core.config import load_settings
 from core.errors import InvoicekitError, PayloadError
 from core.execute import Outcome, process_snapshot, replay_order
 from core.inbox import replay_delivery
@@ -32,8 +33,12 @@ __all__ = ["kit_or_fail", "main", "setup_logging"]
 
 
 def kit_or_fail(*, migrate: bool = False) -> Kit:
+    """The kit; the embedded SQLite ledger is brought up to date on the way (PostgreSQL is
+    migrated only by ``db upgrade``, ``serve`` and ``worker``)."""
     try:
-        return Kit.create(migrate=migrate)
+        settings = load_settings()
+        return Kit.create(settings, migrate=migrate or settings.database_url.startswith(
+            "sqlite:"))
     except InvoicekitError as exc:
         _fail(exc)
         raise  # unreachable: _fail raises
@@ -103,13 +108,19 @@ def merchants() -> None:
 @click.option("--bank-code", default="10020030", show_default=True,
               help="Bank code of the collection account.")
 @click.option("--bic")
-@click.option("--account-range", default="4000000000-4099999999", show_default=True,
-              metavar="FIRST-LAST", help="Account numbers for per-buyer virtual IBANs.")
+@click.option("--account-range", metavar="FIRST-LAST",
+              help="Account numbers for per-buyer virtual IBANs [default: the million "
+                   "numbers MERCHANT_ID000000-MERCHANT_ID999999, for ids up to 9999].")
 @click.option("--payment-term", default=30, show_default=True, help="Days until due.")
 def merchants_add(merchant_id: int, name: str, country: str, kyc_verified: bool,
                   account_holder: str | None, bank_country: str, bank_code: str,
-                  bic: str | None, account_range: str, payment_term: int) -> None:
+                  bic: str | None, account_range: str | None, payment_term: int) -> None:
     """Register merchant MERCHANT_ID (the number in payment references BP<order>/<id>)."""
+    if account_range is None:
+        if not 0 < merchant_id <= 9999:
+            raise click.BadParameter("name the range for merchant ids above 9999",
+                                     param_hint="--account-range")
+        account_range = f"{merchant_id * 10**6}-{merchant_id * 10**6 + 999_999}"
     try:
         first, last = (int(part) for part in account_range.split("-", 1))
     except ValueError:
@@ -141,7 +152,7 @@ def shops() -> None:
 @click.option("--provider", default="local", show_default=True)
 @click.option("--payment-method", "payment_methods", multiple=True, metavar="ID",
               help="Payment method id of invoice orders in the shop (repeatable) "
-                   "[default: invoice].")
+                   "[default: the platform's, e.g. invoice for WooCommerce].")
 @click.option("--activate-on", multiple=True, metavar="STATUS",
               help="Shop status that activates the invoice (repeatable; replaces the "
                    "platform's default).")
@@ -171,8 +182,9 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
         status_map = {k: v for k, v in status_map.items() if v != Trigger.ACTIVATE.value}
     status_map.update({status: Trigger.ACTIVATE.value for status in activate_on})
     status_map.update({status: Trigger.CANCEL.value for status in cancel_on})
-    settings: dict[str, Any] = {"payment_methods": list(payment_methods) or ["invoice"],
-                                **_rest_settings(rest_url, consumer_key, consumer_secret)}
+    settings: dict[str, Any] = _rest_settings(rest_url, consumer_key, consumer_secret)
+    if payment_methods:
+        settings["payment_methods"] = list(payment_methods)
     secret = secret or (platforms[platform].new_secret or _new_secret)()
     try:
         with session_scope(kit.engine) as session:
@@ -187,7 +199,8 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
     click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{path}")
     click.echo(f"  secret:       {secret}")
     click.echo(f"  status map:   {json.dumps(status_map, sort_keys=True)}")
-    click.echo(f"  invoice payment methods: {', '.join(settings['payment_methods'])}")
+    if payment_methods:
+        click.echo(f"  invoice payment methods: {', '.join(payment_methods)}")
 
 
 @shops.command("configure")
@@ -226,8 +239,10 @@ def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tu
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"shop {shop} configured; status map: {json.dumps(status_map, sort_keys=True)}; "
-               f"invoice payment methods: {', '.join(settings.get('payment_methods', []))}; "
-               f"REST reads: {'on' if settings.get('rest_url') else 'off'}")
+               f"invoice payment methods: "
+               f"{', '.join(settings.get('payment_methods', [])) or 'the platform default'}; "
+               f"shop API reads: "
+               f"{'on' if settings.get('rest_url') or settings.get('client_id') else 'off'}")
 
 
 def _rest_settings(rest_url: str | None, consumer_key: str | None,
@@ -286,6 +301,26 @@ def shops_show(shop: str) -> None:
             click.echo(f"  secrets: {len(c.valid_secrets())} valid")
     except InvoicekitError as exc:
         _fail(exc)
+
+
+@shops.command("reset-registration")
+@click.argument("shop")
+def shops_reset_registration(shop: str) -> None:
+    """Forget a shop's app registration (secrets and API credentials), so that the app can
+    register afresh, e.g. after it was uninstalled in Shopware."""
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            connection = Ledger(session).connection(shop)
+            kept = {"payment_methods", "shop_url"}
+            connection.platform_settings = {k: v for k, v in connection.platform_settings.items()
+                                            if k in kept}
+            connection.secrets = []
+            connection.previous_secret_until = None
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"{shop}: registration forgotten; its deliveries are refused until the app "
+               "registers again")
 
 
 @shops.command("list")

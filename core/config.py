@@ -9,6 +9,7 @@ Environment variables override the file: ``INVOICEKIT_DATABASE_URL``,
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
                                      "`invoicekit db upgrade` once to create it")
         home.mkdir(parents=True, exist_ok=True)
         path.write_text(_template(home), encoding="utf-8")
+        print(f"invoicekit: created the instance folder {home}", file=sys.stderr)
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

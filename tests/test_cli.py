@@ -84,7 +84,7 @@ def test_shops_configure_changes_settings_and_mapping(cli):
     result = cli("shops", "configure", "acme", "--rest-url", "https://shop.example",
                  "--consumer-key", "ck", "--consumer-secret", "cs", "--payment-method", "bacs",
                  "--activate-on", "shipped")
-    assert '"shipped": "activate"' in result.output and "REST reads: on" in result.output
+    assert '"shipped": "activate"' in result.output and "shop API reads: on" in result.output
     assert '"completed"' not in result.output
     bad = cli("shops", "configure", "acme", "--rest-url", "https://x", ok=False)
     assert bad.exit_code == 2 and "go together" in bad.output

@@ -196,7 +196,7 @@ def test_partial_return_without_positions_is_flagged_not_guessed(sw):
         client.post("/webhooks/shopware", data=body, headers=headers)
     with responses.RequestsMock() as api:
         api.post(TOKEN, json={"access_token": "tok", "expires_in": 600})
-        api.post(SEARCH, json={"data": [{"id": order()["id"], "transactions": []}]})
+        api.post(SEARCH, json=refunds_answer(order()["id"], positions=[]))
         body, headers = webhook("state_enter.order_delivery.state.returned_partially",
                                 with_updated(order(), "2026-11-05T08:30:00.000+00:00"),
                                 secret, "c" * 32)
@@ -248,3 +248,28 @@ def test_manifest_names_the_kit_and_the_merchant():
     assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == 9
     json.dumps(xml)  # plain text, no placeholders left
     assert "PUBLIC_URL" not in xml and "APP_SECRET" not in xml
+
+
+def test_a_pre_created_shop_registers_without_a_shop_signature(sw):
+    kit, client = sw
+    with session_scope(kit.engine) as session:
+        Ledger(session).add_connection(name="my-shopware", merchant_id=3333,
+                                       platform="shopware", external_id=SHOP_ID,
+                                       secrets=["made-by-the-cli"],
+                                       status_map={"shipped": "activate"})
+    secret = register(client)
+    with session_scope(kit.engine) as session:
+        connection = session.scalars(select(ShopConnection)).one()
+        assert connection.name == "my-shopware" and connection.secrets[0] == secret
+
+
+def test_reset_registration_lets_a_reinstalled_app_register(sw):
+    kit, client = sw
+    register(client)
+    query, headers = registration()  # a reinstalled app: no shop signature
+    assert client.get(f"/apps/shopware/register?{query}", headers=headers).status_code == 401
+    with session_scope(kit.engine) as session:
+        connection = session.scalars(select(ShopConnection)).one()
+        connection.platform_settings = {}
+        connection.secrets = []
+    register(client)

@@ -43,6 +43,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: :func:`database_url`) with the backend's settings."""
     url = url or database_url()
+    # Errors must not carry buyer data into logs, dead deliveries or the merchant's view.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -66,6 +66,13 @@ class Ledger:
         if iban.bank_code != bank_code:
             raise ConfigurationError(f"{bank_code!r} is not a complete {bank_country} bank code "
                                      f"for IBANs (expected {len(iban.bank_code)} characters)")
+        overlapping = self.session.scalars(select(Merchant.id).where(
+            Merchant.bank_country == bank_country, Merchant.bank_code == bank_code,
+            Merchant.account_first <= account_last,
+            Merchant.account_last >= account_first)).first()
+        if overlapping is not None:
+            raise ConfigurationError(f"the account range overlaps merchant {overlapping}'s at "
+                                     "the same bank: virtual IBANs must be unique")
         merchant = Merchant(
             id=id, name=name, country=country, account_holder=account_holder,
             bank_country=bank_country, bank_code=bank_code, bic=bic,

@@ -83,6 +83,10 @@ def enrich_snapshot(platform: str, snapshot: OrderSnapshot,
         raise PermanentError("Shopware reported a partial return or refund, but the app has "
                              "no Admin API credentials to read it; register the app again")
     refunds = admin.order_refunds(settings, snapshot.order_id, snapshot.currency)
+    if not refunds:
+        raise PermanentError("Shopware reports a partial refund or return but the order has "
+                             "no refund to read; record it in Shopware, then replay this "
+                             "delivery")
     if snapshot.status == "returned_partially" and not any(r["lines"] for r in refunds):
         raise PermanentError("Shopware reports a partial return but no refund says which "
                              "lines came back; credit the return in Shopware with its "

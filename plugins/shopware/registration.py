@@ -78,7 +78,9 @@ def register(query: str, headers: Mapping[str, str], ledger: Ledger,
     else:
         if connection.merchant_id != merchant_id:
             raise SignatureError("this shop is registered for another merchant")
-        if connection.secrets:  # a re-registration is signed with the current shop secret
+        if connection.platform_settings.get("client_id"):
+            # a confirmed shop re-registers signed with its current secret; after an
+            # uninstall, `invoicekit shops reset-registration` lets it start afresh
             check(query, headers.get("shopware-shop-signature"), connection.valid_secrets(),
                   "shopware-shop-signature")
     connection.platform_settings = {**connection.platform_settings, "shop_url": shop_url,
