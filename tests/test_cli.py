@@ -97,3 +97,10 @@ def test_shops_show_lists_capabilities_and_hides_secrets(cli):
     assert "capabilities: activation, discount_transfer, full_credit, partial_credit, return" \
         in shown
     assert "cs_hidden" not in shown and "s3cret" not in shown and '"***"' in shown
+
+
+def test_merchant_account_range_defaults_to_its_own_million(cli):
+    cli("merchants", "add", 42, "--name", "Second GmbH")
+    clash = cli("merchants", "add", 43, "--name", "Third GmbH", "--account-range",
+                "42000500-42000600", ok=False)
+    assert clash.exit_code == 1 and "overlaps merchant 42" in clash.output

@@ -115,3 +115,25 @@ def test_merchant_bank_details_must_make_valid_ibans(engine, bank_code, last):
     with session_scope(engine) as session, pytest.raises(ConfigurationError, match="IBAN"):
         Ledger(session).add_merchant(id=9, name="X", country="DE", account_holder="X",
                                      bank_code=bank_code, account_first=1, account_last=last)
+
+
+def test_overlapping_account_ranges_at_one_bank_are_refused(engine, shop):
+    from core.errors import ConfigurationError
+
+    with session_scope(engine) as session, pytest.raises(ConfigurationError, match="3333"):
+        Ledger(session).add_merchant(id=8, name="Y", country="DE", account_holder="Y",
+                                     bank_code="10020030", account_first=4_000_005_000,
+                                     account_last=4_000_050_000)
+
+
+def test_database_errors_carry_no_buyer_data(engine, shop):
+    from sqlalchemy.exc import IntegrityError
+
+    from core.ledger.models import Buyer as BuyerRow
+
+    with pytest.raises(IntegrityError) as info, session_scope(engine) as session:
+        for _ in range(2):
+            session.add(BuyerRow(merchant_id=3333, buyer_key="vat:DE136695976",
+                                 company="Geheim GmbH", country="DE", virtual_iban="X"))
+        session.flush()
+    assert "Geheim" not in str(info.value) and "DE136695976" not in str(info.value)
