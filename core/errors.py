@@ -14,6 +14,7 @@ __all__ = [
     "PermanentError",
     "RetryableError",
     "SignatureError",
+    "describe",
 ]
 
 
@@ -59,3 +60,15 @@ class PermanentError(InvoicekitError):
 
 class ConfigurationError(InvoicekitError):
     """The kit or a plugin is configured wrongly (unknown provider, missing merchant data)."""
+
+
+def describe(exc: BaseException) -> str:
+    """A reason for an unexpected failure that is safe to store and show to the merchant.
+
+    Database errors are named by class only: their messages can quote buyer data (a unique
+    key's values in PostgreSQL's detail line, the statement and its parameters).
+    """
+    orig = getattr(exc, "orig", None)
+    if orig is not None and type(exc).__module__.startswith("sqlalchemy"):
+        return f"database error {type(exc).__name__} ({type(orig).__name__})"
+    return f"{type(exc).__name__}: {exc}"

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from core.context import OrderContext
-from core.errors import ConfigurationError, PermanentError
+from core.errors import ConfigurationError, PermanentError, describe
 from core.hooks import Hooks
 from core.ledger.models import OperationRecord, Order, ShopConnection
 from core.ledger.store import Ledger
@@ -123,7 +123,7 @@ class _Run:
         except (PermanentError, ConfigurationError) as exc:
             self.failure = Failure(op, str(exc), permanent=True)
         except Exception as exc:
-            self.failure = Failure(op, f"{type(exc).__name__}: {exc}", permanent=False)
+            self.failure = Failure(op, describe(exc), permanent=False)
         if self.failure is not None:
             record.status = "dead" if self.failure.permanent else "failed"
             record.error = self.failure.error

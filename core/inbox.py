@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.context import ParsedDelivery
-from core.errors import InvoicekitError, NotFound, RetryableError
+from core.errors import InvoicekitError, NotFound, RetryableError, describe
 from core.execute import process_snapshot
 from core.hooks import Hooks
 from core.ledger.db import session_scope
@@ -128,8 +128,9 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
     except InvoicekitError as exc:
         error, permanent = str(exc), True
     except Exception as exc:  # a bug or a database hiccup: retry, then dead
-        log.exception("processing delivery %s failed", delivery_id)
-        error = f"{type(exc).__name__}: {exc}"
+        error = describe(exc)
+        log.error("processing delivery %s failed: %s", delivery_id, error,
+                  exc_info=not error.startswith("database error"))
     with session_scope(engine) as session:
         return _finish(session, delivery_id, error, permanent, backoff)
 
