@@ -69,11 +69,11 @@ def _insert(dialect: str):  # type: ignore[no-untyped-def]
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def store_delivery(ledger: Ledger, connection: ShopConnection, parsed: ParsedDelivery,
+def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                    body: bytes, headers: Mapping[str, str]) -> tuple[int, bool]:
     """Store a verified delivery once; return its id and whether it is new."""
     kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
-    values = dict(connection_id=connection.id, dedupe_key=parsed.dedupe_key[:64],
+    values = dict(connection_id=connection_id, dedupe_key=parsed.dedupe_key[:64],
                   topic=parsed.topic[:64], shop_order_id=parsed.order_id, headers=kept,
                   body=body, status="pending", attempts=0, received_at=datetime.now(UTC))
     session = ledger.session
@@ -84,7 +84,7 @@ def store_delivery(ledger: Ledger, connection: ShopConnection, parsed: ParsedDel
     if new_id is not None:
         return new_id, True
     existing = session.scalars(select(Delivery.id).where(
-        Delivery.connection_id == connection.id,
+        Delivery.connection_id == connection_id,
         Delivery.dedupe_key == values["dedupe_key"])).one()
     return existing, False
 
@@ -100,7 +100,7 @@ def _snapshots(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> 
 def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
                      backoff: Backoff = DEFAULT_BACKOFF) -> Processed:
     """Process one stored delivery; safe to call again for one that is done or dead."""
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             return Processed(delivery_id, "missing", error="no such delivery")
@@ -162,7 +162,7 @@ def _finish(session: Session, delivery_id: int, error: str | None, permanent: bo
 def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
     """Deliveries the queue may have lost (a crash): pending for a while, or retries due."""
     now = datetime.now(UTC)
-    with session_scope(engine) as session:
+    with session_scope(engine, write=False) as session:
         return list(session.scalars(select(Delivery.id).where(or_(
             (Delivery.status == "pending") & (Delivery.received_at <= now - older_than),
             (Delivery.status == "retrying") & (Delivery.next_attempt_at <= now),

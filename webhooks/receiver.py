@@ -45,7 +45,7 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
     kit = current_kit()
     body = request.get_data(cache=False)
     headers = request.headers
-    with session_scope(kit.engine) as session:
+    with session_scope(kit.engine, write=False) as session:
         ledger = Ledger(session)
         if shop is None:
             connection = ledger.connection_by_external_id(
@@ -53,19 +53,22 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
             shop = connection.name
         else:
             connection = ledger.connection(shop)
-        if connection.platform != platform:
-            raise NotFound(f"no {platform} shop is connected under the name {shop!r}")
-        if kit.hooks.is_ping(platform, body, headers):
-            log.info("ping from %s/%s answered", platform, shop)
-            return jsonify(status="pong"), 200
-        if not kit.hooks.verify_delivery(platform, body, headers, connection.valid_secrets()):
-            raise SignatureError("signature does not match")
-        parsed = kit.hooks.parse_delivery(platform, shop, body, headers,
-                                          connection.platform_settings)
-        if parsed.ignored:
-            log.info("delivery for %s/%s ignored: %s", platform, shop, parsed.ignored)
-            return jsonify(status="ignored", reason=parsed.ignored), 200
-        delivery_id, new = store_delivery(ledger, connection, parsed, body, headers)
+        connection_id, secrets = connection.id, connection.valid_secrets()
+        settings, connected_platform = connection.platform_settings, connection.platform
+    if connected_platform != platform:
+        raise NotFound(f"no {platform} shop is connected under the name {shop!r}")
+    if kit.hooks.is_ping(platform, body, headers):
+        log.info("ping from %s/%s answered", platform, shop)
+        return jsonify(status="pong"), 200
+    if not kit.hooks.verify_delivery(platform, body, headers, secrets):
+        raise SignatureError("signature does not match")
+    parsed = kit.hooks.parse_delivery(platform, shop, body, headers, settings)
+    if parsed.ignored:
+        log.info("delivery for %s/%s ignored: %s", platform, shop, parsed.ignored)
+        return jsonify(status="ignored", reason=parsed.ignored), 200
+    with session_scope(kit.engine) as session:  # the one write, kept short
+        delivery_id, new = store_delivery(Ledger(session), connection_id, parsed, body,
+                                          headers)
     if not new:
         return jsonify(status="duplicate", delivery=delivery_id), 200
     try:

@@ -51,8 +51,12 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def on_begin(conn: Any) -> None:
-            # One writer at a time: the per-order serialisation SQLite can offer.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # One writer at a time: the per-order serialisation SQLite can offer. Reads
+            # (session_scope(write=False)) take no write lock.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -69,9 +73,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+READ_ONLY = "invoicekit_read_only"
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on any exception."""
-    factory = sessionmaker(engine, expire_on_commit=False)
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """A session whose transaction commits on success and rolls back on any exception.
+
+    ``write=False`` is for transactions that only read: on SQLite they then wait for no
+    writer and hold no write lock.
+    """
+    bind = engine if write else engine.execution_options(**{READ_ONLY: True})
+    factory = sessionmaker(bind, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
