@@ -185,19 +185,25 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
     settings: dict[str, Any] = _rest_settings(rest_url, consumer_key, consumer_secret)
     if payment_methods:
         settings["payment_methods"] = list(payment_methods)
-    secret = secret or (platforms[platform].new_secret or _new_secret)()
+    info = platforms[platform]
+    if info.registers_itself and secret:
+        raise click.BadParameter(f"{platform} shops get their secret from the app "
+                                 "registration", param_hint="--secret")
+    if not info.registers_itself:
+        secret = secret or (info.new_secret or _new_secret)()
     try:
         with session_scope(kit.engine) as session:
             Ledger(session).add_connection(
                 name=shop, merchant_id=merchant_id, platform=platform, provider=provider,
-                status_map=status_map, secrets=[secret], platform_settings=settings,
+                status_map=status_map, secrets=[secret] if secret else [],
+                platform_settings=settings,
                 external_id=shop_id)
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"shop {shop} connected ({platform}, provider {provider})")
     path = platform if shop_id else f"{platform}/{shop}"
     click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{path}")
-    click.echo(f"  secret:       {secret}")
+    click.echo(f"  secret:       {secret or 'handed out by the app registration'}")
     click.echo(f"  status map:   {json.dumps(status_map, sort_keys=True)}")
     if payment_methods:
         click.echo(f"  invoice payment methods: {', '.join(payment_methods)}")
@@ -269,6 +275,9 @@ def shops_rotate_secret(shop: str, secret: str | None) -> None:
         with session_scope(kit.engine) as session:
             connection = Ledger(session).connection(shop)
             platform = kit.hooks.platforms().get(connection.platform)
+            if platform is not None and platform.registers_itself:
+                raise click.UsageError(f"{connection.platform} shops get a new secret when "
+                                       "their app registers again")
             secret = secret or ((platform and platform.new_secret) or _new_secret)()
             connection.secrets = [secret, *connection.secrets[:1]]
     except InvoicekitError as exc:

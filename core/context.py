@@ -48,12 +48,15 @@ class PlatformInfo:
     :ivar status_map: the default mapping of shop status words to ``activate``/``cancel``.
     :ivar new_secret: makes a webhook secret in the form the platform's signatures need
         (default: 32 random URL-safe bytes).
+    :ivar registers_itself: the shop gets its secret through an app registration
+        (Shopware), so the kit must not make one up.
     """
 
     name: str
     capabilities: frozenset[OperationKind]
     status_map: Mapping[str, str] = field(default_factory=dict)
     new_secret: Callable[[], str] | None = None
+    registers_itself: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 # Headers kept with a delivery: what plugins read again when processing. Never secrets.
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-WC-Webhook-Source", "X-WC-Webhook-Topic",
                 "X-WC-Webhook-Resource", "X-WC-Webhook-Event", "X-WC-Webhook-ID",
-                "X-WC-Webhook-Delivery-ID", "webhook-id", "webhook-timestamp")
+                "X-WC-Webhook-Delivery-ID", "webhook-id", "webhook-timestamp",
+                "X-Shopware-Event-Id", "sw-version")
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,15 @@ def _finish(session: Session, delivery_id: int, error: str | None, permanent: bo
     return Processed(delivery_id, "retrying", retry_in=delay, error=error)
 
 
-def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
-    """Deliveries the queue may have lost (a crash): pending for a while, or retries due."""
-    now = datetime.now(UTC)
+def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(minutes=10)
+                   ) -> list[int]:
+    """Deliveries the queue may have lost (a crash): pending, or overdue for their retry,
+    for longer than ``older_than``."""
+    cutoff = datetime.now(UTC) - older_than
     with session_scope(engine, write=False) as session:
         return list(session.scalars(select(Delivery.id).where(or_(
-            (Delivery.status == "pending") & (Delivery.received_at <= now - older_than),
-            (Delivery.status == "retrying") & (Delivery.next_attempt_at <= now),
+            (Delivery.status == "pending") & (Delivery.received_at <= cutoff),
+            (Delivery.status == "retrying") & (Delivery.next_attempt_at <= cutoff),
         )).order_by(Delivery.id)))
 
 

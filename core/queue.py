@@ -32,11 +32,11 @@ def make_huey(queue_url: str) -> Huey:
         # No fsync: the ledger's inbox is the durable record; a queue entry lost in a power
         # cut is found again by the sweep.
         return SqliteHuey("invoicekit", filename=queue_url.removeprefix("sqlite:///"),
-                          fsync=False)
+                          fsync=False, results=False)
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("invoicekit", url=queue_url)
+        return RedisHuey("invoicekit", url=queue_url, results=False)
     if queue_url == "memory://":
-        return MemoryHuey("invoicekit", immediate=True)
+        return MemoryHuey("invoicekit", immediate=True, results=False)
     raise ConfigurationError(f"unsupported queue URL scheme in {queue_url.split(':', 1)[0]!r}")
 
 
@@ -57,16 +57,16 @@ class Queue:
         else:
             self._process(delivery_id)
 
-    def _run(self, delivery_id: int) -> str:
+    def _run(self, delivery_id: int) -> None:
         result = process_delivery(self.engine, self.hooks, delivery_id, self.backoff)
         if result.retry_in is not None:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
             self.enqueue(delivery_id, delay=result.retry_in)
-        return result.status
 
-    def sweep(self, older_than_seconds: float = 30) -> int:
-        """Enqueue deliveries left pending (a crash lost their task) and retries now due."""
+    def sweep(self, older_than_seconds: float = 600) -> int:
+        """Enqueue deliveries whose task looks lost (a crash): pending, or due for a retry,
+        for longer than ``older_than_seconds``; at start-up everything not yet done."""
         from datetime import timedelta
 
         due = due_deliveries(self.engine, older_than=timedelta(seconds=older_than_seconds))

@@ -222,13 +222,14 @@ def test_manifest_command_of_the_doc_renders_the_manifest(tmp_path):
     rendered = (tmp_path / target).read_text(encoding="utf-8")
 
     from plugins.shopware.manifest import render
+    from plugins.shopware.registration import app_secret_for
 
-    assert rendered == render(public_url, 3333, app["app_secret"])
+    assert rendered == render(public_url, 3333, app_secret_for(app, 3333))
     root = ET.fromstring(rendered)
     assert root.findtext("meta/name") == app["app_name"] == "InvoiceKit"
     assert root.findtext("setup/registrationUrl") == \
         f"{public_url}/apps/shopware/register?merchant=3333"
-    assert root.findtext("setup/secret") == app["app_secret"]
+    assert root.findtext("setup/secret") == app_secret_for(app, 3333) != app["app_secret"]
     webhooks = root.findall("webhooks/webhook")
     assert {w.get("url") for w in webhooks} == {f"{public_url}/webhooks/shopware"}
     assert {w.get("event") for w in webhooks} == set(EVENT_STATUS)

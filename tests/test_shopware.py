@@ -25,6 +25,7 @@ from core.ledger.db import session_scope
 from core.ledger.models import Delivery, ShopConnection
 from core.ledger.store import Ledger
 from plugins.shopware import admin
+from plugins.shopware.registration import app_secret_for
 from plugins.shopware.signature import hex_hmac
 from webhooks import create_app
 
@@ -53,7 +54,9 @@ def register(client, **kwargs) -> str:
     assert response.status_code == 200, response.json
     answer = response.json
     shop_id = kwargs.get("shop_id", SHOP_ID)
-    assert answer["proof"] == hex_hmac(APP_SECRET, f"{shop_id}{SHOP_URL}{APP_NAME}")
+    merchant = kwargs.get("merchant", 3333)
+    app_secret = app_secret_for({"app_name": APP_NAME, "app_secret": APP_SECRET}, merchant)
+    assert answer["proof"] == hex_hmac(app_secret, f"{shop_id}{SHOP_URL}{APP_NAME}")
     assert answer["confirmation_url"] == f"{PUBLIC}/apps/shopware/confirm"
     assert len(answer["secret"]) >= 64
     body, headers = confirmation(answer["secret"], shop_id)
@@ -255,12 +258,11 @@ def test_a_pre_created_shop_registers_without_a_shop_signature(sw):
     with session_scope(kit.engine) as session:
         Ledger(session).add_connection(name="my-shopware", merchant_id=3333,
                                        platform="shopware", external_id=SHOP_ID,
-                                       secrets=["made-by-the-cli"],
                                        status_map={"shipped": "activate"})
     secret = register(client)
     with session_scope(kit.engine) as session:
         connection = session.scalars(select(ShopConnection)).one()
-        assert connection.name == "my-shopware" and connection.secrets[0] == secret
+        assert connection.name == "my-shopware" and connection.secrets == [secret]
 
 
 def test_reset_registration_lets_a_reinstalled_app_register(sw):
@@ -273,3 +275,21 @@ def test_reset_registration_lets_a_reinstalled_app_register(sw):
         connection.platform_settings = {}
         connection.secrets = []
     register(client)
+
+
+def test_a_shop_with_a_secret_cannot_be_taken_over_without_it(sw):
+    _, client = sw
+    register(client)
+    query, headers = registration()  # knows the app secret, not the shop's secret
+    assert client.get(f"/apps/shopware/register?{query}", headers=headers).status_code == 401
+
+
+def test_one_merchants_manifest_cannot_register_shops_for_another(sw):
+    kit, client = sw
+    with session_scope(kit.engine) as session:
+        Ledger(session).add_merchant(id=4444, name="Other", country="DE", account_holder="O",
+                                     bank_code="10020030", account_first=1, account_last=9)
+    query, headers = registration(merchant=3333, shop_id="Zz99Yy88Xx77Ww66")
+    forged = query.replace("merchant=3333", "merchant=4444")
+    response = client.get(f"/apps/shopware/register?{forged}", headers=headers)
+    assert response.status_code == 401

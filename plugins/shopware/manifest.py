@@ -13,12 +13,14 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from core.config import load_settings
+from plugins.shopware.registration import app_secret_for
 
 TEMPLATE = Path(__file__).with_name("manifest.xml")
 
 
 def render(public_url: str, merchant_id: int, app_secret: str) -> str:
-    """The manifest with the kit's URL, the merchant and the app secret filled in."""
+    """The manifest with the kit's URL, the merchant and the merchant's app secret
+    (:func:`plugins.shopware.registration.app_secret_for`) filled in."""
     return (TEMPLATE.read_text(encoding="utf-8")
             .replace("PUBLIC_URL", escape(public_url.rstrip("/")))
             .replace("MERCHANT_ID", str(merchant_id))
@@ -31,10 +33,11 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     app = settings.platforms.get("shopware", {})
-    if not app.get("app_secret"):
+    if not app.get("app_secret") or not app.get("app_name"):
         raise SystemExit("set app_name and app_secret under [platforms.shopware] in "
                          f"{settings.home / 'invoicekit.toml'} first")
-    print(render(settings.public_url, args.merchant, str(app["app_secret"])), end="")
+    print(render(settings.public_url, args.merchant, app_secret_for(app, args.merchant)),
+          end="")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ NEEDS_ADMIN_API = ("returned_partially", "refunded_partially")
 @hookimpl
 def declare_platform() -> PlatformInfo:
     return PlatformInfo(name=NAME, capabilities=frozenset(OperationKind),
-                        status_map=registration.STATUS_MAP)
+                        status_map=registration.STATUS_MAP, registers_itself=True)
 
 
 @hookimpl
@@ -32,8 +32,8 @@ def identify_shop(platform: str, body: bytes) -> str | None:
     if platform != NAME:
         return None
     shop_id = (read_json_object(body).get("source") or {}).get("shopId")
-    if not isinstance(shop_id, str) or not shop_id:
-        raise MalformedPayload("source.shopId is missing")
+    if not isinstance(shop_id, str) or not 0 < len(shop_id) <= 64:
+        raise MalformedPayload("source.shopId is missing or not a shop id")
     return shop_id
 
 
@@ -55,8 +55,8 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
     event = (data.get("data") or {}).get("event") or ""
     event_id = ((data.get("source") or {}).get("eventId")
                 or headers.get("X-Shopware-Event-Id") or "")
-    if not event_id:
-        raise MalformedPayload("source.eventId is missing")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
+        raise MalformedPayload("source.eventId is missing or not an event id")
     order = ((data.get("data") or {}).get("payload") or {}).get("order")
     order_id = str(order.get("id")) if isinstance(order, dict) else None
     if event not in EVENT_STATUS:

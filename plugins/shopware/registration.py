@@ -41,6 +41,12 @@ def _app(settings: Mapping[str, Any]) -> tuple[str, str]:
     return str(name), str(secret)
 
 
+def app_secret_for(settings: Mapping[str, Any], merchant_id: int) -> str:
+    """The app secret in one merchant's manifest, derived from the instance's app secret:
+    a merchant's manifest can register shops for that merchant only."""
+    return hex_hmac(_app(settings)[1], f"invoicekit-merchant:{merchant_id}")
+
+
 def _one(query: Mapping[str, list[str]], name: str) -> str:
     values = query.get(name)
     if not values or not values[0]:
@@ -51,9 +57,14 @@ def _one(query: Mapping[str, list[str]], name: str) -> str:
 def register(query: str, headers: Mapping[str, str], ledger: Ledger,
              settings: Mapping[str, Any], public_url: str) -> AppResponse:
     """Step 1: verify the app signature, answer proof, secret and confirmation URL."""
-    app_name, app_secret = _app(settings)
-    check(query, headers.get("shopware-app-signature"), [app_secret], "shopware-app-signature")
+    app_name, _ = _app(settings)
     values = parse_qs(query, keep_blank_values=True)
+    try:
+        merchant_id = int(_one(values, "merchant"))
+    except ValueError:
+        raise PayloadError({"merchant": ["must be a merchant id"]}) from None
+    app_secret = app_secret_for(settings, merchant_id)
+    check(query, headers.get("shopware-app-signature"), [app_secret], "shopware-app-signature")
     shop_id, shop_url = _one(values, "shop-id"), _one(values, "shop-url")
     try:
         timestamp = int(_one(values, "timestamp"))
@@ -61,10 +72,8 @@ def register(query: str, headers: Mapping[str, str], ledger: Ledger,
         raise PayloadError({"timestamp": ["must be a Unix time"]}) from None
     if abs(time.time() - timestamp) > MAX_CLOCK_SKEW:
         raise SignatureError("the registration request is too old or from the future")
-    try:
-        merchant_id = int(_one(values, "merchant"))
-    except ValueError:
-        raise PayloadError({"merchant": ["must be a merchant id"]}) from None
+    if not (shop_id.isalnum() and len(shop_id) <= 64):
+        raise PayloadError({"shop-id": ["must be a Shopware shop id"]})
 
     shop_secret = secrets_module.token_urlsafe(48)  # 64 characters
     try:
@@ -78,9 +87,9 @@ def register(query: str, headers: Mapping[str, str], ledger: Ledger,
     else:
         if connection.merchant_id != merchant_id:
             raise SignatureError("this shop is registered for another merchant")
-        if connection.platform_settings.get("client_id"):
-            # a confirmed shop re-registers signed with its current secret; after an
-            # uninstall, `invoicekit shops reset-registration` lets it start afresh
+        if connection.secrets:
+            # a shop with a secret re-registers signed with it; after an uninstall,
+            # `invoicekit shops reset-registration` lets it start afresh
             check(query, headers.get("shopware-shop-signature"), connection.valid_secrets(),
                   "shopware-shop-signature")
     connection.platform_settings = {**connection.platform_settings, "shop_url": shop_url,

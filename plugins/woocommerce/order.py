@@ -215,6 +215,8 @@ def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any]
     refunds = []
     for i, refund in sorted(enumerate(order["refunds"]), key=lambda pair: pair[1]["id"]):
         refund_id = str(refund["id"])
+        if Decimal(money(refund["total"], f"refunds.{i}.total", negate=True)) == 0:
+            continue  # a restock-only refund moves no money
         refunds.append({
             "refund_id": refund_id, "reason": refund["reason"] or None,
             "amount": money(refund["total"], f"refunds.{i}.total", negate=True),
