@@ -488,15 +488,17 @@ def deliveries() -> None:
 
 @deliveries.command("list")
 @click.option("--dead", is_flag=True, help="Only dead deliveries.")
+@click.option("--status", type=click.Choice(["pending", "retrying", "done", "dead", "ignored"]),
+              help="Only deliveries in this status.")
 @click.option("--shop", help="Only this shop's deliveries.")
 @click.option("--limit", default=50, show_default=True)
-def deliveries_list(dead: bool, shop: str | None, limit: int) -> None:
+def deliveries_list(dead: bool, status: str | None, shop: str | None, limit: int) -> None:
     """List deliveries, newest first, with their status and, for dead ones, the reason."""
     kit = kit_or_fail()
     with session_scope(kit.engine) as session:
         query = select(Delivery).join(ShopConnection).order_by(Delivery.id.desc()).limit(limit)
-        if dead:
-            query = query.where(Delivery.status == "dead")
+        if dead or status:
+            query = query.where(Delivery.status == ("dead" if dead else status))
         if shop:
             query = query.where(ShopConnection.name == shop)
         for d in session.scalars(query):

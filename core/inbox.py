@@ -22,7 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.context import ParsedDelivery
-from core.errors import InvoicekitError, NotFound, RetryableError, describe
+from core.errors import (
+    ConfigurationError,
+    InvoicekitError,
+    NotFound,
+    RetryableError,
+    describe,
+)
 from core.execute import process_snapshot
 from core.hooks import Hooks
 from core.ledger.db import session_scope
@@ -72,11 +78,19 @@ def _insert(dialect: str):  # type: ignore[no-untyped-def]
 
 def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                    body: bytes, headers: Mapping[str, str]) -> tuple[int, bool]:
-    """Store a verified delivery once; return its id and whether it is new."""
+    """Store a verified delivery once; return its id and whether it is new.
+
+    A delivery the plugin ignores (another payment method, a draft) is recorded as
+    ``ignored`` with the reason, so that every acknowledged delivery can be seen, but
+    without its body: it concerns no invoice order, and the kit keeps no data it does not
+    need.
+    """
     kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
     values = dict(connection_id=connection_id, dedupe_key=parsed.dedupe_key[:64],
                   topic=parsed.topic[:64], shop_order_id=parsed.order_id, headers=kept,
-                  body=body, status="pending", attempts=0, received_at=datetime.now(UTC))
+                  body=b"" if parsed.ignored else body,
+                  status="ignored" if parsed.ignored else "pending",
+                  error=parsed.ignored, attempts=0, received_at=datetime.now(UTC))
     session = ledger.session
     statement = _insert(session.get_bind().dialect.name)(Delivery).values(**values)
     statement = statement.on_conflict_do_nothing(
@@ -105,7 +119,7 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             return Processed(delivery_id, "missing", error="no such delivery")
-        if delivery.status in ("done", "dead"):
+        if delivery.status in ("done", "dead", "ignored"):
             return Processed(delivery_id, delivery.status, error=delivery.error)
         connection = delivery.connection
         session.expunge(connection)
@@ -178,6 +192,10 @@ def replay_delivery(engine: Engine, delivery_id: int) -> None:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             raise NotFound(f"no delivery {delivery_id}")
+        if delivery.status == "ignored":
+            raise ConfigurationError(f"delivery {delivery_id} was ignored ({delivery.error}) "
+                                     "and its body not kept; after changing the shop's "
+                                     "settings, the shop's next change of the order counts")
         ledger = Ledger(session)
         if delivery.shop_order_id:
             with suppress(NotFound):  # an order never placed has nothing to reopen

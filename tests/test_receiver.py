@@ -103,10 +103,14 @@ def test_schema_violation_is_422_naming_the_fields(client, kit):
     rejected(kit)
 
 
-def test_other_payment_method_is_acknowledged_and_ignored(client, kit):
+def test_other_payment_method_is_acknowledged_recorded_and_not_processed(client, kit):
     response = post(client, order(payment_method="paypal"))
     assert response.status_code == 200 and response.json["status"] == "ignored"
-    rejected(kit)
+    with session_scope(kit.engine) as session:
+        delivery = session.scalars(select(Delivery)).one()
+        assert (delivery.status, delivery.body) == ("ignored", b"")
+        assert "paypal" in delivery.error
+        assert session.scalars(select(Order)).all() == []
 
 
 def test_body_over_the_cap_is_413(client, kit):

@@ -63,12 +63,13 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
     if not kit.hooks.verify_delivery(platform, body, headers, secrets):
         raise SignatureError("signature does not match")
     parsed = kit.hooks.parse_delivery(platform, shop, body, headers, settings)
-    if parsed.ignored:
-        log.info("delivery for %s/%s ignored: %s", platform, shop, parsed.ignored)
-        return jsonify(status="ignored", reason=parsed.ignored), 200
     with session_scope(kit.engine) as session:  # the one write, kept short
         delivery_id, new = store_delivery(Ledger(session), connection_id, parsed, body,
                                           headers)
+    if parsed.ignored:
+        log.info("delivery %s for %s/%s ignored: %s", delivery_id, platform, shop,
+                 parsed.ignored)
+        return jsonify(status="ignored", reason=parsed.ignored, delivery=delivery_id), 200
     if not new:
         return jsonify(status="duplicate", delivery=delivery_id), 200
     try:
