@@ -8,10 +8,12 @@ FULL, foreign keys on, writers serialised with ``BEGIN IMMEDIATE``), PostgreSQL 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -48,6 +50,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        _WRITERS[engine] = threading.RLock()
 
         @event.listens_for(engine, "begin")
         def on_begin(conn: Any) -> None:
@@ -85,5 +88,12 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """
     bind = engine if write else engine.execution_options(**{READ_ONLY: True})
     factory = sessionmaker(bind, expire_on_commit=False)
-    with factory() as session, session.begin():
+    writers = _WRITERS.get(engine) if write else None
+    with writers or nullcontext(), factory() as session, session.begin():
         yield session
+
+
+# SQLite lets a writer that finds the database locked poll for it, sleeping up to 100 ms
+# between tries; writers of one process queue on a lock of their own instead and start the
+# moment the previous one commits. Other processes still meet SQLite's busy timeout.
+_WRITERS: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
