@@ -22,7 +22,7 @@ from core.execute import Outcome, process_snapshot, replay_order
 from core.inbox import replay_delivery
 from core.kit import Kit
 from core.ledger.db import session_scope, upgrade
-from core.ledger.models import Delivery, Invoice, ShopConnection
+from core.ledger.models import Delivery, Invoice, Merchant, ShopConnection
 from core.ledger.store import Ledger
 from core.money import to_decimal
 from core.plugins import loaded_plugins
@@ -139,6 +139,44 @@ def merchants_add(merchant_id: int, name: str, country: str, kyc_verified: bool,
     click.echo(f"merchant {merchant_id} added")
 
 
+@merchants.command("list")
+def merchants_list() -> None:
+    """List the merchants with their bank details and how much of the account range is used."""
+    kit = kit_or_fail()
+    with session_scope(kit.engine, write=False) as session:
+        for m in session.scalars(select(Merchant).order_by(Merchant.id)):
+            used = m.next_account - m.account_first
+            size = m.account_last - m.account_first + 1
+            click.echo(f"{m.id}  {m.name} ({m.country}{', KYC verified' if m.kyc_verified else ''})"
+                       f"  holder {m.account_holder}, bank {m.bank_country} {m.bank_code}"
+                       f"{' ' + m.bic if m.bic else ''}, virtual IBANs {used} of {size} used,"
+                       f" payment term {m.payment_term_days} days")
+
+
+@merchants.command("configure")
+@click.argument("merchant_id", type=int)
+@click.option("--name")
+@click.option("--kyc-verified/--not-kyc-verified", default=None)
+@click.option("--account-holder")
+@click.option("--bic")
+@click.option("--account-last", type=int, help="Extend the account range up to this number.")
+@click.option("--payment-term", type=int, help="Days until due, for invoices from now on.")
+def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool | None,
+                        account_holder: str | None, bic: str | None,
+                        account_last: int | None, payment_term: int | None) -> None:
+    """Change a merchant's details; the bank code and merchant id stay as they are."""
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            Ledger(session).configure_merchant(
+                merchant_id, name=name, kyc_verified=kyc_verified,
+                account_holder=account_holder, bic=bic, account_last=account_last,
+                payment_term_days=payment_term)
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"merchant {merchant_id} configured")
+
+
 @main.group()
 def shops() -> None:
     """Shop connections."""
@@ -189,6 +227,11 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
     if info.registers_itself and secret:
         raise click.BadParameter(f"{platform} shops get their secret from the app "
                                  "registration", param_hint="--secret")
+    if secret and info.check_secret is not None:
+        try:
+            info.check_secret(secret)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--secret") from None
     if not info.registers_itself:
         secret = secret or (info.new_secret or _new_secret)()
     try:
@@ -278,6 +321,11 @@ def shops_rotate_secret(shop: str, secret: str | None) -> None:
             if platform is not None and platform.registers_itself:
                 raise click.UsageError(f"{connection.platform} shops get a new secret when "
                                        "their app registers again")
+            if secret and platform is not None and platform.check_secret is not None:
+                try:
+                    platform.check_secret(secret)
+                except ValueError as exc:
+                    raise click.BadParameter(str(exc), param_hint="--secret") from None
             secret = secret or ((platform and platform.new_secret) or _new_secret)()
             connection.secrets = [secret, *connection.secrets[:1]]
     except InvoicekitError as exc:

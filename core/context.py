@@ -48,6 +48,8 @@ class PlatformInfo:
     :ivar status_map: the default mapping of shop status words to ``activate``/``cancel``.
     :ivar new_secret: makes a webhook secret in the form the platform's signatures need
         (default: 32 random URL-safe bytes).
+    :ivar check_secret: raises ``ValueError`` naming what is wrong with a secret the merchant
+        typed in, where the platform needs a particular form.
     :ivar registers_itself: the shop gets its secret through an app registration
         (Shopware), so the kit must not make one up.
     """
@@ -56,6 +58,7 @@ class PlatformInfo:
     capabilities: frozenset[OperationKind]
     status_map: Mapping[str, str] = field(default_factory=dict)
     new_secret: Callable[[], str] | None = None
+    check_secret: Callable[[str], None] | None = None
     registers_itself: bool = False
 
 

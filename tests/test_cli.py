@@ -104,3 +104,21 @@ def test_merchant_account_range_defaults_to_its_own_million(cli):
     clash = cli("merchants", "add", 43, "--name", "Third GmbH", "--account-range",
                 "42000500-42000600", ok=False)
     assert clash.exit_code == 1 and "overlaps merchant 42" in clash.output
+
+
+def test_merchants_list_and_configure(cli):
+    assert "virtual IBANs 0 of 1000000 used" in cli("merchants", "list").output
+    cli("merchants", "configure", 3333, "--account-last", 4001999999, "--payment-term", 14,
+        "--bic", "ABCDDEFFXXX")
+    listed = cli("merchants", "list").output
+    assert "of 2000000 used" in listed and "payment term 14 days" in listed
+    shrink = cli("merchants", "configure", 3333, "--account-last", 4000000001, ok=False)
+    assert shrink.exit_code == 1 and "only be extended" in shrink.output
+
+
+def test_generic_secret_must_be_a_standard_webhooks_secret(cli):
+    bad = cli("shops", "add", "generic", "custom", "--merchant", 3333, "--secret", "plain",
+              ok=False)
+    assert bad.exit_code == 2 and "whsec_" in bad.output
+    good = cli("shops", "add", "generic", "custom", "--merchant", 3333)
+    assert "secret:       whsec_" in good.output

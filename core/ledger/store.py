@@ -55,6 +55,21 @@ class Ledger:
         """Register a merchant with the account range its buyers' virtual IBANs come from."""
         if self.session.get(Merchant, id) is not None:
             raise ConfigurationError(f"merchant {id} exists already")
+        self._check_range(bank_country, bank_code, account_first, account_last)
+        merchant = Merchant(
+            id=id, name=name, country=country, account_holder=account_holder,
+            bank_country=bank_country, bank_code=bank_code, bic=bic,
+            account_first=account_first, account_last=account_last, next_account=account_first,
+            payment_term_days=payment_term_days, invoice_prefix=invoice_prefix, next_invoice=1,
+            next_credit_note=1, kyc_verified=kyc_verified,
+        )
+        self.session.add(merchant)
+        self.session.flush()
+        return merchant
+
+    def _check_range(self, bank_country: str, bank_code: str, account_first: int,
+                     account_last: int, exclude: int | None = None) -> None:
+        """Account numbers that make valid IBANs at this bank and belong to no merchant."""
         if not 0 < account_first <= account_last:
             raise ConfigurationError("the account range must be positive and ascending")
         try:
@@ -68,19 +83,32 @@ class Ledger:
                                      f"for IBANs (expected {len(iban.bank_code)} characters)")
         overlapping = self.session.scalars(select(Merchant.id).where(
             Merchant.bank_country == bank_country, Merchant.bank_code == bank_code,
-            Merchant.account_first <= account_last,
-            Merchant.account_last >= account_first)).first()
+            Merchant.account_first <= account_last, Merchant.account_last >= account_first,
+            Merchant.id != (exclude if exclude is not None else -1))).first()
         if overlapping is not None:
             raise ConfigurationError(f"the account range overlaps merchant {overlapping}'s at "
                                      "the same bank: virtual IBANs must be unique")
-        merchant = Merchant(
-            id=id, name=name, country=country, account_holder=account_holder,
-            bank_country=bank_country, bank_code=bank_code, bic=bic,
-            account_first=account_first, account_last=account_last, next_account=account_first,
-            payment_term_days=payment_term_days, invoice_prefix=invoice_prefix, next_invoice=1,
-            next_credit_note=1, kyc_verified=kyc_verified,
-        )
-        self.session.add(merchant)
+
+    def configure_merchant(self, merchant_id: int, *, name: str | None = None,
+                           kyc_verified: bool | None = None, account_holder: str | None = None,
+                           bic: str | None = None, account_last: int | None = None,
+                           payment_term_days: int | None = None) -> Merchant:
+        """Change a merchant's details; the account range can only grow."""
+        merchant = self.merchant(merchant_id, for_update=True)
+        if account_last is not None:
+            if account_last < merchant.account_last:
+                raise ConfigurationError("the account range can only be extended: IBANs "
+                                         "handed out stay with their buyers")
+            self._check_range(merchant.bank_country, merchant.bank_code,
+                              merchant.account_last + 1, account_last, exclude=merchant.id)
+            merchant.account_last = account_last
+        if payment_term_days is not None and not 0 < payment_term_days <= 120:
+            raise ConfigurationError("the payment term must be 1 to 120 days")
+        for field, value in (("name", name), ("kyc_verified", kyc_verified),
+                             ("account_holder", account_holder), ("bic", bic),
+                             ("payment_term_days", payment_term_days)):
+            if value is not None:
+                setattr(merchant, field, value)
         self.session.flush()
         return merchant
 

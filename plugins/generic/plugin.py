@@ -18,7 +18,7 @@ NAME = "generic"
 @hookimpl
 def declare_platform() -> PlatformInfo:
     return PlatformInfo(name=NAME, capabilities=frozenset(OperationKind), status_map=STATUS_MAP,
-                        new_secret=signature.new_secret)
+                        new_secret=signature.new_secret, check_secret=signature.check_secret)
 
 
 @hookimpl

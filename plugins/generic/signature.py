@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from core.errors import SignatureError
 
-__all__ = ["TOLERANCE", "new_secret", "sign", "verify"]
+__all__ = ["TOLERANCE", "check_secret", "new_secret", "sign", "verify"]
 
 TOLERANCE = 5 * 60
 PREFIX = "whsec_"
@@ -27,6 +27,18 @@ PREFIX = "whsec_"
 def new_secret() -> str:
     """A fresh secret in the Standard Webhooks form: ``whsec_`` + base64 of 32 random bytes."""
     return PREFIX + base64.b64encode(secrets_module.token_bytes(32)).decode()
+
+
+def check_secret(secret: str) -> None:
+    """Refuse a secret that is not ``whsec_`` + base64 of at least 24 bytes."""
+    if not secret.startswith(PREFIX):
+        raise ValueError("a Standard Webhooks secret starts with whsec_")
+    try:
+        key = base64.b64decode(secret.removeprefix(PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("after whsec_ a Standard Webhooks secret is base64") from None
+    if len(key) < 24:
+        raise ValueError("a Standard Webhooks secret has at least 24 random bytes")
 
 
 def _key(secret: str) -> bytes:
