@@ -10,11 +10,8 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import pytest
 from core.errors import PayloadError
 from plugins.generic.events import read_event
 from plugins.shopware.order import EVENT_STATUS
+from servers import free_port, invoicekit, start_serve, wait_until
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 GENERIC = DOCS / "examples" / "generic"
@@ -108,36 +106,6 @@ def test_sender_signs_the_standard_webhooks_reference_vector():
     assert signature == "v1,AQG81rX2n4rTN1fkXoqILSHO9gAOcwya9dP41rhrQDI="
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def invoicekit(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "webhooks.cli", *args], env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
 @pytest.mark.slow
 def test_send_event_delivers_every_example_to_a_real_server(tmp_path, database_url, engine):
     env = {**os.environ, "INVOICEKIT_HOME": str(tmp_path / "instance"),
@@ -150,11 +118,8 @@ def test_send_event_delivers_every_example_to_a_real_server(tmp_path, database_u
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/generic/custom"
-    with (tmp_path / "serve.log").open("ab") as log:
-        server = subprocess.Popen([sys.executable, "-m", "webhooks.cli", "serve", "--port",
-                                   str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = start_serve(env, port, tmp_path / "serve.log")
     try:
-        wait_until(lambda: healthy(port))
         for n, path in enumerate(EXAMPLES, start=1):
             sent = subprocess.run([sys.executable, str(SENDER), url, secret, str(path)],
                                   capture_output=True, text=True, timeout=60)

@@ -11,7 +11,6 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_reconcile_properties import EVENTS, carts, history
 
 from core import hookimpl
 from core.context import ProviderInfo
@@ -23,6 +22,7 @@ from core.ledger.models import Base
 from core.ledger.store import Ledger
 from core.operations import Authorisation, OperationKind, OperationResult
 from core.plugins import get_plugin_manager
+from test_reconcile_properties import EVENTS, carts, history
 
 SHOPS = itertools.count()
 

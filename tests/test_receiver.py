@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import WOO_SECRET
 from sqlalchemy import func, select
-from woo import body, headers, order
 
+from conftest import WOO_SECRET
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, OperationRecord, Order
+from woo import body, headers, order
 
 URL = "/webhooks/woocommerce/acme"
 

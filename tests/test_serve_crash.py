@@ -6,28 +6,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+
+from servers import free_port, invoicekit, start_serve, wait_until
 from woo import body, headers, order, with_refund
 
 SECRET = "crash-test-secret"
 REFUND = {"id": 5001, "amount": "83.30", "reason": "", "line_items": [
     {"id": 9001, "quantity": -2, "total": "-70.00", "total_tax": "-13.30",
      "meta_data": [{"id": 1, "key": "_refunded_item_id", "value": "103"}]}]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Shop:
@@ -59,37 +52,6 @@ class Shop:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def invoicekit(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "webhooks.cli", *args], env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
-    return result.stdout
-
-
-def wait_until(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "webhooks.cli", "serve", "--port",
-                                str(port)], env=env, stdout=log.open("ab"),
-                               stderr=subprocess.STDOUT)
-    wait_until(lambda: healthy(port))
-    return process
-
-
 @pytest.mark.slow
 def test_stored_delivery_survives_sigkill(tmp_path, database_url, engine):
     shop = Shop()
@@ -101,7 +63,7 @@ def test_stored_delivery_survives_sigkill(tmp_path, database_url, engine):
                SECRET, "--rest-url", shop.url, "--consumer-key", "ck", "--consumer-secret", "cs")
     port = free_port()
     log = tmp_path / "serve.log"
-    server = start(env, port, log)
+    server = start_serve(env, port, log)
     try:
         data = with_refund(order(status="completed"), 5001, "83.30", "2026-11-05T08:30:00")
         raw = body(data)
@@ -123,7 +85,7 @@ def test_stored_delivery_survives_sigkill(tmp_path, database_url, engine):
     assert missing.returncode == 1 and "has no order" in missing.stderr
 
     shop.open.set()
-    server = start(env, port, log)
+    server = start_serve(env, port, log)
     try:
         def processed() -> bool:
             listing = invoicekit(env, "deliveries", "list")

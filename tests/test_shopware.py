@@ -6,6 +6,16 @@ import json
 
 import pytest
 import responses
+from sqlalchemy import select
+
+from core.config import Settings
+from core.kit import Kit
+from core.ledger.db import session_scope
+from core.ledger.models import Delivery, ShopConnection
+from core.ledger.store import Ledger
+from plugins.shopware import admin
+from plugins.shopware.registration import app_secret_for
+from plugins.shopware.signature import hex_hmac
 from shopware import (
     APP_NAME,
     APP_SECRET,
@@ -17,16 +27,6 @@ from shopware import (
     webhook,
     with_updated,
 )
-from sqlalchemy import select
-
-from core.config import Settings
-from core.kit import Kit
-from core.ledger.db import session_scope
-from core.ledger.models import Delivery, ShopConnection
-from core.ledger.store import Ledger
-from plugins.shopware import admin
-from plugins.shopware.registration import app_secret_for
-from plugins.shopware.signature import hex_hmac
 from webhooks import create_app
 
 PUBLIC = "https://kit.example"

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 import responses
-from woo import body, headers, order, with_refund
 
 from core.errors import (
     MalformedPayload,
@@ -20,6 +19,7 @@ from core.hooks import Hooks
 from core.plugins import get_plugin_manager
 from core.snapshot import LineKind
 from plugins.woocommerce import signature
+from woo import body, headers, order, with_refund
 
 SECRET = "q7N#v2Lk!9Xe$Rb4@Tz8^Mw1*Hc6(Jp3)Fs5_Gd0-Ya2[Ue7]I"
 REST = {"rest_url": "https://shop.example-b2b.de", "consumer_key": "ck_1",

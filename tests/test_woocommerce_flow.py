@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 import responses
-from conftest import WOO_SECRET
 from schwifty import IBAN
 from sqlalchemy import select
-from woo import body, headers, order, with_refund
 
+from conftest import WOO_SECRET
 from core.inbox import process_delivery, replay_delivery
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, Invoice, OperationRecord
 from core.ledger.store import Ledger
+from woo import body, headers, order, with_refund
 
 URL = "/webhooks/woocommerce/acme"
 REFUNDS_URL = "https://shop.example-b2b.de/wp-json/wc/v3/orders/4711/refunds"

@@ -1,0 +1,51 @@
+"""Running ``invoicekit`` as real processes in tests: the CLI, and ``serve`` on a free port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def invoicekit(env: dict[str, str], *args: str) -> str:
+    """Run an ``invoicekit`` command; its standard output, or a failed assertion."""
+    result = subprocess.run([sys.executable, "-m", "webhooks.cli", *args], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def start_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    """``invoicekit serve`` on ``port``, once it answers ``/healthz``."""
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "webhooks.cli", "serve", "--port",
+                                    str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_until(lambda: healthy(port))
+    return process
