@@ -73,7 +73,7 @@ def worker() -> None:
     """Run only the queue consumer (receivers run elsewhere, e.g. under gunicorn)."""
     setup_logging()
     kit = kit_or_fail(migrate=True)
-    kit.queue.sweep(older_than_seconds=0)
+    kit.queue.rebuild()
     kit.queue.huey.create_consumer(workers=kit.settings.workers, worker_type="thread").run()
 
 

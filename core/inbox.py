@@ -36,7 +36,7 @@ from core.ledger.models import Delivery, ShopConnection
 from core.ledger.store import Ledger
 
 __all__ = ["DEFAULT_BACKOFF", "KEPT_HEADERS", "Backoff", "Processed", "due_deliveries",
-           "process_delivery", "replay_delivery", "store_delivery"]
+           "process_delivery", "replay_delivery", "store_delivery", "unfinished_deliveries"]
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,18 @@ def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(minutes=
             (Delivery.status == "pending") & (Delivery.received_at <= cutoff),
             (Delivery.status == "retrying") & (Delivery.next_attempt_at <= cutoff),
         )).order_by(Delivery.id)))
+
+
+def unfinished_deliveries(engine: Engine) -> tuple[list[int], list[tuple[int, datetime]]]:
+    """Pending deliveries, and retrying ones with their next attempt time, oldest first."""
+    with session_scope(engine, write=False) as session:
+        rows = session.execute(select(Delivery.id, Delivery.status, Delivery.next_attempt_at)
+                               .where(Delivery.status.in_(("pending", "retrying")))
+                               .order_by(Delivery.id)).all()
+    pending = [row.id for row in rows if row.status == "pending"]
+    retrying = [(row.id, row.next_attempt_at or datetime.now(UTC)) for row in rows
+                if row.status == "retrying"]
+    return pending, retrying
 
 
 def replay_delivery(engine: Engine, delivery_id: int) -> None:

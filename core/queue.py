@@ -9,12 +9,19 @@ have lost in a crash and retries whose time has come.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from core.errors import ConfigurationError
-from core.inbox import DEFAULT_BACKOFF, Backoff, due_deliveries, process_delivery
+from core.inbox import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    due_deliveries,
+    process_delivery,
+    unfinished_deliveries,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -63,6 +70,19 @@ class Queue:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
             self.enqueue(delivery_id, delay=result.retry_in)
+
+    def rebuild(self) -> int:
+        """Rebuild the queue from the inbox at start-up: drop whatever the queue holds and
+        queue every pending delivery once, and every retry at its time. The inbox is the
+        durable record, so nothing is lost and nothing is queued twice."""
+        self.huey.flush()
+        now = datetime.now(UTC)
+        pending, retrying = unfinished_deliveries(self.engine)
+        for delivery_id in pending:
+            self.enqueue(delivery_id)
+        for delivery_id, due in retrying:
+            self.enqueue(delivery_id, delay=max((due - now).total_seconds(), 0) or None)
+        return len(pending) + len(retrying)
 
     def sweep(self, older_than_seconds: float = 600) -> int:
         """Enqueue deliveries whose task looks lost (a crash): pending, or due for a retry,

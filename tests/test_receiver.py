@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from conftest import WOO_SECRET
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, OperationRecord, Order
+from core.ledger.store import Ledger
 from woo import body, headers, order
 
 URL = "/webhooks/woocommerce/acme"
@@ -137,3 +138,20 @@ def test_a_plugin_answering_false_is_a_bad_signature(client, kit):
     kit.hooks.pm.register(Lenient(), name="lenient")
     assert post(client).status_code == 401
     rejected(kit)
+
+
+def test_queue_is_rebuilt_from_the_inbox_without_duplicates(client, kit, tmp_path):
+    from core.inbox import store_delivery
+    from core.queue import Queue, make_huey
+
+    post(client)  # processed at once (immediate queue in tests): done, not queued again
+    queue = Queue(make_huey(f"sqlite:///{tmp_path / 'queue.db'}"), kit.engine, kit.hooks)
+    from core.context import ParsedDelivery
+
+    with session_scope(kit.engine) as session:
+        ids = [store_delivery(Ledger(session), 1, ParsedDelivery(f"k{n}", "order.updated", "9"),
+                              b"{}", {})[0] for n in range(3)]
+    queue.enqueue(ids[0])  # still queued from before a crash
+    assert queue.rebuild() == 3
+    assert queue.huey.pending_count() == 3
+    assert queue.rebuild() == 3 and queue.huey.pending_count() == 3

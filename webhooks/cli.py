@@ -30,7 +30,7 @@ def serve(host: str, port: int, threads: int) -> None:
                                     threads=threads, ident="invoicekit")
     receiver = threading.Thread(target=server.run, name="receiver", daemon=True)
     receiver.start()
-    recovered = kit.queue.sweep(older_than_seconds=0)
+    recovered = kit.queue.rebuild()
     click.echo(f"invoicekit serving on http://{host}:{server.effective_port} "
                f"(instance {kit.settings.home}); {recovered} stored deliveries queued again; "
                "Ctrl+C stops", err=True)
