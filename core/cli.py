@@ -17,12 +17,19 @@ import click
 from sqlalchemy import select
 
 from core.config import load_settings
-from core.errors import InvoicekitError, PayloadError
+from core.errors import InvoicekitError, NotFound, PayloadError
 from core.execute import Outcome, process_snapshot, replay_order
 from core.inbox import replay_delivery
 from core.kit import Kit
 from core.ledger.db import session_scope, upgrade
-from core.ledger.models import Delivery, Invoice, Merchant, ShopConnection
+from core.ledger.models import (
+    Delivery,
+    Invoice,
+    Merchant,
+    OperationRecord,
+    Order,
+    ShopConnection,
+)
 from core.ledger.store import Ledger
 from core.money import to_decimal
 from core.plugins import loaded_plugins
@@ -524,6 +531,54 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     for op in d["operations"]:
         error = f" - {op['error']}" if op["error"] else ""
         click.echo(f"  operation {op['kind']} {op['amount']}: {op['status']}{error}")
+
+
+# -- operations ---------------------------------------------------------------------------
+
+
+@main.group()
+def operations() -> None:
+    """Provider operations: failed and dead ones, and retrying them."""
+
+
+@operations.command("list")
+@click.option("--failed", is_flag=True, help="Only failed (to be retried) and dead ones.")
+@click.option("--limit", default=50, show_default=True)
+def operations_list(failed: bool, limit: int) -> None:
+    """List operations, newest first, with their order, amount, status and reason."""
+    kit = kit_or_fail()
+    with session_scope(kit.engine, write=False) as session:
+        query = (select(OperationRecord, Order, ShopConnection)
+                 .join(Order, OperationRecord.order_id == Order.id)
+                 .join(ShopConnection, Order.connection_id == ShopConnection.id)
+                 .order_by(OperationRecord.id.desc()).limit(limit))
+        if failed:
+            query = query.where(OperationRecord.status.in_(("failed", "dead")))
+        for record, order, connection in session.execute(query):
+            reason = f" - {record.error}" if record.error else ""
+            click.echo(f"{record.id}  {connection.name}/{order.shop_order_id}  {record.kind} "
+                       f"{to_decimal(record.gross, order.currency)} {order.currency}  "
+                       f"{record.status} (attempts {record.attempts}){reason}")
+
+
+@operations.command("retry")
+@click.argument("operation_id", type=int)
+def operations_retry(operation_id: int) -> None:
+    """Try a failed or dead operation again now, with its original idempotency key (and
+    whatever else its order has pending)."""
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            record = session.get(OperationRecord, operation_id)
+            if record is None:
+                raise NotFound(f"no operation {operation_id}")
+            order = session.get(Order, record.order_id)
+            shop = session.get(ShopConnection, order.connection_id).name
+            outcome = replay_order(Ledger(session), kit.hooks, shop, order.shop_order_id)
+    except InvoicekitError as exc:
+        _fail(exc)
+    if _report(f"order {shop}/{order.shop_order_id}", outcome, outcome.currency):
+        sys.exit(1)
 
 
 # -- deliveries ---------------------------------------------------------------------------

@@ -122,3 +122,25 @@ def test_generic_secret_must_be_a_standard_webhooks_secret(cli):
     assert bad.exit_code == 2 and "whsec_" in bad.output
     good = cli("shops", "add", "generic", "custom", "--merchant", 3333)
     assert "secret:       whsec_" in good.output
+
+
+def test_operations_list_and_retry(cli, database_url):
+    from sqlalchemy import create_engine, text
+
+    cli("orders", "feed", EXAMPLES[0])
+    listed = cli("operations", "list").output
+    assert "acme/1001  placement 549.73 EUR  succeeded (attempts 1)" in listed
+    assert cli("operations", "list", "--failed").output == ""
+    missing = cli("operations", "retry", 999, ok=False)
+    assert missing.exit_code == 1 and "no operation 999" in missing.output
+
+    engine = create_engine(database_url)  # the order's provider is uninstalled meanwhile
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE shop_connections SET provider = 'gone'"))
+        conn.execute(text("UPDATE orders SET provider = 'gone'"))
+    engine.dispose()
+    cli("orders", "feed", EXAMPLES[1], ok=False)
+    failed = cli("operations", "list", "--failed").output
+    assert "activation 549.73 EUR  dead (attempts 1) - no provider plugin named 'gone'" in failed
+    retried = cli("operations", "retry", failed.split()[0], ok=False)
+    assert retried.exit_code == 1 and "failed (dead)" in retried.output
