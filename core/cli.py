@@ -346,7 +346,7 @@ def shops_show(shop: str) -> None:
     """Show a shop's platform, capabilities, status mapping and settings (secrets hidden)."""
     kit = kit_or_fail()
     try:
-        with session_scope(kit.engine) as session:
+        with session_scope(kit.engine, write=False) as session:
             c = Ledger(session).connection(shop)
             platform = kit.hooks.platforms().get(c.platform)
             capabilities = sorted(k.value for k in platform.capabilities) if platform else []
@@ -391,7 +391,7 @@ def shops_reset_registration(shop: str) -> None:
 def shops_list() -> None:
     """List the connected shops."""
     kit = kit_or_fail()
-    with session_scope(kit.engine) as session:
+    with session_scope(kit.engine, write=False) as session:
         for c in session.scalars(select(ShopConnection).order_by(ShopConnection.name)):
             click.echo(f"{c.name}: {c.platform}, merchant {c.merchant_id}, provider "
                        f"{c.provider}, {kit.settings.public_url}/webhooks/{c.platform}/{c.name}")
@@ -505,7 +505,7 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     """Show an order: state, amounts, bank details, documents and operations."""
     kit = kit_or_fail()
     try:
-        with session_scope(kit.engine) as session:
+        with session_scope(kit.engine, write=False) as session:
             details = _order_details(Ledger(session), shop, order_id)
     except InvoicekitError as exc:
         _fail(exc)
@@ -598,7 +598,7 @@ def deliveries() -> None:
 def deliveries_list(dead: bool, status: str | None, shop: str | None, limit: int) -> None:
     """List deliveries, newest first, with their status and, for dead ones, the reason."""
     kit = kit_or_fail()
-    with session_scope(kit.engine) as session:
+    with session_scope(kit.engine, write=False) as session:
         query = select(Delivery).join(ShopConnection).order_by(Delivery.id.desc()).limit(limit)
         if dead or status:
             query = query.where(Delivery.status == ("dead" if dead else status))

@@ -8,7 +8,7 @@ is read or an amount is shown. A ``float`` is refused wherever money enters.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -22,7 +22,6 @@ __all__ = [
     "net_of",
     "parse_decimal",
     "share",
-    "split_by_rate",
     "to_decimal",
     "to_minor",
 ]
@@ -142,20 +141,3 @@ def net_of(gross: int, rate: Decimal) -> int:
     """Net part of a gross amount at ``rate`` percent, rounded half up once."""
     net = Decimal(gross) * 100 / (100 + rate)
     return int(net.to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def split_by_rate(gross: int, basis: Mapping[Decimal, int]) -> Amount:
-    """Split a gross amount over tax rates in proportion to ``basis`` (rate → gross).
-
-    Each rate's share is found by largest remainder, then divided into net and tax at that
-    rate; the net and tax parts add up to ``gross`` to the cent.
-    """
-    rates = sorted(basis)
-    if not rates:
-        return Amount(gross, gross, 0)
-    parts = allocate(gross, [max(basis[r], 0) for r in rates])
-    total = Amount.zero()
-    for rate, part in zip(rates, parts, strict=True):
-        net = net_of(part, rate)
-        total = total + Amount(part, net, part - net)
-    return total

@@ -70,7 +70,6 @@ class Operation:
     refund_id: str | None = None
     discount_total_after: int | None = None
     order_total_after: int | None = None
-    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,11 +144,3 @@ class OrderSnapshot:
     @property
     def products(self) -> tuple[Line, ...]:
         return tuple(line for line in self.lines if line.kind is LineKind.PRODUCT)
-
-    def articles_left(self) -> int:
-        """Article units still in the order after the refunds that name lines."""
-        refunded: dict[str, int] = {}
-        for refund in self.refunds:
-            for rl in refund.lines or ():
-                refunded[rl.line_id] = refunded.get(rl.line_id, 0) + rl.quantity
-        return sum(max(p.quantity - refunded.get(p.line_id, 0), 0) for p in self.products)

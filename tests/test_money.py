@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.money import Amount, allocate, exponent, share, split_by_rate, to_decimal, to_minor
+from core.money import Amount, allocate, exponent, share, to_decimal, to_minor
+from core.reconcile import take
 
 
 @pytest.mark.parametrize(("currency", "places"), [("EUR", 2), ("JPY", 0), ("BHD", 3)])
@@ -53,9 +54,15 @@ def test_allocation_adds_up_and_stays_within_one_unit(total, weights):
 @given(st.integers(0, 10**7),
        st.dictionaries(st.sampled_from([Decimal(r) for r in ("0", "5.5", "7", "19", "25.5")]),
                        st.integers(0, 10**6), min_size=1))
-def test_split_by_rate_adds_up_to_the_cent(gross, basis):
-    amount = split_by_rate(gross, basis)
-    assert amount.gross == gross and amount.net + amount.tax == gross
+def test_split_over_open_rates_adds_up_to_the_cent(gross, basis):
+    from core.money import net_of
+
+    open_by_rate = tuple((rate, Amount(g, net_of(g, rate), g - net_of(g, rate)))
+                         for rate, g in sorted(basis.items()))
+    parts = take(open_by_rate, gross)
+    taken = sum(a.gross for _, a in parts)
+    assert taken == min(gross, sum(basis.values()))
+    assert sum(a.net + a.tax for _, a in parts) == taken
 
 
 @given(st.integers(0, 10**8), st.integers(1, 500), st.data())

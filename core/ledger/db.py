@@ -1,13 +1,12 @@
 """Engines, sessions and migrations for the ledger.
 
-``INVOICEKIT_DATABASE_URL`` selects the database: a SQLite file by default (WAL, synchronous
-FULL, foreign keys on, writers serialised with ``BEGIN IMMEDIATE``), PostgreSQL in production
-(``postgresql+psycopg://…``). The schema is created only by Alembic migrations.
+The settings' ``database_url`` selects the database: a SQLite file by default (WAL,
+synchronous FULL, foreign keys on, writers serialised with ``BEGIN IMMEDIATE``), PostgreSQL
+in production (``postgresql+psycopg://…``). The schema is created only by Alembic migrations.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -20,15 +19,10 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["DEFAULT_DATABASE_URL", "database_url", "make_engine", "session_scope", "upgrade"]
+__all__ = ["make_engine", "session_scope", "upgrade"]
 
-DEFAULT_DATABASE_URL = "sqlite:///invoicekit.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
-
-def database_url() -> str:
-    """The configured database URL (``INVOICEKIT_DATABASE_URL``), SQLite file by default."""
-    return os.environ.get("INVOICEKIT_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,9 +36,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (default: :func:`database_url`) with the backend's settings."""
-    url = url or database_url()
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the backend's settings."""
     # Errors must not carry buyer data into logs, dead deliveries or the merchant's view.
     kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
