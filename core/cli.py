@@ -17,9 +17,9 @@ import click
 from sqlalchemy import select
 
 from core.config import load_settings
-from core.errors import InvoicekitError, NotFound, PayloadError
+from core.errors import ConfigurationError, InvoicekitError, NotFound, PayloadError
 from core.execute import Outcome, process_snapshot, replay_order
-from core.inbox import replay_delivery
+from core.inbox import replay_delivery, replay_order_deliveries
 from core.kit import Kit
 from core.ledger.db import session_scope, upgrade
 from core.ledger.models import (
@@ -119,9 +119,12 @@ def merchants() -> None:
               help="Account numbers for per-buyer virtual IBANs [default: the million "
                    "numbers MERCHANT_ID000000-MERCHANT_ID999999, for ids up to 9999].")
 @click.option("--payment-term", default=30, show_default=True, help="Days until due.")
+@click.option("--provider", default="local", show_default=True,
+              help="The provider of the merchant's orders.")
 def merchants_add(merchant_id: int, name: str, country: str, kyc_verified: bool,
                   account_holder: str | None, bank_country: str, bank_code: str,
-                  bic: str | None, account_range: str | None, payment_term: int) -> None:
+                  bic: str | None, account_range: str | None, payment_term: int,
+                  provider: str) -> None:
     """Register merchant MERCHANT_ID (the number in payment references BP<order>/<id>)."""
     if account_range is None:
         if not 0 < merchant_id <= 9999:
@@ -134,13 +137,17 @@ def merchants_add(merchant_id: int, name: str, country: str, kyc_verified: bool,
         raise click.BadParameter("use FIRST-LAST, e.g. 4000000000-4000999999",
                                  param_hint="--account-range") from None
     kit = kit_or_fail(migrate=True)
+    if provider not in kit.hooks.providers():
+        raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
+                                 param_hint="--provider")
     try:
         with session_scope(kit.engine) as session:
             Ledger(session).add_merchant(
                 id=merchant_id, name=name, country=country,
                 account_holder=account_holder or name, bank_country=bank_country,
                 bank_code=bank_code, bic=bic, account_first=first, account_last=last,
-                payment_term_days=payment_term, kyc_verified=kyc_verified)
+                payment_term_days=payment_term, kyc_verified=kyc_verified,
+                provider=provider)
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"merchant {merchant_id} added")
@@ -157,7 +164,7 @@ def merchants_list() -> None:
             click.echo(f"{m.id}  {m.name} ({m.country}{', KYC verified' if m.kyc_verified else ''})"
                        f"  holder {m.account_holder}, bank {m.bank_country} {m.bank_code}"
                        f"{' ' + m.bic if m.bic else ''}, virtual IBANs {used} of {size} used,"
-                       f" payment term {m.payment_term_days} days")
+                       f" payment term {m.payment_term_days} days, provider {m.provider}")
 
 
 @merchants.command("configure")
@@ -168,20 +175,62 @@ def merchants_list() -> None:
 @click.option("--bic")
 @click.option("--account-last", type=int, help="Extend the account range up to this number.")
 @click.option("--payment-term", type=int, help="Days until due, for invoices from now on.")
+@click.option("--provider", help="The provider of the merchant's orders from now on "
+              "(local, billie…).")
+@click.option("--provider-setting", "provider_settings", multiple=True, metavar="KEY=VALUE",
+              help="A setting of the provider (repeatable); KEY= removes it.")
+@click.option("--billie-client-id", help="Billie API client id.")
+@click.option("--billie-client-secret", help="Billie API client secret (never shown again).")
+@click.option("--billie-production/--billie-sandbox", default=None,
+              help="Use Billie's production or sandbox API.")
 def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool | None,
                         account_holder: str | None, bic: str | None,
-                        account_last: int | None, payment_term: int | None) -> None:
-    """Change a merchant's details; the bank code and merchant id stay as they are."""
+                        account_last: int | None, payment_term: int | None,
+                        provider: str | None, provider_settings: tuple[str, ...],
+                        billie_client_id: str | None, billie_client_secret: str | None,
+                        billie_production: bool | None) -> None:
+    """Change a merchant's details, provider and provider settings; the bank code and
+    merchant id stay as they are."""
     kit = kit_or_fail()
+    if provider is not None and provider not in kit.hooks.providers():
+        raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
+                                 param_hint="--provider")
+    settings = _provider_settings(provider_settings)
+    for key, value in (("client_id", billie_client_id),
+                       ("client_secret", billie_client_secret),
+                       ("sandbox", None if billie_production is None else not billie_production)):
+        if value is not None:
+            settings[key] = value
     try:
         with session_scope(kit.engine) as session:
             Ledger(session).configure_merchant(
                 merchant_id, name=name, kyc_verified=kyc_verified,
                 account_holder=account_holder, bic=bic, account_last=account_last,
-                payment_term_days=payment_term)
+                payment_term_days=payment_term, provider=provider,
+                provider_settings=settings)
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"merchant {merchant_id} configured")
+    if settings:
+        click.echo(f"  provider settings changed: {', '.join(sorted(settings))}")
+
+
+def _provider_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as settings: ``true``/``false`` and integers typed, ``KEY=``
+    (nothing after the sign) as ``None``, which removes the setting."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sign, value = pair.partition("=")
+        if not sign or not key.strip():
+            raise click.BadParameter(f"use KEY=VALUE, not {key!r}",
+                                     param_hint="--provider-setting")
+        typed: Any = value or None
+        if value.lower() in ("true", "false"):
+            typed = value.lower() == "true"
+        elif value.isdigit():
+            typed = int(value)
+        settings[key.strip()] = typed
+    return settings
 
 
 @main.group()
@@ -194,7 +243,7 @@ def shops() -> None:
 @click.argument("shop")
 @click.option("--merchant", "merchant_id", type=int, required=True)
 @click.option("--secret", help="Webhook secret (default: a new random one).")
-@click.option("--provider", default="local", show_default=True)
+@click.option("--provider", help="Provider of this shop's orders [default: the merchant's].")
 @click.option("--payment-method", "payment_methods", multiple=True, metavar="ID",
               help="Payment method id of invoice orders in the shop (repeatable) "
                    "[default: the platform's, e.g. invoice for WooCommerce].")
@@ -208,7 +257,8 @@ def shops() -> None:
 @click.option("--consumer-secret", help="REST API consumer secret.")
 @click.option("--shop-id", help="The shop's own id on its platform (Shopware's shop id), for "
               "platforms that post every shop to one URL; the app registration fills it in.")
-def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, provider: str,
+def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None,
+              provider: str | None,
               payment_methods: tuple[str, ...], activate_on: tuple[str, ...],
               cancel_on: tuple[str, ...], rest_url: str | None, consumer_key: str | None,
               consumer_secret: str | None, shop_id: str | None) -> None:
@@ -219,7 +269,7 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
         raise click.BadParameter(f"no platform plugin named {platform!r} is installed "
                                  f"(installed: {', '.join(sorted(platforms)) or 'none'})",
                                  param_hint="PLATFORM")
-    if provider not in kit.hooks.providers():
+    if provider is not None and provider not in kit.hooks.providers():
         raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
                                  param_hint="--provider")
     status_map = dict(platforms[platform].status_map)
@@ -243,11 +293,12 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None, pr
         secret = secret or (info.new_secret or _new_secret)()
     try:
         with session_scope(kit.engine) as session:
-            Ledger(session).add_connection(
+            connection = Ledger(session).add_connection(
                 name=shop, merchant_id=merchant_id, platform=platform, provider=provider,
                 status_map=status_map, secrets=[secret] if secret else [],
                 platform_settings=settings,
                 external_id=shop_id)
+            provider = connection.provider
     except InvoicekitError as exc:
         _fail(exc)
     click.echo(f"shop {shop} connected ({platform}, provider {provider})")
@@ -440,8 +491,7 @@ def orders_feed(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             snapshot = load_snapshot(_read_json(path))
-            with session_scope(kit.engine) as session:
-                outcome = process_snapshot(Ledger(session), kit.hooks, snapshot)
+            outcome = process_snapshot(kit.engine, kit.hooks, snapshot, kit.backoff)
         except InvoicekitError as exc:
             _fail(exc)
         failed = _report(f"{path.name}: order {snapshot.order_id}", outcome,
@@ -455,13 +505,21 @@ def orders_feed(files: tuple[Path, ...]) -> None:
 @click.argument("order_id")
 def orders_replay(shop: str, order_id: str) -> None:
     """Try an order's dead operations again, with their original idempotency keys."""
-    kit = kit_or_fail()
+    _retry(kit_or_fail(), shop, order_id)
+
+
+def _retry(kit: Kit, shop: str, order_id: str) -> None:
+    """Retry an order's dead operations now, then queue its dead deliveries again."""
     try:
-        with session_scope(kit.engine) as session:
-            outcome = replay_order(Ledger(session), kit.hooks, shop, order_id)
+        outcome = replay_order(kit.engine, kit.hooks, shop, order_id, kit.backoff)
     except InvoicekitError as exc:
         _fail(exc)
-    if _report(f"order {shop}/{order_id}", outcome, outcome.currency):
+    failed = _report(f"order {shop}/{order_id}", outcome, outcome.currency)
+    if not failed:
+        for delivery_id in replay_order_deliveries(kit.engine, shop, order_id):
+            kit.queue.enqueue(delivery_id)
+            click.echo(f"  dead delivery {delivery_id} queued again")
+    if failed:
         sys.exit(1)
 
 
@@ -494,6 +552,10 @@ def _order_details(ledger: Ledger, shop: str, order_id: str) -> dict[str, Any]:
         "operations": [{"kind": r.kind, "amount": money(r.gross), "status": r.status,
                         "attempts": r.attempts, "error": r.error,
                         "document": r.document_number} for r in ledger.operations_of(order)],
+        "provider_events": [{"kind": m.kind.removeprefix("provider_"), "amount": money(m.amount),
+                             "at": m.occurred_at.isoformat(), "description": m.description}
+                            for m in ledger.movements_of(order)
+                            if m.kind.startswith("provider_")],
     }
 
 
@@ -531,6 +593,9 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     for op in d["operations"]:
         error = f" - {op['error']}" if op["error"] else ""
         click.echo(f"  operation {op['kind']} {op['amount']}: {op['status']}{error}")
+    for event in d["provider_events"]:
+        click.echo(f"  {event['at'][:16]} {event['description']} ({event['amount']} "
+                   f"{d['currency']})")
 
 
 # -- operations ---------------------------------------------------------------------------
@@ -568,17 +633,18 @@ def operations_retry(operation_id: int) -> None:
     whatever else its order has pending)."""
     kit = kit_or_fail()
     try:
-        with session_scope(kit.engine) as session:
+        with session_scope(kit.engine, write=False) as session:
             record = session.get(OperationRecord, operation_id)
             if record is None:
                 raise NotFound(f"no operation {operation_id}")
+            if record.status == "succeeded":
+                raise ConfigurationError(f"operation {operation_id} has succeeded already")
             order = session.get(Order, record.order_id)
             shop = session.get(ShopConnection, order.connection_id).name
-            outcome = replay_order(Ledger(session), kit.hooks, shop, order.shop_order_id)
+            order_id = order.shop_order_id
     except InvoicekitError as exc:
         _fail(exc)
-    if _report(f"order {shop}/{order.shop_order_id}", outcome, outcome.currency):
-        sys.exit(1)
+    _retry(kit, shop, order_id)
 
 
 # -- deliveries ---------------------------------------------------------------------------

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["AppResponse", "OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderInfo"]
+__all__ = ["AppResponse", "OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderEvent",
+           "ProviderInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,10 @@ class OrderContext:
     :ivar snapshot: the newest snapshot of the order.
     :ivar state: the ledger state before the operation.
     :ivar provider_reference: what the provider answered on placement (its order id).
-    :ivar settings: the connection's provider settings (credentials stay out of logs).
+    :ivar settings: the provider settings of the merchant, overlaid by the shop connection's
+        (credentials stay out of logs).
+    :ivar invoices: the provider references of the order's activations so far (its invoices),
+        oldest first; credit notes go against one of them.
     """
 
     order_key: int
@@ -36,6 +41,7 @@ class OrderContext:
     state: OrderState
     provider_reference: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    invoices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +70,45 @@ class PlatformInfo:
 
 @dataclass(frozen=True, slots=True)
 class ProviderInfo:
-    """A provider plugin's declaration: its name and the operations it implements."""
+    """A provider plugin's declaration.
+
+    :ivar name: the provider's name (``order.provider``).
+    :ivar operations: the operation kinds it implements; others end dead with a reason.
+    :ivar remote: its hooks call an API outside the kit. Each operation's record is then
+        committed before the hook runs, outside any transaction, with ``ledger=None``. A
+        provider that keeps its records in the ledger (the local one) says ``False``, and
+        its hooks run inside the operation's transaction.
+    :ivar idempotency_keys: the API honours ``operation.idempotency_key`` (sent as a header),
+        so a call whose outcome is unknown may simply be repeated. Without it the core asks
+        :func:`~core.hookspecs.lookup_operation` first.
+    """
 
     name: str
     operations: frozenset[OperationKind]
+    remote: bool = True
+    idempotency_keys: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEvent:
+    """Something that happened at a provider to one of its orders, reported by its webhook.
+
+    :ivar provider: the provider's name.
+    :ivar event_id: unique per event (a digest of the body where the provider sends no id).
+    :ivar kind: what happened: ``cancelled`` changes the order (its open amount is credited
+        without calling the provider); anything else (``paid_out``, ``invoice_created``…) is
+        recorded in the order's journal.
+    :ivar provider_reference: the provider's order id (``order.provider_reference``).
+    :ivar amount: the amount the event names, in minor units, if any.
+    :ivar occurred_at: when it happened, as the provider says.
+    """
+
+    provider: str
+    event_id: str
+    kind: str
+    provider_reference: str
+    occurred_at: datetime
+    amount: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +122,7 @@ class ParsedDelivery:
     :ivar snapshots: the canonical snapshots it carries.
     :ivar ignored: why the delivery needs no processing (another payment method, a draft…);
         an ignored delivery is acknowledged and not stored.
+    :ivar events: provider events it carries (a provider's own webhooks).
     """
 
     dedupe_key: str
@@ -88,6 +130,7 @@ class ParsedDelivery:
     order_id: str | None
     snapshots: tuple[OrderSnapshot, ...] = ()
     ignored: str | None = None
+    events: tuple[ProviderEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

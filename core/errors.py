@@ -10,6 +10,7 @@ __all__ = [
     "InvoicekitError",
     "MalformedPayload",
     "NotFound",
+    "OutcomeUnknown",
     "PayloadError",
     "PermanentError",
     "RetryableError",
@@ -51,7 +52,21 @@ class IdempotencyConflict(InvoicekitError):
 
 
 class RetryableError(InvoicekitError):
-    """A transient failure (timeout, 5xx, lock): try again later with the same key (HTTP 503)."""
+    """A transient failure (timeout, 5xx, lock): try again later with the same key (HTTP 503).
+
+    ``retry_after`` is the wait in seconds the far side asked for (``Retry-After``), if any;
+    the next attempt waits at least that long.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(RetryableError):
+    """The request may have been applied (a read timeout, a 502 after sending): before the
+    call is repeated, the provider's state must be read and the call repeated only when the
+    effect is absent, unless the provider honours idempotency keys."""
 
 
 class PermanentError(InvoicekitError):

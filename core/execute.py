@@ -1,43 +1,79 @@
 """Where operations are executed: reconcile a snapshot, run each operation through the hooks,
 and record every outcome in the ledger.
 
-One call handles one snapshot inside the caller's transaction. The order row is locked first,
-so events of one order never interleave. Each operation's record (with its idempotency key)
-is written (flushed, in the same transaction) before the provider hook runs; the provider's
-own ledger writes run in a savepoint that is rolled back if the hook fails. A failure stops
-the remaining operations: the state is not advanced, so the next attempt decides the same
-operations with the same keys. A dead operation is not tried again until
-:func:`replay_order` is called for its order.
+Operations run one at a time, in the order they were decided, with the order row locked
+while the ledger is read or written, so events of one order never interleave:
+
+* an operation's record (with its idempotency key) is written before its provider is called;
+* a provider that keeps its records in the ledger (the local one) runs inside the
+  transaction, in a savepoint that is rolled back if the hook fails;
+* for a remote provider the record is **committed** as ``in_flight`` first, the call runs
+  outside any transaction (no lock is held while the network is slow), and its outcome is
+  recorded in a new transaction. A worker that dies during the call leaves the record
+  ``in_flight``; once its lease has run out the outcome counts as unknown;
+* a call whose outcome is unknown is not simply repeated: unless the provider honours
+  idempotency keys, its state is read first (``lookup_operation``) and the call is made
+  only when the effect is absent.
+
+A failure stops the remaining operations and the state is not advanced, so the next attempt
+decides the same operations with the same keys. After ``backoff.max_attempts`` failed
+attempts (or at once for a permanent error) the operation is dead: nothing of its order is
+tried again until :func:`replay_order` (``invoicekit operations retry``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from core.context import OrderContext
-from core.errors import ConfigurationError, PermanentError, describe
+from sqlalchemy import Engine
+
+from core.context import OrderContext, ProviderEvent, ProviderInfo
+from core.errors import (
+    ConfigurationError,
+    OutcomeUnknown,
+    PermanentError,
+    RetryableError,
+    describe,
+)
 from core.hooks import Hooks
+from core.ledger.db import session_scope
 from core.ledger.models import OperationRecord, Order, ShopConnection
 from core.ledger.store import Ledger
-from core.operations import Authorisation, Operation, OperationKind, Refusal
+from core.operations import (
+    Authorisation,
+    Operation,
+    OperationKind,
+    OperationResult,
+    Refusal,
+    total_of,
+)
 from core.reconcile import Rules, reconcile
+from core.retry import DEFAULT_BACKOFF, Backoff
 from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
 
-__all__ = ["Failure", "Outcome", "process_snapshot", "replay_order"]
+__all__ = ["LEASE", "Failure", "Outcome", "process_snapshot", "record_provider_event",
+           "replay_order"]
 
 log = logging.getLogger(__name__)
+
+# How long a worker may be inside one provider call before others treat it as dead; far
+# longer than any call's timeouts.
+LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
 class Failure:
-    """An operation that failed; ``permanent`` failures are dead until replayed."""
+    """An operation that failed; ``permanent`` failures are dead until retried by hand."""
 
     operation: Operation
     error: str
     permanent: bool
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,107 +90,307 @@ class Outcome:
     decline_reason: str | None = None
 
 
-def _context(order: Order, connection: ShopConnection, snapshot: OrderSnapshot,
-             state: OrderState) -> OrderContext:
-    return OrderContext(
-        order_key=order.id, merchant_id=connection.merchant_id, shop=connection.name,
-        provider=order.provider, snapshot=snapshot, state=state,
-        provider_reference=order.provider_reference,
-        settings=connection.provider_settings,
-    )
+@dataclass(frozen=True)
+class _Call:
+    """A remote provider call, claimed in the ledger and about to be made."""
+
+    record_id: int
+    claimed_at: datetime
+    operation: Operation
+    context: OrderContext
+    provider: ProviderInfo
+    uncertain: bool
 
 
-def process_snapshot(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot) -> Outcome:
+@dataclass
+class _Answer:
+    """What a remote call came back with."""
+
+    result: OperationResult | None = None
+    failure: Failure | None = None
+    uncertain: bool = False
+
+
+def process_snapshot(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot,
+                     backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
     """Bring the order's provider in line with ``snapshot``; see the module docstring."""
-    connection = ledger.connection(snapshot.shop)
-    order = ledger.lock_order(connection, snapshot.order_id)
-    state = ledger.state_of(order) if order is not None else OrderState()
-    if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
-        log.info("stale snapshot of order %s ignored", snapshot.order_id)
-        return Outcome(order.id if order else None, state.status, snapshot.currency, stale=True)
-    if order is None:
-        order = ledger.create_order(connection, snapshot)
-    run = _Run(ledger, hooks, order, connection, snapshot, state)
-
-    # First finish what was started: an operation that failed is retried exactly as it was
-    # decided, before anything new is decided on top of it.
-    for record in ledger.unfinished_operations(order):
-        if not run.execute(ledger.operation_of(record), record):
-            return run.finish()
-    decision = reconcile(snapshot, run.state, Rules.from_mapping(connection.status_map))
-    run.refusals = decision.refusals
-    for refusal in decision.refusals:
-        if ledger.record_refusal(order, refusal):
-            hooks.change_refused(run.context(), refusal)
-    for op in decision.operations:
-        record = ledger.operation_record(order, op)
-        if record.status == "succeeded":  # done before, but the state was not stored
-            run.state = apply(run.state, ledger.operation_of(record))
-            continue
-        if not run.execute(ledger.operation_of(record), record):
-            break
-    return run.finish()
+    run = _Run(hooks, snapshot, backoff)
+    while True:
+        with session_scope(engine) as session:
+            call = run.advance(Ledger(session))
+        if call is None:
+            return run.outcome()
+        answer = run.call(call)  # outside any transaction
+        with session_scope(engine) as session:
+            if not run.settle(Ledger(session), call, answer):
+                return run.outcome()
 
 
+def replay_order(engine: Engine, hooks: Hooks, shop: str, shop_order_id: str,
+                 backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
+    """Give an order's dead operations another try by processing its newest snapshot again."""
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        order = ledger.find_order(shop, shop_order_id)
+        ledger.reopen_dead_operations(order)
+        snapshot = load_snapshot(order.snapshot)
+    return process_snapshot(engine, hooks, snapshot, backoff)
+
+
+@dataclass
 class _Run:
-    """The operations of one snapshot as they are executed, and the state they lead to."""
+    """The operations of one snapshot as they are executed."""
 
-    def __init__(self, ledger: Ledger, hooks: Hooks, order: Order, connection: ShopConnection,
-                 snapshot: OrderSnapshot, state: OrderState) -> None:
-        self.ledger, self.hooks, self.order = ledger, hooks, order
-        self.connection, self.snapshot, self.state = connection, snapshot, state
-        self.executed: list[Operation] = []
-        self.refusals: tuple[Refusal, ...] = ()
-        self.failure: Failure | None = None
+    hooks: Hooks
+    snapshot: OrderSnapshot
+    backoff: Backoff
+    executed: list[Operation] = field(default_factory=list)
+    refusals: tuple[Refusal, ...] = ()
+    failure: Failure | None = None
+    stale: bool = False
+    decided: bool = False
+    order_id: int | None = None
+    state: OrderState = field(default_factory=OrderState)
 
-    def context(self) -> OrderContext:
-        return _context(self.order, self.connection, self.snapshot, self.state)
+    # -- inside a transaction -------------------------------------------------------------
 
-    def execute(self, op: Operation, record: OperationRecord) -> bool:
-        """Run one operation at the provider; ``False`` if processing must stop here."""
-        if record.status == "dead":  # stays dead until the merchant replays it
-            self.failure = Failure(op, record.error or "dead", permanent=True)
+    def advance(self, ledger: Ledger) -> _Call | None:
+        """Run what can run inside this transaction; return a claimed remote call, or
+        ``None`` when the snapshot is done (or processing must stop)."""
+        snapshot = self.snapshot
+        connection = ledger.connection(snapshot.shop)
+        order = ledger.lock_order(connection, snapshot.order_id)
+        state = ledger.state_of(order) if order is not None else OrderState()
+        if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
+            log.info("snapshot of order %s is older than one processed; ignored",
+                     snapshot.order_id)
+            self.stale = not self.executed
+            self.order_id, self.state = (order.id if order else None), state
+            return None
+        if order is None:
+            order = ledger.create_order(connection, snapshot)
+        self.order_id = order.id
+        providers = self.hooks.providers()
+        while True:
+            record = self._next_record(ledger, order, connection, state)
+            if record is None:
+                self._finish(ledger, order, state)
+                return None
+            op = ledger.operation_of(record)
+            if record.status == "succeeded":  # done before, but the state was not stored
+                state = apply(state, op)
+                continue
+            context = _context(ledger, order, connection, snapshot, state)
+            if record.status == "dead":  # stays dead until the merchant retries it
+                self.failure = Failure(op, record.error or "dead", permanent=True)
+                self._finish(ledger, order, state)
+                return None
+            uncertain = record.uncertain
+            if record.status == "in_flight":
+                if _now() - (record.claimed_at or _now()) < LEASE:
+                    self.failure = Failure(op, f"operation {record.id} of this order is being "
+                                           "carried out by another worker", permanent=False)
+                    self.state = state
+                    return None
+                uncertain = True  # its worker died during the call: the outcome is unknown
+            provider = providers.get(order.provider)
+            if provider is not None and provider.remote:
+                return self._claim(ledger, order, record, op, context, provider, uncertain,
+                                   state)
+            record.attempts += 1
+            try:
+                with ledger.session.begin_nested():
+                    result = self.hooks.run_operation(context, op, ledger)
+            except Exception as exc:
+                state = self._conclude(ledger, order, record, context, state,
+                                       failure=_failure(op, exc))
+            else:
+                state = self._conclude(ledger, order, record, context, state, result=result)
+            if self.failure is not None:
+                self._finish(ledger, order, state)
+                return None
+
+    def _next_record(self, ledger: Ledger, order: Order, connection: ShopConnection,
+                     state: OrderState) -> OperationRecord | None:
+        """What to run next: the oldest operation not yet succeeded, exactly as it was
+        decided; else the first operation the snapshot calls for now."""
+        unfinished = ledger.unfinished_operations(order)
+        if unfinished:
+            return unfinished[0]
+        decision = reconcile(self.snapshot, state, Rules.from_mapping(connection.status_map))
+        if not self.decided:  # refusals compare the snapshot with the state it found
+            self.decided, self.refusals = True, decision.refusals
+            for refusal in decision.refusals:
+                if ledger.record_refusal(order, refusal):
+                    self.hooks.change_refused(
+                        _context(ledger, order, connection, self.snapshot, state), refusal)
+        if not decision.operations:
+            return None
+        return ledger.operation_record(order, decision.operations[0])
+
+    def _claim(self, ledger: Ledger, order: Order, record: OperationRecord, op: Operation,
+               context: OrderContext, provider: ProviderInfo, uncertain: bool,
+               state: OrderState) -> _Call:
+        """Commit the record as in flight (with the state reached so far) before the call."""
+        now = _now()
+        record.status, record.claimed_at, record.attempts = "in_flight", now, record.attempts + 1
+        ledger.save_state(order, state, self.snapshot)
+        self.state = state
+        return _Call(record.id, now, op, context, provider, uncertain)
+
+    def settle(self, ledger: Ledger, call: _Call, answer: _Answer) -> bool:
+        """Record a remote call's outcome; ``True`` if processing goes on."""
+        order = ledger.lock_order_by_id(call.context.order_key)
+        record = ledger.session.get(OperationRecord, call.record_id)
+        if record is None or record.status != "in_flight" or record.claimed_at != call.claimed_at:
+            # our lease ran out and another worker took the operation over: its outcome counts
+            log.warning("operation %s was taken over by another worker; this outcome is "
+                        "dropped", call.record_id)
+            self.failure = Failure(call.operation, "the operation was taken over by another "
+                                   "worker", permanent=False)
             return False
-        context = self.context()
-        record.attempts += 1
-        try:
-            with self.ledger.session.begin_nested():
-                result = self.hooks.run_operation(context, op, self.ledger)
-        except (PermanentError, ConfigurationError) as exc:
-            self.failure = Failure(op, str(exc), permanent=True)
-        except Exception as exc:
-            self.failure = Failure(op, describe(exc), permanent=False)
+        state = ledger.state_of(order)
+        record.uncertain = answer.uncertain
+        record.claimed_at = None
+        connection = ledger.session.get(ShopConnection, order.connection_id)
+        assert connection is not None
+        context = _context(ledger, order, connection, self.snapshot, state)
+        state = self._conclude(ledger, order, record, context, state, result=answer.result,
+                               failure=answer.failure)
         if self.failure is not None:
-            record.status = "dead" if self.failure.permanent else "failed"
-            record.error = self.failure.error
-            self.hooks.operation_failed(context, op, self.failure.error, self.failure.permanent)
+            self._finish(ledger, order, state)
             return False
-        record.status, record.error = "succeeded", None
+        ledger.save_state(order, state, self.snapshot)
+        return True
+
+    def _conclude(self, ledger: Ledger, order: Order, record: OperationRecord,
+                  context: OrderContext, state: OrderState, *,
+                  result: OperationResult | None = None,
+                  failure: Failure | None = None) -> OrderState:
+        """Write an attempt's outcome on the record and return the state it leads to."""
+        op = ledger.operation_of(record)
+        if failure is not None:
+            permanent = failure.permanent or self.backoff.exhausted(record.attempts)
+            error = failure.error
+            if permanent and not failure.permanent:
+                error = f"gave up after {record.attempts} attempts: {error}"
+            record.status, record.error = ("dead" if permanent else "failed"), error
+            self.failure = Failure(op, error, permanent, failure.retry_after)
+            self.hooks.operation_failed(context, op, error, permanent)
+            return state
+        assert result is not None
+        record.status, record.error, record.uncertain = "succeeded", None, False
         record.provider_reference = result.provider_reference
         record.document_number = result.document_number
         self.executed.append(op)
         if isinstance(result, Authorisation) and not result.approved:
-            self.state = decline(self.state, result.decline_reason or "declined")
-            self.hooks.operation_succeeded(context, op, result)
-            return False
-        if op.kind is OperationKind.PLACEMENT:
-            self.order.provider_reference = result.provider_reference
-        self.state = apply(self.state, op)
+            state = decline(state, result.decline_reason or "declined")
+        else:
+            if op.kind is OperationKind.PLACEMENT:
+                order.provider_reference = result.provider_reference
+            state = apply(state, op)
         self.hooks.operation_succeeded(context, op, result)
-        return True
+        return state
 
-    def finish(self) -> Outcome:
+    def _finish(self, ledger: Ledger, order: Order, state: OrderState) -> None:
         """Store the state reached; the snapshot counts as seen even if an operation failed,
         so an older one arriving meanwhile is recognised as stale."""
-        self.state = mark_seen(self.state, self.snapshot.ordering_key)
-        self.ledger.save_state(self.order, self.state, self.snapshot)
-        return Outcome(self.order.id, self.state.status, self.snapshot.currency,
-                       tuple(self.executed), self.refusals, self.failure,
-                       decline_reason=self.state.decline_reason)
+        self.state = mark_seen(state, self.snapshot.ordering_key)
+        ledger.save_state(order, self.state, self.snapshot)
+
+    # -- outside any transaction ----------------------------------------------------------
+
+    def call(self, call: _Call) -> _Answer:
+        """Make a claimed remote call; when the last attempt's outcome is unknown, ask the
+        provider's state first (unless it honours idempotency keys)."""
+        op, context = call.operation, call.context
+        uncertain = call.uncertain
+        try:
+            if uncertain and not call.provider.idempotency_keys:
+                lookup = self.hooks.lookup_operation(context, op)
+                if lookup is None:
+                    raise PermanentError(
+                        "the last attempt's outcome is unknown and the provider cannot be "
+                        "asked: check the order at the provider, then retry the operation")
+                if lookup.applied:
+                    log.info("operation %s had taken effect at the provider", call.record_id)
+                    return _Answer(result=lookup.result or OperationResult())
+                uncertain = False
+            return _Answer(result=self.hooks.run_operation(context, op, None))
+        except OutcomeUnknown as exc:
+            return _Answer(failure=_failure(op, exc), uncertain=True)
+        except (RetryableError, PermanentError, ConfigurationError) as exc:
+            return _Answer(failure=_failure(op, exc), uncertain=uncertain)
+        except Exception as exc:  # a bug in the plugin: the request may have gone out
+            return _Answer(failure=_failure(op, exc), uncertain=True)
+
+    def outcome(self) -> Outcome:
+        return Outcome(self.order_id, self.state.status if self.order_id else None,
+                       self.snapshot.currency, tuple(self.executed), self.refusals,
+                       self.failure, stale=self.stale, decline_reason=self.state.decline_reason)
 
 
-def replay_order(ledger: Ledger, hooks: Hooks, shop: str, shop_order_id: str) -> Outcome:
-    """Give an order's dead operations another try by processing its newest snapshot again."""
-    order = ledger.find_order(shop, shop_order_id)
-    ledger.reopen_dead_operations(order)
-    return process_snapshot(ledger, hooks, load_snapshot(order.snapshot))
+def _failure(op: Operation, exc: Exception) -> Failure:
+    if isinstance(exc, PermanentError | ConfigurationError):
+        return Failure(op, str(exc), permanent=True)
+    if isinstance(exc, RetryableError):
+        return Failure(op, str(exc), permanent=False, retry_after=exc.retry_after)
+    return Failure(op, describe(exc), permanent=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _context(ledger: Ledger, order: Order, connection: ShopConnection,
+             snapshot: OrderSnapshot, state: OrderState) -> OrderContext:
+    return OrderContext(
+        order_key=order.id, merchant_id=connection.merchant_id, shop=connection.name,
+        provider=order.provider, snapshot=snapshot, state=state,
+        provider_reference=order.provider_reference,
+        settings={**connection.merchant.provider_settings, **connection.provider_settings},
+        invoices=ledger.invoice_references(order),
+    )
+
+
+# -- what providers report ----------------------------------------------------------------
+
+
+def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
+                          event: ProviderEvent) -> str:
+    """Apply a provider's webhook event to its order, once; return what was done.
+
+    Every event is journalled on the order. ``cancelled`` also cancels what the order still
+    has authorised but not invoiced, recorded as a full credit the provider already made (so
+    it is never sent back to the provider).
+    """
+    order = ledger.order_by_provider_reference(merchant_id, event.provider,
+                                               event.provider_reference)
+    if order is None:
+        return f"no order of merchant {merchant_id} has {event.provider} reference " \
+               f"{event.provider_reference}; nothing to do"
+    key = hashlib.sha256(f"{event.provider}:{event.event_id}".encode()).hexdigest()
+    ledger.journal(merchant_id=merchant_id, order_id=order.id, kind=f"provider_{event.kind}"[:32],
+                   amount=event.amount or 0, currency=order.currency, idempotency_key=key,
+                   description=f"{event.provider} reported {event.kind}",
+                   occurred_at=event.occurred_at)
+    state = ledger.state_of(ledger.lock_order_by_id(order.id))
+    unbilled = state.unbilled_by_rate
+    if event.kind != "cancelled" or not state.status.is_open or not unbilled:
+        return f"{event.kind} journalled"
+    op = Operation(kind=OperationKind.FULL_CREDIT,
+                   amount=total_of(unbilled), by_rate=unbilled, idempotency_key=key,
+                   source=f"provider:{event.kind}", after_activation=False)
+    record = ledger.operation_record(order, op)
+    if record.status == "succeeded":
+        return f"{event.kind} already applied"
+    record.status, record.attempts = "succeeded", record.attempts + 1
+    record.provider_reference = order.provider_reference
+    connection = ledger.session.get(ShopConnection, order.connection_id)
+    assert connection is not None
+    snapshot = load_snapshot(order.snapshot)
+    context = _context(ledger, order, connection, snapshot, state)
+    ledger.save_state(order, apply(state, op), snapshot)
+    hooks.operation_succeeded(context, op, OperationResult(
+        provider_reference=order.provider_reference, details={"reported_by": event.provider}))
+    return f"{event.kind}: the rest not invoiced is cancelled at {event.provider}"

@@ -11,7 +11,14 @@ import pluggy
 from core.context import AppResponse, OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
 from core.errors import ConfigurationError, NotFound
 from core.ledger.store import Ledger
-from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
+from core.operations import (
+    Authorisation,
+    Lookup,
+    Operation,
+    OperationKind,
+    OperationResult,
+    Refusal,
+)
 from core.snapshot import OrderSnapshot
 
 __all__ = ["OPERATION_HOOKS", "Hooks"]
@@ -59,6 +66,16 @@ class Hooks:
             raise ConfigurationError(
                 f"provider {order.provider!r} returned {type(result).__name__} from {hook.name}, "
                 f"expected {expected.__name__}")
+        return result
+
+    def lookup_operation(self, order: OrderContext, operation: Operation) -> Lookup | None:
+        """Ask the order's provider whether ``operation`` took effect; ``None`` if no
+        provider plugin can tell."""
+        result = self.pm.hook.lookup_operation(order=order, operation=operation)
+        if result is not None and not isinstance(result, Lookup):
+            raise ConfigurationError(f"provider {order.provider!r} returned "
+                                     f"{type(result).__name__} from lookup_operation, "
+                                     "expected Lookup")
         return result
 
     def verify_delivery(self, platform: str, body: bytes, headers: Mapping[str, str],

@@ -9,7 +9,9 @@ Three families:
 
 * **provider hooks** (``firstresult``): the core calls one per decided operation. Every
   provider plugin implements them and returns ``None`` unless ``order.provider`` is its own
-  name, so the first non-``None`` result is the order's provider's.
+  name, so the first non-``None`` result is the order's provider's. A remote provider's
+  hooks get ``ledger=None`` and run outside any transaction, after the operation's record
+  (with its idempotency key) is committed.
 * **shop hooks**: a platform plugin verifies and parses its platform's deliveries
   (``firstresult``, keyed by ``platform``) and declares its capabilities.
 * **observer hooks** (all implementations run): write-back, notifications, metrics.
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
         ProviderInfo,
     )
     from core.ledger.store import Ledger
-    from core.operations import Authorisation, Operation, OperationResult, Refusal
+    from core.operations import Authorisation, Lookup, Operation, OperationResult, Refusal
     from core.snapshot import OrderSnapshot
 
 hookspec = pluggy.HookspecMarker("invoicekit")
@@ -48,12 +50,14 @@ def declare_provider() -> ProviderInfo:
 
 
 @hookspec(firstresult=True)
-def place_order(order: OrderContext, operation: Operation, ledger: Ledger) -> Authorisation | None:
+def place_order(order: OrderContext, operation: Operation,
+                ledger: Ledger | None) -> Authorisation | None:
     """Authorise a newly placed order (placement): the risk decision for this buyer and cart.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``placement`` operation for the order total.
-    :param ledger: the ledger, for providers that keep their records there (the local one).
+    :param ledger: the ledger, for providers that keep their records there (the local
+        one); ``None`` for remote providers.
     :return: an :class:`core.operations.Authorisation`, approved or declined with a
         machine-readable ``decline_reason``; ``None`` if the order is not yours.
     """
@@ -61,14 +65,14 @@ def place_order(order: OrderContext, operation: Operation, ledger: Ledger) -> Au
 
 @hookspec(firstresult=True)
 def activate_order(order: OrderContext, operation: Operation,
-                   ledger: Ledger) -> OperationResult | None:
+                   ledger: Ledger | None) -> OperationResult | None:
     """Activation: start the invoice for ``operation.amount`` (due date, dunning clock).
 
     Called only when the shop's status maps to ``activate``, never on placement by itself.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: an ``activation`` with the open authorised amount and idempotency key.
-    :param ledger: the ledger, for providers that keep their records there.
+    :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult` (invoice number as
         ``document_number``), or ``None`` if the order is not yours. Raise
         :class:`core.errors.RetryableError` or :class:`core.errors.PermanentError` on failure.
@@ -77,7 +81,7 @@ def activate_order(order: OrderContext, operation: Operation,
 
 @hookspec(firstresult=True)
 def credit_full(order: OrderContext, operation: Operation,
-                ledger: Ledger) -> OperationResult | None:
+                ledger: Ledger | None) -> OperationResult | None:
     """Full credit: cancel the whole open amount.
 
     Before activation (``operation.after_activation`` false) this voids the authorisation;
@@ -85,14 +89,14 @@ def credit_full(order: OrderContext, operation: Operation,
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``full_credit`` for the open amount.
-    :param ledger: the ledger, for providers that keep their records there.
+    :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
     """
 
 
 @hookspec(firstresult=True)
 def credit_partial(order: OrderContext, operation: Operation,
-                   ledger: Ledger) -> OperationResult | None:
+                   ledger: Ledger | None) -> OperationResult | None:
     """Partial credit: reduce the order by ``operation.amount``.
 
     Before activation this lowers the authorisation (a partial cancellation, lines in
@@ -101,26 +105,26 @@ def credit_partial(order: OrderContext, operation: Operation,
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``partial_credit``; its amount never exceeds the open amount.
-    :param ledger: the ledger, for providers that keep their records there.
+    :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
     """
 
 
 @hookspec(firstresult=True)
 def transfer_discount(order: OrderContext, operation: Operation,
-                      ledger: Ledger) -> OperationResult | None:
+                      ledger: Ledger | None) -> OperationResult | None:
     """Discount transfer: a discount granted after the order reduces it by ``operation.amount``.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``discount_transfer``, net and tax split over the order's tax rates.
-    :param ledger: the ledger, for providers that keep their records there.
+    :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
     """
 
 
 @hookspec(firstresult=True)
 def handle_return(order: OrderContext, operation: Operation,
-                  ledger: Ledger) -> OperationResult | None:
+                  ledger: Ledger | None) -> OperationResult | None:
     """Return handling: credit returned lines of an activated order; no new invoice is needed.
 
     The amount is the shop's refund or, if that is lower, the value of the returned lines
@@ -128,8 +132,27 @@ def handle_return(order: OrderContext, operation: Operation,
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``return`` with the returned ``lines`` and their amounts.
-    :param ledger: the ledger, for providers that keep their records there.
+    :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def lookup_operation(order: OrderContext, operation: Operation) -> Lookup | None:
+    """Read the provider's state to learn whether an operation took effect.
+
+    Called before an operation is repeated whose last attempt ended with an unknown outcome
+    (:class:`core.errors.OutcomeUnknown`, or a worker that died during the call), when the
+    provider does not declare ``idempotency_keys``. Find the effect by what the operation
+    sent (an external code derived from ``operation.idempotency_key``, the amount…).
+
+    :param order: the order; answer only if ``order.provider`` is yours.
+    :param operation: the operation exactly as it was first sent.
+    :return: :class:`core.operations.Lookup` ``(applied=True, result=…)`` when the effect is
+        there, ``(applied=False)`` when it is not; raise
+        :class:`core.errors.RetryableError` when the provider cannot be read now; ``None``
+        if the order is not yours (the operation then ends dead: the merchant checks at the
+        provider and retries it).
     """
 
 

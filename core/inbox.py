@@ -3,8 +3,10 @@
 A delivery is stored (once per shop and dedupe key) before the shop gets its 2xx, and ends
 ``done`` or ``dead`` with a reason the merchant can see and replay (invariant I1). Processing
 reads the stored body through the platform plugin again, completes each snapshot from the
-shop's API outside any transaction, then reconciles and executes inside one transaction that
-also records the delivery's outcome.
+shop's API outside any transaction, then hands each snapshot to the executor (which commits
+every operation's record before a remote provider is called) and each provider event to its
+order; the delivery's outcome is recorded last. A crash in between leaves the delivery
+pending: processing it again finds every finished operation by its key.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select
@@ -29,14 +30,16 @@ from core.errors import (
     RetryableError,
     describe,
 )
-from core.execute import process_snapshot
+from core.execute import process_snapshot, record_provider_event
 from core.hooks import Hooks
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, ShopConnection
 from core.ledger.store import Ledger
+from core.retry import DEFAULT_BACKOFF, Backoff
 
-__all__ = ["DEFAULT_BACKOFF", "KEPT_HEADERS", "Backoff", "Processed", "due_deliveries",
-           "process_delivery", "replay_delivery", "store_delivery", "unfinished_deliveries"]
+__all__ = ["KEPT_HEADERS", "Processed", "due_deliveries", "process_delivery",
+           "replay_delivery", "replay_order_deliveries", "store_delivery",
+           "unfinished_deliveries"]
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +48,6 @@ KEPT_HEADERS = ("Content-Type", "User-Agent", "X-WC-Webhook-Source", "X-WC-Webho
                 "X-WC-Webhook-Resource", "X-WC-Webhook-Event", "X-WC-Webhook-ID",
                 "X-WC-Webhook-Delivery-ID", "webhook-id", "webhook-timestamp",
                 "X-Shopware-Event-Id", "sw-version")
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential backoff: ``base`` seconds, doubling up to ``cap``, then dead."""
-
-    base: float = 10.0
-    cap: float = 3600.0
-    max_attempts: int = 8
-
-    def delay(self, attempts: int) -> float:
-        return min(self.base * 2 ** max(attempts - 1, 0), self.cap)
-
-
-DEFAULT_BACKOFF = Backoff()
 
 
 @dataclass(frozen=True)
@@ -104,12 +92,10 @@ def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
     return existing, False
 
 
-def _snapshots(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> list[Any]:
+def _parse(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> ParsedDelivery:
     headers: Mapping[str, str] = CaseInsensitiveDict(delivery.headers)
-    parsed = hooks.parse_delivery(connection.platform, connection.name, delivery.body, headers,
-                                  connection.platform_settings)
-    return [hooks.enrich_snapshot(connection.platform, s, connection.platform_settings)
-            for s in parsed.snapshots]
+    return hooks.parse_delivery(connection.platform, connection.name, delivery.body, headers,
+                                connection.platform_settings)
 
 
 def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
@@ -127,19 +113,25 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
 
     error: str | None = None
     permanent = False
+    retry_after: float | None = None
     try:
-        snapshots = _snapshots(hooks, delivery, connection)  # shop I/O: outside transactions
-        with session_scope(engine) as session:
-            ledger = Ledger(session)
-            for snapshot in snapshots:
-                outcome = process_snapshot(ledger, hooks, snapshot)
-                if outcome.failure is not None:
-                    error, permanent = outcome.failure.error, outcome.failure.permanent
-                    break
-            # the delivery's outcome commits with the operations it caused
-            return _finish(session, delivery_id, error, permanent, backoff)
+        parsed = _parse(hooks, delivery, connection)
+        # the shop's API is asked outside any transaction
+        snapshots = [hooks.enrich_snapshot(connection.platform, s, connection.platform_settings)
+                     for s in parsed.snapshots]
+        for snapshot in snapshots:
+            outcome = process_snapshot(engine, hooks, snapshot, backoff)
+            if outcome.failure is not None:
+                error, permanent = outcome.failure.error, outcome.failure.permanent
+                retry_after = outcome.failure.retry_after
+                break
+        if error is None:
+            for event in parsed.events:
+                with session_scope(engine) as session:
+                    log.info("delivery %s: %s", delivery_id, record_provider_event(
+                        Ledger(session), hooks, connection.merchant_id, event))
     except RetryableError as exc:
-        error = str(exc)
+        error, retry_after = str(exc), exc.retry_after
     except InvoicekitError as exc:
         error, permanent = str(exc), True
     except Exception as exc:  # a bug or a database hiccup: retry, then dead
@@ -147,11 +139,11 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         log.error("processing delivery %s failed: %s", delivery_id, error,
                   exc_info=not error.startswith("database error"))
     with session_scope(engine) as session:
-        return _finish(session, delivery_id, error, permanent, backoff)
+        return _finish(session, delivery_id, error, permanent, backoff, retry_after)
 
 
 def _finish(session: Session, delivery_id: int, error: str | None, permanent: bool,
-            backoff: Backoff) -> Processed:
+            backoff: Backoff, retry_after: float | None = None) -> Processed:
     """Record a processing attempt's outcome on the delivery, in ``session``."""
     now = datetime.now(UTC)
     delivery = session.get(Delivery, delivery_id)
@@ -161,14 +153,14 @@ def _finish(session: Session, delivery_id: int, error: str | None, permanent: bo
     if error is None:
         delivery.status, delivery.processed_at, delivery.next_attempt_at = "done", now, None
         return Processed(delivery_id, "done")
-    if permanent or delivery.attempts >= backoff.max_attempts:
+    if permanent or backoff.exhausted(delivery.attempts):
         if not permanent:
             error = f"gave up after {delivery.attempts} attempts: {error}"
             delivery.error = error
         delivery.status, delivery.next_attempt_at = "dead", None
         log.warning("delivery %s is dead: %s", delivery_id, error)
         return Processed(delivery_id, "dead", error=error)
-    delay = backoff.delay(delivery.attempts)
+    delay = backoff.delay(delivery.attempts, retry_after)
     delivery.status = "retrying"
     delivery.next_attempt_at = now + timedelta(seconds=delay)
     return Processed(delivery_id, "retrying", retry_in=delay, error=error)
@@ -215,3 +207,16 @@ def replay_delivery(engine: Engine, delivery_id: int) -> None:
                     ledger.find_order(delivery.connection.name, delivery.shop_order_id))
         delivery.status, delivery.error, delivery.next_attempt_at = "pending", None, None
         delivery.attempts = 0
+
+
+def replay_order_deliveries(engine: Engine, shop: str, shop_order_id: str) -> list[int]:
+    """Make the order's dead deliveries pending again (after its dead operation was retried
+    by hand) and return their ids for the queue: each ends done or dead anew."""
+    with session_scope(engine, write=False) as session:
+        dead = list(session.scalars(
+            select(Delivery.id).join(ShopConnection)
+            .where(ShopConnection.name == shop, Delivery.shop_order_id == shop_order_id,
+                   Delivery.status == "dead").order_by(Delivery.id)))
+    for delivery_id in dead:
+        replay_delivery(engine, delivery_id)
+    return dead

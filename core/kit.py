@@ -8,10 +8,10 @@ from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
 from core.hooks import Hooks
-from core.inbox import DEFAULT_BACKOFF, Backoff
 from core.ledger.db import make_engine, upgrade
 from core.plugins import get_plugin_manager
 from core.queue import Queue, make_huey
+from core.retry import DEFAULT_BACKOFF, Backoff
 
 __all__ = ["Kit"]
 
@@ -24,6 +24,7 @@ class Kit:
     engine: Engine
     hooks: Hooks
     queue: Queue
+    backoff: Backoff = DEFAULT_BACKOFF
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, migrate: bool = False,
@@ -35,4 +36,4 @@ class Kit:
             upgrade(engine)
         hooks = Hooks(get_plugin_manager())
         queue = Queue(make_huey(settings.queue_url), engine, hooks, backoff)
-        return cls(settings, engine, hooks, queue)
+        return cls(settings, engine, hooks, queue, backoff)

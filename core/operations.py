@@ -13,6 +13,7 @@ from core.money import Amount
 __all__ = [
     "Authorisation",
     "Decision",
+    "Lookup",
     "Operation",
     "OperationKind",
     "OperationLine",
@@ -21,6 +22,7 @@ __all__ = [
     "idempotency_key",
     "rates_from_json",
     "rates_to_json",
+    "total_of",
 ]
 
 
@@ -53,11 +55,15 @@ class Operation:
     """One provider effect, decided by :func:`core.reconcile.reconcile`.
 
     ``amount`` is the sum of ``by_rate``, the amount per tax rate (percent → gross, net, tax),
-    which is what invoices and credit notes show. ``after_activation`` tells a provider whether
-    the order has an invoice yet (a full credit before activation voids the authorisation;
-    after it, a credit note is issued). The ``*_after`` and ``refund_id`` fields are what the
-    ledger remembers once the operation succeeded, so that the same change is never decided
-    twice.
+    which is what invoices and credit notes show. ``after_activation`` tells a provider which
+    part of the order a reduction takes from: ``True``, an invoice (a credit note is issued);
+    ``False``, the authorisation not yet invoiced (it is lowered, or voided by a full credit),
+    also on an order partly invoiced already. On an activation it says whether the order has
+    an invoice already: an order shipped in parts is activated once per shipment, for the
+    units in ``lines``. The ``*_after`` and ``refund_id`` fields are what the ledger remembers
+    once the operation succeeded, so that the same change is never decided twice
+    (``refund_id`` of the first of a refund's two parts is a mark of its progress, see
+    :mod:`core.reconcile`).
     """
 
     kind: OperationKind
@@ -107,12 +113,31 @@ class Authorisation(OperationResult):
     decline_reason: str | None = None
 
 
-def idempotency_key(shop: str, order_id: str, source: str) -> str:
-    """Deterministic key of one change of one order (``activation``, ``refund:<id>``,
-    ``discount:<total>``…): the same change always gets the same key, whatever amount or
-    operation kind it is decided with, so a retry can never become a second effect."""
-    text = json.dumps([shop, order_id, source], separators=(",", ":"))
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a provider's state says about an operation whose outcome was unknown: ``applied``
+    with the result it had, or not applied (then the call is repeated)."""
+
+    applied: bool
+    result: OperationResult | None = None
+
+
+def idempotency_key(shop: str, order_id: str, kind: OperationKind, source: str,
+                    gross: int) -> str:
+    """Deterministic key of one operation: shop, order, operation kind, the change it comes
+    from (``activation``, ``refund:<id>``, ``discount:<total>``…) and its amount. The same
+    decision always gets the same key; a failed operation is retried from its stored record,
+    key and all, so a retry can never become a second effect."""
+    text = json.dumps([shop, order_id, kind.value, source, gross], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def total_of(by_rate: RateAmounts) -> Amount:
+    """The sum of amounts per tax rate."""
+    total = Amount.zero()
+    for _, amount in by_rate:
+        total = total + amount
+    return total
 
 
 def rates_to_json(by_rate: RateAmounts) -> list[list[str | int]]:

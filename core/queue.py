@@ -15,13 +15,8 @@ from typing import TYPE_CHECKING
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 from core.errors import ConfigurationError
-from core.inbox import (
-    DEFAULT_BACKOFF,
-    Backoff,
-    due_deliveries,
-    process_delivery,
-    unfinished_deliveries,
-)
+from core.inbox import due_deliveries, process_delivery, unfinished_deliveries
+from core.retry import DEFAULT_BACKOFF, Backoff
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

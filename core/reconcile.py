@@ -3,27 +3,46 @@
 :func:`reconcile` is pure. The rules (design §2):
 
 * the first snapshot of an order places it (authorisation); activation happens only when the
-  shop status is mapped to ``activate`` by the connection, never on placement by itself;
+  shop status is mapped to ``activate`` by the connection (it invoices everything not yet
+  invoiced), or when the shop reports units ``shipped`` beyond those invoiced (a partial
+  activation of just those units, shipping and fees with the first), never on placement by
+  itself;
 * a cancel before activation voids the authorisation, after activation it credits the open
-  amount; refunds reaching the total, a fully returned order, or no articles left credit
-  fully, shipping included;
+  amount (after a partial activation: first the part not yet invoiced is cancelled, then the
+  invoices are credited); refunds reaching the total, a fully returned order, or no articles
+  left credit fully, shipping included;
 * a discount that grew by X transfers X; a total that shrank beyond that (an order edit)
   credits the difference; an increase is refused and reported, never applied;
 * every refund not seen before credits its amount: by lines when the shop names them (a
-  return after activation, a partial cancellation before it), otherwise as an amount;
-  returned lines are credited at least at their value, so return shipping is never charged;
+  return of invoiced units, a partial cancellation of units not yet invoiced), otherwise as an
+  amount; returned lines are credited at least at their value, so return shipping is never
+  charged;
+* a reduction of a partially activated order is passed on in up to two parts: first against
+  the invoices (a credit note, ``after_activation``), then against the part not yet invoiced.
+  Units go to the pot they are in (refunded or removed units count as not yet invoiced
+  first); amounts without units go to the invoices first; what one pot cannot hold goes to
+  the other;
 * nothing is ever credited above the open amount (I3), and a snapshot older than the last one
   processed, or one seen already, yields nothing (I2, I4);
-* every amount is split over tax rates from what is still open per rate, so credit notes add
-  up to the invoice in net and tax as well as gross.
+* every amount is split over tax rates from what is still open per rate in its pot, so credit
+  notes add up to the invoice in net and tax as well as gross.
+
+Operations are decided one at a time, each from the state the ones before it lead to, so
+reconciling the same snapshot against the state after the first operation gives exactly the
+others. A change passed on in two parts therefore marks its progress in the state: the
+first part of a discount or an edit moves ``discount_total_after``/``order_total_after`` by
+its amount, and the first part of a refund leaves a mark in ``refund_ids`` with what is
+still to come.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from core.money import Amount, allocate, net_of, share, to_decimal
 from core.operations import (
@@ -35,10 +54,12 @@ from core.operations import (
     Refusal,
     idempotency_key,
 )
-from core.snapshot import LineKind, OrderSnapshot, Refund
-from core.state import OrderState, Status, apply
+from core.snapshot import Line, LineKind, OrderSnapshot, Refund
+from core.state import LineState, OrderState, Status, apply
 
 __all__ = ["Rules", "Trigger", "reconcile", "take"]
+
+MAX_SOURCE = 128  # the length of the ledger's ``operations.source``
 
 
 class Trigger(StrEnum):
@@ -107,40 +128,9 @@ def _sum(by_rate: RateAmounts) -> Amount:
     return total
 
 
-class _Plan:
-    """Operations decided so far, with the state they lead to."""
-
-    def __init__(self, snapshot: OrderSnapshot, state: OrderState) -> None:
-        self.snapshot = snapshot
-        self.state = state
-        self.operations: list[Operation] = []
-        self.refusals: list[Refusal] = []
-
-    def emit(self, kind: OperationKind, by_rate: RateAmounts, source: str, *,
-             lines: tuple[OperationLine, ...] = (), refund_id: str | None = None,
-             discount_total_after: int | None = None,
-             order_total_after: int | None = None) -> None:
-        by_rate = tuple((rate, a) for rate, a in by_rate if (a.gross, a.net, a.tax) != (0, 0, 0))
-        amount = _sum(by_rate)
-        if amount.gross <= 0 and kind is not OperationKind.PLACEMENT:
-            return
-        s = self.snapshot
-        op = Operation(
-            kind=kind, amount=amount, by_rate=by_rate, source=source, lines=lines,
-            after_activation=self.state.status is Status.ACTIVE,
-            idempotency_key=idempotency_key(s.shop, s.order_id, source),
-            refund_id=refund_id, discount_total_after=discount_total_after,
-            order_total_after=order_total_after,
-        )
-        self.operations.append(op)
-        self.state = apply(self.state, op)
-
-    def refuse(self, reason: str, amount: int, message: str) -> None:
-        self.refusals.append(Refusal(reason=reason, amount=amount, message=message))
-
-    def take(self, gross: int, weights: Mapping[Decimal, int] | None = None) -> RateAmounts:
-        """Up to ``gross`` out of the open amount, split over the open tax rates."""
-        return take(self.state.open_by_rate, gross, weights)
+def _room(by_rate: RateAmounts) -> int:
+    """What :func:`take` can take out of a pot: the gross of its rates with something open."""
+    return sum(amount.gross for _, amount in by_rate if amount.gross > 0)
 
 
 def reconcile(snapshot: OrderSnapshot, state: OrderState | None, rules: Rules) -> Decision:
@@ -148,56 +138,54 @@ def reconcile(snapshot: OrderSnapshot, state: OrderState | None, rules: Rules) -
     state = state or OrderState()
     if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
         return Decision(stale=True)
-    plan = _Plan(snapshot, state)
-    if state.status is Status.NEW:
-        _place(plan)
-    if not plan.state.status.is_open:
-        return Decision(tuple(plan.operations), tuple(plan.refusals))
-
     trigger = rules.trigger(snapshot.status)
-    if _closes(plan, trigger):
-        plan.emit(OperationKind.FULL_CREDIT, plan.state.open_by_rate, "full_credit")
-        return Decision(tuple(plan.operations), tuple(plan.refusals))
-
-    _refuse_increase(plan)
-    _transfer_discount(plan)
-    _credit_edits(plan)
-    if trigger is Trigger.ACTIVATE and plan.state.status is Status.AUTHORISED:
-        plan.emit(OperationKind.ACTIVATION, plan.state.open_by_rate, "activation")
-    for refund in snapshot.refunds:
-        if refund.refund_id not in plan.state.refund_ids and plan.state.status.is_open:
-            _credit_refund(plan, refund)
-    return Decision(tuple(plan.operations), tuple(plan.refusals))
+    refusals: tuple[Refusal, ...] = ()
+    if state.status.is_open and not _closes(snapshot, state, trigger):
+        refusals = _refusals(snapshot, state)
+    operations = []
+    while (op := _next_operation(snapshot, state, trigger)) is not None:
+        operations.append(op)
+        state = apply(state, op)
+    return Decision(tuple(operations), refusals)
 
 
-def _closes(plan: _Plan, trigger: Trigger | None) -> bool:
-    snapshot = plan.snapshot
-    return (
-        snapshot.cancelled
-        or trigger is Trigger.CANCEL
-        or snapshot.returned
-        or snapshot.refund_total >= snapshot.total
-        or _articles_left(plan) == 0
+def _next_operation(s: OrderSnapshot, state: OrderState,
+                    trigger: Trigger | None) -> Operation | None:
+    """The first operation ``state`` still needs to match ``s``, or ``None``."""
+    if state.status is Status.NEW:
+        return _placement(s)
+    if not state.status.is_open:
+        return None
+    if _closes(s, state, trigger):
+        return _closing_credit(s, state)
+    activation = _activation if trigger is Trigger.ACTIVATE else _shipment
+    return (_discount_transfer(s, state) or _edit_credit(s, state) or activation(s, state)
+            or _refund_credit(s, state))
+
+
+def _operation(s: OrderSnapshot, kind: OperationKind, by_rate: RateAmounts, source: str, *,
+               after_activation: bool, lines: tuple[OperationLine, ...] = (),
+               refund_id: str | None = None, discount_total_after: int | None = None,
+               order_total_after: int | None = None) -> Operation | None:
+    """The operation, or ``None`` when it would move no money (only a placement may)."""
+    by_rate = tuple((rate, a) for rate, a in by_rate if a != Amount.zero())
+    amount = _sum(by_rate)
+    if amount.gross <= 0 and kind is not OperationKind.PLACEMENT:
+        return None
+    return Operation(
+        kind=kind, amount=amount, by_rate=by_rate, source=source, lines=lines,
+        after_activation=after_activation,
+        idempotency_key=idempotency_key(s.shop, s.order_id, kind, source, amount.gross),
+        refund_id=refund_id, discount_total_after=discount_total_after,
+        order_total_after=order_total_after,
     )
 
 
-def _articles_left(plan: _Plan) -> int | None:
-    """Article units the buyer still keeps: ordered articles still in the snapshot, less the
-    units its refunds name; ``None`` for an order that never had articles."""
-    articles = [line_id for line_id, ls in plan.state.lines.items() if ls.article]
-    if not articles:
-        return None
-    present = {line.line_id: line.quantity for line in plan.snapshot.lines}
-    refunded: dict[str, int] = {}
-    for refund in plan.snapshot.refunds:
-        for rl in refund.lines or ():
-            refunded[rl.line_id] = refunded.get(rl.line_id, 0) + rl.quantity
-    return sum(max(present.get(i, 0) - refunded.get(i, 0), 0) for i in articles)
+# -- placement and closing ------------------------------------------------------------------
 
 
-def _place(plan: _Plan) -> None:
+def _placement(s: OrderSnapshot) -> Operation | None:
     """Authorise the total, split per tax rate as the lines are, rounding put on the largest."""
-    s = plan.snapshot
     by_rate: dict[Decimal, Amount] = {}
     for line in s.lines:
         by_rate[line.tax_rate] = by_rate.get(line.tax_rate, Amount.zero()) + Amount(
@@ -208,81 +196,354 @@ def _place(plan: _Plan) -> None:
     bucket = by_rate[largest]
     by_rate[largest] = Amount(bucket.gross + fix_gross, bucket.net + fix_gross - fix_tax,
                               bucket.tax + fix_tax)
-    plan.emit(
-        OperationKind.PLACEMENT, tuple(sorted(by_rate.items())), "placement",
+    return _operation(
+        s, OperationKind.PLACEMENT, tuple(sorted(by_rate.items())), "placement",
+        after_activation=False,
         lines=tuple(OperationLine(li.line_id, li.quantity, li.gross,
                                   article=li.kind is LineKind.PRODUCT) for li in s.lines),
-        order_total_after=s.total,
-        discount_total_after=s.discount_total,
+        order_total_after=s.total, discount_total_after=s.discount_total,
     )
 
 
-def _refuse_increase(plan: _Plan) -> None:
-    s, seen = plan.snapshot, plan.state.total_seen
+def _closes(s: OrderSnapshot, state: OrderState, trigger: Trigger | None) -> bool:
+    return (
+        s.cancelled
+        or trigger is Trigger.CANCEL
+        or s.returned
+        or s.refund_total >= s.total
+        or _articles_left(s, state) == 0
+    )
+
+
+def _articles_left(s: OrderSnapshot, state: OrderState) -> int | None:
+    """Article units the buyer still keeps: ordered articles still in the snapshot, less the
+    units its refunds name; ``None`` for an order that never had articles."""
+    articles = [line_id for line_id, ls in state.lines.items() if ls.article]
+    if not articles:
+        return None
+    present = {line.line_id: line.quantity for line in s.lines}
+    refunded: dict[str, int] = {}
+    for refund in s.refunds:
+        for rl in refund.lines or ():
+            refunded[rl.line_id] = refunded.get(rl.line_id, 0) + rl.quantity
+    return sum(max(present.get(i, 0) - refunded.get(i, 0), 0) for i in articles)
+
+
+def _closing_credit(s: OrderSnapshot, state: OrderState) -> Operation | None:
+    """Credit everything open: on a partially activated order first the part not yet
+    invoiced (``full_credit:unbilled``), then the invoices."""
+    if state.activated and state.unbilled > 0:
+        op = _operation(s, OperationKind.FULL_CREDIT, state.unbilled_by_rate,
+                        "full_credit:unbilled", after_activation=False)
+        if op is not None:
+            return op
+    return _operation(s, OperationKind.FULL_CREDIT, state.open_by_rate, "full_credit",
+                      after_activation=state.activated > 0)
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+def _refusals(s: OrderSnapshot, state: OrderState) -> tuple[Refusal, ...]:
+    refusals = []
+    seen = state.total_seen
     if s.total > seen:
-        plan.refuse("increase", s.total - seen,
-                    f"the order total rose from {to_decimal(seen, s.currency)} to "
-                    f"{to_decimal(s.total, s.currency)} {s.currency}; increases of an existing "
-                    "order or invoice are refused: create a new order for the extra items")
-    if s.discount_total < plan.state.discount_seen:
-        plan.refuse("discount_decrease", plan.state.discount_seen - s.discount_total,
-                    "a discount was reduced; increases of an existing order or invoice are "
-                    "refused")
+        refusals.append(Refusal(
+            "increase", s.total - seen,
+            f"the order total rose from {to_decimal(seen, s.currency)} to "
+            f"{to_decimal(s.total, s.currency)} {s.currency}; increases of an existing "
+            "order or invoice are refused: create a new order for the extra items"))
+    if s.discount_total < state.discount_seen:
+        refusals.append(Refusal(
+            "discount_decrease", state.discount_seen - s.discount_total,
+            "a discount was reduced; increases of an existing order or invoice are refused"))
+    return tuple(refusals)
 
 
-def _transfer_discount(plan: _Plan) -> None:
-    grown = plan.snapshot.discount_total - plan.state.discount_seen
+# -- activation -------------------------------------------------------------------------------
+
+
+def _activation(s: OrderSnapshot, state: OrderState) -> Operation | None:
+    """Invoice everything not yet invoiced: the shop's status maps to ``activate``."""
+    by_line = {line.line_id: line for line in s.lines}
+    lines = tuple(_activation_line(by_line.get(line_id), line_id, known, known.unbilled)
+                  for line_id, known in state.lines.items() if known.unbilled > 0)
+    return _operation(s, OperationKind.ACTIVATION, state.unbilled_by_rate, "activation",
+                      after_activation=state.activated > 0, lines=lines)
+
+
+def _shipment(s: OrderSnapshot, state: OrderState) -> Operation | None:
+    """Invoice the units shipped beyond those invoiced (partial activation); shipping and
+    fees are invoiced in full with the first shipment, and a shipment that leaves no unit
+    uninvoiced invoices everything not yet invoiced (rounding included)."""
+    newly = {line.line_id: units for line in s.lines
+             if (units := _newly_shipped(line, state.lines.get(line.line_id))) > 0}
+    if not newly:
+        return None
+    lines = tuple(_activation_line(line, line.line_id, state.lines[line.line_id], units)
+                  for line in s.lines if (units := _shipment_units(line, state, newly)) > 0)
+    invoiced = {ol.line_id: ol.quantity for ol in lines}
+    if all(invoiced.get(line_id, 0) >= known.unbilled
+           for line_id, known in state.lines.items()):
+        by_rate = state.unbilled_by_rate
+    else:
+        by_rate = take(state.unbilled_by_rate, sum(ol.amount for ol in lines),
+                       _weights(s, lines))
+    return _operation(s, OperationKind.ACTIVATION, by_rate, _shipment_source(s),
+                      after_activation=state.activated > 0, lines=lines)
+
+
+def _newly_shipped(line: Line, known: LineState | None) -> int:
+    """Units of a line shipped beyond those invoiced, as far as they are not cancelled."""
+    if known is None or not line.shipped:
+        return 0
+    return min(line.shipped - known.activated, known.unbilled)
+
+
+def _shipment_units(line: Line, state: OrderState, newly: Mapping[str, int]) -> int:
+    """Units of a line a shipment invoices: the articles newly shipped, and all of a shipping
+    or fee line not yet invoiced (so they go with the first shipment)."""
+    known = state.lines.get(line.line_id)
+    if known is None:
+        return 0
+    return newly.get(line.line_id, 0) if known.article else known.unbilled
+
+
+def _activation_line(line: Line | None, line_id: str, known: LineState,
+                     units: int) -> OperationLine:
+    """``units`` more units of a line to invoice, valued on from those already invoiced."""
+    if line is None:  # gone from the order: its value is unknown
+        return OperationLine(line_id, units, 0, known.article)
+    return OperationLine(line_id, units, _units_value(line, known.activated, units),
+                         article=line.kind is LineKind.PRODUCT)
+
+
+def _shipment_source(s: OrderSnapshot) -> str:
+    """``shipment:`` and the units shipped so far per line (``shipment:1=2,7=1``), so each
+    new shipment level is a change of its own; a digest of that where it would be too long."""
+    text = ",".join(f"{line.line_id}={line.shipped}"
+                    for line in sorted(s.lines, key=lambda li: li.line_id) if line.shipped)
+    source = f"shipment:{text}"
+    if len(source) > MAX_SOURCE:
+        source = f"shipment:#{hashlib.sha256(text.encode()).hexdigest()}"
+    return source
+
+
+# -- reductions -------------------------------------------------------------------------------
+
+
+Marks = Callable[[int, bool], dict[str, Any]]
+
+
+def _invoiced_share(state: OrderState, total: int, want: int) -> int:
+    """How much of a reduction of ``total`` the invoices take: what its invoiced units call
+    for (``want``), more if the part not yet invoiced cannot hold the rest, never more than
+    the invoices have open."""
+    return max(0, min(max(want, total - _room(state.unbilled_by_rate)),
+                      _room(state.invoiced_by_rate)))
+
+
+def _unbilled_source(state: OrderState, source: str) -> str:
+    """The source of a part taken from what is not yet invoiced: the change's own before any
+    activation (as always), else kept apart from the part taken from the invoices."""
+    return f"{source}:unbilled" if state.activated else source
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One pot's side of a reduction: the operation kind, units and weights per tax rate."""
+
+    kind: OperationKind
+    lines: tuple[OperationLine, ...] = ()
+    weights: Mapping[Decimal, int] | None = None
+
+
+def _reduction(s: OrderSnapshot, state: OrderState, total: int, want: int, source: str,
+               invoiced: _Part, unbilled: _Part, marks: Marks, *,
+               unbilled_only: bool = False) -> Operation | None:
+    """The next part of a reduction of ``total``: from the invoices first (``want`` and what
+    the other pot cannot hold), else from what is not yet invoiced.
+
+    ``marks(amount, final)`` gives the part's progress marks; a part is final when nothing
+    is left for the other pot.
+    """
+    if not unbilled_only:
+        by_rate = take(state.invoiced_by_rate, _invoiced_share(state, total, want),
+                       invoiced.weights)
+        part = _sum(by_rate).gross
+        if part > 0:
+            final = not take(state.unbilled_by_rate, total - part, unbilled.weights)
+            return _operation(s, invoiced.kind, by_rate, source, after_activation=True,
+                              lines=invoiced.lines, **marks(part, final))
+    by_rate = take(state.unbilled_by_rate, total, unbilled.weights)
+    return _operation(s, unbilled.kind, by_rate, _unbilled_source(state, source),
+                      after_activation=False, lines=unbilled.lines,
+                      **marks(_sum(by_rate).gross, True))
+
+
+def _discount_transfer(s: OrderSnapshot, state: OrderState) -> Operation | None:
+    """A discount total that grew by X transfers X, from the invoices first."""
+    grown = s.discount_total - state.discount_seen
     if grown <= 0:
-        return
-    target = plan.snapshot.discount_total
-    plan.emit(OperationKind.DISCOUNT_TRANSFER, plan.take(grown), f"discount:{target}",
-              discount_total_after=target, order_total_after=plan.state.total_seen - grown)
+        return None
+    target = s.discount_total
+
+    def marks(part: int, final: bool) -> dict[str, Any]:
+        done = grown if final else part
+        return {"discount_total_after": state.discount_seen + done,
+                "order_total_after": state.total_seen - done}
+
+    kind = _Part(OperationKind.DISCOUNT_TRANSFER)
+    return _reduction(s, state, grown, grown, f"discount:{target}", kind, kind, marks)
 
 
-def _credit_edits(plan: _Plan) -> None:
+def _edit_credit(s: OrderSnapshot, state: OrderState) -> Operation | None:
     """A total that fell without a refund or discount: lines were removed or reduced."""
-    shrink = plan.state.total_seen - plan.snapshot.total
+    shrink = state.total_seen - s.total
     if shrink <= 0:
-        return
-    present = {line.line_id: line.quantity for line in plan.snapshot.lines}
-    lines = tuple(
-        OperationLine(line_id, known.remaining - present.get(line_id, 0), 0, known.article)
-        for line_id, known in plan.state.lines.items()
-        if present.get(line_id, 0) < known.remaining
-    )
-    plan.emit(OperationKind.PARTIAL_CREDIT, plan.take(shrink), f"edit:{plan.snapshot.total}",
-              lines=lines, order_total_after=plan.snapshot.total)
+        return None
+    returned, cancelled = _removed_units(s, state)
+    if not cancelled:  # invoiced units only, or no units known: from the invoices first
+        want = shrink
+    elif not returned:
+        want = 0
+    else:  # both: in proportion to the units
+        want = allocate(shrink, [sum(ol.quantity for ol in returned),
+                                 sum(ol.quantity for ol in cancelled)])[0]
+
+    def marks(part: int, final: bool) -> dict[str, Any]:
+        return {"order_total_after": s.total if final else state.total_seen - part}
+
+    return _reduction(s, state, shrink, want, f"edit:{s.total}",
+                      _Part(OperationKind.PARTIAL_CREDIT, returned),
+                      _Part(OperationKind.PARTIAL_CREDIT, cancelled), marks)
 
 
-def _credit_refund(plan: _Plan, refund: Refund) -> None:
+def _removed_units(s: OrderSnapshot, state: OrderState,
+                   ) -> tuple[tuple[OperationLine, ...], tuple[OperationLine, ...]]:
+    """Units an edit removed, per line: invoiced ones (returned) and others (cancelled);
+    units not yet invoiced count as removed first."""
+    present = {line.line_id: line.quantity for line in s.lines}
+    returned, cancelled = [], []
+    for line_id, known in state.lines.items():
+        removed = known.remaining - present.get(line_id, 0)
+        if removed <= 0:
+            continue
+        units = min(removed, known.unbilled)
+        if units:
+            cancelled.append(OperationLine(line_id, units, 0, known.article))
+        if removed - units:
+            returned.append(OperationLine(line_id, removed - units, 0, known.article))
+    return tuple(returned), tuple(cancelled)
+
+
+def _refund_credit(s: OrderSnapshot, state: OrderState) -> Operation | None:
+    """The next part of the first refund not yet passed on that moves money."""
+    for refund in s.refunds:
+        if refund.refund_id not in state.refund_ids:
+            op = _refund_part(s, state, refund)
+            if op is not None:
+                return op
+    return None
+
+
+def _refund_part(s: OrderSnapshot, state: OrderState, refund: Refund) -> Operation | None:
+    """A refund's credit note against the invoices, or its reduction of what is not yet
+    invoiced. The refund counts as seen once its last part is passed on; a first part
+    followed by another leaves a mark with the amount still to come."""
+    to_come = _refund_to_come(state, refund.refund_id)
+
+    def marks(part: int, final: bool) -> dict[str, Any]:
+        if final:
+            return {"refund_id": refund.refund_id}
+        return {"refund_id": _refund_mark(refund.refund_id, total - part)}
+
     source = f"refund:{refund.refund_id}"
     if not refund.lines:
-        plan.emit(OperationKind.PARTIAL_CREDIT, plan.take(refund.amount), source,
-                  refund_id=refund.refund_id)
-        return
-    lines = tuple(ol for rl in refund.lines
-                  if (ol := _line_value(plan, rl.line_id, rl.quantity)).quantity > 0)
-    value = sum(ol.amount for ol in lines)
+        total = refund.amount if to_come is None else to_come
+        part = _Part(OperationKind.PARTIAL_CREDIT)
+        return _reduction(s, state, total, total, source, part, part, marks,
+                          unbilled_only=to_come is not None)
+    returned, cancelled = _refunded_units(s, state, refund)
+    value = sum(ol.amount for ol in returned + cancelled)
+    total = max(refund.amount, value) if to_come is None else to_come
+    want = total - sum(ol.amount for ol in cancelled)
+    return _reduction(s, state, total, want, source,
+                      _Part(OperationKind.RETURN, returned, _weights(s, returned)),
+                      _Part(OperationKind.PARTIAL_CREDIT, cancelled, _weights(s, cancelled)),
+                      marks, unbilled_only=to_come is not None)
+
+
+def _refunded_units(s: OrderSnapshot, state: OrderState, refund: Refund,
+                    ) -> tuple[tuple[OperationLine, ...], tuple[OperationLine, ...]]:
+    """The units a refund names, valued: invoiced ones (returned) and others (cancelled).
+
+    Units not yet invoiced count as refunded first: a shop refunds what it has not shipped
+    rather than take back what it has. Returned units are valued first, cancelled ones on
+    from them, so both together are worth what all the units are.
+    """
+    unbilled = {line_id: ls.unbilled for line_id, ls in state.lines.items()}
+    returned, cancelled = [], []
+    for rl in refund.lines or ():
+        whole = _line_value(s, state, rl.line_id, rl.quantity)
+        units = min(whole.quantity, unbilled.get(rl.line_id, 0))
+        unbilled[rl.line_id] = unbilled.get(rl.line_id, 0) - units
+        back = _line_value(s, state, rl.line_id, whole.quantity - units)
+        if back.quantity > 0:
+            returned.append(back)
+        if units > 0:
+            cancelled.append(OperationLine(rl.line_id, units, whole.amount - back.amount,
+                                           whole.article))
+    return tuple(returned), tuple(cancelled)
+
+
+def _refund_mark(refund_id: str, to_come: int) -> str:
+    """The mark in ``refund_ids`` of a refund whose invoiced part is passed on, with the
+    amount still to come from what is not yet invoiced (short: ``refund_ids`` are stored
+    in 64 characters)."""
+    return f"{_mark_prefix(refund_id)}{to_come}"
+
+
+def _mark_prefix(refund_id: str) -> str:
+    return f"part:{hashlib.sha256(refund_id.encode()).hexdigest()[:24]}:"
+
+
+def _refund_to_come(state: OrderState, refund_id: str) -> int | None:
+    """What is still to come of a refund whose invoiced part is passed on, else ``None``."""
+    prefix = _mark_prefix(refund_id)
+    return next((int(mark[len(prefix):]) for mark in state.refund_ids
+                 if mark.startswith(prefix)), None)
+
+
+def _weights(s: OrderSnapshot, lines: tuple[OperationLine, ...]) -> dict[Decimal, int]:
+    """The value of ``lines`` per tax rate."""
+    rates = {line.line_id: line.tax_rate for line in s.lines}
     weights: dict[Decimal, int] = {}
     for ol in lines:
-        rate = next(li.tax_rate for li in plan.snapshot.lines if li.line_id == ol.line_id)
-        weights[rate] = weights.get(rate, 0) + ol.amount
-    kind = OperationKind.RETURN if plan.state.status is Status.ACTIVE else \
-        OperationKind.PARTIAL_CREDIT
-    plan.emit(kind, plan.take(max(refund.amount, value), weights), source, lines=lines,
-              refund_id=refund.refund_id)
+        if ol.line_id in rates:
+            weights[rates[ol.line_id]] = weights.get(rates[ol.line_id], 0) + ol.amount
+    return weights
 
 
-def _line_value(plan: _Plan, line_id: str, quantity: int) -> OperationLine:
+def _line_value(s: OrderSnapshot, state: OrderState, line_id: str,
+                quantity: int) -> OperationLine:
     """Gross value of ``quantity`` more units of a line, after the units the ledger already
     took back; counted cumulatively so all units together are worth the line total."""
-    line = next(li for li in plan.snapshot.lines if li.line_id == line_id)
-    known = plan.state.lines.get(line_id)
+    line = next(li for li in s.lines if li.line_id == line_id)
+    known = state.lines.get(line_id)
     before = 0
     if known is not None:  # units taken back, less those an edit removed from the line
         before = known.cancelled + known.returned - max(known.ordered - line.quantity, 0)
     before = min(max(before, 0), line.quantity)
     units = min(quantity, line.quantity - before)
-    value = share(line.gross, before + units, line.quantity) - share(line.gross, before,
-                                                                      line.quantity)
-    return OperationLine(line_id, units, value, article=line.kind is LineKind.PRODUCT)
+    return OperationLine(line_id, units, _units_value(line, before, units),
+                         article=line.kind is LineKind.PRODUCT)
+
+
+def _units_value(line: Line, before: int, units: int) -> int:
+    """The share of the line total of ``units`` units counted on from ``before``."""
+    if line.quantity <= 0:
+        return 0
+    start = min(max(before, 0), line.quantity)
+    end = min(start + units, line.quantity)
+    return share(line.gross, end, line.quantity) - share(line.gross, start, line.quantity)

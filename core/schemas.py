@@ -97,6 +97,8 @@ class LineSchema(_Strict):
     tax = MoneyField(required=True)
     gross = MoneyField(required=True)
     tax_rate = MoneyField(required=True)
+    shipped = StrictInteger(load_default=None, allow_none=True,
+                            validate=validate.Range(min=0, max=MAX_QUANTITY))
 
 
 class DiscountSchema(_Strict):
@@ -200,9 +202,10 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
     """Validate ``data`` and build an :class:`OrderSnapshot`; raise :class:`PayloadError`.
 
     Beyond field types this checks: a known currency and amounts exact to its exponent;
-    ``net + tax == gross`` per line; no negative amounts except fee lines; the lines adding up
-    to ``total`` and ``total_tax`` within the shop's rounding; refunds naming existing lines,
-    never more units than a line has, and never more than the order total.
+    ``net + tax == gross`` per line; no line shipping more units than it has; no negative
+    amounts except fee lines; the lines adding up to ``total`` and ``total_tax`` within the
+    shop's rounding; refunds naming existing lines, never more units than a line has, and
+    never more than the order total.
     """
     try:
         raw = _SNAPSHOT_SCHEMA.load(data)
@@ -226,9 +229,11 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
         rate = item["tax_rate"]
         if not 0 <= rate <= 100:
             check.fail(f"{path}.tax_rate", "must be a percentage between 0 and 100")
+        if item["shipped"] is not None and item["shipped"] > item["quantity"]:
+            check.fail(f"{path}.shipped", "must not exceed the quantity")
         lines.append(Line(line_id=item["line_id"], kind=item["kind"], name=item["name"],
                           quantity=item["quantity"], net=net, tax=tax, gross=gross,
-                          tax_rate=rate, sku=item["sku"]))
+                          tax_rate=rate, sku=item["sku"], shipped=item["shipped"]))
     by_id = {line.line_id: line for line in lines}
     if len(by_id) != len(lines):
         check.fail("lines", "line_id values must be unique")
@@ -300,7 +305,7 @@ def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
         "lines": [
             {"line_id": li.line_id, "kind": li.kind.value, "sku": li.sku, "name": li.name,
              "quantity": li.quantity, "net": money(li.net), "tax": money(li.tax),
-             "gross": money(li.gross), "tax_rate": str(li.tax_rate)}
+             "gross": money(li.gross), "tax_rate": str(li.tax_rate), "shipped": li.shipped}
             for li in snapshot.lines
         ],
         "total": money(snapshot.total),

@@ -55,6 +55,8 @@ class Line:
 
     ``unit_gross``/``unit_net`` are derived: a line of 3 at 10.00 total has a unit price of
     3.3333…, which is why totals, not unit prices, are what the kit stores and splits.
+    ``shipped`` is how many units the shop has shipped so far (``None``: the shop does not
+    say); units shipped beyond those invoiced are invoiced on their own (partial activation).
     """
 
     line_id: str
@@ -66,6 +68,7 @@ class Line:
     gross: int
     tax_rate: Decimal  # percent, e.g. Decimal("19")
     sku: str | None = None
+    shipped: int | None = None
 
     @property
     def unit_gross(self) -> Decimal:

@@ -63,8 +63,7 @@ def feed(engine: Engine, hooks: Hooks, shop: str):
     from core.execute import process_snapshot
 
     def feed(snapshot):
-        with session_scope(engine) as session:
-            return process_snapshot(Ledger(session), hooks, snapshot)
+        return process_snapshot(engine, hooks, snapshot)
 
     return feed
 

@@ -74,6 +74,8 @@ def test_example_matches_the_published_schema(path):
         shipped_lines=[{"line_id": "1", "quantity": 2}])),
     ("refund of zero", lambda e: e["data"]["order"].update(
         refunds=[{"refund_id": "R-0", "amount": "0.00"}])),
+    ("shipped as a string", lambda e: e["data"]["order"]["lines"][0].update(shipped="1")),
+    ("negative shipped", lambda e: e["data"]["order"]["lines"][0].update(shipped=-1)),
 ])
 def test_schema_and_kit_both_refuse(name, change):
     event = json.loads(EXAMPLES[0].read_text(encoding="utf-8"))
@@ -81,6 +83,15 @@ def test_schema_and_kit_both_refuse(name, change):
     assert not validator().is_valid(event), name
     with pytest.raises(PayloadError):
         read_event(copy.deepcopy(event), "custom")
+
+
+def test_shipped_units_per_line_match_schema_and_kit():
+    event = json.loads(EXAMPLES[0].read_text(encoding="utf-8"))
+    event["data"]["order"]["lines"][0]["shipped"] = 1
+    event["data"]["order"]["lines"][1]["shipped"] = None
+    assert validator().is_valid(event)
+    _, snapshot = read_event(copy.deepcopy(event), "custom")
+    assert [line.shipped for line in snapshot.lines][:2] == [1, None]
 
 
 def test_generic_doc_links_every_example_and_the_schema():

@@ -46,7 +46,7 @@ class Flaky:
 
     @hookimpl
     def declare_provider(self):
-        return ProviderInfo("flaky", frozenset(OperationKind))
+        return ProviderInfo("flaky", frozenset(OperationKind), remote=False)
 
     @hookimpl
     def place_order(self, order, operation):
@@ -103,8 +103,7 @@ def test_failed_operation_is_retried_with_the_same_key(engine, hooks, shop, reco
     order = snapshot(status="completed", shop="flakyshop")
     outcomes = []
     for _ in range(3):
-        with session_scope(engine) as session:
-            outcomes.append(process_snapshot(Ledger(session), hooks, order))
+        outcomes.append(process_snapshot(engine, hooks, order))
     assert [o.failure is not None for o in outcomes] == [True, True, False]
     assert not outcomes[0].failure.permanent
     assert outcomes[0].status is Status.AUTHORISED and outcomes[2].status is Status.ACTIVE
@@ -121,9 +120,8 @@ def test_failed_operation_is_retried_with_the_same_key(engine, hooks, shop, reco
 def test_permanent_failure_is_dead_with_its_reason(engine, hooks, shop, recorder):
     hooks.pm.register(Flaky(failures=1, error=PermanentError), name="flaky")
     flaky_shop(engine, "flaky")
-    with session_scope(engine) as session:
-        outcome = process_snapshot(Ledger(session), hooks,
-                                   snapshot(status="completed", shop="flakyshop"))
+    outcome = process_snapshot(engine, hooks,
+                               snapshot(status="completed", shop="flakyshop"))
     assert outcome.failure.permanent
     with session_scope(engine) as session:
         record = session.scalars(select(OperationRecord).where(
@@ -133,8 +131,7 @@ def test_permanent_failure_is_dead_with_its_reason(engine, hooks, shop, recorder
 
 def test_unknown_provider_is_a_dead_operation_not_a_crash(engine, hooks, shop):
     flaky_shop(engine, "nobody")
-    with session_scope(engine) as session:
-        outcome = process_snapshot(Ledger(session), hooks, snapshot(shop="flakyshop"))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="flakyshop"))
     assert outcome.failure.permanent
     assert "no provider plugin named 'nobody'" in outcome.failure.error
 
@@ -180,8 +177,7 @@ def test_hooks_refuse_a_result_of_the_wrong_type(engine, shop):
     hooks = Hooks(get_plugin_manager())
     hooks.pm.register(Wrong(), name="wrong")
     flaky_shop(engine, "wrong")
-    with session_scope(engine) as session:
-        outcome = process_snapshot(Ledger(session), hooks, snapshot(shop="flakyshop"))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="flakyshop"))
     assert outcome.failure.permanent and "expected Authorisation" in outcome.failure.error
 
 
@@ -206,12 +202,10 @@ def test_dead_operation_waits_for_a_replay(engine, hooks, shop):
     flaky_shop(engine, "flaky")
     order = snapshot(status="completed", shop="flakyshop")
     for _ in range(2):
-        with session_scope(engine) as session:
-            outcome = process_snapshot(Ledger(session), hooks, order)
+        outcome = process_snapshot(engine, hooks, order)
         assert outcome.failure.permanent and outcome.status is Status.AUTHORISED
     assert len(flaky.calls) == 1, "a dead operation was tried again without a replay"
-    with session_scope(engine) as session:
-        outcome = replay_order(Ledger(session), hooks, "flakyshop", "1001")
+    outcome = replay_order(engine, hooks, "flakyshop", "1001")
     assert outcome.failure is None and outcome.status is Status.ACTIVE
     assert len(set(flaky.calls)) == 1 and len(flaky.calls) == 2
 
@@ -234,14 +228,12 @@ def test_stale_snapshot_after_a_failure_is_still_stale(engine, hooks, shop, reco
     hooks.pm.register(Flaky(failures=5), name="flaky")
     flaky_shop(engine, "flaky")
     newer = snapshot(status="completed", shop="flakyshop", minutes=10)
-    with session_scope(engine) as session:
-        assert process_snapshot(Ledger(session), hooks, newer).failure is not None
+    assert process_snapshot(engine, hooks, newer).failure is not None
     from orders import OFFICE_LINES
 
     older = snapshot(shop="flakyshop", minutes=5, lines=[*OFFICE_LINES,
                      ("9", "product", "Stapler", 1, "20.00", "19")])
-    with session_scope(engine) as session:
-        outcome = process_snapshot(Ledger(session), hooks, older)
+    outcome = process_snapshot(engine, hooks, older)
     assert outcome.stale
     assert not [e for e in recorder.events if e[0] == "refused"]
 
@@ -254,8 +246,7 @@ def test_a_failed_operation_is_finished_before_anything_new(engine, hooks, shop)
     from orders import changed
 
     completed = order_data(status="completed", shop="flakyshop")
-    with session_scope(engine) as session:
-        process_snapshot(Ledger(session), hooks, load(completed))
+    process_snapshot(engine, hooks, load(completed))
 
     class TimesOutOnce:
         calls = 0
@@ -275,11 +266,9 @@ def test_a_failed_operation_is_finished_before_anything_new(engine, hooks, shop)
     hooks.pm.register(timeouts, name="timeouts")
     refunded = changed(completed, ordering_key="2026-11-03T10:00:00+00:00",
                        refunds=[{"refund_id": "r1", "amount": "100.00"}])
-    with session_scope(engine) as session:
-        assert process_snapshot(Ledger(session), hooks, load(refunded)).failure is not None
+    assert process_snapshot(engine, hooks, load(refunded)).failure is not None
     cancelled = changed(refunded, status="cancelled", ordering_key="2026-11-04T10:00:00+00:00")
-    with session_scope(engine) as session:
-        outcome = process_snapshot(Ledger(session), hooks, load(cancelled))
+    outcome = process_snapshot(engine, hooks, load(cancelled))
     assert [(op.kind.value, op.amount.gross) for op in outcome.executed] == [
         ("partial_credit", 100_00), ("full_credit", 449_73)]
     assert outcome.status is Status.CREDITED
@@ -312,8 +301,7 @@ def test_an_operation_the_provider_does_not_declare_is_dead_not_attempted(engine
     provider = NoDiscounts(failures=0)
     hooks.pm.register(provider, name="flaky")
     flaky_shop(engine, "flaky")
-    with session_scope(engine) as session:
-        outcome = process_snapshot(Ledger(session), hooks,
-                                   snapshot(status="completed", shop="flakyshop"))
+    outcome = process_snapshot(engine, hooks,
+                               snapshot(status="completed", shop="flakyshop"))
     assert outcome.failure.permanent and "does not support activation" in outcome.failure.error
     assert provider.calls == []

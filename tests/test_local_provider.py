@@ -101,8 +101,7 @@ def test_exhausted_account_range_is_a_dead_operation(engine, hooks):
     for number, company in (("1", "Erste GmbH"), ("2", "Zweite GmbH")):
         data = order_data(number, shop="tiny", status="completed", discounts=[])
         data["buyer"].update(company=company, vat_id=None)
-        with session_scope(engine) as session:
-            outcomes.append(process_snapshot(Ledger(session), hooks, load_snapshot(data)))
+        outcomes.append(process_snapshot(engine, hooks, load_snapshot(data)))
     assert outcomes[0].failure is None
     assert outcomes[1].failure.permanent
     assert "account range" in outcomes[1].failure.error

@@ -223,3 +223,76 @@ def test_a_return_of_many_lines_fits_every_database(feed, read):
     outcome = feed(load_snapshot(changed(placed, refunds=[back],
                                           ordering_key="2026-11-03T10:00:00+00:00")))
     assert outcome.failure is None and outcome.executed[0].kind is OperationKind.RETURN
+
+
+def shipped(data, ordering_key, units, **changes):
+    """``data`` at ``ordering_key`` with ``units`` shipped per line so far."""
+    result = changed(data, ordering_key=ordering_key, **changes)
+    for line in result["lines"]:
+        line["shipped"] = units.get(line["line_id"])
+    return result
+
+
+def test_partial_shipments_get_invoices_of_their_own(feed, read):
+    placed = order_data(status="processing")
+    feed(load_snapshot(placed))
+    chairs = shipped(placed, "2026-11-03T10:00:00+00:00", {"1": 2})
+    (op,) = feed(load_snapshot(chairs)).executed
+    assert op.kind is OperationKind.ACTIVATION and op.amount.gross == 371_28  # shipping, fee
+    lamps = shipped(placed, "2026-11-04T10:00:00+00:00", {"1": 2, "3": 3})
+    (op,) = feed(load_snapshot(lamps)).executed
+    assert op.amount.gross == 124_95
+    view = read(order_view)
+    assert view["status"] is Status.ACTIVE and view["open"] == 549_73
+    assert read(lambda ledger: ledger.state_of(ledger.find_order("acme", "1001")).unbilled) \
+        == 53_50
+    assert [d[:3] for d in view["documents"]] == [("invoice", "INV-000001", 371_28),
+                                                  ("invoice", "INV-000002", 124_95)]
+
+    paper = {"refund_id": "r1", "amount": "21.40",
+             "lines": [{"line_id": "2", "quantity": 4, "amount": "21.40"}]}
+    chair = {"refund_id": "r2", "amount": "178.50",
+             "lines": [{"line_id": "1", "quantity": 1, "amount": "178.50"}]}
+    (op,) = feed(load_snapshot(shipped(lamps, "2026-11-05T10:00:00+00:00", {"1": 2, "3": 3},
+                                       refunds=[paper]))).executed
+    assert op.kind is OperationKind.PARTIAL_CREDIT and not op.after_activation
+    (op,) = feed(load_snapshot(shipped(lamps, "2026-11-06T10:00:00+00:00", {"1": 2, "3": 3},
+                                       refunds=[paper, chair]))).executed
+    assert op.kind is OperationKind.RETURN and op.after_activation
+    cancelled = shipped(lamps, "2026-11-07T10:00:00+00:00", {"1": 2, "3": 3},
+                        refunds=[paper, chair], status="cancelled")
+    rest, invoices = feed(load_snapshot(cancelled)).executed
+    assert (rest.source, rest.amount.gross) == ("full_credit:unbilled", 32_10)
+    assert (invoices.source, invoices.amount.gross) == ("full_credit", 317_73)
+
+    view = read(order_view)
+    assert view["status"] is Status.CREDITED and view["open"] == 0
+    assert view["journal"] == [
+        ("authorisation", 549_73, None), ("invoice", 371_28, "INV-000001"),
+        ("invoice", 124_95, "INV-000002"), ("authorisation_reduced", -21_40, None),
+        ("credit_note", -178_50, "CN-000001"), ("void", -32_10, None),
+        ("credit_note", -317_73, "CN-000002")]
+    # a credit note goes against the newest invoice that covers it, else the newest with
+    # anything open
+    numbers = read(lambda ledger: {
+        i.id: i.number for i in ledger.session.scalars(select(Invoice))})
+    against = read(lambda ledger: [
+        (n.number, numbers[n.invoice_id]) for n in ledger.session.scalars(
+            select(Invoice).where(Invoice.kind == "credit_note").order_by(Invoice.id))])
+    assert against == [("CN-000001", "INV-000001"), ("CN-000002", "INV-000002")]
+
+
+def test_orders_stored_before_the_unbilled_column_read_as_before(feed, read):
+    feed(load_snapshot(order_data("1", status="processing")))
+    feed(load_snapshot(order_data("2", status="completed")))
+
+    def forget_unbilled(ledger):
+        for order_id in ("1", "2"):
+            ledger.find_order("acme", order_id).unbilled_by_rate = None
+
+    read(forget_unbilled)
+    authorised, active = read(lambda ledger: [
+        ledger.state_of(ledger.find_order("acme", order_id)) for order_id in ("1", "2")])
+    assert authorised.unbilled_by_rate == authorised.open_by_rate
+    assert authorised.unbilled == authorised.open_amount == 549_73
+    assert active.unbilled_by_rate == () and active.open_amount == 549_73

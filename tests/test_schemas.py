@@ -52,6 +52,22 @@ def test_quantity_must_be_a_plain_integer(quantity):
     assert "lines.0.quantity" in errors_of(with_line(order_data(), quantity=quantity))
 
 
+def test_shipped_units_are_optional_and_read_per_line():
+    snapshot = load_snapshot(with_line(order_data(), shipped=1))
+    assert [line.shipped for line in snapshot.lines] == [1, None, None, None, None]
+    assert load_snapshot(dump_snapshot(snapshot)) == snapshot
+
+
+@pytest.mark.parametrize(("shipped", "message"), [
+    (3, "must not exceed the quantity"), (-1, "Must be greater than or equal to 0"),
+    ("1", "Not a valid integer."), (True, "must be an integer, not a boolean"),
+    (1.0, "Not a valid integer."),
+])
+def test_shipped_must_be_an_integer_up_to_the_quantity(shipped, message):
+    errors = errors_of(with_line(order_data(), shipped=shipped))
+    assert any(message in m for m in errors["lines.0.shipped"]), errors
+
+
 @pytest.mark.parametrize("amount", [357.0, 35700, "1e309", "NaN", "3,57", None])
 def test_float_and_integer_amounts_are_refused(amount):
     assert "lines.0.gross" in errors_of(with_line(order_data(), gross=amount))

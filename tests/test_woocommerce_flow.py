@@ -110,7 +110,7 @@ def test_replays_in_any_order_change_nothing(client, kit, refunds_api):
 
 
 def test_a_delivery_that_keeps_failing_ends_dead_and_can_be_replayed(client, kit):
-    from core.inbox import Backoff
+    from core.retry import Backoff
 
     steps = deliveries()
     post(client, *steps[0])
@@ -133,8 +133,13 @@ def test_a_delivery_that_keeps_failing_ends_dead_and_can_be_replayed(client, kit
     assert view(kit)["ops"][-1] == ("return", 83_30, "succeeded")
 
 
-def test_backoff_is_exponential_and_capped():
-    from core.inbox import Backoff
+def test_backoff_is_exponential_capped_and_jittered():
+    from core.retry import Backoff
 
-    delays = [Backoff(base=10, cap=300).delay(n) for n in range(1, 8)]
+    delays = [Backoff(base=10, cap=300, jitter=False).delay(n) for n in range(1, 8)]
     assert delays == [10, 20, 40, 80, 160, 300, 300]
+    jittered = Backoff(base=10, cap=300)
+    for n, plain in enumerate(delays, start=1):
+        draws = {jittered.delay(n) for _ in range(50)}
+        assert all(plain / 2 <= d <= plain for d in draws) and len(draws) > 1
+    assert Backoff(base=10, cap=300).delay(1, retry_after=120) == 120

@@ -95,6 +95,8 @@ class Merchant(Base):
     invoice_prefix: Mapped[str] = mapped_column(String(16), default="INV-")
     next_invoice: Mapped[int] = mapped_column(Integer, default=1)
     next_credit_note: Mapped[int] = mapped_column(Integer, default=1)
+    provider: Mapped[str] = mapped_column(String(32), default="local")
+    provider_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -168,6 +170,7 @@ class Order(Base):
     total_seen: Mapped[int] = mapped_column(default=0)
     discount_seen: Mapped[int] = mapped_column(default=0)
     open_by_rate: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    unbilled_by_rate: Mapped[list[list[Any]] | None] = mapped_column(JSON)
     ordering_key: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(64))
     provider_reference: Mapped[str | None] = mapped_column(String(128))
@@ -211,7 +214,13 @@ class OrderRefund(Base):
 
 
 class OperationRecord(Base):
-    """An operation decided for an order; its key is stored before the provider is called."""
+    """An operation decided for an order; its key is stored before the provider is called.
+
+    ``status``: ``pending`` (decided), ``in_flight`` (a worker is calling the provider since
+    ``claimed_at``), ``failed`` (to be retried), ``dead`` (until the merchant retries it) or
+    ``succeeded``. ``uncertain`` says the last attempt may have taken effect (a timeout), so
+    the provider's state is read before the call is repeated.
+    """
 
     __tablename__ = "operations"
 
@@ -229,6 +238,8 @@ class OperationRecord(Base):
     marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_at: Mapped[datetime | None]
     provider_reference: Mapped[str | None] = mapped_column(String(128))
     document_number: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)

@@ -28,6 +28,7 @@ from core.operations import (
     Operation,
     OperationKind,
     OperationLine,
+    RateAmounts,
     Refusal,
     rates_from_json,
     rates_to_json,
@@ -51,7 +52,7 @@ class Ledger:
                      bank_code: str, account_first: int, account_last: int,
                      bank_country: str = "DE", bic: str | None = None,
                      payment_term_days: int = 30, invoice_prefix: str = "INV-",
-                     kyc_verified: bool = False) -> Merchant:
+                     kyc_verified: bool = False, provider: str = "local") -> Merchant:
         """Register a merchant with the account range its buyers' virtual IBANs come from."""
         if self.session.get(Merchant, id) is not None:
             raise ConfigurationError(f"merchant {id} exists already")
@@ -61,7 +62,8 @@ class Ledger:
             bank_country=bank_country, bank_code=bank_code, bic=bic,
             account_first=account_first, account_last=account_last, next_account=account_first,
             payment_term_days=payment_term_days, invoice_prefix=invoice_prefix, next_invoice=1,
-            next_credit_note=1, kyc_verified=kyc_verified,
+            next_credit_note=1, kyc_verified=kyc_verified, provider=provider,
+            provider_settings={},
         )
         self.session.add(merchant)
         self.session.flush()
@@ -92,9 +94,24 @@ class Ledger:
     def configure_merchant(self, merchant_id: int, *, name: str | None = None,
                            kyc_verified: bool | None = None, account_holder: str | None = None,
                            bic: str | None = None, account_last: int | None = None,
-                           payment_term_days: int | None = None) -> Merchant:
-        """Change a merchant's details; the account range can only grow."""
+                           payment_term_days: int | None = None, provider: str | None = None,
+                           provider_settings: Mapping[str, Any] | None = None) -> Merchant:
+        """Change a merchant's details; the account range can only grow.
+
+        A new ``provider`` applies to the merchant's shops for orders placed from now on;
+        orders already placed stay with the provider that authorised them.
+        ``provider_settings`` are merged into the existing ones (a ``None`` value removes a
+        setting).
+        """
         merchant = self.merchant(merchant_id, for_update=True)
+        if provider is not None:
+            merchant.provider = provider
+            for connection in self.session.scalars(select(ShopConnection).where(
+                    ShopConnection.merchant_id == merchant_id)):
+                connection.provider = provider
+        if provider_settings:
+            merged = {**merchant.provider_settings, **provider_settings}
+            merchant.provider_settings = {k: v for k, v in merged.items() if v is not None}
         if account_last is not None:
             if account_last < merchant.account_last:
                 raise ConfigurationError("the account range can only be extended: IBANs "
@@ -121,18 +138,20 @@ class Ledger:
         return merchant
 
     def add_connection(self, *, name: str, merchant_id: int, platform: str,
-                       provider: str = "local", status_map: Mapping[str, str] | None = None,
+                       provider: str | None = None, status_map: Mapping[str, str] | None = None,
                        secrets: list[str] | None = None, external_id: str | None = None,
                        platform_settings: Mapping[str, Any] | None = None,
                        provider_settings: Mapping[str, Any] | None = None) -> ShopConnection:
-        """Connect a shop: its name in webhook URLs, platform, provider and status mapping."""
-        self.merchant(merchant_id)
+        """Connect a shop: its name in webhook URLs, platform, provider (default: the
+        merchant's) and status mapping."""
+        merchant = self.merchant(merchant_id)
         _check_status_map(status_map or {})
         if self.session.scalars(select(ShopConnection).where(
                 ShopConnection.name == name)).first() is not None:
             raise ConfigurationError(f"a shop named {name!r} exists already")
         connection = ShopConnection(
-            name=name, merchant_id=merchant_id, platform=platform, provider=provider,
+            name=name, merchant_id=merchant_id, platform=platform,
+            provider=provider or merchant.provider,
             status_map=dict(status_map or {}), secrets=list(secrets or []),
             external_id=external_id,
             platform_settings=dict(platform_settings or {}),
@@ -176,6 +195,19 @@ class Ledger:
             .with_for_update()
         ).one_or_none()
 
+    def lock_order_by_id(self, order_id: int) -> Order:
+        """An order by its ledger id, locked for this transaction."""
+        return self.session.scalars(
+            select(Order).where(Order.id == order_id).with_for_update()).one()
+
+    def order_by_provider_reference(self, merchant_id: int, provider: str,
+                                    reference: str) -> Order | None:
+        """The merchant's order a provider knows by ``reference`` (its order id)."""
+        return self.session.scalars(
+            select(Order).join(ShopConnection)
+            .where(ShopConnection.merchant_id == merchant_id, Order.provider == provider,
+                   Order.provider_reference == reference)).first()
+
     def find_order(self, shop: str, shop_order_id: str) -> Order:
         order = self.session.scalars(
             select(Order).join(ShopConnection)
@@ -209,6 +241,7 @@ class Ledger:
                                       article=li.kind == "product")
                 for li in order.lines}),
             open_by_rate=rates_from_json(order.open_by_rate or []),
+            unbilled_by_rate=_unbilled_of(order),
             ordering_key=order.ordering_key, decline_reason=order.decline_reason,
         )
 
@@ -222,6 +255,7 @@ class Ledger:
             setattr(order, name, getattr(state, name))
         order.status = state.status.value
         order.open_by_rate = rates_to_json(state.open_by_rate)
+        order.unbilled_by_rate = rates_to_json(state.unbilled_by_rate)
         if order.ordering_key is None or snapshot.ordering_key >= order.ordering_key:
             order.snapshot = dump_snapshot(snapshot)
         rows = {li.line_id: li for li in order.lines}
@@ -280,6 +314,16 @@ class Ledger:
             order_total_after=marks.get("order_total_after"),
         )
 
+    def invoice_references(self, order: Order) -> tuple[str, ...]:
+        """The provider's references of the order's activations (its invoices), oldest first."""
+        return tuple(self.session.scalars(
+            select(OperationRecord.provider_reference)
+            .where(OperationRecord.order_id == order.id,
+                   OperationRecord.kind == OperationKind.ACTIVATION.value,
+                   OperationRecord.status == "succeeded",
+                   OperationRecord.provider_reference.is_not(None))
+            .order_by(OperationRecord.id)))
+
     def unfinished_operations(self, order: Order) -> list[OperationRecord]:
         """Operations decided for the order that have not succeeded, oldest first."""
         return [r for r in self.operations_of(order) if r.status != "succeeded"]
@@ -332,11 +376,21 @@ class Ledger:
             select(Movement).where(Movement.order_id == order.id).order_by(Movement.id)))
 
 
+def _unbilled_of(order: Order) -> RateAmounts:
+    """The part of the order not yet invoiced, per tax rate. Rows written before the column
+    existed have none: an authorised order then has nothing invoiced, any other everything."""
+    if order.unbilled_by_rate is not None:
+        return rates_from_json(order.unbilled_by_rate)
+    if order.status == Status.AUTHORISED.value:
+        return rates_from_json(order.open_by_rate or [])
+    return ()
+
+
 def _check_status_map(status_map: Mapping[str, str]) -> None:
     wrong = sorted(status for status, trigger in status_map.items()
                    if trigger not in ("activate", "cancel"))
     if wrong:
         raise ConfigurationError(f"status map entries {wrong} must map to 'activate' or "
                                  "'cancel'")
-    if "activate" not in status_map.values():
+    if status_map and "activate" not in status_map.values():
         raise ConfigurationError("the status map names no status that activates the invoice")

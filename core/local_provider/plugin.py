@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import hookimpl
 from core.context import OrderContext, ProviderInfo
+from core.errors import PermanentError
 from core.ledger.models import Invoice, Order
 from core.ledger.store import Ledger
 from core.local_provider.banking import buyer_account, payment_reference
@@ -38,9 +39,22 @@ def _document(ledger: Ledger, operation: Operation) -> Invoice | None:
         Invoice.idempotency_key == operation.idempotency_key)).one_or_none()
 
 
-def _invoice_of(ledger: Ledger, order: OrderContext) -> Invoice:
-    return ledger.session.scalars(select(Invoice).where(
-        Invoice.order_id == order.order_key, Invoice.kind == "invoice")).one()
+def _invoice_for(ledger: Ledger, order: OrderContext, gross: int) -> Invoice:
+    """The invoice a credit note of ``gross`` goes against: the newest of the order's invoices
+    whose gross less its credit notes covers it; if none does alone, the newest with
+    anything open (each partial activation has an invoice of its own)."""
+    invoices = ledger.session.scalars(select(Invoice).where(
+        Invoice.order_id == order.order_key, Invoice.kind == "invoice")
+        .order_by(Invoice.id.desc())).all()
+    if not invoices:
+        raise PermanentError(f"order {order.order_key} has no invoice to credit")
+    credited = dict(ledger.session.execute(
+        select(Invoice.invoice_id, func.sum(Invoice.gross))
+        .where(Invoice.order_id == order.order_key, Invoice.kind == "credit_note")
+        .group_by(Invoice.invoice_id)).all())
+    open_of = {invoice.id: invoice.gross - credited.get(invoice.id, 0) for invoice in invoices}
+    return (next((i for i in invoices if open_of[i.id] >= gross), None)
+            or next((i for i in invoices if open_of[i.id] > 0), invoices[0]))
 
 
 def _next_number(ledger: Ledger, merchant_id: int, kind: str) -> str:
@@ -63,11 +77,12 @@ def _result(document: Invoice) -> OperationResult:
 
 def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
                  description: str) -> OperationResult:
-    """A credit note against the order's invoice, journalled as a negative movement."""
+    """A credit note against one of the order's invoices, journalled as a negative
+    movement."""
     existing = _document(ledger, operation)
     if existing is not None:
         return _result(existing)
-    invoice = _invoice_of(ledger, order)
+    invoice = _invoice_for(ledger, order, operation.amount.gross)
     note = Invoice(
         merchant_id=order.merchant_id, order_id=order.order_key,
         idempotency_key=operation.idempotency_key, kind="credit_note",
@@ -86,7 +101,9 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
 
 def _reduce(ledger: Ledger, order: OrderContext, operation: Operation,
             description: str) -> OperationResult:
-    """Before activation: lower (or void) the authorisation; after it: a credit note."""
+    """A credit note against an invoice (``after_activation``), else a lowering of the
+    authorisation not yet invoiced (a void when it cancels all of it), also on an order that
+    is partly invoiced already."""
     if operation.after_activation:
         return _credit_note(ledger, order, operation, description)
     kind = "void" if operation.kind is OperationKind.FULL_CREDIT else "authorisation_reduced"
@@ -96,7 +113,7 @@ def _reduce(ledger: Ledger, order: OrderContext, operation: Operation,
 
 @hookimpl
 def declare_provider() -> ProviderInfo:
-    return ProviderInfo(name=NAME, operations=frozenset(OperationKind))
+    return ProviderInfo(name=NAME, operations=frozenset(OperationKind), remote=False)
 
 
 @hookimpl

@@ -12,6 +12,7 @@ import requests
 
 from core.errors import PermanentError, RetryableError
 from core.money import exponent
+from core.retry import retry_after
 
 __all__ = ["TIMEOUT", "has_credentials", "order_refunds"]
 
@@ -31,7 +32,8 @@ def _call(method: str, url: str, **kwargs: Any) -> requests.Response:
         raise RetryableError(f"Shopware Admin API not reachable ({type(exc).__name__})") \
             from None
     if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableError(f"Shopware Admin API answered {response.status_code}")
+        raise RetryableError(f"Shopware Admin API answered {response.status_code}",
+                             retry_after=retry_after(response.headers.get("Retry-After")))
     return response
 
 

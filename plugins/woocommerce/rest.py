@@ -10,6 +10,7 @@ import requests
 
 from core.errors import PermanentError, RetryableError
 from core.money import exponent
+from core.retry import retry_after
 
 __all__ = ["TIMEOUT", "has_credentials", "refund_lines"]
 
@@ -32,7 +33,8 @@ def _get(settings: Mapping[str, Any], path: str, **params: Any) -> Any:
         raise PermanentError(f"WooCommerce refused the REST API key ({response.status_code}); "
                              "check the connection's consumer key and secret")
     if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableError(f"WooCommerce REST API answered {response.status_code}")
+        raise RetryableError(f"WooCommerce REST API answered {response.status_code}",
+                             retry_after=retry_after(response.headers.get("Retry-After")))
     if response.status_code != 200:
         raise PermanentError(f"WooCommerce REST API answered {response.status_code} for {path}")
     try:

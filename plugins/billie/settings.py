@@ -1,0 +1,98 @@
+"""The merchant's Billie settings (``order.settings``), checked once per call.
+
+Keys: ``client_id`` and ``client_secret`` (required), ``sandbox`` (default ``True``),
+``base_url`` (overrides ``sandbox``), ``connect_timeout`` and ``read_timeout`` (seconds,
+default 5 and 30), ``duration_days`` (payment term, 1 to 120, default 30) and ``invoice_url``
+(a URL template with ``{number}``; Billie gets ``"."`` without one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import ConfigurationError
+
+__all__ = ["PRODUCTION_URL", "SANDBOX_URL", "BillieSettings", "read_settings"]
+
+SANDBOX_URL = "https://paella-sandbox.billie.io/api/v2/"
+PRODUCTION_URL = "https://paella.billie.io/api/v2/"
+DEFAULT_TIMEOUTS = (5.0, 30.0)
+DEFAULT_DURATION = 30
+MAX_DURATION = 120  # Billie's OrderDuration: 1 to 120 days
+
+
+@dataclass(frozen=True, slots=True)
+class BillieSettings:
+    """Checked settings; ``repr`` never shows the secret."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    base_url: str
+    timeout: tuple[float, float] = DEFAULT_TIMEOUTS
+    duration_days: int = DEFAULT_DURATION
+    invoice_url: str | None = None
+
+
+def read_settings(settings: Mapping[str, Any]) -> BillieSettings:
+    """Check ``settings``; raise :class:`ConfigurationError` naming the setting at fault."""
+    client_id = _text(settings, "client_id", required=True)
+    client_secret = _text(settings, "client_secret", required=True)
+    assert client_id is not None and client_secret is not None
+    base_url = _text(settings, "base_url")
+    if base_url is None:
+        base_url = SANDBOX_URL if _flag(settings, "sandbox", default=True) else PRODUCTION_URL
+    elif not base_url.startswith(("https://", "http://")):
+        raise ConfigurationError("Billie setting base_url must be an http(s) URL")
+    timeout = (_seconds(settings, "connect_timeout", DEFAULT_TIMEOUTS[0]),
+               _seconds(settings, "read_timeout", DEFAULT_TIMEOUTS[1]))
+    duration = settings.get("duration_days", DEFAULT_DURATION)
+    if isinstance(duration, str) and duration.strip().isdigit():
+        duration = int(duration)
+    if isinstance(duration, bool) or not isinstance(duration, int) \
+            or not 1 <= duration <= MAX_DURATION:
+        raise ConfigurationError(
+            f"Billie setting duration_days must be a whole number of days from 1 to "
+            f"{MAX_DURATION}")
+    invoice_url = _text(settings, "invoice_url")
+    if invoice_url is not None and "{number}" not in invoice_url:
+        raise ConfigurationError("Billie setting invoice_url must contain {number}, "
+                                 "e.g. https://shop.example/invoices/{number}.pdf")
+    return BillieSettings(client_id=client_id, client_secret=client_secret,
+                          base_url=base_url.rstrip("/") + "/", timeout=timeout,
+                          duration_days=duration, invoice_url=invoice_url)
+
+
+def _text(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = settings.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ConfigurationError(f"Billie setting {key} is missing; set it with "
+                                     "invoicekit merchants configure")
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"Billie setting {key} must be text")
+    return value.strip()
+
+
+def _flag(settings: Mapping[str, Any], key: str, *, default: bool) -> bool:
+    value = settings.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no",
+                                                            "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise ConfigurationError(f"Billie setting {key} must be true or false")
+
+
+def _seconds(settings: Mapping[str, Any], key: str, default: float) -> float:
+    value = settings.get(key, default)
+    try:
+        seconds = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= 300:
+        raise ConfigurationError(f"Billie setting {key} must be a number of seconds "
+                                 "above 0 and at most 300")
+    return seconds

@@ -1,0 +1,301 @@
+"""WooCommerce deliveries through the receiver, the queue, the executor and the Billie plugin,
+with ``responses`` standing in for Billie. Faults at Billie end in exactly one effect, or in
+a dead operation the merchant can see and retry; never in two effects."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import requests
+import responses
+from click.testing import CliRunner
+from responses.registries import OrderedRegistry
+from sqlalchemy import select
+from test_billie import BASE, INVOICE_UUID, ORDER_UUID, SETTINGS, as_json, billie_order
+
+from conftest import MERCHANT_ID, WOO_SECRET
+from core.inbox import process_delivery
+from core.ledger.db import session_scope
+from core.ledger.models import Delivery, OperationRecord
+from core.ledger.store import Ledger
+from core.retry import Backoff
+from plugins.billie import client as billie_client
+from webhooks.cli import main
+from woo import body, headers, order
+
+URL = "/webhooks/woocommerce/acme"
+INVOICES = BASE + "invoices"
+ORDER = BASE + f"orders/{ORDER_UUID}"
+SIX = Backoff(max_attempts=6, jitter=False)
+
+
+@pytest.fixture(autouse=True)
+def billie_merchant(kit, woo_shop):
+    billie_client.clear_token_cache()
+    with session_scope(kit.engine) as session:
+        Ledger(session).configure_merchant(MERCHANT_ID, provider="billie",
+                                           provider_settings=SETTINGS)
+    yield
+    billie_client.clear_token_cache()
+
+
+def post(client, topic, status):
+    raw = body(order(status=status, modified="2026-11-03T14:00:00"
+                     if status == "completed" else "2026-11-02T09:15:00"))
+    return client.post(URL, data=raw, headers=headers(raw, WOO_SECRET, topic))
+
+
+def token(api, value="eyJ.one"):
+    api.post(BASE + "oauth/token", json={"expires_in": 28800, "access_token": value})
+
+
+def placed(api):
+    api.add("POST", BASE + "orders", body=as_json(billie_order(gross="549.73", net="467.00")),
+            content_type="application/json")
+
+
+def order_with(api, invoices=()):
+    api.add("GET", ORDER, body=as_json(billie_order(gross="549.73", net="467.00",
+                                                    invoices=list(invoices))),
+            content_type="application/json")
+
+
+def invoice_created(api):
+    api.post(INVOICES, status=201, json={"uuid": INVOICE_UUID})
+
+
+def the_delivery(kit):
+    with session_scope(kit.engine) as session:
+        return session.scalars(select(Delivery).order_by(Delivery.id.desc())).first()
+
+
+def activation(kit):
+    with session_scope(kit.engine) as session:
+        return session.scalars(select(OperationRecord).where(
+            OperationRecord.kind == "activation")).one()
+
+
+def calls(api, method, url):
+    return [c for c in api.calls if c.request.method == method and c.request.url == url]
+
+
+def cli_env(kit):
+    return {"INVOICEKIT_HOME": str(kit.settings.home / "instance"),
+            "INVOICEKIT_DATABASE_URL": kit.settings.database_url,
+            "INVOICEKIT_QUEUE_URL": "memory://"}
+
+
+def retry(kit, backoff=SIX):
+    return process_delivery(kit.engine, kit.hooks, the_delivery(kit).id, backoff)
+
+
+def test_500_500_200_gives_one_invoice(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        api.post(INVOICES, status=500)
+        order_with(api)  # the state read before the repeat: no invoice yet
+        api.post(INVOICES, status=500)
+        order_with(api)
+        invoice_created(api)
+        assert post(client, "order.created", "processing").status_code == 202
+        assert post(client, "order.updated", "completed").status_code == 202
+        assert the_delivery(kit).status == "retrying"
+        assert retry(kit).status == "retrying"
+        assert retry(kit).status == "done"
+        sent = calls(api, "POST", INVOICES)
+    assert len(sent) == 3 and len({c.request.body for c in sent}) == 1
+    record = activation(kit)
+    assert (record.status, record.attempts, record.provider_reference) == (
+        "succeeded", 3, INVOICE_UUID)
+
+
+@pytest.mark.parametrize("status, retry_after", [(503, "120"), (429, None)])
+def test_try_later_is_repeated_without_a_state_read(kit, client, status, retry_after):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        api.post(INVOICES, status=status,
+                 headers={"Retry-After": retry_after} if retry_after else {})
+        invoice_created(api)
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")
+        delivery = the_delivery(kit)
+        assert delivery.status == "retrying" and not activation(kit).uncertain
+        wait = (delivery.next_attempt_at - datetime.now(UTC)).total_seconds()
+        assert wait >= (119 if retry_after else 4)
+        assert retry(kit).status == "done"
+        assert not calls(api, "GET", ORDER)  # nothing can have happened: no read needed
+    assert activation(kit).status == "succeeded"
+
+
+def test_six_500s_end_dead_then_a_manual_retry_succeeds(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        api.post(INVOICES, status=500)
+        for _ in range(5):
+            order_with(api)
+            api.post(INVOICES, status=500)
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")
+        for _ in range(5):
+            result = retry(kit)
+        assert result.status == "dead" and "gave up after 6 attempts" in result.error
+        assert len(calls(api, "POST", INVOICES)) == 6
+    record = activation(kit)
+    assert record.status == "dead" and "500" in record.error
+
+    runner = CliRunner(env=cli_env(kit))
+    listed = runner.invoke(main, ["operations", "list", "--failed"]).output
+    assert f"{record.id}  acme/4711  activation 549.73 EUR  dead (attempts 6)" in listed
+    shown = runner.invoke(main, ["orders", "show", "acme", "4711"]).output
+    assert "operation activation 549.73: dead - gave up after 6 attempts" in shown
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        order_with(api)  # the last attempt's outcome is unknown: read first
+        invoice_created(api)
+        retried = runner.invoke(main, ["operations", "retry", str(record.id)])
+        assert retried.exit_code == 0, retried.output
+        assert "active: activation 549.73" in retried.output
+        assert len(calls(api, "POST", INVOICES)) == 1
+    assert activation(kit).status == "succeeded"
+    assert the_delivery(kit).status == "done"  # queued again by the retry, and finished
+
+
+def test_read_timeout_after_billie_applied_it_is_not_sent_again(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        api.add("POST", INVOICES, body=requests.exceptions.ReadTimeout("read timed out"))
+        order_with(api, invoices=[{"uuid": INVOICE_UUID, "invoice_number": "4711-1",
+                                   "state": "new", "outstanding_amount": Decimal("549.73"),
+                                   "amount": {"gross": Decimal("549.73"),
+                                              "net": Decimal("467.00"),
+                                              "tax": Decimal("82.73")}}])
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")
+        assert activation(kit).uncertain
+        assert retry(kit).status == "done"
+        assert len(calls(api, "POST", INVOICES)) == 1
+    record = activation(kit)
+    assert (record.status, record.provider_reference, record.uncertain) == (
+        "succeeded", INVOICE_UUID, False)
+
+
+def test_expired_token_is_refreshed_once(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api, "eyJ.old")
+        placed(api)
+        api.post(INVOICES, status=401)
+        token(api, "eyJ.new")
+        invoice_created(api)
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")
+        sent = calls(api, "POST", INVOICES)
+    assert [c.request.headers["Authorization"] for c in sent] == ["Bearer eyJ.old",
+                                                                  "Bearer eyJ.new"]
+    assert (activation(kit).status, activation(kit).attempts) == ("succeeded", 1)
+    assert the_delivery(kit).status == "done"
+
+
+def test_decline_is_the_orders_visible_reason(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        api.add("POST", BASE + "orders", content_type="application/json",
+                body=as_json(billie_order("declined", decline_reason="risk_policy")))
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")  # nothing more is sent for it
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        state = ledger.state_of(ledger.find_order("acme", "4711"))
+        kinds = [r.kind for r in ledger.operations_of(ledger.find_order("acme", "4711"))]
+    assert (state.status.value, state.decline_reason) == ("declined", "risk_policy")
+    assert kinds == ["placement"]
+    assert the_delivery(kit).status == "done"
+
+
+def test_validation_error_names_the_field_and_is_dead_at_once(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        api.post(INVOICES, status=400, json={"errors": [
+            {"title": "Amount too high", "code": "request_validation_error",
+             "source": "amount.gross"}]})
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")
+        assert len(calls(api, "POST", INVOICES)) == 1
+    record = activation(kit)
+    assert record.status == "dead" and record.attempts == 1
+    assert "Amount too high [amount.gross, request_validation_error]" in record.error
+    delivery = the_delivery(kit)
+    assert delivery.status == "dead" and "amount.gross" in delivery.error
+
+
+# -- Billie's own webhooks --------------------------------------------------------------
+
+HOOK_KEY = "billie-hook-key-000000000001"
+
+
+def billie_event(event: str, **extra) -> bytes:
+    return json.dumps({"event": event, "order_id": "4711", "order_uuid": ORDER_UUID,
+                       "created_at": "2026-11-04 10:00:00", **extra}).encode()
+
+
+@pytest.fixture
+def billie_hooks(kit):
+    with session_scope(kit.engine) as session:
+        Ledger(session).add_connection(name="billie-3333", merchant_id=MERCHANT_ID,
+                                       platform="billie", secrets=[HOOK_KEY])
+    return "/webhooks/billie/billie-3333"
+
+
+def journal(kit):
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        order_row = ledger.find_order("acme", "4711")
+        return ledger.state_of(order_row), [(m.kind, m.amount)
+                                            for m in ledger.movements_of(order_row)]
+
+
+def test_billie_cancellation_voids_the_order_without_calling_billie(kit, client, billie_hooks):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        post(client, "order.created", "processing")
+    bad = client.post(billie_hooks, data=billie_event("order_canceled"),
+                      headers={"X-Api-Key": "billie-hook-key-000000000002"})
+    assert bad.status_code == 401 and HOOK_KEY not in bad.get_data(as_text=True)
+    assert journal(kit)[1] == []
+    # no request reaches Billie: responses would refuse any
+    with responses.RequestsMock(assert_all_requests_are_fired=True):
+        for _ in range(2):  # the redelivery is a duplicate
+            answer = client.post(billie_hooks, data=billie_event("order_canceled"),
+                                 headers={"X-Api-Key": HOOK_KEY})
+            assert answer.status_code in (200, 202)
+        paid = client.post(billie_hooks, data=billie_event("order_paid_out", amount="549.73"),
+                           headers={"Authorization": f"Basic {HOOK_KEY}"})
+        assert paid.status_code == 202
+    state, movements = journal(kit)
+    assert state.status.value == "voided" and state.open_amount == 0
+    assert movements == [("provider_cancelled", 0), ("provider_order_paid_out", 549_73)]
+    with session_scope(kit.engine) as session:
+        ops = [(r.kind, r.source, r.status) for r in Ledger(session).operations_of(
+            Ledger(session).find_order("acme", "4711"))]
+    assert ops == [("placement", "placement", "succeeded"),
+                   ("full_credit", "provider:cancelled", "succeeded")]
+    details = json.loads(CliRunner().invoke(main, ["orders", "show", "acme", "4711", "--json"],
+                                            env=cli_env(kit)).stdout)
+    assert details["status"] == "voided"
+    assert [e["kind"] for e in details["provider_events"]] == ["cancelled", "order_paid_out"]
+
+
+def test_event_for_an_order_the_kit_does_not_know_is_done_and_changes_nothing(
+        kit, client, billie_hooks):
+    answer = client.post(billie_hooks, data=billie_event("order_shipped"),
+                         headers={"X-Api-Key": HOOK_KEY})
+    assert answer.status_code == 202
+    delivery = the_delivery(kit)
+    assert delivery.status == "done" and delivery.topic == "order_shipped"
