@@ -17,12 +17,14 @@ from sqlalchemy import select
 from test_billie import BASE, INVOICE_UUID, ORDER_UUID, SETTINGS, as_json, billie_order
 
 from conftest import MERCHANT_ID, WOO_SECRET
+from core.execute import process_snapshot
 from core.inbox import process_delivery
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, OperationRecord
 from core.ledger.store import Ledger
 from core.retry import Backoff
 from plugins.billie import client as billie_client
+from plugins.billie import wire
 from webhooks.cli import main
 from woo import body, headers, order
 
@@ -299,3 +301,71 @@ def test_event_for_an_order_the_kit_does_not_know_is_done_and_changes_nothing(
     assert answer.status_code == 202
     delivery = the_delivery(kit)
     assert delivery.status == "done" and delivery.topic == "order_shipped"
+
+
+# -- a whole life cycle, from canonical snapshots ---------------------------------------
+
+
+def test_life_cycle_sends_exactly_the_documented_requests(kit, woo_shop):
+    """Placement, the chairs and shipping shipped (a partial activation), one chair returned
+    (a credit note), the paper taken off the order (the rest cancelled)."""
+    from test_billie import LINES
+
+    from orders import line, snapshot
+
+    def step(minutes, shipped=(), refunds=(), lines=LINES):
+        items = [line(*spec) for spec in lines]
+        for item in items:
+            item["shipped"] = dict(shipped).get(item["line_id"])
+        return snapshot("1001", lines=items, discounts=[], minutes=minutes,
+                        refunds=list(refunds))
+
+    chair = {"refund_id": "r1", "amount": "119.00",
+             "lines": [{"line_id": "1", "quantity": 1, "amount": "119.00"}]}
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        api.add("POST", BASE + "orders", body=as_json(billie_order()),
+                content_type="application/json")
+        api.post(INVOICES, status=201, json={"uuid": INVOICE_UUID})
+        api.post(BASE + f"invoices/{INVOICE_UUID}/credit-notes", status=201,
+                 json={"uuid": "c3d40000-0000-4000-8000-000000000001"})
+        api.post(ORDER + "/cancel", status=204)
+        outcomes = [process_snapshot(kit.engine, kit.hooks, s) for s in (
+            step(0),
+            step(1, shipped={"1": 2, "2": 0, "ship": 1}),
+            step(2, shipped={"1": 2, "2": 0, "ship": 1}, refunds=[chair]),
+            step(3, shipped={"1": 2, "ship": 1}, refunds=[chair], lines=[
+                spec for spec in LINES if spec[0] != "2"]),
+        )]
+        bodies = [(c.request.method, c.request.url.removeprefix(BASE),
+                   wire.loads(c.request.body) if c.request.body else None)
+                  for c in api.calls[1:]]
+    assert all(o.failure is None for o in outcomes)
+    order_body = bodies[0][2]
+    assert bodies[0][:2] == ("POST", "orders")
+    assert order_body["amount"] == {"net": Decimal("260.00"), "gross": Decimal("303.40"),
+                                    "tax": Decimal("43.40")}
+    assert bodies[1:] == [
+        ("POST", "invoices", {
+            "orders": [ORDER_UUID], "external_code": "1001-1", "invoice_url": ".",
+            "shipping_info": {},
+            "amount": {"net": Decimal("210.00"), "gross": Decimal("249.90"),
+                       "tax": Decimal("39.90")},
+            "line_items": [{"external_id": "1", "quantity": 2}]}),
+        ("POST", f"invoices/{INVOICE_UUID}/credit-notes", {
+            "external_code": bodies[2][2]["external_code"],
+            "amount": {"net": Decimal("100.00"), "gross": Decimal("119.00"),
+                       "tax": Decimal("19.00")},
+            "comment": "Return (refund:r1)",
+            "line_items": [{"external_id": "1", "quantity": 1}]}),
+        ("POST", f"orders/{ORDER_UUID}/cancel", None),
+    ]
+    assert bodies[2][2]["external_code"].startswith("CN-1001-")
+    # the parts add up to the cent: invoiced + cancelled = authorised, open = invoiced - credited
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        state = ledger.state_of(ledger.find_order("acme", "1001"))
+    assert (state.status.value, state.activated, state.credited, state.reduced) == (
+        "active", 249_90, 119_00, 53_50)
+    assert state.activated + state.reduced == 303_40
+    assert state.open_amount == 130_90 and state.unbilled == 0

@@ -104,7 +104,9 @@ def activate(order: OrderContext, operation: Operation) -> OperationResult:
     reference = _reference(order)
     number = payloads.invoice_number(order)
     url = payloads.invoice_url(settings.invoice_url, number, order.snapshot.order_number)
-    body = payloads.invoice(reference, number, url, operation, order.snapshot.currency)
+    partial = operation.amount.gross < order.state.unbilled
+    body = payloads.invoice(reference, number, url, operation, order.snapshot.currency,
+                            partial=partial)
     uuid = _created_uuid(client.post(settings, "invoices", body), "invoice")
     return OperationResult(provider_reference=uuid, document_number=number,
                            details={"invoice_url": url})
@@ -118,9 +120,15 @@ def reduce(order: OrderContext, operation: Operation) -> OperationResult:
     settings = read_settings(order.settings)
     if operation.after_activation:
         return _credit(settings, order, operation)
-    if operation.kind is OperationKind.FULL_CREDIT:
+    if operation.kind is OperationKind.FULL_CREDIT or _takes_the_rest(order, operation):
         return _cancel(settings, order)
     return _lower(settings, order, operation)
+
+
+def _takes_the_rest(order: OrderContext, operation: Operation) -> bool:
+    """A reduction of everything not yet invoiced on an order with invoices: Billie's cancel
+    drops exactly that rest."""
+    return bool(order.invoices) and operation.amount.gross >= order.state.unbilled
 
 
 def _cancel(settings: BillieSettings, order: OrderContext) -> OperationResult:
@@ -298,7 +306,8 @@ def lookup(order: OrderContext, operation: Operation) -> Lookup:
     view = _get_order(settings, order.provider_reference, currency)
     result = OperationResult(provider_reference=order.provider_reference)
     cancelled = view.cancelled or bool(order.invoices and view.nothing_unshipped)
-    if operation.kind is OperationKind.FULL_CREDIT or cancelled:
+    if operation.kind is OperationKind.FULL_CREDIT or _takes_the_rest(order, operation) \
+            or cancelled:
         return Lookup(applied=cancelled, result=result if cancelled else None)
     if view.amount is None:
         raise RetryableError("Billie's order answer has no amount")

@@ -155,8 +155,8 @@ def invoice_url(template: str | None, number: str, order_number: str) -> str:
 
 
 def invoice(order_uuid: str, number: str, url: str, operation: Operation,
-            currency: str) -> dict[str, Any]:
-    """``POST invoices``: an activation of ``operation.amount``; a partial one names the
+            currency: str, *, partial: bool = True) -> dict[str, Any]:
+    """``POST invoices``: an activation of ``operation.amount``; a ``partial`` one names the
     shipped units."""
     return _compact({
         "orders": [order_uuid],
@@ -164,7 +164,7 @@ def invoice(order_uuid: str, number: str, url: str, operation: Operation,
         "invoice_url": url,
         "shipping_info": {},
         "amount": amount(operation.amount, currency),
-        "line_items": line_items(operation.lines) or None,
+        "line_items": (line_items(operation.lines) or None) if partial else None,
     })
 
 
