@@ -410,7 +410,8 @@ def shops_show(shop: str) -> None:
                 click.echo(f"  shop id on {c.platform}: {c.external_id}")
             click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{c.platform}"
                        + ("" if c.external_id else f"/{c.name}"))
-            click.echo(f"  capabilities: {', '.join(capabilities) or 'platform not installed'}")
+            click.echo("  capabilities: " + (", ".join(capabilities) or "none (provider events "
+                                             "only)" if platform else "platform not installed"))
             click.echo(f"  status map: {json.dumps(c.status_map, sort_keys=True)}")
             click.echo(f"  settings: {json.dumps(settings, sort_keys=True)}")
             click.echo(f"  secrets: {len(c.valid_secrets())} valid")

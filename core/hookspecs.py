@@ -66,12 +66,17 @@ def place_order(order: OrderContext, operation: Operation,
 @hookspec(firstresult=True)
 def activate_order(order: OrderContext, operation: Operation,
                    ledger: Ledger | None) -> OperationResult | None:
-    """Activation: start the invoice for ``operation.amount`` (due date, dunning clock).
+    """Activation: start an invoice for ``operation.amount`` (due date, dunning clock).
 
-    Called only when the shop's status maps to ``activate``, never on placement by itself.
+    Called when the shop's status maps to ``activate`` (for everything not yet invoiced), or
+    when the shop reports more units shipped (a partial activation for those units, in
+    ``operation.lines``; an order shipped in parts is activated once per shipment). Never on
+    placement by itself.
 
-    :param order: the order; answer only if ``order.provider`` is yours.
-    :param operation: an ``activation`` with the open authorised amount and idempotency key.
+    :param order: the order; answer only if ``order.provider`` is yours. ``order.invoices``
+        lists the references of earlier activations.
+    :param operation: an ``activation`` with its amount, lines and idempotency key;
+        ``after_activation`` is true when the order has an invoice already.
     :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult` (invoice number as
         ``document_number``), or ``None`` if the order is not yours. Raise
@@ -82,13 +87,15 @@ def activate_order(order: OrderContext, operation: Operation,
 @hookspec(firstresult=True)
 def credit_full(order: OrderContext, operation: Operation,
                 ledger: Ledger | None) -> OperationResult | None:
-    """Full credit: cancel the whole open amount.
+    """Full credit: cancel what is open in one part of the order.
 
-    Before activation (``operation.after_activation`` false) this voids the authorisation;
-    after it, it credits the open invoice amount, shipping included.
+    With ``operation.after_activation`` false it voids the authorisation not yet invoiced
+    (the whole order before any activation, the rest not shipped after a partial one);
+    with it true it credits the open invoiced amount, shipping included. Closing a partly
+    invoiced order takes both: first the rest, then the invoiced part.
 
     :param order: the order; answer only if ``order.provider`` is yours.
-    :param operation: a ``full_credit`` for the open amount.
+    :param operation: a ``full_credit`` for the open amount of that part.
     :param ledger: the ledger for a provider that keeps its records there, else ``None``.
     :return: an :class:`core.operations.OperationResult`, or ``None`` if not yours.
     """
@@ -99,9 +106,9 @@ def credit_partial(order: OrderContext, operation: Operation,
                    ledger: Ledger | None) -> OperationResult | None:
     """Partial credit: reduce the order by ``operation.amount``.
 
-    Before activation this lowers the authorisation (a partial cancellation, lines in
-    ``operation.lines`` when known); after it, a credit note for an amount-only refund or an
-    order edit.
+    With ``operation.after_activation`` false this lowers the authorisation not yet invoiced
+    (a partial cancellation, lines in ``operation.lines`` when known); with it true, a credit
+    note for an amount-only refund or an order edit.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``partial_credit``; its amount never exceeds the open amount.
