@@ -101,6 +101,7 @@ class ProviderEvent:
     :ivar provider_reference: the provider's order id (``order.provider_reference``).
     :ivar amount: the amount the event names, in minor units, if any.
     :ivar occurred_at: when it happened, as the provider says.
+    :ivar name: the provider's own name of the event (``order_declined``), for the journal.
     """
 
     provider: str
@@ -109,6 +110,7 @@ class ProviderEvent:
     provider_reference: str
     occurred_at: datetime
     amount: int | None = None
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

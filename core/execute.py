@@ -372,7 +372,7 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
     key = hashlib.sha256(f"{event.provider}:{event.event_id}".encode()).hexdigest()
     ledger.journal(merchant_id=merchant_id, order_id=order.id, kind=f"provider_{event.kind}"[:32],
                    amount=event.amount or 0, currency=order.currency, idempotency_key=key,
-                   description=f"{event.provider} reported {event.kind}",
+                   description=f"{event.provider} reported {event.name or event.kind}",
                    occurred_at=event.occurred_at)
     state = ledger.state_of(ledger.lock_order_by_id(order.id))
     unbilled = state.unbilled_by_rate

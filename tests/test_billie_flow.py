@@ -292,6 +292,7 @@ def test_billie_cancellation_voids_the_order_without_calling_billie(kit, client,
                                             env=cli_env(kit)).stdout)
     assert details["status"] == "voided"
     assert [e["kind"] for e in details["provider_events"]] == ["cancelled", "order_paid_out"]
+    assert details["provider_events"][0]["description"] == "billie reported order_canceled"
 
 
 def test_event_for_an_order_the_kit_does_not_know_is_done_and_changes_nothing(

@@ -26,7 +26,8 @@ from core.schemas import read_json_object
 __all__ = ["CANCEL_EVENTS", "check_key", "new_key", "parse", "verify"]
 
 PROVIDER = "billie"
-CANCEL_EVENTS = frozenset({"order_canceled", "order_cancelled"})
+# a declined order is one Billie kept waiting for a manual check, then turned down
+CANCEL_EVENTS = frozenset({"order_canceled", "order_cancelled", "order_declined"})
 DEFAULT_TIMEZONE = "Europe/Berlin"
 MIN_KEY_LENGTH = 16
 
@@ -88,7 +89,7 @@ def parse(body: bytes, settings: Mapping[str, Any]) -> ParsedDelivery:
         dedupe_key=digest, topic=event, order_id=None,
         events=(ProviderEvent(provider=PROVIDER, event_id=digest, kind=kind,
                               provider_reference=order_uuid, occurred_at=occurred,
-                              amount=amount),))
+                              amount=amount, name=event),))
 
 
 def _required_text(data: Mapping[str, Any], name: str,
