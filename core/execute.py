@@ -362,19 +362,26 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
 
     Every event is journalled on the order. ``cancelled`` also cancels what the order still
     has authorised but not invoiced, recorded as a full credit the provider already made (so
-    it is never sent back to the provider).
+    it is never sent back to the provider). While an operation of the order is unfinished
+    (in flight, to be retried, or dead) the event waits (``RetryableError``): it may be the
+    echo of that very operation, whose outcome must be known first.
     """
-    order = ledger.order_by_provider_reference(merchant_id, event.provider,
+    found = ledger.order_by_provider_reference(merchant_id, event.provider,
                                                event.provider_reference)
-    if order is None:
+    if found is None:
         return f"no order of merchant {merchant_id} has {event.provider} reference " \
                f"{event.provider_reference}; nothing to do"
+    order = ledger.lock_order_by_id(found.id)
+    unfinished = ledger.unfinished_operations(order)
+    if unfinished and event.kind == "cancelled":
+        raise RetryableError(f"{event.provider}'s {event.name or event.kind} waits for "
+                             f"operation {unfinished[0].id} of the order to finish")
     key = hashlib.sha256(f"{event.provider}:{event.event_id}".encode()).hexdigest()
     ledger.journal(merchant_id=merchant_id, order_id=order.id, kind=f"provider_{event.kind}"[:32],
                    amount=event.amount or 0, currency=order.currency, idempotency_key=key,
                    description=f"{event.provider} reported {event.name or event.kind}",
                    occurred_at=event.occurred_at)
-    state = ledger.state_of(ledger.lock_order_by_id(order.id))
+    state = ledger.state_of(order)
     unbilled = state.unbilled_by_rate
     if event.kind != "cancelled" or not state.status.is_open or not unbilled:
         return f"{event.kind} journalled"

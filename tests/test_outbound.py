@@ -40,6 +40,17 @@ class Remote:
     def place_order(self, order, operation, ledger):
         if order.provider != "remote":
             return None
+        self._effect(order, operation, ledger)
+        return Authorisation(provider_reference="R-1")
+
+    @hookimpl
+    def credit_full(self, order, operation, ledger):
+        if order.provider != "remote":
+            return None
+        self._effect(order, operation, ledger)
+        return OperationResult(provider_reference="R-1")
+
+    def _effect(self, order, operation, ledger):
         assert ledger is None
         # another connection sees the committed record, and can write: no lock is held
         with session_scope(self.engine) as session:
@@ -55,7 +66,6 @@ class Remote:
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
-        return Authorisation(provider_reference="R-1")
 
     @hookimpl
     def lookup_operation(self, order, operation):
@@ -63,7 +73,9 @@ class Remote:
             return None
         self.lookups += 1
         if operation.idempotency_key in self.effects:
-            return Lookup(applied=True, result=Authorisation(provider_reference="R-1"))
+            result = Authorisation if operation.kind is OperationKind.PLACEMENT else \
+                OperationResult
+            return Lookup(applied=True, result=result(provider_reference="R-1"))
         return Lookup(applied=False)
 
 
@@ -167,3 +179,37 @@ def test_a_lookup_nobody_answers_ends_dead_asking_the_merchant_to_check(engine, 
     outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
     assert outcome.failure.permanent and "check the order at the provider" in \
         outcome.failure.error
+
+
+def test_a_provider_event_waits_while_an_operation_of_its_order_is_unfinished(
+        engine, hooks, remote):
+    """Billie's order_canceled webhook may be the echo of our own cancel, still in flight or
+    uncertain: it must not cancel a second time."""
+    from core.context import ProviderEvent
+    from core.errors import RetryableError
+    from core.execute import record_provider_event
+
+    hooks.pm.get_plugin("remote")  # the fixture's provider
+    with session_scope(engine) as session:
+        Ledger(session).configure_connection(
+            Ledger(session).connection("remote-shop"),
+            status_map={"completed": "activate", "cancelled": "cancel"}, platform_settings={})
+
+    def event(ledger):
+        return record_provider_event(ledger, hooks, 3333, ProviderEvent(
+            provider="remote", event_id="e1", kind="cancelled", provider_reference="R-1",
+            occurred_at=datetime.now(UTC)))
+
+    process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    remote.fail_next = OutcomeUnknown("read timeout")  # our cancel: applied, answer lost
+    cancel = snapshot(shop="remote-shop", status="cancelled", minutes=1)
+    assert process_snapshot(engine, hooks, cancel).failure is not None
+    with pytest.raises(RetryableError, match="waits for operation"), \
+            session_scope(engine) as session:
+        event(Ledger(session))
+    assert process_snapshot(engine, hooks, cancel).failure is None  # found applied
+    with session_scope(engine) as session:
+        assert event(Ledger(session)) == "cancelled journalled"  # nothing left to cancel
+        ledger = Ledger(session)
+        state = ledger.state_of(ledger.find_order("remote-shop", "1001"))
+    assert (state.status.value, state.reduced, state.authorised) == ("voided", 549_73, 549_73)

@@ -196,9 +196,11 @@ class Ledger:
         ).one_or_none()
 
     def lock_order_by_id(self, order_id: int) -> Order:
-        """An order by its ledger id, locked for this transaction."""
+        """An order by its ledger id, locked for this transaction and read afresh (an
+        object the session loaded before the lock is refreshed, not trusted)."""
         return self.session.scalars(
-            select(Order).where(Order.id == order_id).with_for_update()).one()
+            select(Order).where(Order.id == order_id).with_for_update()
+            .execution_options(populate_existing=True)).one()
 
     def order_by_provider_reference(self, merchant_id: int, provider: str,
                                     reference: str) -> Order | None:
