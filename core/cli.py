@@ -608,7 +608,8 @@ def operations() -> None:
 
 
 @operations.command("list")
-@click.option("--failed", is_flag=True, help="Only failed (to be retried) and dead ones.")
+@click.option("--failed", is_flag=True,
+              help="Only those not done: failed (to be retried), dead, or in flight.")
 @click.option("--limit", default=50, show_default=True)
 def operations_list(failed: bool, limit: int) -> None:
     """List operations, newest first, with their order, amount, status and reason."""
@@ -619,7 +620,7 @@ def operations_list(failed: bool, limit: int) -> None:
                  .join(ShopConnection, Order.connection_id == ShopConnection.id)
                  .order_by(OperationRecord.id.desc()).limit(limit))
         if failed:
-            query = query.where(OperationRecord.status.in_(("failed", "dead")))
+            query = query.where(OperationRecord.status.in_(("failed", "dead", "in_flight")))
         for record, order, connection in session.execute(query):
             reason = f" - {record.error}" if record.error else ""
             click.echo(f"{record.id}  {connection.name}/{order.shop_order_id}  {record.kind} "

@@ -68,12 +68,17 @@ LEASE = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class Failure:
-    """An operation that failed; ``permanent`` failures are dead until retried by hand."""
+    """An operation that failed; ``permanent`` failures are dead until retried by hand.
+
+    ``retry_after`` is the wait before the operation may be tried again; ``waiting`` says
+    it was not tried at all this time (its backoff runs, or another worker has it).
+    """
 
     operation: Operation
     error: str
     permanent: bool
     retry_after: float | None = None
+    waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,12 +191,13 @@ class _Run:
                 self._finish(ledger, order, state)
                 return None
             uncertain = record.uncertain
+            wait = _wait(record)
+            if wait is not None:
+                self.failure = Failure(op, wait[0], permanent=False, retry_after=wait[1],
+                                       waiting=True)
+                self.state = state
+                return None
             if record.status == "in_flight":
-                if _now() - (record.claimed_at or _now()) < LEASE:
-                    self.failure = Failure(op, f"operation {record.id} of this order is being "
-                                           "carried out by another worker", permanent=False)
-                    self.state = state
-                    return None
                 uncertain = True  # its worker died during the call: the outcome is unknown
             provider = providers.get(order.provider)
             if provider is not None and provider.remote:
@@ -275,11 +281,16 @@ class _Run:
             if permanent and not failure.permanent:
                 error = f"gave up after {record.attempts} attempts: {error}"
             record.status, record.error = ("dead" if permanent else "failed"), error
-            self.failure = Failure(op, error, permanent, failure.retry_after)
+            delay = None
+            if not permanent:
+                delay = self.backoff.delay(record.attempts, failure.retry_after)
+                record.next_attempt_at = _now() + timedelta(seconds=delay)
+            self.failure = Failure(op, error, permanent, delay)
             self.hooks.operation_failed(context, op, error, permanent)
             return state
         assert result is not None
         record.status, record.error, record.uncertain = "succeeded", None, False
+        record.next_attempt_at = None
         record.provider_reference = result.provider_reference
         record.document_number = result.document_number
         self.executed.append(op)
@@ -328,6 +339,22 @@ class _Run:
         return Outcome(self.order_id, self.state.status if self.order_id else None,
                        self.snapshot.currency, tuple(self.executed), self.refusals,
                        self.failure, stale=self.stale, decline_reason=self.state.decline_reason)
+
+
+def _wait(record: OperationRecord) -> tuple[str, float] | None:
+    """Why ``record`` may not be tried now, and for how many seconds: its backoff runs, or
+    another worker is calling the provider for it (its lease has not run out)."""
+    now = _now()
+    if record.status == "failed" and record.next_attempt_at is not None \
+            and record.next_attempt_at > now:
+        return (f"operation {record.id} waits until {record.next_attempt_at:%H:%M:%S} UTC "
+                f"before its next attempt ({record.error})",
+                (record.next_attempt_at - now).total_seconds())
+    if record.status == "in_flight" and record.claimed_at is not None \
+            and now - record.claimed_at < LEASE:
+        return (f"operation {record.id} of this order is being carried out by another "
+                "worker", 30.0)
+    return None
 
 
 def _failure(op: Operation, exc: Exception) -> Failure:

@@ -112,7 +112,7 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         session.expunge(delivery)
 
     error: str | None = None
-    permanent = False
+    permanent = waiting = False
     retry_after: float | None = None
     try:
         parsed = _parse(hooks, delivery, connection)
@@ -123,7 +123,7 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
             outcome = process_snapshot(engine, hooks, snapshot, backoff)
             if outcome.failure is not None:
                 error, permanent = outcome.failure.error, outcome.failure.permanent
-                retry_after = outcome.failure.retry_after
+                retry_after, waiting = outcome.failure.retry_after, outcome.failure.waiting
                 break
         if error is None:
             for event in parsed.events:
@@ -139,16 +139,20 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         log.error("processing delivery %s failed: %s", delivery_id, error,
                   exc_info=not error.startswith("database error"))
     with session_scope(engine) as session:
-        return _finish(session, delivery_id, error, permanent, backoff, retry_after)
+        return _finish(session, delivery_id, error, permanent, backoff, retry_after, waiting)
 
 
 def _finish(session: Session, delivery_id: int, error: str | None, permanent: bool,
-            backoff: Backoff, retry_after: float | None = None) -> Processed:
-    """Record a processing attempt's outcome on the delivery, in ``session``."""
+            backoff: Backoff, retry_after: float | None = None,
+            waiting: bool = False) -> Processed:
+    """Record a processing attempt's outcome on the delivery, in ``session``. Waiting for
+    an operation of its order (its backoff, another worker) is not an attempt: the delivery
+    comes back when the operation may run."""
     now = datetime.now(UTC)
     delivery = session.get(Delivery, delivery_id)
     assert delivery is not None
-    delivery.attempts += 1
+    if not waiting:
+        delivery.attempts += 1
     delivery.error = error
     if error is None:
         delivery.status, delivery.processed_at, delivery.next_attempt_at = "done", now, None
@@ -160,7 +164,8 @@ def _finish(session: Session, delivery_id: int, error: str | None, permanent: bo
         delivery.status, delivery.next_attempt_at = "dead", None
         log.warning("delivery %s is dead: %s", delivery_id, error)
         return Processed(delivery_id, "dead", error=error)
-    delay = backoff.delay(delivery.attempts, retry_after)
+    delay = (retry_after or backoff.base) if waiting else \
+        backoff.delay(delivery.attempts, retry_after)
     delivery.status = "retrying"
     delivery.next_attempt_at = now + timedelta(seconds=delay)
     return Processed(delivery_id, "retrying", retry_in=delay, error=error)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["DEFAULT_BACKOFF", "Backoff", "retry_after"]
+__all__ = ["DEFAULT_BACKOFF", "MAX_RETRY_AFTER", "Backoff", "retry_after"]
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,15 @@ class Backoff:
         delay = min(self.base * 2 ** max(attempts - 1, 0), self.cap)
         if self.jitter:
             delay = self.rnd.uniform(delay / 2, delay)
-        return max(delay, retry_after or 0.0)
+        return max(delay, min(retry_after or 0.0, MAX_RETRY_AFTER))
 
     def exhausted(self, attempts: int) -> bool:
         """Whether ``attempts`` failed attempts are the last ones allowed."""
         return attempts >= self.max_attempts
 
+
+# The longest wait a far side's Retry-After can impose; beyond it the kit tries anyway.
+MAX_RETRY_AFTER = 6 * 3600.0
 
 DEFAULT_BACKOFF = Backoff()
 

@@ -15,8 +15,11 @@ from core.ledger.models import Invoice, Movement, OperationRecord
 from core.ledger.store import Ledger
 from core.operations import Authorisation, OperationKind, OperationResult
 from core.plugins import get_plugin_manager
+from core.retry import Backoff
 from core.state import Status
 from orders import order_data, snapshot
+
+AT_ONCE = Backoff(base=0, jitter=False)  # failed operations may be retried at once
 
 
 class Recorder:
@@ -103,7 +106,7 @@ def test_failed_operation_is_retried_with_the_same_key(engine, hooks, shop, reco
     order = snapshot(status="completed", shop="flakyshop")
     outcomes = []
     for _ in range(3):
-        outcomes.append(process_snapshot(engine, hooks, order))
+        outcomes.append(process_snapshot(engine, hooks, order, AT_ONCE))
     assert [o.failure is not None for o in outcomes] == [True, True, False]
     assert not outcomes[0].failure.permanent
     assert outcomes[0].status is Status.AUTHORISED and outcomes[2].status is Status.ACTIVE
@@ -131,7 +134,7 @@ def test_permanent_failure_is_dead_with_its_reason(engine, hooks, shop, recorder
 
 def test_unknown_provider_is_a_dead_operation_not_a_crash(engine, hooks, shop):
     flaky_shop(engine, "nobody")
-    outcome = process_snapshot(engine, hooks, snapshot(shop="flakyshop"))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="flakyshop"), AT_ONCE)
     assert outcome.failure.permanent
     assert "no provider plugin named 'nobody'" in outcome.failure.error
 
@@ -177,7 +180,7 @@ def test_hooks_refuse_a_result_of_the_wrong_type(engine, shop):
     hooks = Hooks(get_plugin_manager())
     hooks.pm.register(Wrong(), name="wrong")
     flaky_shop(engine, "wrong")
-    outcome = process_snapshot(engine, hooks, snapshot(shop="flakyshop"))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="flakyshop"), AT_ONCE)
     assert outcome.failure.permanent and "expected Authorisation" in outcome.failure.error
 
 
@@ -202,7 +205,7 @@ def test_dead_operation_waits_for_a_replay(engine, hooks, shop):
     flaky_shop(engine, "flaky")
     order = snapshot(status="completed", shop="flakyshop")
     for _ in range(2):
-        outcome = process_snapshot(engine, hooks, order)
+        outcome = process_snapshot(engine, hooks, order, AT_ONCE)
         assert outcome.failure.permanent and outcome.status is Status.AUTHORISED
     assert len(flaky.calls) == 1, "a dead operation was tried again without a replay"
     outcome = replay_order(engine, hooks, "flakyshop", "1001")
@@ -228,12 +231,12 @@ def test_stale_snapshot_after_a_failure_is_still_stale(engine, hooks, shop, reco
     hooks.pm.register(Flaky(failures=5), name="flaky")
     flaky_shop(engine, "flaky")
     newer = snapshot(status="completed", shop="flakyshop", minutes=10)
-    assert process_snapshot(engine, hooks, newer).failure is not None
+    assert process_snapshot(engine, hooks, newer, AT_ONCE).failure is not None
     from orders import OFFICE_LINES
 
     older = snapshot(shop="flakyshop", minutes=5, lines=[*OFFICE_LINES,
                      ("9", "product", "Stapler", 1, "20.00", "19")])
-    outcome = process_snapshot(engine, hooks, older)
+    outcome = process_snapshot(engine, hooks, older, AT_ONCE)
     assert outcome.stale
     assert not [e for e in recorder.events if e[0] == "refused"]
 
@@ -246,7 +249,7 @@ def test_a_failed_operation_is_finished_before_anything_new(engine, hooks, shop)
     from orders import changed
 
     completed = order_data(status="completed", shop="flakyshop")
-    process_snapshot(engine, hooks, load(completed))
+    process_snapshot(engine, hooks, load(completed), AT_ONCE)
 
     class TimesOutOnce:
         calls = 0
@@ -266,9 +269,9 @@ def test_a_failed_operation_is_finished_before_anything_new(engine, hooks, shop)
     hooks.pm.register(timeouts, name="timeouts")
     refunded = changed(completed, ordering_key="2026-11-03T10:00:00+00:00",
                        refunds=[{"refund_id": "r1", "amount": "100.00"}])
-    assert process_snapshot(engine, hooks, load(refunded)).failure is not None
+    assert process_snapshot(engine, hooks, load(refunded), AT_ONCE).failure is not None
     cancelled = changed(refunded, status="cancelled", ordering_key="2026-11-04T10:00:00+00:00")
-    outcome = process_snapshot(engine, hooks, load(cancelled))
+    outcome = process_snapshot(engine, hooks, load(cancelled), AT_ONCE)
     assert [(op.kind.value, op.amount.gross) for op in outcome.executed] == [
         ("partial_credit", 100_00), ("full_credit", 449_73)]
     assert outcome.status is Status.CREDITED

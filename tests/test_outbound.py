@@ -20,6 +20,8 @@ from core.operations import Authorisation, Lookup, OperationKind, OperationResul
 from core.retry import Backoff
 from orders import snapshot
 
+AT_ONCE = Backoff(base=0, jitter=False)  # failed operations may be retried at once
+
 
 class Remote:
     """A remote provider without idempotency keys that records what it saw."""
@@ -96,7 +98,7 @@ def placement(engine):
 
 
 def test_the_record_is_committed_in_flight_before_the_call(engine, hooks, remote):
-    outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     assert outcome.failure is None and outcome.status.value == "authorised"
     assert remote.seen_during_call == [("in_flight", 1)]
     record = placement(engine)
@@ -106,10 +108,10 @@ def test_the_record_is_committed_in_flight_before_the_call(engine, hooks, remote
 
 def test_unknown_outcome_is_read_back_and_not_sent_again(engine, hooks, remote):
     remote.fail_next = OutcomeUnknown("read timeout")
-    first = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    first = process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     assert first.failure is not None and not first.failure.permanent
     assert placement(engine).uncertain
-    second = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    second = process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     assert second.failure is None and second.status.value == "authorised"
     assert len(remote.effects) == 1 and remote.lookups == 1
     assert not placement(engine).uncertain
@@ -118,8 +120,8 @@ def test_unknown_outcome_is_read_back_and_not_sent_again(engine, hooks, remote):
 def test_a_provider_with_idempotency_keys_is_simply_called_again(engine, hooks, remote):
     remote.keys = True
     remote.fail_next = OutcomeUnknown("read timeout")
-    process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
-    assert process_snapshot(engine, hooks, snapshot(shop="remote-shop")).failure is None
+    process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
+    assert process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE).failure is None
     assert remote.lookups == 0 and len(remote.effects) == 2  # the same key, twice
 
 
@@ -131,18 +133,18 @@ def claimed(engine, ago: timedelta) -> None:
 
 def test_an_operation_in_flight_elsewhere_is_not_started_twice(engine, hooks, remote):
     remote.fail_next = OutcomeUnknown("read timeout")
-    process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     claimed(engine, timedelta(seconds=5))  # another worker is calling right now
-    busy = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    busy = process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     assert "carried out by another worker" in busy.failure.error
     assert not busy.failure.permanent and len(remote.effects) == 1
 
 
 def test_a_worker_that_died_mid_call_leaves_an_unknown_outcome(engine, hooks, remote):
-    process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     # as if the worker had died after the provider applied it: in flight, lease run out
     claimed(engine, LEASE + timedelta(seconds=1))
-    outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop", minutes=1))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop", minutes=1), AT_ONCE)
     assert remote.lookups == 1 and len(remote.effects) == 1
     assert outcome.failure is None
 
@@ -152,8 +154,9 @@ def test_the_last_allowed_attempt_ends_dead_with_the_count(engine, hooks, remote
     for attempt in range(1, 4):
         remote.fail_next = OutcomeUnknown("502 from the gateway")
         outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop"),
-                                   Backoff(max_attempts=3))
+                                   Backoff(base=0, max_attempts=3))
         assert outcome.failure.permanent == (attempt == 3)
+        assert not outcome.failure.waiting
     record = placement(engine)
     assert record.status == "dead"
     assert record.error == "gave up after 3 attempts: 502 from the gateway"
@@ -163,7 +166,7 @@ def test_the_last_allowed_attempt_ends_dead_with_the_count(engine, hooks, remote
 def test_a_lookup_nobody_answers_ends_dead_asking_the_merchant_to_check(engine, hooks,
                                                                           remote):
     remote.fail_next = OutcomeUnknown("read timeout")
-    process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     hooks.pm.unregister(remote)
 
     class WithoutLookup:
@@ -176,7 +179,7 @@ def test_a_lookup_nobody_answers_ends_dead_asking_the_merchant_to_check(engine, 
             return OperationResult() if order.provider == "remote" else None
 
     hooks.pm.register(WithoutLookup(), name="without-lookup")
-    outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    outcome = process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     assert outcome.failure.permanent and "check the order at the provider" in \
         outcome.failure.error
 
@@ -200,16 +203,39 @@ def test_a_provider_event_waits_while_an_operation_of_its_order_is_unfinished(
             provider="remote", event_id="e1", kind="cancelled", provider_reference="R-1",
             occurred_at=datetime.now(UTC)))
 
-    process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE)
     remote.fail_next = OutcomeUnknown("read timeout")  # our cancel: applied, answer lost
     cancel = snapshot(shop="remote-shop", status="cancelled", minutes=1)
-    assert process_snapshot(engine, hooks, cancel).failure is not None
+    assert process_snapshot(engine, hooks, cancel, AT_ONCE).failure is not None
     with pytest.raises(RetryableError, match="waits for operation"), \
             session_scope(engine) as session:
         event(Ledger(session))
-    assert process_snapshot(engine, hooks, cancel).failure is None  # found applied
+    assert process_snapshot(engine, hooks, cancel, AT_ONCE).failure is None  # found applied
     with session_scope(engine) as session:
         assert event(Ledger(session)) == "cancelled journalled"  # nothing left to cancel
         ledger = Ledger(session)
         state = ledger.state_of(ledger.find_order("remote-shop", "1001"))
     assert (state.status.value, state.reduced, state.authorised) == ("voided", 549_73, 549_73)
+
+
+def test_a_failed_operation_waits_for_its_backoff_whoever_asks(engine, hooks, remote):
+    """Eight deliveries of one order arriving right after a 429 with Retry-After must not
+    spend the operation's attempts: it waits, and the deliveries with it."""
+    from core.errors import RetryableError
+
+    remote.applies_before_failing = False
+    remote.fail_next = RetryableError("429 from the provider", retry_after=120)
+    first = process_snapshot(engine, hooks, snapshot(shop="remote-shop"))
+    assert first.failure.retry_after >= 120 and not first.failure.waiting
+    for minutes in range(1, 9):
+        later = process_snapshot(engine, hooks, snapshot(shop="remote-shop", minutes=minutes))
+        assert later.failure.waiting and 100 < later.failure.retry_after <= 120
+        assert "waits until" in later.failure.error
+    record = placement(engine)
+    assert (record.status, record.attempts, remote.effects) == ("failed", 1, [])
+    assert process_snapshot(engine, hooks, snapshot(shop="remote-shop"), AT_ONCE).failure \
+        is not None  # AT_ONCE does not shorten a wait already set ...
+    with session_scope(engine) as session:  # ... but time passing does
+        session.execute(update(OperationRecord).values(
+            next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert process_snapshot(engine, hooks, snapshot(shop="remote-shop")).failure is None

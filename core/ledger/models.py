@@ -219,7 +219,8 @@ class OperationRecord(Base):
     ``status``: ``pending`` (decided), ``in_flight`` (a worker is calling the provider since
     ``claimed_at``), ``failed`` (to be retried), ``dead`` (until the merchant retries it) or
     ``succeeded``. ``uncertain`` says the last attempt may have taken effect (a timeout), so
-    the provider's state is read before the call is repeated.
+    the provider's state is read before the call is repeated; a failed operation is not
+    tried again before ``next_attempt_at`` (its backoff, or the provider's ``Retry-After``).
     """
 
     __tablename__ = "operations"
@@ -240,6 +241,7 @@ class OperationRecord(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
     provider_reference: Mapped[str | None] = mapped_column(String(128))
     document_number: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)

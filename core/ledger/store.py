@@ -336,10 +336,14 @@ class Ledger:
             .order_by(OperationRecord.id)))
 
     def reopen_dead_operations(self, order: Order) -> int:
-        """Let the order's dead operations be tried again (a replay); return how many."""
+        """Let the order's dead operations be tried again now (a replay), and failed ones
+        without waiting for their backoff; return how many were dead."""
         dead = [r for r in self.operations_of(order) if r.status == "dead"]
         for record in dead:
             record.status = "failed"
+        for record in self.operations_of(order):
+            if record.status == "failed":
+                record.next_attempt_at = None
         self.session.flush()
         return len(dead)
 

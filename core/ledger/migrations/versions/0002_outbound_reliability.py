@@ -1,4 +1,5 @@
-"""outbound reliability: operation leases and uncertain outcomes, per-merchant provider,
+"""outbound reliability: operation leases, retry times and uncertain outcomes, per-merchant
+provider,
 the not yet invoiced part of an order
 
 Revision ID: 0002
@@ -20,6 +21,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("uncertain", sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
         batch.add_column(sa.Column("claimed_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("next_attempt_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("merchants") as batch:
         batch.add_column(sa.Column("provider", sa.String(length=32), nullable=False,
                                    server_default="local"))
@@ -36,5 +38,6 @@ def downgrade() -> None:
         batch.drop_column("provider_settings")
         batch.drop_column("provider")
     with op.batch_alter_table("operations") as batch:
+        batch.drop_column("next_attempt_at")
         batch.drop_column("claimed_at")
         batch.drop_column("uncertain")
