@@ -216,20 +216,15 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
 
 
 def _provider_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as settings: ``true``/``false`` and integers typed, ``KEY=``
-    (nothing after the sign) as ``None``, which removes the setting."""
+    """``KEY=VALUE`` pairs as settings, values as text (the provider plugin reads them);
+    ``KEY=`` (nothing after the sign) as ``None``, which removes the setting."""
     settings: dict[str, Any] = {}
     for pair in pairs:
         key, sign, value = pair.partition("=")
         if not sign or not key.strip():
             raise click.BadParameter(f"use KEY=VALUE, not {key!r}",
                                      param_hint="--provider-setting")
-        typed: Any = value or None
-        if value.lower() in ("true", "false"):
-            typed = value.lower() == "true"
-        elif value.isdigit():
-            typed = int(value)
-        settings[key.strip()] = typed
+        settings[key.strip()] = value or None
     return settings
 
 

@@ -98,17 +98,19 @@ class Ledger:
                            provider_settings: Mapping[str, Any] | None = None) -> Merchant:
         """Change a merchant's details; the account range can only grow.
 
-        A new ``provider`` applies to the merchant's shops for orders placed from now on;
-        orders already placed stay with the provider that authorised them.
+        A new ``provider`` applies to the merchant's shops that used the merchant's provider
+        (not those given their own), for orders placed from now on; orders already placed
+        stay with the provider that authorised them.
         ``provider_settings`` are merged into the existing ones (a ``None`` value removes a
         setting).
         """
         merchant = self.merchant(merchant_id, for_update=True)
         if provider is not None:
-            merchant.provider = provider
             for connection in self.session.scalars(select(ShopConnection).where(
-                    ShopConnection.merchant_id == merchant_id)):
+                    ShopConnection.merchant_id == merchant_id,
+                    ShopConnection.provider == merchant.provider)):
                 connection.provider = provider
+            merchant.provider = provider
         if provider_settings:
             merged = {**merchant.provider_settings, **provider_settings}
             merchant.provider_settings = {k: v for k, v in merged.items() if v is not None}

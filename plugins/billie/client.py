@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 TOKEN_MARGIN = 60.0  # seconds before expiry at which a cached token is no longer used
 DEFAULT_TOKEN_TTL = 8 * 3600  # Billie's default when expires_in is missing
 MAYBE_APPLIED = frozenset({500, 502, 504})
-TRY_LATER = frozenset({429, 503})
+TRY_LATER = frozenset({408, 429, 503})  # not taken in: safe to send again
 _HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
@@ -172,8 +172,10 @@ def _transport_error(method: str, url_path: str, exc: requests.RequestException)
     """Was the request sent? Refused or timed-out connections and TLS handshakes were not;
     a read timeout or a dropped connection may have been applied."""
     what = f"Billie {method} {url_path}"
+    if isinstance(exc, requests.exceptions.InvalidURL):
+        return ConfigurationError(f"{what}: the Billie base URL is not valid")
     if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError
-                  | requests.exceptions.ProxyError | requests.exceptions.InvalidURL):
+                  | requests.exceptions.ProxyError):
         return RetryableError(f"{what} not sent ({type(exc).__name__})")
     if isinstance(exc, requests.ConnectionError) and _not_connected(exc):
         return RetryableError(f"{what} not sent: connection refused or host unknown")
