@@ -139,3 +139,29 @@ def test_database_errors_carry_no_buyer_data(engine, shop):
     reason = describe(info.value)
     assert reason.startswith("database error IntegrityError (")
     assert "Geheim" not in reason and "DE136695976" not in reason
+
+
+def test_a_credit_larger_than_any_invoice_is_split_over_the_invoices(engine, feed):
+    """Shipped in two parts, then cancelled: each invoice gets a credit note within its
+    amount, and together they credit everything invoiced, in gross, net and tax."""
+    from core.ledger.models import Invoice as Document
+
+    def shipped(minutes, units, status="processing"):
+        data = order_data(minutes=minutes, status=status, discounts=[])
+        for item in data["lines"]:
+            item["shipped"] = units.get(item["line_id"])
+        return load_snapshot(data)
+
+    everything = {"1": 2, "2": 10, "3": 3}
+    for step in (shipped(0, {}), shipped(10, {"1": 2}), shipped(20, everything),
+                 shipped(30, everything, status="cancelled")):
+        assert feed(step).failure is None
+    with session_scope(engine) as session:
+        docs = session.scalars(select(Document).order_by(Document.id)).all()
+        invoices = {d.id: d for d in docs if d.kind == "invoice"}
+        notes = [d for d in docs if d.kind == "credit_note"]
+        assert len(invoices) == 2 and len(notes) == 2
+        for invoice in invoices.values():
+            against = [n for n in notes if n.invoice_id == invoice.id]
+            assert [(n.gross, n.net, n.tax) for n in against] == [
+                (invoice.gross, invoice.net, invoice.tax)]

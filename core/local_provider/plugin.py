@@ -6,6 +6,7 @@ operation whose key already produced a document or movement returns what it prod
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from core.ledger.models import Invoice, Order
 from core.ledger.store import Ledger
 from core.local_provider.banking import buyer_account, payment_reference
 from core.local_provider.eligibility import decline_reason
+from core.money import allocate
 from core.operations import Authorisation, Operation, OperationKind, OperationResult
 
 NAME = "local"
@@ -39,22 +41,42 @@ def _document(ledger: Ledger, operation: Operation) -> Invoice | None:
         Invoice.idempotency_key == operation.idempotency_key)).one_or_none()
 
 
-def _invoice_for(ledger: Ledger, order: OrderContext, gross: int) -> Invoice:
-    """The invoice a credit note of ``gross`` goes against: the newest of the order's invoices
-    whose gross less its credit notes covers it; if none does alone, the newest with
-    anything open (each partial activation has an invoice of its own)."""
+def _invoices_for(ledger: Ledger, order: OrderContext,
+                  gross: int) -> list[tuple[Invoice, int, int | None]]:
+    """The invoices a credit of ``gross`` goes against, with the gross each takes and, when
+    it takes all that is open, the tax still open on it: the newest of the order's invoices
+    whose gross less its credit notes covers it all; if none does, the invoices newest
+    first, each taking what it has open (each partial activation has an invoice of its
+    own)."""
     invoices = ledger.session.scalars(select(Invoice).where(
         Invoice.order_id == order.order_key, Invoice.kind == "invoice")
         .order_by(Invoice.id.desc())).all()
     if not invoices:
         raise PermanentError(f"order {order.order_key} has no invoice to credit")
-    credited = dict(ledger.session.execute(
-        select(Invoice.invoice_id, func.sum(Invoice.gross))
+    credited = {row.invoice_id: (row.gross, row.tax) for row in ledger.session.execute(
+        select(Invoice.invoice_id, func.sum(Invoice.gross).label("gross"),
+               func.sum(Invoice.tax).label("tax"))
         .where(Invoice.order_id == order.order_key, Invoice.kind == "credit_note")
-        .group_by(Invoice.invoice_id)).all())
-    open_of = {invoice.id: invoice.gross - credited.get(invoice.id, 0) for invoice in invoices}
-    return (next((i for i in invoices if open_of[i.id] >= gross), None)
-            or next((i for i in invoices if open_of[i.id] > 0), invoices[0]))
+        .group_by(Invoice.invoice_id))}
+    open_of = {}
+    for invoice in invoices:
+        done_gross, done_tax = credited.get(invoice.id, (0, 0))
+        open_of[invoice.id] = (invoice.gross - done_gross, invoice.tax - done_tax)
+    whole = next((i for i in invoices if open_of[i.id][0] >= gross), None)
+    if whole is not None:
+        return [(whole, gross, None)]
+    parts: list[tuple[Invoice, int, int | None]] = []
+    left = gross
+    for invoice in invoices:
+        open_gross, open_tax = open_of[invoice.id]
+        take = min(open_gross, left)
+        if take > 0:
+            parts.append((invoice, take, open_tax if take == open_gross else None))
+            left -= take
+    if left > 0:
+        raise PermanentError(f"the credit exceeds what the invoices of order "
+                             f"{order.order_key} have open")
+    return parts
 
 
 def _next_number(ledger: Ledger, merchant_id: int, kind: str) -> str:
@@ -77,26 +99,39 @@ def _result(document: Invoice) -> OperationResult:
 
 def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
                  description: str) -> OperationResult:
-    """A credit note against one of the order's invoices, journalled as a negative
-    movement."""
+    """Credit notes against the order's invoices (one, or one per invoice when no invoice
+    has enough open), each journalled as a negative movement."""
     existing = _document(ledger, operation)
     if existing is not None:
         return _result(existing)
-    invoice = _invoice_for(ledger, order, operation.amount.gross)
-    note = Invoice(
-        merchant_id=order.merchant_id, order_id=order.order_key,
-        idempotency_key=operation.idempotency_key, kind="credit_note",
-        number=_next_number(ledger, order.merchant_id, "credit_note"),
-        issued_on=datetime.now(UTC).date(), due_on=None, currency=invoice.currency,
-        gross=operation.amount.gross, net=operation.amount.net, tax=operation.amount.tax,
-        payment_reference=invoice.payment_reference, iban=invoice.iban, bic=invoice.bic,
-        invoice_id=invoice.id,
-    )
-    ledger.session.add(note)
-    ledger.session.flush()
-    _journal(ledger, order, operation, "credit_note", -operation.amount.gross,
-             f"{description} against {invoice.number}", note.number)
-    return _result(note)
+    parts = _invoices_for(ledger, order, operation.amount.gross)
+    # a part that takes an invoice's whole open amount takes its open tax; the others, and
+    # always the last, share the rest of the operation's tax by gross
+    parts[-1] = (parts[-1][0], parts[-1][1], None)
+    fixed = sum(tax for _, _, tax in parts if tax is not None)
+    shared = iter(allocate(operation.amount.tax - fixed,
+                           [gross for _, gross, tax in parts if tax is None]))
+    taxes = [tax if tax is not None else next(shared) for _, _, tax in parts]
+    notes = []
+    for n, ((invoice, gross, _), tax) in enumerate(zip(parts, taxes, strict=True)):
+        key = operation.idempotency_key if n == 0 else hashlib.sha256(
+            f"{operation.idempotency_key}:{n}".encode()).hexdigest()
+        note = Invoice(
+            merchant_id=order.merchant_id, order_id=order.order_key, idempotency_key=key,
+            kind="credit_note", number=_next_number(ledger, order.merchant_id, "credit_note"),
+            issued_on=datetime.now(UTC).date(), due_on=None, currency=invoice.currency,
+            gross=gross, net=gross - tax, tax=tax,
+            payment_reference=invoice.payment_reference, iban=invoice.iban, bic=invoice.bic,
+            invoice_id=invoice.id,
+        )
+        ledger.session.add(note)
+        ledger.session.flush()
+        ledger.journal(merchant_id=order.merchant_id, order_id=order.order_key,
+                       kind="credit_note", amount=-gross, currency=order.snapshot.currency,
+                       idempotency_key=key, description=f"{description} against "
+                       f"{invoice.number}", document_number=note.number)
+        notes.append(note)
+    return _result(notes[0])
 
 
 def _reduce(ledger: Ledger, order: OrderContext, operation: Operation,
