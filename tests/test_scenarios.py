@@ -271,15 +271,16 @@ def test_partial_shipments_get_invoices_of_their_own(feed, read):
         ("authorisation", 549_73, None), ("invoice", 371_28, "INV-000001"),
         ("invoice", 124_95, "INV-000002"), ("authorisation_reduced", -21_40, None),
         ("credit_note", -178_50, "CN-000001"), ("void", -32_10, None),
-        ("credit_note", -317_73, "CN-000002")]
-    # a credit note goes against the newest invoice that covers it, else the newest with
-    # anything open
+        ("credit_note", -124_95, "CN-000002"), ("credit_note", -192_78, "CN-000003")]
+    # a credit note goes against the newest invoice that covers it; a credit no invoice
+    # covers alone is split, newest invoice first, each note within its invoice
     numbers = read(lambda ledger: {
         i.id: i.number for i in ledger.session.scalars(select(Invoice))})
     against = read(lambda ledger: [
         (n.number, numbers[n.invoice_id]) for n in ledger.session.scalars(
             select(Invoice).where(Invoice.kind == "credit_note").order_by(Invoice.id))])
-    assert against == [("CN-000001", "INV-000001"), ("CN-000002", "INV-000002")]
+    assert against == [("CN-000001", "INV-000001"), ("CN-000002", "INV-000002"),
+                       ("CN-000003", "INV-000001")]
 
 
 def test_orders_stored_before_the_unbilled_column_read_as_before(feed, read):
