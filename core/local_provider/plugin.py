@@ -53,7 +53,8 @@ def _invoices_for(ledger: Ledger, order: OrderContext,
         .order_by(Invoice.id.desc())).all()
     if not invoices:
         raise PermanentError(f"order {order.order_key} has no invoice to credit")
-    credited = {row.invoice_id: (row.gross, row.tax) for row in ledger.session.execute(
+    # sums as int: PostgreSQL sums bigints as numeric
+    credited = {row.invoice_id: (int(row.gross), int(row.tax)) for row in ledger.session.execute(
         select(Invoice.invoice_id, func.sum(Invoice.gross).label("gross"),
                func.sum(Invoice.tax).label("tax"))
         .where(Invoice.order_id == order.order_key, Invoice.kind == "credit_note")
