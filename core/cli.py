@@ -505,13 +505,14 @@ def orders_replay(shop: str, order_id: str) -> None:
 
 
 def _retry(kit: Kit, shop: str, order_id: str) -> None:
-    """Retry an order's dead operations now, then queue its dead deliveries again."""
+    """Retry an order's dead operations now, then queue its dead deliveries again: after a
+    success they finish, after another transient failure they carry the retries on."""
     try:
         outcome = replay_order(kit.engine, kit.hooks, shop, order_id, kit.backoff)
     except InvoicekitError as exc:
         _fail(exc)
     failed = _report(f"order {shop}/{order_id}", outcome, outcome.currency)
-    if not failed:
+    if not failed or not outcome.failure.permanent:
         for delivery_id in replay_order_deliveries(kit.engine, shop, order_id):
             kit.queue.enqueue(delivery_id)
             click.echo(f"  dead delivery {delivery_id} queued again")

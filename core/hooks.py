@@ -76,6 +76,12 @@ class Hooks:
             raise ConfigurationError(f"provider {order.provider!r} returned "
                                      f"{type(result).__name__} from lookup_operation, "
                                      "expected Lookup")
+        if result is not None and result.applied and \
+                operation.kind is OperationKind.PLACEMENT and \
+                not isinstance(result.result, Authorisation):
+            raise ConfigurationError(f"provider {order.provider!r} found a placement "
+                                     "without saying whether it was approved (an "
+                                     "Authorisation)")
         return result
 
     def verify_delivery(self, platform: str, body: bytes, headers: Mapping[str, str],
