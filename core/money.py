@@ -136,6 +136,9 @@ class Amount:
     def __add__(self, other: Amount) -> Amount:
         return Amount(self.gross + other.gross, self.net + other.net, self.tax + other.tax)
 
+    def __sub__(self, other: Amount) -> Amount:
+        return Amount(self.gross - other.gross, self.net - other.net, self.tax - other.tax)
+
 
 def net_of(gross: int, rate: Decimal) -> int:
     """Net part of a gross amount at ``rate`` percent, rounded half up once."""

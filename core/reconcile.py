@@ -53,6 +53,7 @@ from core.operations import (
     RateAmounts,
     Refusal,
     idempotency_key,
+    total_of,
 )
 from core.snapshot import Line, LineKind, OrderSnapshot, Refund
 from core.state import LineState, OrderState, Status, apply
@@ -121,13 +122,6 @@ def take(open_by_rate: RateAmounts, gross: int,
     return tuple(taken)
 
 
-def _sum(by_rate: RateAmounts) -> Amount:
-    total = Amount.zero()
-    for _, amount in by_rate:
-        total = total + amount
-    return total
-
-
 def _room(by_rate: RateAmounts) -> int:
     """What :func:`take` can take out of a pot: the gross of its rates with something open."""
     return sum(amount.gross for _, amount in by_rate if amount.gross > 0)
@@ -169,7 +163,7 @@ def _operation(s: OrderSnapshot, kind: OperationKind, by_rate: RateAmounts, sour
                order_total_after: int | None = None) -> Operation | None:
     """The operation, or ``None`` when it would move no money (only a placement may)."""
     by_rate = tuple((rate, a) for rate, a in by_rate if a != Amount.zero())
-    amount = _sum(by_rate)
+    amount = total_of(by_rate)
     if amount.gross <= 0 and kind is not OperationKind.PLACEMENT:
         return None
     return Operation(
@@ -370,7 +364,7 @@ def _reduction(s: OrderSnapshot, state: OrderState, total: int, want: int, sourc
     if not unbilled_only:
         by_rate = take(state.invoiced_by_rate, _invoiced_share(state, total, want),
                        invoiced.weights)
-        part = _sum(by_rate).gross
+        part = total_of(by_rate).gross
         if part > 0:
             final = not take(state.unbilled_by_rate, total - part, unbilled.weights)
             return _operation(s, invoiced.kind, by_rate, source, after_activation=True,
@@ -378,7 +372,7 @@ def _reduction(s: OrderSnapshot, state: OrderState, total: int, want: int, sourc
     by_rate = take(state.unbilled_by_rate, total, unbilled.weights)
     return _operation(s, unbilled.kind, by_rate, _unbilled_source(state, source),
                       after_activation=False, lines=unbilled.lines,
-                      **marks(_sum(by_rate).gross, True))
+                      **marks(total_of(by_rate).gross, True))
 
 
 def _discount_transfer(s: OrderSnapshot, state: OrderState) -> Operation | None:

@@ -135,8 +135,7 @@ def _minus(by_rate: RateAmounts, taken: RateAmounts) -> RateAmounts:
     remaining = dict(by_rate)
     for rate, amount in taken:
         left = remaining.get(rate, Amount.zero())
-        remaining[rate] = Amount(left.gross - amount.gross, left.net - amount.net,
-                                 left.tax - amount.tax)
+        remaining[rate] = left - amount
     return tuple(sorted((rate, a) for rate, a in remaining.items() if a != Amount.zero()))
 
 

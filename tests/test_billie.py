@@ -25,6 +25,7 @@ from core.operations import (
     OperationKind,
     OperationLine,
     idempotency_key,
+    total_of,
 )
 from core.plugins import get_plugin_manager
 from core.reconcile import Rules, reconcile, take
@@ -83,9 +84,7 @@ def context(*, state: OrderState | None = None, reference: str | None = ORDER_UU
 
 def operation(kind: OperationKind, by_rate, *, source: str, after_activation: bool,
               lines: tuple[OperationLine, ...] = ()) -> Operation:
-    total = Amount.zero()
-    for _, value in by_rate:
-        total = total + value
+    total = total_of(by_rate)
     return Operation(kind=kind, amount=total, by_rate=by_rate, source=source,
                      after_activation=after_activation, lines=lines,
                      idempotency_key=idempotency_key("acme", "1001", kind, source, total.gross))
@@ -420,9 +419,7 @@ def test_life_cycle_amounts_add_up_to_the_cent():
     assert note.document_number == f"CN-1001-{back.idempotency_key[:8]}"
     shipped = dict(ship.by_rate)
     rest = operation(OperationKind.FULL_CREDIT, tuple(
-        (rate, Amount(a.gross - shipped.get(rate, Amount.zero()).gross,
-                      a.net - shipped.get(rate, Amount.zero()).net,
-                      a.tax - shipped.get(rate, Amount.zero()).tax))
+        (rate, a - shipped.get(rate, Amount.zero()))
         for rate, a in authorised_state().open_by_rate), source="full_credit",
         after_activation=False)
     cancelled = plugin.credit_full(order=context(invoices=(INVOICE_UUID,)), operation=rest)

@@ -74,10 +74,6 @@ def _created_uuid(data: object, what: str) -> str:
     return uuid
 
 
-def _minus(a: Amount, b: Amount) -> Amount:
-    return Amount(a.gross - b.gross, a.net - b.net, a.tax - b.tax)
-
-
 def _authorisation(view: OrderView) -> Authorisation:
     if view.declined:
         return Authorisation(provider_reference=view.uuid, approved=False,
@@ -176,7 +172,7 @@ def _lower(settings: BillieSettings, order: OrderContext,
     if _lowered(order, operation, current.gross):
         log.info("Billie order %s already has the lowered amount", reference)
         return result
-    target = _minus(current, operation.amount)
+    target = current - operation.amount
     if target.gross == 0 and not view.invoices:
         return _cancel(settings, order)
     if target.gross < 0 or target.net < 0:
@@ -214,7 +210,7 @@ def _credit_several(settings: BillieSettings, order: OrderContext, operation: Op
     done = _by_invoice(earlier)
     left = operation.amount
     for part in done.values():
-        left = _minus(left, part)
+        left = left - part
     if left.gross <= 0:
         return _credited_result(code, earlier)
     view = _get_order(settings, _reference(order), currency)
