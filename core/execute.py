@@ -185,20 +185,20 @@ class _Run:
             if record.status == "succeeded":  # done before, but the state was not stored
                 state = apply(state, op)
                 continue
-            context = _context(ledger, order, connection, snapshot, state)
             if record.status == "dead":  # stays dead until the merchant retries it
                 self.failure = Failure(op, record.error or "dead", permanent=True)
                 self._finish(ledger, order, state)
                 return None
-            uncertain = record.uncertain
             wait = _wait(record)
             if wait is not None:
                 self.failure = Failure(op, wait[0], permanent=False, retry_after=wait[1],
                                        waiting=True)
                 self.state = state
                 return None
-            if record.status == "in_flight":
-                uncertain = True  # its worker died during the call: the outcome is unknown
+            # still in flight past its lease: its worker died during the call, so the
+            # outcome is unknown
+            uncertain = record.uncertain or record.status == "in_flight"
+            context = _context(ledger, order, connection, snapshot, state)
             provider = providers.get(order.provider)
             if provider is not None and provider.remote:
                 return self._claim(ledger, order, record, op, context, provider, uncertain,
@@ -258,9 +258,7 @@ class _Run:
         state = ledger.state_of(order)
         record.uncertain = answer.uncertain
         record.claimed_at = None
-        connection = ledger.session.get(ShopConnection, order.connection_id)
-        assert connection is not None
-        context = _context(ledger, order, connection, self.snapshot, state)
+        context = _context(ledger, order, order.connection, self.snapshot, state)
         state = self._conclude(ledger, order, record, context, state, result=answer.result,
                                failure=answer.failure)
         if self.failure is not None:
@@ -420,10 +418,8 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
         return f"{event.kind} already applied"
     record.status, record.attempts = "succeeded", record.attempts + 1
     record.provider_reference = order.provider_reference
-    connection = ledger.session.get(ShopConnection, order.connection_id)
-    assert connection is not None
     snapshot = load_snapshot(order.snapshot)
-    context = _context(ledger, order, connection, snapshot, state)
+    context = _context(ledger, order, order.connection, snapshot, state)
     ledger.save_state(order, apply(state, op), snapshot)
     hooks.operation_succeeded(context, op, OperationResult(
         provider_reference=order.provider_reference, details={"reported_by": event.provider}))

@@ -29,10 +29,13 @@ def _mine(order: OrderContext) -> bool:
 
 
 def _journal(ledger: Ledger, order: OrderContext, operation: Operation, kind: str, amount: int,
-             description: str, document_number: str | None = None) -> None:
+             description: str, document_number: str | None = None, *,
+             key: str | None = None) -> None:
+    """One movement of the order, under the operation's key (or ``key``, for the parts of
+    an operation that makes several documents)."""
     ledger.journal(merchant_id=order.merchant_id, order_id=order.order_key, kind=kind,
                    amount=amount, currency=order.snapshot.currency,
-                   idempotency_key=operation.idempotency_key, description=description,
+                   idempotency_key=key or operation.idempotency_key, description=description,
                    document_number=document_number)
 
 
@@ -127,10 +130,8 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
         )
         ledger.session.add(note)
         ledger.session.flush()
-        ledger.journal(merchant_id=order.merchant_id, order_id=order.order_key,
-                       kind="credit_note", amount=-gross, currency=order.snapshot.currency,
-                       idempotency_key=key, description=f"{description} against "
-                       f"{invoice.number}", document_number=note.number)
+        _journal(ledger, order, operation, "credit_note", -gross,
+                 f"{description} against {invoice.number}", note.number, key=key)
         notes.append(note)
     return _result(notes[0])
 
