@@ -12,14 +12,14 @@ pending: processing it again finds every finished operation by its key.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from contextlib import suppress
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.context import ParsedDelivery
@@ -32,7 +32,7 @@ from core.errors import (
 )
 from core.execute import process_snapshot, record_provider_event
 from core.hooks import Hooks
-from core.ledger.db import session_scope
+from core.ledger.db import insert, session_scope
 from core.ledger.models import Delivery, ShopConnection
 from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
@@ -60,10 +60,6 @@ class Processed:
     error: str | None = None
 
 
-def _insert(dialect: str):  # type: ignore[no-untyped-def]
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                    body: bytes, headers: Mapping[str, str]) -> tuple[int, bool]:
     """Store a verified delivery once; return its id and whether it is new.
@@ -80,7 +76,7 @@ def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                   status="ignored" if parsed.ignored else "pending",
                   error=parsed.ignored, attempts=0, received_at=datetime.now(UTC))
     session = ledger.session
-    statement = _insert(session.get_bind().dialect.name)(Delivery).values(**values)
+    statement = insert(session, Delivery).values(**values)
     statement = statement.on_conflict_do_nothing(
         index_elements=[Delivery.connection_id, Delivery.dedupe_key]).returning(Delivery.id)
     new_id = session.execute(statement).scalar_one_or_none()
@@ -100,17 +96,31 @@ def _parse(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> Pars
 
 def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
                      backoff: Backoff = DEFAULT_BACKOFF) -> Processed:
-    """Process one stored delivery; safe to call again for one that is done or dead."""
-    with session_scope(engine, write=False) as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None:
-            return Processed(delivery_id, "missing", error="no such delivery")
-        if delivery.status in ("done", "dead", "ignored"):
-            return Processed(delivery_id, delivery.status, error=delivery.error)
-        connection = delivery.connection
-        session.expunge(connection)
-        session.expunge(delivery)
+    """Process one stored delivery; safe to call again for one that is done or dead, and
+    from any number of workers at once: one of them holds it, the others leave it alone."""
+    with _claim(engine, delivery_id) as finishing:
+        with session_scope(engine, write=False) as session:
+            delivery = session.get(Delivery, delivery_id)
+            if delivery is None:
+                return Processed(delivery_id, "missing", error="no such delivery")
+            if delivery.status in ("done", "dead", "ignored"):
+                return Processed(delivery_id, delivery.status, error=delivery.error)
+            if finishing is None:
+                return Processed(delivery_id, "busy", error="another worker is processing it")
+            connection = delivery.connection
+            session.expunge(connection)
+            session.expunge(delivery)
+        error, permanent, retry_after, waiting = _process(engine, hooks, delivery, connection,
+                                                          backoff)
+        with finishing() as session:
+            return _finish(session, delivery_id, error, permanent, backoff, retry_after,
+                           waiting)
 
+
+def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopConnection,
+             backoff: Backoff) -> tuple[str | None, bool, float | None, bool]:
+    """Run a delivery's snapshots and events; its error, whether that is permanent, the
+    delay a provider asked for, and whether it only waits for an operation of its order."""
     error: str | None = None
     permanent = waiting = False
     retry_after: float | None = None
@@ -128,7 +138,7 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         if error is None:
             for event in parsed.events:
                 with session_scope(engine) as session:
-                    log.info("delivery %s: %s", delivery_id, record_provider_event(
+                    log.info("delivery %s: %s", delivery.id, record_provider_event(
                         Ledger(session), hooks, connection.merchant_id, event))
     except RetryableError as exc:
         error, retry_after = str(exc), exc.retry_after
@@ -136,10 +146,44 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         error, permanent = str(exc), True
     except Exception as exc:  # a bug or a database hiccup: retry, then dead
         error = describe(exc)
-        log.error("processing delivery %s failed: %s", delivery_id, error,
+        log.error("processing delivery %s failed: %s", delivery.id, error,
                   exc_info=not error.startswith("database error"))
-    with session_scope(engine) as session:
-        return _finish(session, delivery_id, error, permanent, backoff, retry_after, waiting)
+    return error, permanent, retry_after, waiting
+
+
+Finishing = Callable[[], AbstractContextManager[Session]]
+_HELD: set[tuple[int, int]] = set()
+_HELD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _claim(engine: Engine, delivery_id: int) -> Iterator[Finishing | None]:
+    """Hold a delivery for this worker while it is processed: yield how to open the session
+    that records its outcome, or ``None`` when another worker holds it.
+
+    On PostgreSQL the hold is the delivery's row lock, taken with ``SKIP LOCKED`` in a
+    transaction that stays open until the outcome is recorded in it: it spans processes and
+    machines, and ends when a worker dies (its connection closes). On SQLite, the embedded
+    default with one consumer process, the hold is kept in the process.
+    """
+    if engine.dialect.name == "postgresql":
+        with session_scope(engine) as session:
+            held = session.execute(select(Delivery.id).where(Delivery.id == delivery_id)
+                                   .with_for_update(skip_locked=True)).first()
+            yield (lambda: nullcontext(session)) if held else None
+        return
+    key = (id(engine), delivery_id)
+    with _HELD_LOCK:
+        held = key not in _HELD
+        _HELD.add(key)
+    if not held:
+        yield None
+        return
+    try:
+        yield lambda: session_scope(engine)
+    finally:
+        with _HELD_LOCK:
+            _HELD.discard(key)
 
 
 def _finish(session: Session, delivery_id: int, error: str | None, permanent: bool,
@@ -174,13 +218,15 @@ def _finish(session: Session, delivery_id: int, error: str | None, permanent: bo
 def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(minutes=10)
                    ) -> list[int]:
     """Deliveries the queue may have lost (a crash): pending, or overdue for their retry,
-    for longer than ``older_than``."""
+    for longer than ``older_than``, and not held by a worker."""
     cutoff = datetime.now(UTC) - older_than
     with session_scope(engine, write=False) as session:
-        return list(session.scalars(select(Delivery.id).where(or_(
+        # SKIP LOCKED (PostgreSQL): a delivery a worker is processing is not lost
+        due = session.scalars(select(Delivery.id).where(or_(
             (Delivery.status == "pending") & (Delivery.received_at <= cutoff),
             (Delivery.status == "retrying") & (Delivery.next_attempt_at <= cutoff),
-        )).order_by(Delivery.id)))
+        )).order_by(Delivery.id).with_for_update(skip_locked=True))
+        return [delivery_id for delivery_id in due if (id(engine), delivery_id) not in _HELD]
 
 
 def unfinished_deliveries(engine: Engine) -> tuple[list[int], list[tuple[int, datetime]]]:

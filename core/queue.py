@@ -1,21 +1,26 @@
 """The work queue (huey): SQLite storage embedded, Redis when scaled out.
 
 ``queue_url`` chooses the storage: ``sqlite:///path/queue.db`` (default, in the instance
-folder), ``redis://host:port/db``, or ``memory://`` (tasks run at once, in tests). The one task
-processes a stored delivery; a minute-by-minute sweep re-enqueues deliveries the queue may
-have lost in a crash and retries whose time has come.
+folder), ``redis://host:port/db`` (any number of consumers on any number of machines), or
+``memory://`` (tasks run at once, in tests). The one task processes a stored delivery; a
+minute-by-minute sweep re-enqueues deliveries the queue may have lost in a crash. Every
+consumer's scheduler enqueues the periodic tasks; the ledger lets one run per schedule.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
 
 from core.errors import ConfigurationError
 from core.inbox import due_deliveries, process_delivery, unfinished_deliveries
+from core.ledger.db import session_scope
+from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
 
 if TYPE_CHECKING:
@@ -42,6 +47,10 @@ def make_huey(queue_url: str) -> Huey:
     raise ConfigurationError(f"unsupported queue URL scheme in {queue_url.split(':', 1)[0]!r}")
 
 
+PERIODIC_SPACING = timedelta(seconds=30)
+PERIODIC_PRIORITY = 10
+
+
 class Queue:
     """The kit's tasks on one huey instance."""
 
@@ -49,8 +58,25 @@ class Queue:
                  backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
         self._process = huey.task(name="process_delivery")(self._run)
-        self._sweep = huey.periodic_task(crontab(minute="*"), name="sweep_deliveries")(
-            self.sweep)
+        self._sweep = self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
+
+    def periodic(self, schedule: Callable[[datetime], bool], name: str,
+                 function: Callable[[], object]) -> TaskWrapper:
+        """Run ``function`` on ``schedule`` (a huey crontab), once per schedule however many
+        consumers enqueue it: a run goes ahead only if the task's last run started at least
+        half a minute ago (a schedule is at most once a minute)."""
+
+        def once() -> None:
+            with session_scope(self.engine) as session:
+                claimed = Ledger(session).start_periodic_run(name, datetime.now(UTC),
+                                                             PERIODIC_SPACING)
+            if claimed:
+                function()
+            else:
+                log.debug("%s: already run for this schedule by another consumer", name)
+
+        # priority: a periodic run is not kept waiting behind a backlog of deliveries
+        return self.huey.periodic_task(schedule, name=name, priority=PERIODIC_PRIORITY)(once)
 
     def enqueue(self, delivery_id: int, delay: float | None = None) -> None:
         """Ask a worker to process a stored delivery (now, or after ``delay`` seconds)."""
@@ -82,8 +108,6 @@ class Queue:
     def sweep(self, older_than_seconds: float = 600) -> int:
         """Enqueue deliveries whose task looks lost (a crash): pending, or due for a retry,
         for longer than ``older_than_seconds``; at start-up everything not yet done."""
-        from datetime import timedelta
-
         due = due_deliveries(self.engine, older_than=timedelta(seconds=older_than_seconds))
         for delivery_id in due:
             self.enqueue(delivery_id)

@@ -127,6 +127,33 @@ def test_health(client):
     assert response.json == {"status": "ok", "database": "ok", "queue": "ok"}
 
 
+def test_ready_only_on_a_migrated_schema(client, kit):
+    from alembic import command
+
+    from core.ledger.db import alembic_config, upgrade
+
+    assert client.get("/readyz").json == {"status": "ok", "database": "ok", "queue": "ok",
+                                          "schema": "ok"}
+    command.downgrade(alembic_config(kit.engine), "-1")
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json["schema"] == "not migrated: run `invoicekit db upgrade`"
+        assert client.get("/healthz").status_code == 200  # alive and reachable, not ready
+    finally:
+        upgrade(kit.engine)
+
+
+def test_health_names_the_part_that_is_down_without_its_address(client, kit):
+    from core.ledger.db import make_engine
+
+    kit.engine = make_engine("sqlite:////no-such-folder/s3cret/kit.db")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["database"] == "OperationalError"
+    assert "s3cret" not in response.get_data(as_text=True)
+
+
 def test_a_plugin_answering_false_is_a_bad_signature(client, kit):
     from core import hookimpl
 

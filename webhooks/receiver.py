@@ -17,7 +17,7 @@ from sqlalchemy import text
 from core.errors import NotFound, SignatureError
 from core.inbox import store_delivery
 from core.kit import Kit
-from core.ledger.db import session_scope
+from core.ledger.db import schema_is_current, session_scope
 from core.ledger.store import Ledger
 
 __all__ = ["bp"]
@@ -99,7 +99,27 @@ def alive() -> tuple[Response, int]:
 @bp.get("/healthz")
 def health() -> tuple[Response, int]:
     """Database and queue reachable: 200, else 503 naming the part that is not."""
+    return _report(_checks(current_kit()))
+
+
+@bp.get("/readyz")
+def ready() -> tuple[Response, int]:
+    """Ready for deliveries (readiness probe): database and queue reachable, and the
+    database's schema at this release's newest migration; else 503 naming what is not."""
     kit = current_kit()
+    checks = _checks(kit)
+    if checks["database"] == "ok":
+        try:
+            current = schema_is_current(kit.engine)
+            checks["schema"] = "ok" if current else "not migrated: run `invoicekit db upgrade`"
+        except Exception as exc:
+            checks["schema"] = type(exc).__name__
+    return _report(checks)
+
+
+def _checks(kit: Kit) -> dict[str, str]:
+    """Each part's state: ``ok`` or the kind of error met (never its message: it may carry
+    a connection string)."""
     checks = {}
     try:
         with kit.engine.connect() as connection:
@@ -112,5 +132,9 @@ def health() -> tuple[Response, int]:
         checks["queue"] = "ok"
     except Exception as exc:
         checks["queue"] = type(exc).__name__
+    return checks
+
+
+def _report(checks: dict[str, str]) -> tuple[Response, int]:
     healthy = all(value == "ok" for value in checks.values())
     return jsonify(status="ok" if healthy else "unavailable", **checks), 200 if healthy else 503

@@ -16,10 +16,13 @@ from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["make_engine", "session_scope", "upgrade"]
+__all__ = ["insert", "make_engine", "schema_is_current", "session_scope", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -67,6 +70,20 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (``invoicekit db upgrade``)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def insert(session: Session, table: Any) -> Any:
+    """An ``INSERT`` for the session's backend, which can ``on_conflict_do_nothing()``."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database's schema is at this code's newest migration (a receiver or
+    worker of a newer release must not run before ``invoicekit db upgrade``)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 READ_ONLY = "invoicekit_read_only"

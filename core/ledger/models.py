@@ -39,6 +39,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderRefund",
+    "PeriodicRun",
     "RefusalRecord",
     "ShopConnection",
 ]
@@ -335,3 +336,14 @@ class Delivery(Base):
     processed_at: Mapped[datetime | None]
 
     connection: Mapped[ShopConnection] = relationship()
+
+
+class PeriodicRun(Base):
+    """When a periodic task (the queue's sweep, the daily tick) last started: every consumer's
+    scheduler enqueues it, and only the run that moves this time forward goes ahead, so it
+    runs once per schedule however many consumers there are."""
+
+    __tablename__ = "periodic_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_started_at: Mapped[datetime]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigurationError, NotFound
+from core.ledger.db import insert
 from core.ledger.models import (
     Merchant,
     Movement,
@@ -20,6 +21,7 @@ from core.ledger.models import (
     Order,
     OrderLine,
     OrderRefund,
+    PeriodicRun,
     RefusalRecord,
     ShopConnection,
 )
@@ -348,6 +350,22 @@ class Ledger:
                 record.next_attempt_at = None
         self.session.flush()
         return len(dead)
+
+    # -- periodic tasks ---------------------------------------------------------------------
+
+    def start_periodic_run(self, name: str, now: datetime, min_interval: timedelta) -> bool:
+        """Claim a run of the periodic task ``name``: true for the one caller that finds its
+        last run at least ``min_interval`` ago (or none), false for every other."""
+        first = self.session.execute(insert(self.session, PeriodicRun).values(
+            name=name, last_started_at=now).on_conflict_do_nothing()
+            .returning(PeriodicRun.name)).scalar_one_or_none()
+        if first is not None:
+            return True
+        claimed = self.session.execute(
+            update(PeriodicRun).where(PeriodicRun.name == name,
+                                      PeriodicRun.last_started_at <= now - min_interval)
+            .values(last_started_at=now).execution_options(synchronize_session=False))
+        return claimed.rowcount == 1
 
     def record_refusal(self, order: Order, refusal: Refusal) -> bool:
         """Store a refusal once; ``True`` if it is new (so the merchant is told once)."""
