@@ -25,6 +25,13 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def queue_url() -> str | None:
+    """The queue for the kit: ``INVOICEKIT_TEST_QUEUE_URL`` (Redis), else none is given
+    (in-process tests use huey's memory queue, real processes the instance's SQLite queue)."""
+    return os.environ.get("INVOICEKIT_TEST_QUEUE_URL") or None
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     if engine.dialect.name == "postgresql":
@@ -85,16 +92,39 @@ WOO_SETTINGS = {"payment_methods": ["invoice"], "rest_url": "https://shop.exampl
 
 
 @pytest.fixture
-def kit(tmp_path: Path, engine: Engine):
-    """A kit on the test database whose queue runs tasks at once (huey immediate mode)."""
+def kit(tmp_path: Path, engine: Engine, queue_url: str | None):
+    """A kit on the test database whose queue runs each task at once: huey's memory queue
+    in immediate mode, or the test queue (Redis) drained after every enqueue, as a consumer
+    would, so that every task makes the round trip through the real storage."""
     from core.config import Settings
     from core.kit import Kit
 
     settings = Settings(home=tmp_path, database_url=str(engine.url.render_as_string(
-        hide_password=False)), queue_url="memory://")
+        hide_password=False)), queue_url=queue_url or "memory://")
     kit = Kit.create(settings)
+    if queue_url:
+        kit.queue.huey.flush()
+        run_at_once(kit.queue)
     yield kit
     kit.engine.dispose()
+
+
+def run_at_once(queue) -> None:
+    """Make ``queue.enqueue`` run every task that is ready, through the queue's storage."""
+    enqueue, draining = queue.enqueue, []
+
+    def enqueue_and_run(delivery_id: int, delay: float | None = None) -> None:
+        enqueue(delivery_id, delay)
+        if draining:  # a task enqueueing another: the loop below runs it
+            return
+        draining.append(True)
+        try:
+            while queue.huey.pending_count():  # (an empty Redis dequeue blocks a second)
+                queue.huey.execute(queue.huey.dequeue())
+        finally:
+            draining.clear()
+
+    queue.enqueue = enqueue_and_run
 
 
 @pytest.fixture

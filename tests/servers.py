@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,16 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+
+def kit_env(home: Path, database_url: str, queue_url: str | None) -> dict[str, str]:
+    """The environment of an ``invoicekit`` process on the test database and queue (the
+    instance's own SQLite queue when no test queue is set)."""
+    env = {**os.environ, "INVOICEKIT_HOME": str(home), "INVOICEKIT_DATABASE_URL": database_url}
+    env.pop("INVOICEKIT_QUEUE_URL", None)
+    if queue_url:
+        env["INVOICEKIT_QUEUE_URL"] = queue_url
+    return env
 
 
 def free_port() -> int:

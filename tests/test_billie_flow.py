@@ -136,7 +136,7 @@ def test_try_later_is_repeated_without_a_state_read(kit, client, status, retry_a
         assert delivery.status == "retrying" and not activation(kit).uncertain
         wait = (delivery.next_attempt_at - datetime.now(UTC)).total_seconds()
         if retry_after:
-            assert wait >= 119
+            assert wait > 100  # Retry-After honoured (the backoff alone would be 10 s)
             early = process_delivery(kit.engine, kit.hooks, delivery.id, SIX)
             assert early.status == "retrying" and "waits until" in early.error
             assert len(calls(api, "POST", INVOICES)) == 1  # too early: nothing was sent

@@ -20,7 +20,7 @@ import pytest
 from core.errors import PayloadError
 from plugins.generic.events import read_event
 from plugins.shopware.order import EVENT_STATUS
-from servers import free_port, invoicekit, start_serve, wait_until
+from servers import free_port, invoicekit, kit_env, start_serve, wait_until
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 GENERIC = DOCS / "examples" / "generic"
@@ -118,10 +118,9 @@ def test_sender_signs_the_standard_webhooks_reference_vector():
 
 
 @pytest.mark.slow
-def test_send_event_delivers_every_example_to_a_real_server(tmp_path, database_url, engine):
-    env = {**os.environ, "INVOICEKIT_HOME": str(tmp_path / "instance"),
-           "INVOICEKIT_DATABASE_URL": database_url}
-    env.pop("INVOICEKIT_QUEUE_URL", None)
+def test_send_event_delivers_every_example_to_a_real_server(tmp_path, database_url, queue_url,
+                                                           engine):
+    env = kit_env(tmp_path / "instance", database_url, queue_url)
     invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH")
     added = invoicekit(env, "shops", "add", "generic", "custom", "--merchant", "3333")
     secret = re.search(r"secret:\s+(whsec_\S+)", added).group(1)

@@ -4,7 +4,6 @@ SIGKILL and is processed exactly once after the restart."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from servers import free_port, invoicekit, start_serve, wait_until
+from servers import free_port, invoicekit, kit_env, start_serve, wait_until
 from woo import body, headers, order, with_refund
 
 SECRET = "crash-test-secret"
@@ -53,11 +52,9 @@ class Shop:
 
 
 @pytest.mark.slow
-def test_stored_delivery_survives_sigkill(tmp_path, database_url, engine):
+def test_stored_delivery_survives_sigkill(tmp_path, database_url, queue_url, engine):
     shop = Shop()
-    env = {**os.environ, "INVOICEKIT_HOME": str(tmp_path / "instance"),
-           "INVOICEKIT_DATABASE_URL": database_url}
-    env.pop("INVOICEKIT_QUEUE_URL", None)
+    env = kit_env(tmp_path / "instance", database_url, queue_url)
     invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH")
     invoicekit(env, "shops", "add", "woocommerce", "acme", "--merchant", "3333", "--secret",
                SECRET, "--rest-url", shop.url, "--consumer-key", "ck", "--consumer-secret", "cs")
