@@ -80,8 +80,12 @@ def worker() -> None:
     """Run only the queue consumer (receivers run elsewhere, e.g. under gunicorn)."""
     setup_logging()
     kit = kit_or_fail(migrate=True)
-    kit.queue.rebuild()
-    kit.queue.huey.create_consumer(workers=kit.settings.workers, worker_type="thread").run()
+    recovered = kit.queue.rebuild()
+    click.echo(f"invoicekit worker: {kit.settings.workers} threads; {recovered} stored "
+               "deliveries queued again; SIGTERM finishes the running tasks and stops", err=True)
+    # SIGTERM (systemd, containers) lets running tasks finish; SIGINT stops at once
+    kit.queue.huey.create_consumer(workers=kit.settings.workers, worker_type="thread",
+                                   graceful_signal="TERM").run()
 
 
 @main.group()

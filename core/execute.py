@@ -164,16 +164,14 @@ class _Run:
         ``None`` when the snapshot is done (or processing must stop)."""
         snapshot = self.snapshot
         connection = ledger.connection(snapshot.shop)
-        order = ledger.lock_order(connection, snapshot.order_id)
-        state = ledger.state_of(order) if order is not None else OrderState()
+        order = ledger.lock_order(connection, snapshot)
+        state = ledger.state_of(order)
         if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
             log.info("snapshot of order %s is older than one processed; ignored",
                      snapshot.order_id)
             self.stale = not self.executed
-            self.order_id, self.state = (order.id if order else None), state
+            self.order_id, self.state = order.id, state
             return None
-        if order is None:
-            order = ledger.create_order(connection, snapshot)
         self.order_id = order.id
         providers = self.hooks.providers()
         while True:

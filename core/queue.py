@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
 from core.errors import ConfigurationError
@@ -41,7 +41,7 @@ def make_huey(queue_url: str) -> Huey:
         return SqliteHuey("invoicekit", filename=queue_url.removeprefix("sqlite:///"),
                           fsync=False, results=False)
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("invoicekit", url=queue_url, results=False)
+        return PriorityRedisHuey("invoicekit", url=queue_url, results=False)
     if queue_url == "memory://":
         return MemoryHuey("invoicekit", immediate=True, results=False)
     raise ConfigurationError(f"unsupported queue URL scheme in {queue_url.split(':', 1)[0]!r}")

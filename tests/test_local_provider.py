@@ -165,3 +165,18 @@ def test_a_credit_larger_than_any_invoice_is_split_over_the_invoices(engine, fee
             against = [n for n in notes if n.invoice_id == invoice.id]
             assert [(n.gross, n.net, n.tax) for n in against] == [
                 (invoice.gross, invoice.net, invoice.tax)]
+
+
+def test_a_locked_merchant_is_read_anew(engine, shop):
+    """Numbers and accounts are drawn from the merchant's row under its lock: a copy the
+    session loaded before another worker drew one must not be used (PostgreSQL; SQLite has
+    one writer at a time)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("another transaction cannot commit meanwhile on SQLite")
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        merchant = ledger.merchant(3333)  # held, as a provider holds it while it works
+        assert merchant.next_invoice == 1
+        with session_scope(engine) as other:  # another worker issues an invoice number
+            Ledger(other).merchant(3333, for_update=True).next_invoice = 2
+        assert ledger.merchant(3333, for_update=True).next_invoice == 2

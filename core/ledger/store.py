@@ -135,8 +135,10 @@ class Ledger:
 
     def merchant(self, merchant_id: int, *, for_update: bool = False) -> Merchant:
         query = select(Merchant).where(Merchant.id == merchant_id)
-        merchant = self.session.scalars(
-            query.with_for_update() if for_update else query).one_or_none()
+        if for_update:  # locked, and read anew: the session may hold an older copy
+            query = query.with_for_update(key_share=True).execution_options(
+                populate_existing=True)
+        merchant = self.session.scalars(query).one_or_none()
         if merchant is None:
             raise NotFound(f"merchant {merchant_id} does not exist")
         return merchant
@@ -191,19 +193,28 @@ class Ledger:
 
     # -- orders ----------------------------------------------------------------------------
 
-    def lock_order(self, connection: ShopConnection, shop_order_id: str) -> Order | None:
-        """The order, locked for this transaction (``FOR UPDATE`` where the database has it)."""
-        return self.session.scalars(
-            select(Order)
-            .where(Order.connection_id == connection.id, Order.shop_order_id == shop_order_id)
-            .with_for_update()
-        ).one_or_none()
+    def lock_order(self, connection: ShopConnection, snapshot: OrderSnapshot) -> Order:
+        """The snapshot's order, locked for this transaction; created when the ledger has
+        none yet (by this worker, or by another one that got there first: both end with
+        the one order, locked in turn)."""
+        query = select(Order).where(Order.connection_id == connection.id,
+                                    Order.shop_order_id == snapshot.order_id)
+        query = query.with_for_update(key_share=True)
+        order = self.session.scalars(query).one_or_none()
+        if order is None:
+            self.session.execute(insert(self.session, Order).values(
+                connection_id=connection.id, shop_order_id=snapshot.order_id,
+                order_number=snapshot.order_number, currency=snapshot.currency,
+                provider=connection.provider, status=Status.NEW.value,
+                snapshot=dump_snapshot(snapshot)).on_conflict_do_nothing())
+            order = self.session.scalars(query).one()
+        return order
 
     def lock_order_by_id(self, order_id: int) -> Order:
         """An order by its ledger id, locked for this transaction and read afresh (an
         object the session loaded before the lock is refreshed, not trusted)."""
         return self.session.scalars(
-            select(Order).where(Order.id == order_id).with_for_update()
+            select(Order).where(Order.id == order_id).with_for_update(key_share=True)
             .execution_options(populate_existing=True)).one()
 
     def order_by_provider_reference(self, merchant_id: int, provider: str,
@@ -221,17 +232,6 @@ class Ledger:
         ).one_or_none()
         if order is None:
             raise NotFound(f"shop {shop!r} has no order {shop_order_id!r}")
-        return order
-
-    def create_order(self, connection: ShopConnection, snapshot: OrderSnapshot) -> Order:
-        order = Order(
-            connection_id=connection.id, shop_order_id=snapshot.order_id,
-            order_number=snapshot.order_number, currency=snapshot.currency,
-            provider=connection.provider, status=Status.NEW.value,
-            snapshot=dump_snapshot(snapshot),
-        )
-        self.session.add(order)
-        self.session.flush()
         return order
 
     @staticmethod
