@@ -144,6 +144,15 @@ def test_ready_only_on_a_migrated_schema(client, kit):
         upgrade(kit.engine)
 
 
+def test_ready_while_the_queue_is_down(client, kit):
+    from core.queue import make_huey
+
+    kit.queue.huey = make_huey("redis://127.0.0.1:1/0")  # nothing listens there
+    assert client.get("/healthz").status_code == 503
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json["queue"] == "ConnectionError"
+
+
 def test_health_names_the_part_that_is_down_without_its_address(client, kit):
     from core.ledger.db import make_engine
 
