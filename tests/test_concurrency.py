@@ -3,8 +3,9 @@ on one PostgreSQL ledger and one Redis queue.
 
 1,000 WooCommerce deliveries for 100 orders (four changes each, every delivery sent two or
 three times, all shuffled) go to two gunicorn workers from eight client threads, while two
-consumer processes race for them; or one consumer is killed with SIGKILL mid-batch and
-another started. Either way every change has exactly one effect and no delivery is dead.
+consumer processes race for them; or one consumer is killed with SIGKILL (or stopped with
+SIGTERM) mid-batch and another started. Either way every change has exactly one effect and
+no delivery is dead. Receivers stopped with SIGTERM under load lose no accepted delivery.
 """
 
 from __future__ import annotations
@@ -119,22 +120,31 @@ def deliveries(seed: int = 9) -> tuple[list[bytes], int]:
     return sends, len(distinct)
 
 
-def post_all(port: int, sends: list[bytes], clients: int = 8) -> Counter:
+def post_all(port: int, sends: list[bytes], clients: int = 8,
+             accepted: list[int] | None = None) -> Counter:
     """Post every delivery from ``clients`` threads, each on its own connection; count the
-    answers by status and body status."""
+    answers by status and body status (``"refused"`` once the server is gone), and collect
+    the ids of accepted deliveries in ``accepted``."""
     answers: Counter = Counter()
     lock = threading.Lock()
     chunks = [sends[n::clients] for n in range(clients)]
 
     def send(chunk: list[bytes]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for raw in chunk:
-            connection.request("POST", "/webhooks/woocommerce/acme", body=raw,
-                               headers=headers(raw, SECRET))
-            response = connection.getresponse()
-            answer = (response.status, json.loads(response.read())["status"])
+        for sent, raw in enumerate(chunk):
+            try:
+                connection.request("POST", "/webhooks/woocommerce/acme", body=raw,
+                                   headers=headers(raw, SECRET))
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+            except OSError:  # the server stopped: this and the rest of the chunk
+                with lock:
+                    answers["refused"] += len(chunk) - sent
+                return
             with lock:
-                answers[answer] += 1
+                answers[(response.status, answer["status"])] += 1
+                if accepted is not None and response.status == 202:
+                    accepted.append(answer["delivery"])
 
     threads = [threading.Thread(target=send, args=(chunk,)) for chunk in chunks]
     for thread in threads:
@@ -206,6 +216,47 @@ def test_a_consumer_killed_mid_batch_loses_nothing(processes, engine):
     with session_scope(engine, write=False) as session:
         assert session.scalar(select(func.count()).select_from(Delivery)
                               .where(Delivery.status == "done")) < stored  # mid-batch
+    processes.worker("worker-2")
+    wait_until(lambda: finished(engine, stored), timeout=240)
+    assert_exactly_one_effect_per_change(engine, stored)
+
+
+def stored_ids(engine) -> set[int]:
+    with session_scope(engine, write=False) as session:
+        return set(session.scalars(select(Delivery.id)))
+
+
+def test_receivers_stopped_with_sigterm_lose_no_accepted_delivery(processes, engine):
+    port = processes.gunicorn(workers=2)
+    gunicorn = processes.running[-1]
+    sends = [raw for n in range(ORDERS) for raw in changes(7000 + n)]
+    accepted: list[int] = []
+    poster = threading.Thread(target=post_all, args=(port, sends), kwargs={"accepted": accepted})
+    poster.start()
+    wait_until(lambda: len(accepted) >= 50)
+    gunicorn.send_signal(signal.SIGTERM)  # graceful: requests in progress are answered
+    poster.join(timeout=60)
+    assert gunicorn.wait(timeout=60) == 0
+    assert 50 <= len(accepted) < len(sends)  # stopped mid-stream
+    assert set(accepted) <= stored_ids(engine)  # every 202 was stored
+
+
+def test_a_worker_stopped_with_sigterm_finishes_its_tasks(processes, engine):
+    port = processes.gunicorn(workers=2)
+    sends, stored = deliveries(seed=13)
+    post_all(port, sends)
+    worker = processes.worker("worker-1")
+
+    def done() -> int:
+        with session_scope(engine, write=False) as session:
+            return session.scalar(select(func.count()).select_from(Delivery)
+                                  .where(Delivery.status == "done"))
+
+    wait_until(lambda: done() >= stored // 4, timeout=120)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    assert b"Shutting down gracefully" in (processes.folder / "worker-1.log").read_bytes()
+    assert done() < stored
     processes.worker("worker-2")
     wait_until(lambda: finished(engine, stored), timeout=240)
     assert_exactly_one_effect_per_change(engine, stored)
