@@ -7,7 +7,6 @@ The receiver adds ``serve`` to this group (``webhooks.cli``), which is the conso
 from __future__ import annotations
 
 import json
-import logging
 import secrets as secrets_module
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from core.config import load_settings
+from core.config import load_settings, setup_logging
 from core.errors import ConfigurationError, InvoicekitError, NotFound, PayloadError
 from core.execute import Outcome, process_snapshot, replay_order
 from core.inbox import replay_delivery, replay_order_deliveries
@@ -36,7 +35,7 @@ from core.plugins import loaded_plugins
 from core.reconcile import Trigger
 from core.schemas import load_snapshot
 
-__all__ = ["kit_or_fail", "main", "setup_logging"]
+__all__ = ["kit_or_fail", "main"]
 
 
 def kit_or_fail(*, migrate: bool = False) -> Kit:
@@ -68,11 +67,6 @@ def main() -> None:
 
 
 # -- running ------------------------------------------------------------------------------
-
-
-def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
 
 
 @main.command()

@@ -8,6 +8,7 @@ Environment variables override the file: ``INVOICEKIT_DATABASE_URL``,
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tomllib
@@ -18,7 +19,7 @@ from typing import Any
 
 from core.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "setup_logging"]
 
 CONFIG_FILE = "invoicekit.toml"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: WooCommerce orders with hundreds of lines fit
@@ -84,3 +85,9 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
         )
     except (KeyError, ValueError) as exc:
         raise ConfigurationError(f"{path}: missing or invalid setting {exc}") from None
+
+
+def setup_logging() -> None:
+    """Log INFO and above to standard error, unless the process set up logging itself."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")

@@ -31,7 +31,11 @@ class Kit:
                backoff: Backoff = DEFAULT_BACKOFF) -> Kit:
         """Build the kit from ``settings`` (default: the instance folder's)."""
         settings = settings or load_settings()
-        engine = make_engine(settings.database_url)
+        # Each consumer thread may hold two connections at once (the delivery it holds and
+        # the transaction processing it); receivers hold one per request.
+        pool = {} if settings.database_url.startswith("sqlite") else \
+            {"pool_size": max(5, 2 * settings.workers + 2)}
+        engine = make_engine(settings.database_url, **pool)
         if migrate:
             upgrade(engine)
         hooks = Hooks(get_plugin_manager())

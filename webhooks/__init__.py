@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from core.config import setup_logging
 from core.kit import Kit
 from webhooks import errors, receiver
 
@@ -20,6 +21,7 @@ __all__ = ["create_app"]
 
 def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = None) -> Flask:
     """The receiver app. ``kit`` defaults to one built from the instance folder's settings."""
+    setup_logging()  # under gunicorn too: what the receiver refuses is logged, with why
     app = Flask(__name__)
     kit = kit or Kit.create()
     app.config.from_mapping(MAX_CONTENT_LENGTH=kit.settings.max_body_bytes, JSON_SORT_KEYS=False)

@@ -7,7 +7,8 @@ import threading
 import click
 import waitress
 
-from core.cli import kit_or_fail, main, setup_logging
+from core.cli import kit_or_fail, main
+from core.config import setup_logging
 from webhooks import create_app
 
 __all__ = ["main"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import (
@@ -57,8 +57,9 @@ def register(app: Flask) -> None:
             return _answer(status, str(exc), fields=exc.field_errors)
         return _answer(status, str(exc))
 
-    @app.errorhandler(OperationalError)
-    def database_down(exc: OperationalError) -> tuple[Response, int]:
+    @app.errorhandler(DBAPIError)
+    def database_down(exc: DBAPIError) -> tuple[Response, int]:
+        # down, unreachable, or not migrated yet: nothing was stored, the shop may retry
         log.error("the inbox cannot be written: %s", type(exc.orig).__name__)
         response, status = _answer(503, "the inbox cannot be written; retry later")
         response.headers["Retry-After"] = "30"

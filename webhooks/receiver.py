@@ -17,7 +17,7 @@ from sqlalchemy import text
 from core.errors import NotFound, SignatureError
 from core.inbox import store_delivery
 from core.kit import Kit
-from core.ledger.db import schema_is_current, session_scope
+from core.ledger.db import schema_state, session_scope
 from core.ledger.store import Ledger
 
 __all__ = ["bp"]
@@ -105,14 +105,14 @@ def health() -> tuple[Response, int]:
 @bp.get("/readyz")
 def ready() -> tuple[Response, int]:
     """Ready to accept deliveries (readiness probe): the database reachable and its schema
-    at this release's newest migration; else 503 naming what is not. The queue is shown
+    at this release's newest migration or newer; else 503 naming what is not. The queue is shown
     but not required: a delivery stored while it is down is queued by the sweep later."""
     kit = current_kit()
     checks = _checks(kit)
     if checks["database"] == "ok":
         try:
-            current = schema_is_current(kit.engine)
-            checks["schema"] = "ok" if current else "not migrated: run `invoicekit db upgrade`"
+            behind = schema_state(kit.engine) == "behind"
+            checks["schema"] = "not migrated: run `invoicekit db upgrade`" if behind else "ok"
         except Exception as exc:
             checks["schema"] = type(exc).__name__
     return _report(checks, required=("database", "schema"))

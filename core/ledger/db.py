@@ -7,6 +7,7 @@ in production (``postgresql+psycopg://…``). The schema is created only by Alem
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -22,10 +23,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["insert", "make_engine", "schema_is_current", "session_scope", "upgrade"]
+__all__ = ["insert", "make_engine", "schema_state", "session_scope", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -43,6 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the backend's settings."""
     # Errors must not carry buyer data into logs, dead deliveries or the merchant's view.
     kwargs.setdefault("hide_parameters", True)
+    # A pooled connection the server dropped (a restart, a failover) is replaced, not used.
+    kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -68,22 +71,31 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (``invoicekit db upgrade``)."""
+    """Bring the schema to ``revision`` (``invoicekit db upgrade``); a schema newer than
+    this release (a newer release migrated it) is left alone."""
+    if schema_state(engine) == "newer":
+        log.warning("the database's schema is newer than this release; not migrating")
+        return
     command.upgrade(alembic_config(engine), revision)
+
+
+def schema_state(engine: Engine) -> str:
+    """``current`` (at this release's newest migration), ``behind`` (``invoicekit db
+    upgrade`` is due) or ``newer`` (migrated by a newer release; this one runs on it, since
+    migrations only add)."""
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == set(scripts.get_heads()):
+        return "current"
+    known = {script.revision for script in scripts.walk_revisions()}
+    return "behind" if current <= known else "newer"
 
 
 def insert(session: Session, table: Any) -> Any:
     """An ``INSERT`` for the session's backend, which can ``on_conflict_do_nothing()``."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def schema_is_current(engine: Engine) -> bool:
-    """Whether the database's schema is at this code's newest migration (a receiver or
-    worker of a newer release must not run before ``invoicekit db upgrade``)."""
-    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
-    with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 READ_ONLY = "invoicekit_read_only"
