@@ -18,6 +18,7 @@ import hmac
 import http.client
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -159,6 +160,11 @@ class Load:
 def progress(message: str) -> None:
     """A line on standard error while a long run goes on."""
     print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM leave ``with`` blocks, so that an ``Instance`` stops its processes."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def free_port() -> int:

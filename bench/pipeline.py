@@ -32,6 +32,7 @@ from common import (
     chosen_backends,
     deliveries,
     progress,
+    stop_on_sigterm,
     wait_until,
 )
 
@@ -137,6 +138,7 @@ def main() -> None:
     add_options(parser)
     add_common_options(parser)
     args = parser.parse_args()
+    stop_on_sigterm()
     folder = bench_folder(args)
     runs = [measure(backend, folder / f"{backend.name}-drain", args.backlog, args.concurrency)
             for backend in chosen_backends(args)]

@@ -30,6 +30,7 @@ from common import (
     deliveries,
     livez,
     progress,
+    stop_on_sigterm,
 )
 
 
@@ -103,6 +104,7 @@ def main() -> None:
     add_options(parser)
     add_common_options(parser)
     args = parser.parse_args()
+    stop_on_sigterm()
     if args.url:
         noop, posted = load(args.url, args.seconds, args.concurrency)
         report(ReceiverRun("--url", args.url, args.seconds, args.concurrency, noop, posted))

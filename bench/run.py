@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pipeline
 import receiver
-from common import add_common_options, bench_folder, chosen_backends
+from common import add_common_options, bench_folder, chosen_backends, stop_on_sigterm
 
 
 def summary(runs: dict[str, tuple[receiver.ReceiverRun, pipeline.DrainRun]]) -> None:
@@ -53,6 +53,7 @@ def main() -> None:
     pipeline.add_options(parser)
     add_common_options(parser)
     args = parser.parse_args()
+    stop_on_sigterm()
     folder = bench_folder(args)
     print(f"logs and instances: {folder}")
     runs = {}
