@@ -58,7 +58,7 @@ class Queue:
                  backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
         self._process = huey.task(name="process_delivery")(self._run)
-        self._sweep = self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
+        self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
 
     def periodic(self, schedule: Callable[[datetime], bool], name: str,
                  function: Callable[[], object]) -> TaskWrapper:

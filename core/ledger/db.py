@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -83,13 +84,21 @@ def schema_state(engine: Engine) -> str:
     """``current`` (at this release's newest migration), ``behind`` (``invoicekit db
     upgrade`` is due) or ``newer`` (migrated by a newer release; this one runs on it, since
     migrations only add)."""
-    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    heads, known = _revisions()
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
-    if current == set(scripts.get_heads()):
+    if current == heads:
         return "current"
-    known = {script.revision for script in scripts.walk_revisions()}
     return "behind" if current <= known else "newer"
+
+
+@cache
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """This release's newest migrations and every one it has, read from disk once (the
+    readiness probe asks for them every few seconds)."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    return (frozenset(scripts.get_heads()),
+            frozenset(script.revision for script in scripts.walk_revisions()))
 
 
 def insert(session: Session, table: Any) -> Any:
