@@ -692,3 +692,13 @@ def plugins() -> None:
     for plugin in loaded_plugins(kit_or_fail().hooks.pm):
         version = f" {plugin.version}" if plugin.version else ""
         click.echo(f"{plugin.name}{version} ({plugin.module}): {', '.join(plugin.hooks)}")
+
+
+def _add_receivables_commands() -> None:
+    from core.receivables.commands import dunning, payments
+
+    main.add_command(dunning)
+    main.add_command(payments)
+
+
+_add_receivables_commands()

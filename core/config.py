@@ -36,6 +36,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     workers: int = 2
     platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    mail: Mapping[str, Any] = field(default_factory=dict)
+    dunning: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _template(home: Path) -> str:
@@ -53,6 +55,12 @@ def _template(home: Path) -> str:
         "# [platforms.shopware]\n"
         '# app_name = "InvoiceKit"\n'
         '# app_secret = "..."\n'
+        "\n# Reminder e-mails go to the outbox folder as .eml files unless SMTP is set\n"
+        "# (see docs/receivables.md):\n"
+        "# [mail]\n"
+        '# sender = "Receivables <billing@example.com>"\n'
+        '# smtp_host = "smtp.example.com"\n'
+        "# smtp_port = 587\n"
     )
 
 
@@ -82,6 +90,8 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
             public_url=str(values.get("public_url", Settings.public_url)).rstrip("/"),
             workers=int(values.get("workers", Settings.workers)),
             platforms={name: dict(table) for name, table in values.get("platforms", {}).items()},
+            mail=dict(values.get("mail", {})),
+            dunning=dict(values.get("dunning", {})),
         )
     except (KeyError, ValueError) as exc:
         raise ConfigurationError(f"{path}: missing or invalid setting {exc}") from None

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["AppResponse", "OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderEvent",
-           "ProviderInfo"]
+__all__ = ["AppResponse", "Claim", "OrderContext", "ParsedDelivery", "PlatformInfo",
+           "ProviderEvent", "ProviderInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +141,39 @@ class AppResponse:
 
     status: int
     body: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An unpaid invoice handed over to the collection partner; amounts in minor units.
+
+    ``principal`` is what is open of the invoice; ``fee`` and ``interest`` what default
+    added on ``as_of`` (both 0 when the buyer is not in default, or the law charges none);
+    ``default_on`` the first day of default, if it began.
+    """
+
+    merchant_id: int
+    merchant_name: str
+    shop: str
+    order_id: str
+    order_number: str
+    invoice_number: str
+    invoice_date: date
+    due_on: date
+    installment: str | None  # "2/3"
+    currency: str
+    principal: int
+    fee: int
+    interest: int
+    as_of: date
+    default_on: date | None
+    payment_reference: str
+    buyer_company: str
+    buyer_name: str | None
+    buyer_email: str
+    buyer_vat_id: str | None
+    buyer_street: str
+    buyer_postcode: str
+    buyer_city: str
+    buyer_country: str
+    reminders: tuple[date, ...]  # the days written reminders went out

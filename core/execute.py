@@ -50,14 +50,14 @@ from core.operations import (
     Refusal,
     total_of,
 )
-from core.reconcile import Rules, reconcile
+from core.reconcile import Rules, closing_operations, reconcile
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
 
-__all__ = ["LEASE", "Failure", "Outcome", "process_snapshot", "record_provider_event",
-           "replay_order"]
+__all__ = ["LEASE", "Failure", "Outcome", "close_order", "process_snapshot",
+           "record_provider_event", "replay_order"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,30 @@ def replay_order(engine: Engine, hooks: Hooks, shop: str, shop_order_id: str,
         order = ledger.find_order(shop, shop_order_id)
         ledger.reopen_dead_operations(order)
         snapshot = load_snapshot(order.snapshot)
+    return process_snapshot(engine, hooks, snapshot, backoff)
+
+
+def close_order(engine: Engine, hooks: Hooks, order_id: int, reason: str,
+                backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
+    """Cancel what is open of an order on the kit's own decision (``reason``: an
+    authorisation that expired, an invoice cancelled as unpaid): full credits at the
+    provider, decided once with their keys and then executed like any other operation; the
+    shop hears of them through the observer hooks. While an operation of the order is
+    unfinished nothing is decided (its outcome changes what is open): the outcome then has
+    a ``failure`` and the caller tries again later."""
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        order = ledger.lock_order_by_id(order_id)
+        state = ledger.state_of(order)
+        snapshot = load_snapshot(order.snapshot)
+        unfinished = ledger.unfinished_operations(order)
+        if unfinished:
+            op = ledger.operation_of(unfinished[0])
+            return Outcome(order.id, state.status, order.currency, failure=Failure(
+                op, f"operation {unfinished[0].id} of the order is unfinished",
+                permanent=False, waiting=True))
+        for op in closing_operations(snapshot, state, reason):
+            ledger.operation_record(order, op)
     return process_snapshot(engine, hooks, snapshot, backoff)
 
 

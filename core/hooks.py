@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pluggy
 
-from core.context import AppResponse, OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
+from core.context import (
+    AppResponse,
+    Claim,
+    OrderContext,
+    ParsedDelivery,
+    PlatformInfo,
+    ProviderInfo,
+)
 from core.errors import ConfigurationError, NotFound
 from core.ledger.store import Ledger
 from core.operations import (
@@ -124,6 +132,14 @@ class Hooks:
         result = self.pm.hook.enrich_snapshot(platform=platform, snapshot=snapshot,
                                               settings=settings)
         return snapshot if result is None else result
+
+    def handover_to_collection(self, batch_id: int, merchant_id: int,
+                               claims: Sequence[Claim], home: Path) -> str:
+        result = self.pm.hook.handover_to_collection(batch_id=batch_id, merchant_id=merchant_id,
+                                                     claims=claims, home=home)
+        if result is None:
+            raise ConfigurationError("no plugin takes claims for collection")
+        return str(result)
 
     def operation_succeeded(self, order: OrderContext, operation: Operation,
                             result: OperationResult) -> None:

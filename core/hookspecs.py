@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from core.context import (
         AppResponse,
+        Claim,
         OrderContext,
         ParsedDelivery,
         PlatformInfo,
@@ -160,6 +163,30 @@ def lookup_operation(order: OrderContext, operation: Operation) -> Lookup | None
         :class:`core.errors.RetryableError` when the provider cannot be read now; ``None``
         if the order is not yours (the operation then ends dead: the merchant checks at the
         provider and retries it).
+    """
+
+
+# -- receivables hooks ------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def handover_to_collection(batch_id: int, merchant_id: int, claims: Sequence[Claim],
+                           home: Path) -> str | None:
+    """Hand unpaid claims over to the collection partner: one batch per merchant per tick.
+
+    Called by the daily tick after the claims are marked handed over in the ledger; a tick
+    that died before the hook finished calls it again with the same ``batch_id`` and
+    claims, so send them idempotently (by ``batch_id``). The default plugin writes
+    ``collection/handover-<batch>-m<merchant>-<date>.csv`` in the instance folder; a
+    partner's plugin answers first and replaces it.
+
+    :param batch_id: the ledger's id of the batch, stable across repeated calls.
+    :param merchant_id: the merchant whose claims these are.
+    :param claims: the claims (:class:`core.context.Claim`), principal, fee and interest.
+    :param home: the instance folder, for plugins that write files.
+    :return: where the claims went (a file path, the partner's batch reference); raise
+        :class:`core.errors.RetryableError` to be called again on the next tick; ``None``
+        to leave it to the next plugin.
     """
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from huey import crontab
 from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
+from core.errors import ConfigurationError
 from core.hooks import Hooks
 from core.ledger.db import make_engine, upgrade
 from core.plugins import get_plugin_manager
 from core.queue import Queue, make_huey
+from core.receivables.tick import DailyTick
 from core.retry import DEFAULT_BACKOFF, Backoff
 
-__all__ = ["Kit"]
+__all__ = ["Kit", "daily_at"]
 
 
 @dataclass
@@ -40,4 +43,18 @@ class Kit:
             upgrade(engine)
         hooks = Hooks(get_plugin_manager())
         queue = Queue(make_huey(settings.queue_url), engine, hooks, backoff)
+        tick = DailyTick.for_settings(engine, hooks, settings)
+        queue.periodic(daily_at(settings.dunning.get("run_at", "06:00")), "dunning_tick",
+                       tick.run)
         return cls(settings, engine, hooks, queue, backoff)
+
+
+def daily_at(hh_mm: str) -> crontab:
+    """A huey schedule for once a day at ``HH:MM`` UTC (``[dunning] run_at``)."""
+    try:
+        hour, minute = (int(part) for part in str(hh_mm).split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigurationError("[dunning] run_at must be a time HH:MM (UTC)") from None
+    return crontab(minute=str(minute), hour=str(hour))

@@ -58,7 +58,7 @@ from core.operations import (
 from core.snapshot import Line, LineKind, OrderSnapshot, Refund
 from core.state import LineState, OrderState, Status, apply
 
-__all__ = ["Rules", "Trigger", "reconcile", "take"]
+__all__ = ["Rules", "Trigger", "closing_operations", "reconcile", "take"]
 
 MAX_SOURCE = 128  # the length of the ledger's ``operations.source``
 
@@ -223,16 +223,28 @@ def _articles_left(s: OrderSnapshot, state: OrderState) -> int | None:
     return sum(max(present.get(i, 0) - refunded.get(i, 0), 0) for i in articles)
 
 
-def _closing_credit(s: OrderSnapshot, state: OrderState) -> Operation | None:
+def _closing_credit(s: OrderSnapshot, state: OrderState, reason: str = "") -> Operation | None:
     """Credit everything open: on a partially activated order first the part not yet
-    invoiced (``full_credit:unbilled``), then the invoices."""
+    invoiced (``full_credit:unbilled``), then the invoices. ``reason`` prefixes the source
+    of a closing the kit decides itself (``expiry:full_credit``)."""
     if state.activated and state.unbilled > 0:
         op = _operation(s, OperationKind.FULL_CREDIT, state.unbilled_by_rate,
-                        "full_credit:unbilled", after_activation=False)
+                        f"{reason}full_credit:unbilled", after_activation=False)
         if op is not None:
             return op
-    return _operation(s, OperationKind.FULL_CREDIT, state.open_by_rate, "full_credit",
+    return _operation(s, OperationKind.FULL_CREDIT, state.open_by_rate, f"{reason}full_credit",
                       after_activation=state.activated > 0)
+
+
+def closing_operations(s: OrderSnapshot, state: OrderState,
+                       reason: str) -> tuple[Operation, ...]:
+    """The full credits that close an open order on the kit's own decision (``reason``:
+    ``expiry``, ``dunning``), whatever the shop's snapshot says."""
+    operations = []
+    while state.status.is_open and (op := _closing_credit(s, state, f"{reason}:")) is not None:
+        operations.append(op)
+        state = apply(state, op)
+    return tuple(operations)
 
 
 # -- refusals ---------------------------------------------------------------------------------

@@ -85,6 +85,8 @@ class BuyerSchema(_Strict):
     city = _text(required=True)
     country = Text(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an "
                    "upper-case ISO 3166-1 alpha-2 code"))
+    language = Text(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[a-z]{2}$", error="must be a lower-case ISO 639-1 code such as de, en, fr"))
 
 
 class LineSchema(_Strict):
@@ -138,6 +140,7 @@ class OrderSnapshotSchema(_Strict):
     cancelled = fields.Boolean(load_default=False)
     returned = fields.Boolean(load_default=False)
     placed_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
+    installments = StrictInteger(load_default=1, validate=validate.Range(min=1, max=12))
 
 
 _SNAPSHOT_SCHEMA = OrderSnapshotSchema()  # schemas keep no state between loads: build once
@@ -287,6 +290,7 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
         total_tax=total_tax, status=raw["status"], ordering_key=raw["ordering_key"],
         discounts=discounts, refunds=tuple(refunds), cancelled=raw["cancelled"],
         returned=raw["returned"], placed_at=raw["placed_at"],
+        installments=raw["installments"],
     )
 
 
@@ -323,4 +327,5 @@ def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
         "cancelled": snapshot.cancelled,
         "returned": snapshot.returned,
         "placed_at": snapshot.placed_at.isoformat() if snapshot.placed_at else None,
+        "installments": snapshot.installments,
     }

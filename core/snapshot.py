@@ -47,6 +47,7 @@ class Buyer:
     city: str
     country: str  # ISO 3166-1 alpha-2, upper case
     address_2: str | None = None
+    language: str | None = None  # ISO 639-1, lower case: the language of reminders
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class OrderSnapshot:
     connection's status map decides whether it activates or cancels. ``cancelled`` and
     ``returned`` are facts the plugin derived (the order was cancelled; every article came
     back). ``ordering_key`` orders snapshots of one order: one with an older key is stale.
+    ``installments`` is the number of installments the buyer chose (one invoice each).
     """
 
     shop: str
@@ -135,6 +137,7 @@ class OrderSnapshot:
     cancelled: bool = False
     returned: bool = False
     placed_at: datetime | None = None
+    installments: int = 1  # the buyer pays in this many installments, one invoice each
 
     @property
     def discount_total(self) -> int:

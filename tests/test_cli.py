@@ -144,3 +144,37 @@ def test_operations_list_and_retry(cli, database_url):
     assert "activation 549.73 EUR  dead (attempts 1) - no provider plugin named 'gone'" in failed
     retried = cli("operations", "retry", failed.split()[0], ok=False)
     assert retried.exit_code == 1 and "failed (dead)" in retried.output
+
+
+def test_dunning_commands(cli, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    cli("orders", "feed", EXAMPLES[0], EXAMPLES[1])  # invoiced today: 549.73 EUR
+
+    def day(n: int) -> str:
+        return (datetime.now(UTC).date() + timedelta(days=n)).isoformat()
+
+    policy = cli("dunning", "policy", 3333).output
+    assert "not yet chosen; default applies" in policy and "handover" in policy
+    assert "cancel" in cli("dunning", "policy", 3333, "--final", "cancel").output
+    assert "steps taken: 1 call" in cli("dunning", "run", "--date", day(1)).output
+    assert "steps taken: none" in cli("dunning", "run", "--date", day(1)).output  # once
+    calls = cli("dunning", "calls").output
+    assert "acme 1001" in calls and "product received?" in calls
+    cli("dunning", "call", "acme", "1001", "--outcome", "all fine, invoice forwarded")
+    run = cli("dunning", "run", "--date", day(5)).output
+    assert "steps taken: 1 reminder" in run and "notices delivered: 1" in run
+    assert len(list((tmp_path / "instance" / "outbox").glob("*.eml"))) == 1
+    shown = cli("dunning", "show", "acme", "1001").output
+    assert "open 549.73 EUR, open" in shown
+    assert "outcome: all fine, invoice forwarded" in shown
+    assert "reminder for 549.73 EUR" in shown and "letter_1" in shown and "planned" in shown
+    paid = cli("payments", "record", "acme", "1001", "500.00", "--date", day(6),
+               "--reference", "BP1001/3333").output
+    assert "500.00 EUR to invoice INV-000001: open 49.73 EUR, open" in paid
+    too_much = cli("payments", "record", "acme", "1001", "50.00", ok=False)
+    assert too_much.exit_code == 1 and "exceeds" in too_much.output
+    assert cli("dunning", "run", "--date", "tomorrow", ok=False).exit_code == 2
+    assert "stopped for 1 invoice" in cli("dunning", "stop", "acme", "1001", "--dispute").output
+    assert "stopped (dispute)" in cli("dunning", "show", "acme", "1001").output
+    assert "steps taken: none" in cli("dunning", "run", "--date", day(10)).output

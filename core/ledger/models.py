@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -32,6 +33,8 @@ __all__ = [
     "Base",
     "Buyer",
     "Delivery",
+    "DunningStep",
+    "HandoverBatch",
     "Invoice",
     "Merchant",
     "Movement",
@@ -39,7 +42,9 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderRefund",
+    "Payment",
     "PeriodicRun",
+    "Receivable",
     "RefusalRecord",
     "ShopConnection",
 ]
@@ -98,6 +103,14 @@ class Merchant(Base):
     next_credit_note: Mapped[int] = mapped_column(Integer, default=1)
     provider: Mapped[str] = mapped_column(String(32), default="local")
     provider_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[str | None] = mapped_column(String(2))
+    installment_interval_days: Mapped[int] = mapped_column(Integer, default=30,
+                                                           server_default="30")
+    # the dunning policy (see core.receivables.policy): None until the merchant chose or
+    # the choice window closed; then who set it ("merchant" or "default") and when
+    dunning_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dunning_policy_set_by: Mapped[str | None] = mapped_column(String(16))
+    dunning_policy_set_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -347,3 +360,111 @@ class PeriodicRun(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_started_at: Mapped[datetime]
+
+
+class Receivable(Base):
+    """What one invoice of the local provider still asks of its buyer, and where its
+    dunning stands.
+
+    ``status``: ``open`` (dunning runs), ``settled`` (paid or credited in full), ``stopped``
+    (by the merchant, or a dispute: ``stop_reason``), ``handed_over`` (to the collection
+    partner), ``cancelling`` / ``cancelled`` (the order is being, or was, cancelled as
+    unpaid). ``next_step_on`` is the day the daily tick looks at it again (``None`` once it
+    is no longer open): the tick reads only the receivables due, through its index.
+    ``purchased_on`` and ``issued_on`` are the days the policy's steps count from; for an
+    installment they move with the installment's period.
+    """
+
+    __tablename__ = "receivables"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("orders.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(Integer, ForeignKey("invoices.id"), unique=True)
+    installment: Mapped[int | None] = mapped_column(Integer)
+    installments: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    gross: Mapped[int]
+    credited: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)
+    purchased_on: Mapped[date] = mapped_column(Date)
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
+    default_on: Mapped[date | None] = mapped_column(Date)
+    next_step_on: Mapped[date | None] = mapped_column(Date, index=True)
+    handover_batch_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("handover_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    invoice: Mapped[Invoice] = relationship()
+    steps: Mapped[list[DunningStep]] = relationship(order_by="DunningStep.id")
+
+    @property
+    def open_amount(self) -> int:
+        return self.gross - self.credited - self.paid
+
+
+class DunningStep(Base):
+    """A step of the policy taken (or skipped) for a receivable, at most once each.
+
+    ``status``: ``skipped``; ``to_send`` (its notice is decided, with its amounts in
+    ``notice``, and waits to be delivered); ``done``. A call task is ``open`` until its
+    ``outcome`` is recorded.
+    """
+
+    __tablename__ = "dunning_steps"
+    __table_args__ = (UniqueConstraint("receivable_id", "step_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receivable_id: Mapped[int] = mapped_column(Integer, ForeignKey("receivables.id"))
+    step_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    scheduled_on: Mapped[date] = mapped_column(Date)
+    taken_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    notice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delivered_to: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class HandoverBatch(Base):
+    """The claims of one merchant handed over to collection by one tick; ``delivered_to``
+    says where the ``handover_to_collection`` hook put them (``None`` until it did)."""
+
+    __tablename__ = "handover_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"))
+    created_on: Mapped[date] = mapped_column(Date)
+    delivered_to: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Payment(Base):
+    """Money the buyer paid towards an invoice, once per ``idempotency_key``."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("orders.id"), index=True)
+    receivable_id: Mapped[int] = mapped_column(Integer, ForeignKey("receivables.id"),
+                                               index=True)
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    booked_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(140))
+    source: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# the expiry of authorisations reads open orders by age
+Index("ix_orders_status_created_at", Order.status, Order.created_at)

@@ -20,6 +20,7 @@ from core.local_provider.banking import buyer_account, payment_reference
 from core.local_provider.eligibility import decline_reason
 from core.money import allocate
 from core.operations import Authorisation, Operation, OperationKind, OperationResult
+from core.receivables.book import apply_credit, open_receivable
 
 NAME = "local"
 
@@ -130,6 +131,7 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
         )
         ledger.session.add(note)
         ledger.session.flush()
+        apply_credit(ledger, invoice.id, gross)
         _journal(ledger, order, operation, "credit_note", -gross,
                  f"{description} against {invoice.number}", note.number, key=key)
         notes.append(note)
@@ -177,23 +179,38 @@ def activate_order(order: OrderContext, operation: Operation,
         return _result(existing)
     merchant = ledger.merchant(order.merchant_id)
     account = buyer_account(ledger, order.merchant_id, order.snapshot.buyer)
-    ledger.session.get(Order, order.order_key).buyer_id = account.id
+    record = ledger.session.get(Order, order.order_key)
+    record.buyer_id = account.id
     issued = datetime.now(UTC).date()
-    invoice = Invoice(
-        merchant_id=merchant.id, order_id=order.order_key,
-        idempotency_key=operation.idempotency_key, kind="invoice",
-        number=_next_number(ledger, merchant.id, "invoice"), issued_on=issued,
-        due_on=issued + timedelta(days=merchant.payment_term_days),
-        currency=order.snapshot.currency, gross=operation.amount.gross,
-        net=operation.amount.net, tax=operation.amount.tax,
-        payment_reference=payment_reference(order.snapshot.order_number, merchant.id),
-        iban=account.virtual_iban, bic=merchant.bic,
-    )
-    ledger.session.add(invoice)
-    ledger.session.flush()
-    _journal(ledger, order, operation, "invoice", operation.amount.gross,
-             f"invoice {invoice.number} due {invoice.due_on.isoformat()}", invoice.number)
-    return _result(invoice)
+    placed = order.snapshot.placed_at or record.created_at
+    term, interval = timedelta(days=merchant.payment_term_days), \
+        timedelta(days=merchant.installment_interval_days)
+    count = order.snapshot.installments
+    grosses = allocate(operation.amount.gross, [1] * count)
+    taxes = allocate(operation.amount.tax, grosses)
+    invoices = []
+    for n, (gross, tax) in enumerate(zip(grosses, taxes, strict=True)):
+        key = operation.idempotency_key if n == 0 else hashlib.sha256(
+            f"{operation.idempotency_key}:{n}".encode()).hexdigest()
+        invoice = Invoice(
+            merchant_id=merchant.id, order_id=order.order_key, idempotency_key=key,
+            kind="invoice", number=_next_number(ledger, merchant.id, "invoice"),
+            issued_on=issued, due_on=issued + term + n * interval,
+            currency=order.snapshot.currency, gross=gross, net=gross - tax, tax=tax,
+            payment_reference=payment_reference(order.snapshot.order_number, merchant.id),
+            iban=account.virtual_iban, bic=merchant.bic,
+        )
+        ledger.session.add(invoice)
+        ledger.session.flush()
+        plan = f" (installment {n + 1} of {count})" if count > 1 else ""
+        _journal(ledger, order, operation, "invoice", gross,
+                 f"invoice {invoice.number} due {invoice.due_on.isoformat()}{plan}",
+                 invoice.number, key=key)
+        open_receivable(ledger, invoice, purchased_on=placed.date(),
+                        installment=n + 1 if count > 1 else None,
+                        installments=count if count > 1 else None, period=n * interval)
+        invoices.append(invoice)
+    return _result(invoices[0])
 
 
 @hookimpl

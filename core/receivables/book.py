@@ -1,0 +1,165 @@
+"""Where receivables are stored and changed: opened with each invoice, reduced by credit notes
+and payments, stopped by the merchant or a dispute. The daily tick reads what is due."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from core.errors import ConfigurationError, NotFound
+from core.ledger.models import Invoice, Merchant, Order, Payment, Receivable
+from core.ledger.store import Ledger
+from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
+
+__all__ = ["CHOICE_WINDOW", "Allocation", "apply_credit", "choose_policy", "open_receivable",
+           "policy_of", "receivables_of", "record_payment", "stop_dunning"]
+
+CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
+ENDED = ("settled", "cancelled")
+
+
+def open_receivable(ledger: Ledger, invoice: Invoice, *, purchased_on: date,
+                    installment: int | None = None, installments: int | None = None,
+                    period: timedelta = timedelta(0)) -> Receivable:
+    """The receivable of a new invoice; an installment's anchors move by ``period``
+    (its place in the plan times the plan's interval), so each runs the same procedure."""
+    receivable = Receivable(
+        merchant_id=invoice.merchant_id, order_id=invoice.order_id, invoice_id=invoice.id,
+        installment=installment, installments=installments, currency=invoice.currency,
+        gross=invoice.gross, credited=0, paid=0, purchased_on=purchased_on + period,
+        issued_on=invoice.issued_on + period, due_on=invoice.due_on, status="open",
+        next_step_on=invoice.issued_on)
+    ledger.session.add(receivable)
+    ledger.session.flush()
+    return receivable
+
+
+def _settle_if_paid(receivable: Receivable) -> None:
+    if receivable.open_amount <= 0 and receivable.status not in ENDED:
+        receivable.status, receivable.next_step_on = "settled", None
+
+
+def apply_credit(ledger: Ledger, invoice_id: int, gross: int) -> None:
+    """A credit note of ``gross`` against an invoice lowers what its receivable asks; a full
+    credit settles it (and ends its dunning)."""
+    receivable = ledger.session.scalars(select(Receivable).where(
+        Receivable.invoice_id == invoice_id).with_for_update()).one_or_none()
+    if receivable is None:  # an invoice from before receivables were kept
+        return
+    receivable.credited += gross
+    _settle_if_paid(receivable)
+
+
+def receivables_of(ledger: Ledger, order: Order, *, for_update: bool = False,
+                   ) -> list[Receivable]:
+    """The order's receivables, the one due first first."""
+    query = select(Receivable).where(Receivable.order_id == order.id) \
+        .order_by(Receivable.due_on, Receivable.id)
+    if for_update:
+        query = query.with_for_update()
+    return list(ledger.session.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    receivable_id: int
+    amount: int
+
+
+def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date,
+                   reference: str | None, source: str, key: str) -> list[Allocation]:
+    """Book a payment of the order's buyer once per ``key``: the open receivable due first
+    takes it first. A payment that settles a receivable ends its dunning; more than is open
+    is refused (to be refunded or booked by hand)."""
+    if amount <= 0:
+        raise ConfigurationError("a payment must be a positive amount")
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    done = list(ledger.session.scalars(select(Payment).where(
+        Payment.idempotency_key.startswith(digest[:48]))))
+    if done:
+        return [Allocation(p.receivable_id, p.amount) for p in done]
+    receivables = [r for r in receivables_of(ledger, order, for_update=True)
+                   if r.open_amount > 0 and r.status != "cancelled"]
+    if amount > sum(r.open_amount for r in receivables):
+        raise ConfigurationError(
+            f"the payment exceeds what order {order.shop_order_id} has open "
+            f"({sum(r.open_amount for r in receivables)} minor units)")
+    allocations, left = [], amount
+    for n, receivable in enumerate(receivables):
+        take = min(left, receivable.open_amount)
+        if take <= 0:
+            break
+        ledger.session.add(Payment(
+            merchant_id=receivable.merchant_id, order_id=order.id,
+            receivable_id=receivable.id, amount=take, currency=receivable.currency,
+            booked_on=booked_on, reference=reference, source=source,
+            idempotency_key=f"{digest[:48]}:{n}"))
+        receivable.paid += take
+        _settle_if_paid(receivable)
+        allocations.append(Allocation(receivable.id, take))
+        left -= take
+        ledger.journal(merchant_id=receivable.merchant_id, order_id=order.id, kind="payment",
+                       amount=-take, currency=receivable.currency,
+                       idempotency_key=f"{digest[:48]}:{n}",
+                       description=f"payment {reference or ''}".strip(),
+                       document_number=receivable.invoice.number)
+    ledger.session.flush()
+    return allocations
+
+
+def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:
+    """Stop receivables management for the order's open receivables (the merchant's wish,
+    or a dispute); refused once a receivable is handed over. Returns how many stopped."""
+    receivables = receivables_of(ledger, order, for_update=True)
+    if not receivables:
+        raise NotFound(f"order {order.shop_order_id} has no invoice of the local provider")
+    if any(r.status == "handed_over" for r in receivables):
+        raise ConfigurationError("the claim is handed over to the collection partner "
+                                 "already; stop it there")
+    stopped = 0
+    for receivable in receivables:
+        if receivable.status == "open":
+            receivable.status, receivable.stop_reason = "stopped", reason
+            receivable.next_step_on = None
+            stopped += 1
+    ledger.session.flush()
+    return stopped
+
+
+def first_invoice_day(ledger: Ledger, merchant_id: int) -> date | None:
+    return ledger.session.scalars(select(Invoice.issued_on).where(
+        Invoice.merchant_id == merchant_id, Invoice.kind == "invoice")
+        .order_by(Invoice.issued_on).limit(1)).first()
+
+
+def choose_policy(ledger: Ledger, merchant_id: int, *, final: str | None = None,
+                  policy: Policy | None = None, today: date | None = None) -> Merchant:
+    """Record the merchant's choice: the final step of the default timeline (``final``)
+    or a whole policy. Allowed until 7 days after the first invoice sale; after that the
+    choice made (or the default, recorded by the tick) stays."""
+    if (final is None) == (policy is None):
+        raise ConfigurationError("choose either the final step or a whole policy")
+    merchant = ledger.merchant(merchant_id, for_update=True)
+    today = today or datetime.now(UTC).date()
+    first = first_invoice_day(ledger, merchant_id)
+    if merchant.dunning_policy_set_by == "default" or (
+            first is not None and today > first + CHOICE_WINDOW):
+        raise ConfigurationError(
+            f"merchant {merchant_id}'s receivables management was settled 7 days after its "
+            "first invoice sale; it can no longer be changed")
+    chosen = policy or default_policy(final or FINAL_CHOICES[0])
+    merchant.dunning_policy = chosen.to_json()
+    merchant.dunning_policy_set_by = "merchant"
+    merchant.dunning_policy_set_at = datetime.now(UTC)
+    ledger.session.flush()
+    return merchant
+
+
+def policy_of(merchant: Merchant) -> Policy:
+    """The merchant's policy: its choice, else the default."""
+    if merchant.dunning_policy:
+        return Policy.from_json(merchant.dunning_policy)
+    return default_policy()

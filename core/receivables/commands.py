@@ -1,0 +1,281 @@
+"""The ``invoicekit dunning`` and ``invoicekit payments`` commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from core.errors import InvoicekitError
+from core.kit import Kit
+from core.ledger.db import session_scope
+from core.ledger.models import DunningStep, Merchant, Order, Receivable, ShopConnection
+from core.ledger.store import Ledger
+from core.money import to_decimal, to_minor
+from core.receivables.book import (
+    CHOICE_WINDOW,
+    choose_policy,
+    first_invoice_day,
+    policy_of,
+    receivables_of,
+    record_payment,
+    stop_dunning,
+)
+from core.receivables.policy import FINAL_CHOICES, Policy
+from core.receivables.schedule import timeline
+from core.receivables.tick import DailyTick, view_of
+
+__all__ = ["dunning", "payments"]
+
+
+def _kit() -> Kit:
+    from core.cli import kit_or_fail
+
+    return kit_or_fail()
+
+
+def _fail(exc: InvoicekitError) -> None:
+    from core.cli import _fail as fail
+
+    fail(exc)
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+
+
+@click.group()
+def dunning() -> None:
+    """Receivables management of the local provider's invoices."""
+
+
+@dunning.command("run")
+@click.option("--date", "day", metavar="YYYY-MM-DD", help="Run for this day [default: today].")
+def dunning_run(day: str | None) -> None:
+    """Run the daily tick now (the worker runs it every day by itself)."""
+    kit = _kit()
+    report = DailyTick.for_settings(kit.engine, kit.hooks, kit.settings).run(_day(day))
+    for line in report.lines():
+        click.echo(line)
+    if report.errors:
+        raise SystemExit(1)
+
+
+@dunning.command("show")
+@click.argument("shop")
+@click.argument("order_id")
+def dunning_show(shop: str, order_id: str) -> None:
+    """List an order's dunning steps: those taken, with what they said, and those to come."""
+    kit = _kit()
+    with session_scope(kit.engine, write=False) as session:
+        ledger = Ledger(session)
+        try:
+            order = ledger.find_order(shop, order_id)
+        except InvoicekitError as exc:
+            _fail(exc)
+        receivables = receivables_of(ledger, order)
+        if not receivables:
+            click.echo(f"order {order_id} has no invoice under receivables management")
+            return
+        policy = policy_of(session.get(Merchant, order.connection.merchant_id))
+        for r in receivables:
+            plan = f" (installment {r.installment} of {r.installments})" if r.installment else ""
+            click.echo(f"invoice {r.invoice.number}{plan}: {_money(r.gross, r.currency)} due "
+                       f"{r.due_on}, open {_money(r.open_amount, r.currency)}, {r.status}"
+                       + (f" ({r.stop_reason})" if r.stop_reason else "")
+                       + (f", in default from {r.default_on}" if r.default_on
+                          and r.status == "open" else ""))
+            for step in r.steps:
+                click.echo(f"  {step.taken_on}  {step.step_id:<22} {step.channel:<7} "
+                           f"{step.action:<9} {_step_text(step)}")
+            if r.status == "open":
+                done = {s.step_id for s in r.steps}
+                for planned in timeline(view_of(r), policy):
+                    if planned.step.id not in done:
+                        click.echo(f"  {planned.on}  {planned.step.id:<22} "
+                                   f"{planned.step.channel.value:<7} "
+                                   f"{planned.step.action.value:<9} planned")
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{to_decimal(minor, currency)} {currency}"
+
+
+def _step_text(step: DunningStep) -> str:
+    status = {"to_send": "to be sent", "open": "call to make"}.get(step.status, step.status)
+    notice = step.notice or {}
+    parts = [status]
+    if notice:
+        currency = notice["currency"]
+        owed = notice["principal"] + notice["fee"] + notice["interest"]
+        parts.append(f"{notice['kind']} for {_money(owed, currency)}")
+        if notice["fee"] or notice["interest"]:
+            parts.append(f"incl. fee {_money(notice['fee'], currency)}, interest "
+                         f"{_money(notice['interest'], currency)}")
+    if step.outcome:
+        parts.append(f"outcome: {step.outcome}")
+    if step.delivered_to:
+        parts.append(f"-> {step.delivered_to}")
+    if step.error:
+        parts.append(f"error: {step.error}")
+    return "; ".join(parts)
+
+
+@dunning.command("stop")
+@click.argument("shop")
+@click.argument("order_id")
+@click.option("--dispute", is_flag=True, help="The buyer disputes the invoice.")
+def dunning_stop(shop: str, order_id: str, dispute: bool) -> None:
+    """Stop receivables management for an order (before its hand-over)."""
+    kit = _kit()
+    try:
+        with session_scope(kit.engine) as session:
+            ledger = Ledger(session)
+            stopped = stop_dunning(ledger, ledger.find_order(shop, order_id),
+                                   "dispute" if dispute else "merchant")
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"receivables management stopped for {stopped} invoice(s) of order {order_id}")
+
+
+@dunning.command("resend")
+@click.argument("shop")
+@click.argument("order_id")
+def dunning_resend(shop: str, order_id: str) -> None:
+    """Deliver an order's failed notices again on the next run (after fixing the cause)."""
+    kit = _kit()
+    try:
+        with session_scope(kit.engine) as session:
+            order = Ledger(session).find_order(shop, order_id)
+            failed = list(session.scalars(
+                select(DunningStep).join(Receivable, DunningStep.receivable_id == Receivable.id)
+                .where(Receivable.order_id == order.id, DunningStep.status == "failed")))
+            for step in failed:
+                step.status = "to_send"
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"{len(failed)} failed notice(s) of order {order_id} will be sent on the next "
+               "run")
+
+
+@dunning.command("calls")
+def dunning_calls() -> None:
+    """List the after-sales calls to make, with the buyer and the questions to ask."""
+    kit = _kit()
+    with session_scope(kit.engine, write=False) as session:
+        rows = session.execute(
+            select(DunningStep, Receivable, Order, ShopConnection)
+            .join(Receivable, DunningStep.receivable_id == Receivable.id)
+            .join(Order, Receivable.order_id == Order.id)
+            .join(ShopConnection, Order.connection_id == ShopConnection.id)
+            .where(DunningStep.status == "open").order_by(DunningStep.taken_on))
+        for step, _receivable, order, connection in rows:
+            buyer = order.snapshot["buyer"]
+            click.echo(f"{step.taken_on}  {connection.name} {order.shop_order_id}  "
+                       f"{buyer.get('company') or ''} <{buyer['email']}>: product received? "
+                       "order successful? invoice received?")
+
+
+@dunning.command("call")
+@click.argument("shop")
+@click.argument("order_id")
+@click.option("--outcome", required=True, help="What the buyer said.")
+def dunning_call(shop: str, order_id: str, outcome: str) -> None:
+    """Record the outcome of an order's after-sales call."""
+    kit = _kit()
+    try:
+        with session_scope(kit.engine) as session:
+            ledger = Ledger(session)
+            order = ledger.find_order(shop, order_id)
+            steps = list(session.scalars(
+                select(DunningStep).join(Receivable, DunningStep.receivable_id == Receivable.id)
+                .where(Receivable.order_id == order.id, DunningStep.status == "open")))
+            if not steps:
+                raise click.ClickException(f"order {order_id} has no call to make")
+            for step in steps:
+                step.status, step.outcome = "done", outcome
+    except InvoicekitError as exc:
+        _fail(exc)
+    click.echo(f"call outcome recorded for order {order_id}")
+
+
+@dunning.command("policy")
+@click.argument("merchant_id", type=int)
+@click.option("--final", type=click.Choice(FINAL_CHOICES),
+              help="End the documented timeline with hand-over to collection or with "
+                   "cancellation after 30 days.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A whole policy as JSON (see docs/receivables.md).")
+def dunning_policy(merchant_id: int, final: str | None, path: Path | None) -> None:
+    """Show or choose a merchant's dunning policy (until 7 days after its first invoice)."""
+    kit = _kit()
+    try:
+        with session_scope(kit.engine, write=final is not None or path is not None) as session:
+            ledger = Ledger(session)
+            if final or path:
+                policy = Policy.from_json(json.loads(path.read_text(encoding="utf-8"))) \
+                    if path else None
+                merchant = choose_policy(ledger, merchant_id, final=final, policy=policy)
+            else:
+                merchant = ledger.merchant(merchant_id)
+            first = first_invoice_day(ledger, merchant_id)
+            chosen = merchant.dunning_policy_set_by or "not yet chosen; default applies"
+            click.echo(f"merchant {merchant_id} dunning policy: {chosen}"
+                       + (f" (choice open until {first + CHOICE_WINDOW})"
+                          if first and not merchant.dunning_policy_set_by else ""))
+            for step in policy_of(merchant).steps:
+                click.echo(f"  {step.id:<22} {step.anchor.value} {step.offset_days:+d} days  "
+                           f"{step.channel.value:<7} {step.action.value}")
+    except (InvoicekitError, json.JSONDecodeError) as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--file") from None
+        _fail(exc)
+
+
+@click.group()
+def payments() -> None:
+    """Payments of the buyers (bank statement import comes with its own commands)."""
+
+
+@payments.command("record")
+@click.argument("shop")
+@click.argument("order_id")
+@click.argument("amount")
+@click.option("--date", "day", metavar="YYYY-MM-DD", help="Booking day [default: today].")
+@click.option("--reference", help="The remittance text, e.g. BP1001/7.")
+def payments_record(shop: str, order_id: str, amount: str, day: str | None,
+                    reference: str | None) -> None:
+    """Book a payment received for an order; the invoice due first takes it first."""
+    kit = _kit()
+    booked = _day(day)
+    try:
+        with session_scope(kit.engine) as session:
+            ledger = Ledger(session)
+            order = ledger.find_order(shop, order_id)
+            try:
+                minor = to_minor(Decimal(amount), order.currency)
+            except (InvalidOperation, ValueError):
+                raise click.BadParameter(f"{amount!r} is not an amount in {order.currency}",
+                                         param_hint="AMOUNT") from None
+            key = hashlib.sha256(f"manual:{order.id}:{minor}:{booked}:{reference}".encode()
+                                 ).hexdigest()
+            allocations = record_payment(ledger, order, minor, booked_on=booked,
+                                         reference=reference, source="manual", key=key)
+            for allocation in allocations:
+                receivable = session.get(Receivable, allocation.receivable_id)
+                click.echo(f"{_money(allocation.amount, order.currency)} to invoice "
+                           f"{receivable.invoice.number}: open "
+                           f"{_money(receivable.open_amount, order.currency)}, "
+                           f"{receivable.status}")
+    except InvoicekitError as exc:
+        _fail(exc)

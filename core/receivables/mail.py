@@ -1,0 +1,187 @@
+"""Delivering dunning documents: e-mails over SMTP or as ``.eml`` files, letters as PDF files.
+
+Without ``smtp_host`` the e-mails land in ``<folder>/outbox/<key>.eml`` for the merchant to
+send or inspect. Files are written atomically and named by the notice's key, so a repeated
+delivery overwrites the same file instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.policy
+import os
+import smtplib
+import ssl
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigurationError, PermanentError, RetryableError
+from core.receivables.documents import safe_key
+
+__all__ = ["MailSettings", "Outbox"]
+
+
+def _text(key: str, value: object, *, optional: bool = False) -> str | None:
+    if optional and value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\r" in value or "\n" in value:
+        raise ConfigurationError(f"[mail] {key}: must be a non-empty single-line string")
+    return value
+
+
+def _flag(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"[mail] {key}: must be true or false")
+    return value
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The ``[mail]`` table of ``invoicekit.toml``; SMTP is used only when ``smtp_host`` is set."""
+
+    sender: str = "invoicekit <billing@localhost>"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> MailSettings:
+        """Read and check the settings; errors name the key, never the value."""
+        known = {f.name for f in fields(cls)}
+        for key in values:
+            if key not in known:
+                raise ConfigurationError(f"[mail] unknown setting {str(key)!r}")
+        merged = {f.name: values.get(f.name, getattr(cls, f.name)) for f in fields(cls)}
+
+        sender = _text("sender", merged["sender"])
+        if "@" not in parseaddr(sender or "")[1]:
+            raise ConfigurationError("[mail] sender: must be an e-mail address")
+        port = merged["smtp_port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigurationError("[mail] smtp_port: must be an integer from 1 to 65535")
+        timeout = merged["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigurationError("[mail] timeout: must be a positive number of seconds")
+        settings = cls(
+            sender=sender or cls.sender,
+            smtp_host=_text("smtp_host", merged["smtp_host"], optional=True),
+            smtp_port=port,
+            smtp_user=_text("smtp_user", merged["smtp_user"], optional=True),
+            smtp_password=_text("smtp_password", merged["smtp_password"], optional=True),
+            smtp_starttls=_flag("smtp_starttls", merged["smtp_starttls"]),
+            smtp_ssl=_flag("smtp_ssl", merged["smtp_ssl"]),
+            timeout=float(timeout),
+        )
+        if settings.smtp_starttls and settings.smtp_ssl:
+            raise ConfigurationError("[mail] smtp_starttls, smtp_ssl: choose at most one")
+        if (settings.smtp_user is None) != (settings.smtp_password is None):
+            raise ConfigurationError("[mail] smtp_user, smtp_password: give both or neither")
+        return settings
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+class Outbox:
+    """Where documents go: e-mails to SMTP or to ``folder/outbox/*.eml``, letters to
+    ``folder/letters/*.pdf``."""
+
+    def __init__(self, folder: Path, settings: MailSettings) -> None:
+        self.folder = Path(folder)
+        self.settings = settings
+
+    def send_email(self, message: EmailMessage, key: str) -> str:
+        """Deliver ``message``; return the ``.eml`` path or ``"smtp:<host>"``.
+
+        SMTP failures raise ``PermanentError`` when the server refuses every recipient or the
+        message with a 5xx code, ``RetryableError`` otherwise (no connection, 4xx, login).
+        """
+        if self.settings.smtp_host:
+            self._send_smtp(message)
+            return f"smtp:{self.settings.smtp_host}"
+        path = self.folder / "outbox" / f"{safe_key(key)}.eml"
+        _write_atomic(path, message.as_bytes(policy=email.policy.SMTP))
+        return str(path)
+
+    def store_letter(self, pdf: bytes, key: str) -> Path:
+        """Write the letter to ``folder/letters/<key>.pdf`` and return the path."""
+        path = self.folder / "letters" / f"{safe_key(key)}.pdf"
+        _write_atomic(path, pdf)
+        return path
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the SMTP password, shortened for storage."""
+        password = self.settings.smtp_password
+        if password:
+            text = text.replace(password, "***")
+        return text[:300]
+
+    def _reply(self, code: int, reply: bytes | str) -> str:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        return self._scrub(f"{code} {' '.join(text.split())}")
+
+    def _send_smtp(self, message: EmailMessage) -> None:
+        settings = self.settings
+        where = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+        tls = settings.smtp_ssl or settings.smtp_starttls
+        context = ssl.create_default_context() if tls else None
+        try:
+            if settings.smtp_ssl:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host or "",
+                                                      settings.smtp_port,
+                                                      timeout=settings.timeout, context=context)
+            else:
+                smtp = smtplib.SMTP(settings.smtp_host or "", settings.smtp_port,
+                                    timeout=settings.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise RetryableError(self._scrub(f"{where}: cannot connect "
+                                             f"({type(exc).__name__}: {exc})")) from None
+        try:
+            if settings.smtp_starttls:
+                smtp.starttls(context=context)
+            if settings.smtp_user and settings.smtp_password:
+                smtp.login(settings.smtp_user, settings.smtp_password)
+            smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            replies = [self._reply(code, reply) for code, reply in exc.recipients.values()]
+            text = f"{where}: recipient refused: {'; '.join(replies)}"
+            if all(500 <= code < 600 for code, _ in exc.recipients.values()):
+                raise PermanentError(text) from None
+            raise RetryableError(text) from None
+        except smtplib.SMTPDataError as exc:
+            text = f"{where}: message refused: {self._reply(exc.smtp_code, exc.smtp_error)}"
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentError(text) from None
+            raise RetryableError(text) from None
+        except smtplib.SMTPResponseException as exc:
+            raise RetryableError(f"{where}: {type(exc).__name__}: "
+                                 f"{self._reply(exc.smtp_code, exc.smtp_error)}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise RetryableError(self._scrub(f"{where}: {type(exc).__name__}: {exc}")) from None
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()

@@ -1,0 +1,109 @@
+"""Where a dunning step is decided: a pure function of the receivable, its policy and the day.
+
+The steps' days come from the policy's anchors, with three rules:
+
+* **the clock starts with the invoice**: when the invoice is issued after the day of the
+  first step counted from the purchase or invoice date (an order activated late), those
+  steps all move by the delay, keeping their spacing;
+* **no hand-over or cancellation before the due date has passed**;
+* **one step a day**: when several steps are due (the tick did not run for days), the
+  first is taken and the next follows on a later day; a reminder meant for before the due
+  date that has not gone out by then is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import MappingProxyType
+
+from core.receivables.policy import Anchor, Policy, Step
+
+__all__ = ["Decision", "Planned", "ReceivableView", "decide", "timeline"]
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivableView:
+    """What the decision needs of a receivable: ``taken`` maps the ids of the steps taken
+    to their day; ``skipped`` holds the ids of steps skipped."""
+
+    purchased_on: date
+    issued_on: date
+    due_on: date
+    open_amount: int
+    status: str = "open"
+    installment: bool = False
+    taken: Mapping[str, date] = field(default_factory=lambda: MappingProxyType({}))
+    skipped: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    step: Step
+    on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The step to take today (if any), the steps to record as skipped, and the next day
+    the receivable needs looking at (``None``: never again, unless something changes)."""
+
+    take: Planned | None = None
+    skip: tuple[Planned, ...] = ()
+    next_on: date | None = None
+
+
+def _anchor_day(r: ReceivableView, anchor: Anchor) -> date | None:
+    if anchor is Anchor.PURCHASE:
+        return r.purchased_on
+    if anchor is Anchor.INVOICE:
+        return r.issued_on
+    if anchor is Anchor.DUE:
+        return r.due_on
+    return r.due_on if r.installment else None
+
+
+def _before_due(step: Step) -> bool:
+    return step.anchor in (Anchor.DUE, Anchor.INSTALLMENT_DUE) and step.offset_days < 0
+
+
+def timeline(r: ReceivableView, policy: Policy) -> tuple[Planned, ...]:
+    """Every step of ``policy`` that applies to ``r``, with its day, in the order taken."""
+    nominal = []
+    for n, step in enumerate(policy.steps):
+        anchor = _anchor_day(r, step.anchor)
+        if anchor is not None:
+            nominal.append((anchor + timedelta(days=step.offset_days), n, step))
+    early = [day for day, _, step in nominal if step.anchor in (Anchor.PURCHASE, Anchor.INVOICE)]
+    delay = max(r.issued_on - min(early), timedelta(0)) if early else timedelta(0)
+    planned = []
+    for day, n, step in nominal:
+        if step.anchor in (Anchor.PURCHASE, Anchor.INVOICE):
+            day += delay
+        if step.action.is_final:
+            day = max(day, r.due_on + ONE_DAY)
+        planned.append((day, n, step))
+    return tuple(Planned(step, day) for day, _, step in sorted(planned, key=lambda p: p[:2]))
+
+
+def decide(r: ReceivableView, policy: Policy, today: date) -> Decision:
+    """What the tick does with ``r`` on ``today``; see the module docstring."""
+    if r.status != "open" or r.open_amount <= 0:
+        return Decision()
+    waiting = [p for p in timeline(r, policy)
+               if p.step.id not in r.taken and p.step.id not in r.skipped]
+    skip = tuple(p for p in waiting if _before_due(p.step) and today >= r.due_on)
+    waiting = [p for p in waiting if p not in skip]
+    if not waiting:
+        return Decision(skip=skip)
+    first, later = waiting[0], waiting[1:]
+    if first.on > today:
+        return Decision(skip=skip, next_on=first.on)
+    if today in r.taken.values():  # one step a day
+        return Decision(skip=skip, next_on=today + ONE_DAY)
+    if first.step.action.is_final or not later:
+        return Decision(take=first, skip=skip)
+    return Decision(take=first, skip=skip, next_on=max(later[0].on, today + ONE_DAY))

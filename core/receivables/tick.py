@@ -1,0 +1,457 @@
+"""Where dunning steps are executed: the daily tick.
+
+``DailyTick(...).run(day)`` does, in this order, each part in short transactions of its own:
+
+1. records the default policy for merchants whose 7-day choice window closed;
+2. cancels orders authorised but not activated for two months (``expiry``);
+3. takes the steps due: it reads only the receivables whose ``next_step_on`` has come
+   (an index), decides each with :func:`core.receivables.schedule.decide` and records the
+   step (unique per receivable and step) with what its notice says, in one transaction;
+4. cancels the orders whose receivable reached a cancellation step;
+5. delivers the notices decided (e-mails to SMTP or the outbox folder, letters as PDF);
+6. hands the claims reached by a hand-over step to the ``handover_to_collection`` hook,
+   one batch per merchant.
+
+Every side effect is keyed in the ledger first, so a tick run twice, or again after a
+worker died midway, repeats nothing: a step is recorded once, a notice marked delivered
+after it went out (a crash in between sends that one notice again, with the same
+Message-ID), a batch goes to the hook again under the same id until it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from core.context import Claim
+from core.errors import PermanentError, RetryableError, describe
+from core.execute import close_order
+from core.hooks import Hooks
+from core.ledger.db import session_scope
+from core.ledger.models import (
+    DunningStep,
+    HandoverBatch,
+    Invoice,
+    Merchant,
+    Order,
+    Receivable,
+    ShopConnection,
+)
+from core.ledger.store import Ledger
+from core.receivables import law
+from core.receivables.book import CHOICE_WINDOW, first_invoice_day, policy_of
+from core.receivables.documents import Notice, render_email, render_letter
+from core.receivables.mail import MailSettings, Outbox
+from core.receivables.policy import Action, Anchor, Channel, Policy, Step, default_policy
+from core.receivables.schedule import Decision, ReceivableView, decide
+from core.snapshot import Buyer
+from core.state import Status
+
+__all__ = ["DailyTick", "TickReport", "view_of"]
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LANGUAGES = ("de", "en", "fr")
+PAY_WITHIN = timedelta(days=7)  # the deadline a reminder after the due date sets
+
+
+@dataclass
+class TickReport:
+    """What one run did."""
+
+    day: date
+    defaults_recorded: int = 0
+    expired: int = 0
+    taken: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0
+    cancelled: int = 0
+    delivered: int = 0
+    handed_over: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        steps = ", ".join(f"{n} {name}" for name, n in sorted(self.taken.items())) or "none"
+        out = [f"dunning run for {self.day.isoformat()}",
+               f"  steps taken: {steps}; skipped: {self.skipped}",
+               f"  notices delivered: {self.delivered}",
+               f"  claims handed over: {self.handed_over}; orders cancelled as unpaid: "
+               f"{self.cancelled}",
+               f"  authorisations expired: {self.expired}",
+               f"  default policies recorded: {self.defaults_recorded}"]
+        out += [f"  error: {error}" for error in self.errors]
+        return out
+
+
+def view_of(receivable: Receivable) -> ReceivableView:
+    """What :func:`decide` needs of a stored receivable."""
+    return ReceivableView(
+        purchased_on=receivable.purchased_on, issued_on=receivable.issued_on,
+        due_on=receivable.due_on, open_amount=receivable.open_amount,
+        status=receivable.status, installment=receivable.installment is not None,
+        taken={s.step_id: s.taken_on for s in receivable.steps if s.status != "skipped"},
+        skipped=frozenset(s.step_id for s in receivable.steps if s.status == "skipped"))
+
+
+def two_months_before(day: date) -> date:
+    month = day.month - 2
+    year = day.year + (month < 1)
+    year, month = (day.year - 1, month + 12) if month < 1 else (day.year, month)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class DailyTick:
+    """The daily run of receivables management for one kit."""
+
+    def __init__(self, engine: Engine, hooks: Hooks, home: Path,
+                 mail: MailSettings | None = None,
+                 base_rates: dict[str, object] | None = None) -> None:
+        self.engine, self.hooks, self.home = engine, hooks, home
+        self.mail = mail or MailSettings()
+        self.outbox = Outbox(home, self.mail)
+        self.law = law.GermanLaw(base_rates)
+
+    @classmethod
+    def for_settings(cls, engine: Engine, hooks: Hooks, settings: Any) -> DailyTick:
+        return cls(engine, hooks, settings.home, MailSettings.from_mapping(settings.mail),
+                   dict(settings.dunning.get("base_rates", {})))
+
+    def run(self, day: date | None = None) -> TickReport:
+        report = TickReport(day or datetime.now(UTC).date())
+        self._record_defaults(report)
+        self._expire(report)
+        self._take_steps(report)
+        self._cancel(report)
+        self._deliver(report)
+        self._hand_over(report)
+        log.info("; ".join(report.lines()))
+        return report
+
+    # -- 1. the merchants' choice ---------------------------------------------------------
+
+    def _record_defaults(self, report: TickReport) -> None:
+        with session_scope(self.engine) as session:
+            ledger = Ledger(session)
+            for merchant in session.scalars(select(Merchant).where(
+                    Merchant.dunning_policy_set_by.is_(None)).with_for_update()):
+                first = first_invoice_day(ledger, merchant.id)
+                if first is not None and report.day > first + CHOICE_WINDOW:
+                    merchant.dunning_policy = default_policy().to_json()
+                    merchant.dunning_policy_set_by = "default"
+                    merchant.dunning_policy_set_at = datetime.now(UTC)
+                    report.defaults_recorded += 1
+
+    # -- 2. expiry ------------------------------------------------------------------------
+
+    def _expire(self, report: TickReport) -> None:
+        cutoff = datetime.combine(two_months_before(report.day), datetime.min.time(), UTC)
+        with session_scope(self.engine) as session:
+            expired = list(session.scalars(select(Order.id).where(
+                Order.status == Status.AUTHORISED.value, Order.created_at < cutoff)))
+        for order_id in expired:
+            try:
+                outcome = close_order(self.engine, self.hooks, order_id, "expiry")
+            except Exception as exc:  # still authorised: found again on the next run
+                log.exception("cancelling expired order %s failed", order_id)
+                report.errors.append(f"order {order_id}: {describe(exc)}")
+                continue
+            if outcome.failure is None:
+                report.expired += 1
+            else:
+                report.errors.append(f"order {order_id} expired but is not cancelled yet: "
+                                     f"{outcome.failure.error}")
+
+    # -- 3. the steps due -----------------------------------------------------------------
+
+    def _due_ids(self, day: date) -> Iterator[int]:
+        """Ids of receivables due on ``day``, in batches, each read once."""
+        last = 0
+        while True:
+            with session_scope(self.engine) as session:
+                ids = list(session.scalars(
+                    select(Receivable.id).where(Receivable.next_step_on <= day,
+                                                Receivable.id > last)
+                    .order_by(Receivable.id).limit(BATCH)))
+            if not ids:
+                return
+            yield from ids
+            last = ids[-1]
+
+    def _take_steps(self, report: TickReport) -> None:
+        policies: dict[int, Policy] = {}
+        for receivable_id in self._due_ids(report.day):
+            try:
+                with session_scope(self.engine) as session:
+                    self._step(session, receivable_id, report, policies)
+            except Exception as exc:  # one receivable's trouble must not stop the others
+                log.exception("dunning step for receivable %s failed", receivable_id)
+                report.errors.append(f"receivable {receivable_id}: {describe(exc)}")
+
+    def _step(self, session: Session, receivable_id: int, report: TickReport,
+              policies: dict[int, Policy]) -> None:
+        receivable = session.scalars(
+            select(Receivable).where(Receivable.id == receivable_id,
+                                     Receivable.next_step_on <= report.day)
+            .with_for_update(skip_locked=True)).one_or_none()
+        if receivable is None:  # another worker has it, or it moved on meanwhile
+            return
+        if receivable.merchant_id not in policies:
+            policies[receivable.merchant_id] = policy_of(
+                session.get(Merchant, receivable.merchant_id))
+        decision = decide(view_of(receivable), policies[receivable.merchant_id], report.day)
+        for planned in decision.skip:
+            session.add(_step_row(receivable, planned.step, planned.on, report.day, "skipped"))
+            report.skipped += 1
+        receivable.next_step_on = decision.next_on
+        if decision.take is not None:
+            self._take(session, receivable, decision, report)
+        session.flush()
+
+    def _take(self, session: Session, receivable: Receivable, decision: Decision,
+              report: TickReport) -> None:
+        assert decision.take is not None
+        step, day = decision.take.step, report.day
+        status = {Channel.CALL: "open", Channel.NONE: "done"}.get(step.channel, "to_send")
+        row = _step_row(receivable, step, decision.take.on, day, status)
+        written = [s.taken_on for s in receivable.steps if _is_written_reminder(s)]
+        if step.action is Action.HANDOVER:
+            receivable.status, receivable.next_step_on = "handed_over", None
+        elif step.action is Action.CANCEL:
+            receivable.status, receivable.next_step_on = "cancelling", None
+        if step.channel in (Channel.EMAIL, Channel.LETTER):
+            row.notice = self._notice(session, receivable, step, day, written)
+            if step.action in (Action.REMIND, Action.ANNOUNCE):
+                written.append(day)
+        receivable.default_on = law.default_on(receivable.due_on, written)
+        session.add(row)
+        report.taken[step.id] += 1
+
+    def _charges(self, session: Session, receivable: Receivable, reminders: list[date],
+                 day: date) -> law.Charges:
+        merchant = session.get(Merchant, receivable.merchant_id)
+        if merchant.country != "DE":
+            return law.Charges()
+        return self.law.charges(principal=receivable.open_amount, currency=receivable.currency,
+                                in_default_from=law.default_on(receivable.due_on, reminders),
+                                on=day)
+
+    def _notice(self, session: Session, receivable: Receivable, step: Step, day: date,
+                reminders: list[date]) -> dict[str, Any]:
+        """What the step's notice says, kept with the step so it is rendered the same way
+        however often its delivery is tried."""
+        invoice = session.get(Invoice, receivable.invoice_id)
+        order = session.get(Order, receivable.order_id)
+        merchant = session.get(Merchant, receivable.merchant_id)
+        buyer = order.snapshot["buyer"]
+        if step.action is Action.CANCEL:
+            kind, charges = "cancellation", law.Charges()
+        elif step.anchor in (Anchor.DUE, Anchor.INSTALLMENT_DUE) and day < receivable.due_on:
+            kind, charges = "upcoming", law.Charges()
+        else:
+            kind = "final" if step.action is Action.ANNOUNCE else "reminder"
+            charges = self._charges(session, receivable, reminders, day)
+        pay_by = None if kind == "cancellation" else max(receivable.due_on, day + PAY_WITHIN)
+        return {
+            "key": f"r{receivable.id}-{step.id}", "kind": kind,
+            "language": _language(buyer.get("language"), merchant),
+            "dated": day.isoformat(), "pay_by": pay_by.isoformat() if pay_by else None,
+            "merchant_name": merchant.name, "buyer_company": buyer.get("company") or "",
+            "buyer_name": " ".join(filter(None, (buyer.get("first_name"),
+                                                 buyer.get("last_name")))) or None,
+            "buyer_email": buyer["email"], "buyer_address": _address(buyer),
+            "order_number": order.order_number, "invoice_number": invoice.number,
+            "invoice_date": invoice.issued_on.isoformat(), "due_on": invoice.due_on.isoformat(),
+            "installment": [receivable.installment, receivable.installments]
+            if receivable.installment else None,
+            "currency": receivable.currency, "principal": receivable.open_amount,
+            "fee": charges.fee, "interest": charges.interest,
+            "interest_rate": str(charges.interest_rate) if charges.interest else None,
+            "interest_from": charges.interest_from.isoformat()
+            if charges.interest and charges.interest_from else None,
+            "payment_reference": invoice.payment_reference, "iban": invoice.iban,
+            "bic": invoice.bic, "account_holder": merchant.account_holder,
+        }
+
+    # -- 4. cancellation ------------------------------------------------------------------
+
+    def _cancel(self, report: TickReport) -> None:
+        with session_scope(self.engine) as session:
+            orders = sorted(set(session.scalars(select(Receivable.order_id).where(
+                Receivable.status == "cancelling"))))
+        for order_id in orders:
+            try:
+                outcome = close_order(self.engine, self.hooks, order_id, "dunning")
+            except Exception as exc:  # stays "cancelling": tried again on the next run
+                log.exception("cancelling order %s as unpaid failed", order_id)
+                report.errors.append(f"order {order_id}: {describe(exc)}")
+                continue
+            if outcome.failure is not None:
+                report.errors.append(f"order {order_id} is to be cancelled as unpaid: "
+                                     f"{outcome.failure.error}")
+                continue
+            with session_scope(self.engine) as session:
+                for receivable in session.scalars(select(Receivable).where(
+                        Receivable.order_id == order_id,
+                        Receivable.status.in_(("open", "cancelling", "settled")))
+                        .with_for_update()):
+                    if receivable.status != "settled" or receivable.paid < receivable.gross:
+                        receivable.status, receivable.next_step_on = "cancelled", None
+            report.cancelled += 1
+
+    # -- 5. delivery ----------------------------------------------------------------------
+
+    def _deliver(self, report: TickReport) -> None:
+        with session_scope(self.engine) as session:
+            ids = list(session.scalars(select(DunningStep.id).where(
+                DunningStep.status == "to_send").order_by(DunningStep.id)))
+        for step_id in ids:
+            with session_scope(self.engine) as session:
+                step = session.scalars(select(DunningStep).where(
+                    DunningStep.id == step_id, DunningStep.status == "to_send")
+                    .with_for_update(skip_locked=True)).one_or_none()
+                if step is None:
+                    continue
+                receivable = session.get(Receivable, step.receivable_id)
+                if step.action == Action.CANCEL and receivable.status == "cancelling":
+                    continue  # told once the order is cancelled
+                notice = notice_from_json(step.notice or {})
+                try:
+                    if step.channel == Channel.EMAIL:
+                        where = self.outbox.send_email(render_email(notice, self.mail.sender),
+                                                       notice.key)
+                    else:
+                        where = str(self.outbox.store_letter(render_letter(notice), notice.key))
+                except RetryableError as exc:
+                    step.error = str(exc)
+                    report.errors.append(f"notice {notice.key}: {exc} (tried again next run)")
+                    continue
+                except Exception as exc:  # refused for good, or a bug: shown, not retried
+                    step.status = "failed"
+                    step.error = str(exc) if isinstance(exc, PermanentError) else describe(exc)
+                    report.errors.append(f"notice {notice.key} failed: {step.error}")
+                    continue
+                step.status, step.delivered_to, step.error = "done", where, None
+                report.delivered += 1
+
+    # -- 6. hand-over ---------------------------------------------------------------------
+
+    def _hand_over(self, report: TickReport) -> None:
+        with session_scope(self.engine) as session:
+            waiting = list(session.execute(select(Receivable.merchant_id, Receivable.id).where(
+                Receivable.status == "handed_over", Receivable.handover_batch_id.is_(None))
+                .with_for_update(skip_locked=True)))
+            by_merchant: dict[int, list[int]] = {}
+            for merchant_id, receivable_id in waiting:
+                by_merchant.setdefault(merchant_id, []).append(receivable_id)
+            for merchant_id, ids in by_merchant.items():
+                batch = HandoverBatch(merchant_id=merchant_id, created_on=report.day)
+                session.add(batch)
+                session.flush()
+                for receivable in session.scalars(select(Receivable).where(
+                        Receivable.id.in_(ids))):
+                    receivable.handover_batch_id = batch.id
+        with session_scope(self.engine) as session:
+            batches = list(session.scalars(select(HandoverBatch.id).where(
+                HandoverBatch.delivered_to.is_(None)).order_by(HandoverBatch.id)))
+        for batch_id in batches:
+            with session_scope(self.engine) as session:
+                batch = session.get(HandoverBatch, batch_id)
+                claims = [self._claim(session, r, batch.created_on) for r in session.scalars(
+                    select(Receivable).where(Receivable.handover_batch_id == batch_id)
+                    .order_by(Receivable.id))]
+                try:
+                    batch.delivered_to = self.hooks.handover_to_collection(
+                        batch_id, batch.merchant_id, claims, self.home)
+                except Exception as exc:  # the batch stays undelivered: the next run
+                    log.exception("hand-over batch %s failed", batch_id)
+                    report.errors.append(f"hand-over batch {batch_id}: {describe(exc)} "
+                                         "(tried again next run)")
+                    continue
+                report.handed_over += len(claims)
+
+    def _claim(self, session: Session, receivable: Receivable, day: date) -> Claim:
+        invoice = session.get(Invoice, receivable.invoice_id)
+        order = session.get(Order, receivable.order_id)
+        merchant = session.get(Merchant, receivable.merchant_id)
+        connection = session.get(ShopConnection, order.connection_id)
+        buyer = Buyer(**order.snapshot["buyer"])
+        reminders = [s.taken_on for s in receivable.steps if _is_written_reminder(s)]
+        charges = self._charges(session, receivable, reminders, day)
+        default = law.default_on(receivable.due_on, reminders)
+        return Claim(
+            merchant_id=merchant.id, merchant_name=merchant.name, shop=connection.name,
+            order_id=order.shop_order_id, order_number=order.order_number,
+            invoice_number=invoice.number, invoice_date=invoice.issued_on,
+            due_on=invoice.due_on,
+            installment=f"{receivable.installment}/{receivable.installments}"
+            if receivable.installment else None,
+            currency=receivable.currency, principal=receivable.open_amount,
+            fee=charges.fee, interest=charges.interest, as_of=day,
+            default_on=default if default <= day else None,
+            payment_reference=invoice.payment_reference, buyer_company=buyer.company or "",
+            buyer_name=" ".join(filter(None, (buyer.first_name, buyer.last_name))) or None,
+            buyer_email=buyer.email, buyer_vat_id=buyer.vat_id, buyer_street=buyer.street,
+            buyer_postcode=buyer.postcode, buyer_city=buyer.city,
+            buyer_country=buyer.country, reminders=tuple(reminders))
+
+
+def _step_row(receivable: Receivable, step: Step, scheduled_on: date, day: date,
+              status: str) -> DunningStep:
+    return DunningStep(receivable_id=receivable.id, step_id=step.id, action=step.action.value,
+                       channel=step.channel.value, scheduled_on=scheduled_on, taken_on=day,
+                       status=status)
+
+
+def _is_written_reminder(step: DunningStep) -> bool:
+    """A reminder that can put the buyer in default: written, and reminding to pay."""
+    return step.status != "skipped" and step.channel in ("email", "letter") \
+        and step.action in ("remind", "announce")
+
+
+def _language(wanted: str | None, merchant: Merchant) -> str:
+    if wanted in LANGUAGES:
+        return wanted
+    if merchant.language in LANGUAGES:
+        return merchant.language
+    return {"DE": "de", "AT": "de", "FR": "fr"}.get(merchant.country, "en")
+
+
+def _address(buyer: dict[str, Any]) -> list[str]:
+    lines = [buyer.get("street") or "", buyer.get("address_2") or "",
+             f"{buyer.get('postcode', '')} {buyer.get('city', '')}".strip(),
+             buyer.get("country") or ""]
+    return [line for line in lines if line]
+
+
+def notice_from_json(data: dict[str, Any]) -> Notice:
+    """The notice a step recorded, as :mod:`core.receivables.documents` renders it."""
+    def day(name: str) -> date | None:
+        return date.fromisoformat(data[name]) if data.get(name) else None
+
+    return Notice(
+        key=data["key"], kind=data["kind"], language=data["language"], dated=day("dated"),
+        pay_by=day("pay_by"), merchant_name=data["merchant_name"],
+        buyer_company=data["buyer_company"], buyer_name=data["buyer_name"],
+        buyer_email=data["buyer_email"], buyer_address=tuple(data["buyer_address"]),
+        order_number=data["order_number"], invoice_number=data["invoice_number"],
+        invoice_date=day("invoice_date"), due_on=day("due_on"),
+        installment=tuple(data["installment"]) if data.get("installment") else None,
+        currency=data["currency"], principal=data["principal"], fee=data["fee"],
+        interest=data["interest"],
+        interest_rate=Decimal(data["interest_rate"]) if data.get("interest_rate") else None,
+        interest_from=day("interest_from"), payment_reference=data["payment_reference"],
+        iban=data["iban"], bic=data.get("bic"), account_holder=data["account_holder"])

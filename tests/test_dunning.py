@@ -1,0 +1,295 @@
+"""Receivables management, time-travelled: the daily tick from the purchase on, twice a day."""
+
+from __future__ import annotations
+
+import csv
+import email
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from conftest import MERCHANT_ID
+from core import hookimpl
+from core.ledger.db import session_scope
+from core.ledger.models import DunningStep, Merchant, OperationRecord, Order, Receivable
+from core.ledger.store import Ledger
+from core.receivables.book import choose_policy, record_payment, stop_dunning
+from core.receivables.tick import DailyTick
+from core.schemas import load_snapshot
+from core.state import Status
+from orders import order_data
+
+DAY0 = date(2026, 3, 2)  # a Monday; the base rate of 2026 is in the table
+CART = [("1", "product", "Standing desk", 1, "1000.00", "19")]  # 1,190.00 EUR
+
+
+def at(day: int, hour: int = 9) -> datetime:
+    return datetime.combine(DAY0 + timedelta(days=day), datetime.min.time(), UTC) \
+        + timedelta(hours=hour)
+
+
+@pytest.fixture
+def configure(engine, shop):
+    def configure(**fields):
+        with session_scope(engine) as session:
+            merchant = session.get(Merchant, MERCHANT_ID)
+            for name, value in fields.items():
+                setattr(merchant, name, value)
+    return configure
+
+
+@pytest.fixture
+def buy(feed):
+    """Place an order on day 0 and activate it on ``activate_on``."""
+
+    def buy(order_id: str = "1001", *, activate_on: int | None = 0, **overrides):
+        data = order_data(order_id, lines=CART, discounts=[], placed_at=at(0).isoformat(),
+                          ordering_key=at(0).isoformat(), **overrides)
+        with time_machine.travel(at(0), tick=False):
+            assert feed(load_snapshot(data)).status is Status.AUTHORISED
+        if activate_on is not None:
+            with time_machine.travel(at(activate_on, 10), tick=False):
+                completed = dict(data, status="completed",
+                                 ordering_key=at(activate_on, 10).isoformat())
+                assert feed(load_snapshot(completed)).status is Status.ACTIVE
+        return order_id
+
+    return buy
+
+
+@pytest.fixture
+def tick(engine, hooks, tmp_path):
+    return DailyTick(engine, hooks, tmp_path)
+
+
+def run(tick, first: int, last: int, *, each_day=None):
+    """Run the tick twice a day from day ``first`` to ``last``; ``each_day(day)`` runs
+    before the day's ticks."""
+    for day in range(first, last + 1):
+        if each_day:
+            each_day(day)
+        with time_machine.travel(at(day, 6), tick=False):
+            for _ in range(2):
+                report = tick.run(DAY0 + timedelta(days=day))
+                assert report.errors == []
+
+
+def steps(engine, order_id="1001"):
+    """{installment or 1: [(step id, day taken, status)]} of the order's receivables."""
+    with session_scope(engine, write=False) as session:
+        order = Ledger(session).find_order("acme", order_id)
+        out = {}
+        for r in session.scalars(select(Receivable).where(Receivable.order_id == order.id)
+                                 .order_by(Receivable.id)):
+            out[r.installment or 1] = [(s.step_id, (s.taken_on - DAY0).days, s.status)
+                                       for s in r.steps]
+        return out
+
+
+def taken(engine, order_id="1001"):
+    return {n: [(step, day) for step, day, status in rows if status != "skipped"]
+            for n, rows in steps(engine, order_id).items()}
+
+
+def receivable(engine, order_id="1001"):
+    with session_scope(engine, write=False) as session:
+        order = Ledger(session).find_order("acme", order_id)
+        r = session.scalars(select(Receivable).where(Receivable.order_id == order.id)).first()
+        session.expunge(r)
+        return r
+
+
+def pay(engine, order_id, amount, day):
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        record_payment(ledger, ledger.find_order("acme", order_id), amount,
+                       booked_on=DAY0 + timedelta(days=day), reference=f"BP{order_id}/3333",
+                       source="test", key=f"pay-{order_id}-{day}")
+
+
+def test_paid_on_day_7_gets_only_the_call_and_the_day_5_reminder(engine, buy, tick, tmp_path):
+    buy()
+    run(tick, 0, 40, each_day=lambda day: day == 7 and pay(engine, "1001", 119000, 7))
+    assert taken(engine) == {1: [("call", 1), ("reminder", 5)]}
+    assert receivable(engine).status == "settled"
+    assert receivable(engine).next_step_on is None
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    assert not (tmp_path / "letters").exists()
+
+
+def test_unpaid_order_runs_the_whole_default_policy(engine, buy, tick, tmp_path):
+    buy()
+    run(tick, 0, 40)
+    # hand-over on day 30 after the purchase, but never before the day after the due date:
+    # with the default 30-day term that is day 31
+    assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10),
+                                 ("letter_2", 20), ("handover", 31)]}
+    r = receivable(engine)
+    assert r.status == "handed_over" and r.handover_batch_id is not None
+    assert sorted(p.name for p in (tmp_path / "letters").glob("*.pdf")) == [
+        f"r{r.id}-letter_1.pdf", f"r{r.id}-letter_2.pdf"]
+    [handover] = (tmp_path / "collection").glob("*.csv")
+    [row] = list(csv.DictReader(handover.open(encoding="utf-8")))
+    assert row["order_id"] == "1001" and row["principal"] == "1190.00"
+    assert row["payment_reference"] == "BP1001/3333"
+    # every reminder went out before the due date: no default, so no fee, no interest
+    assert (row["fee"], row["interest"], row["total"]) == ("0.00", "0.00", "1190.00")
+    assert row["reminders"].split() == [(DAY0 + timedelta(days=d)).isoformat()
+                                        for d in (5, 10, 20)]
+    with session_scope(engine, write=False) as session:
+        assert {s.notice["fee"] for s in session.scalars(select(DunningStep))
+                if s.notice} == {0}
+
+
+def test_auto_cancel_cancels_the_unpaid_order_after_30_days(engine, buy, tick, tmp_path, read):
+    with session_scope(engine) as session:
+        choose_policy(Ledger(session), MERCHANT_ID, final="cancel")
+    buy()
+    run(tick, 0, 40)
+    assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10),
+                                 ("letter_2", 20), ("cancel", 31)]}
+    assert receivable(engine).status == "cancelled"
+    order = read(lambda ledger: ledger.find_order("acme", "1001"))
+    assert order.status == Status.CREDITED.value and order.credited == 119000
+    with session_scope(engine, write=False) as session:
+        [credit] = session.scalars(select(OperationRecord).where(
+            OperationRecord.kind == "full_credit")).all()
+        assert (credit.source, credit.status) == ("dunning:full_credit", "succeeded")
+    cancellation = email.message_from_bytes(
+        next((tmp_path / "outbox").glob("*-cancel.eml")).read_bytes())
+    assert cancellation["To"] == "einkauf@muster.example"
+    assert not (tmp_path / "collection").exists()
+
+
+def test_merchant_stopping_on_day_12_ends_the_procedure(engine, buy, tick):
+    buy()
+
+    def stop(day):
+        if day == 12:
+            with session_scope(engine) as session:
+                ledger = Ledger(session)
+                stop_dunning(ledger, ledger.find_order("acme", "1001"), "merchant")
+
+    run(tick, 0, 40, each_day=stop)
+    assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10)]}
+    assert receivable(engine).status == "stopped"
+
+
+def test_three_installments_each_run_their_own_procedure(engine, buy, tick, configure,
+                                                         tmp_path):
+    configure(payment_term_days=14, installment_interval_days=10)
+    buy(installments=3)
+    run(tick, 0, 55)
+    # installment n counts from day 10 (n - 1): its due date is day 14 + 10 (n - 1), the
+    # e-mail 5 days before it; hand-over on day 30 of its period, after its due date
+    assert taken(engine) == {
+        1: [("call", 1), ("reminder", 5), ("installment_upcoming", 9), ("letter_1", 10),
+            ("letter_2", 20), ("handover", 30)],
+        2: [("call", 11), ("reminder", 15), ("installment_upcoming", 19), ("letter_1", 20),
+            ("letter_2", 30), ("handover", 40)],
+        3: [("call", 21), ("reminder", 25), ("installment_upcoming", 29), ("letter_1", 30),
+            ("letter_2", 40), ("handover", 50)],
+    }
+    with session_scope(engine, write=False) as session:
+        rows = session.scalars(select(Receivable).order_by(Receivable.installment)).all()
+        assert [(r.gross, (r.due_on - DAY0).days) for r in rows] == [
+            (39667, 14), (39667, 24), (39666, 34)]
+        upcoming = session.scalars(select(DunningStep).where(
+            DunningStep.step_id == "installment_upcoming")).all()
+        assert {s.notice["kind"] for s in upcoming} == {"upcoming"}
+        assert {s.notice["fee"] + s.notice["interest"] for s in upcoming} == {0}
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 6
+
+
+def test_an_order_never_activated_is_cancelled_after_two_months_once(engine, hooks, buy, tick,
+                                                                     read):
+    heard = []
+
+    class Shop:
+        @hookimpl
+        def operation_succeeded(self, order, operation, result):
+            heard.append(operation.source)
+
+    buy(activate_on=None)
+    hooks.pm.register(Shop())
+    run(tick, 0, 70)
+    order = read(lambda ledger: ledger.find_order("acme", "1001"))
+    assert order.status == Status.VOIDED.value
+    assert heard == ["expiry:full_credit"]
+    with session_scope(engine, write=False) as session:
+        assert session.scalars(select(OperationRecord.source).where(
+            OperationRecord.kind == "full_credit")).all() == ["expiry:full_credit"]
+        assert session.scalars(select(Order.updated_at)).one().date() == date(2026, 5, 3)
+
+
+def test_fee_and_interest_only_once_the_buyer_is_in_default(engine, buy, tick, configure,
+                                                            tmp_path):
+    configure(payment_term_days=7)  # due on day 7: the letters go out after it
+    buy()
+    run(tick, 0, 20)
+    with session_scope(engine, write=False) as session:
+        notices = {s.step_id: s.notice for s in session.scalars(select(DunningStep))
+                   if s.notice}
+    # the day-5 reminder is before the due date, the day-10 letter puts the buyer in
+    # default (from day 11): neither may charge anything
+    for step in ("reminder", "letter_1"):
+        assert (notices[step]["fee"], notices[step]["interest"]) == (0, 0)
+    final = notices["letter_2"]
+    interest = Decimal(119000) * Decimal("10.27") / 100 * 9 / 365  # days 11 to 19
+    assert final["fee"] == 4000
+    assert final["interest"] == int(interest.quantize(Decimal(1)))  # 3.01 EUR
+    assert (final["interest_rate"], final["interest_from"]) == ("10.27", "2026-03-13")
+    r = receivable(engine)
+    letter = PdfReader(tmp_path / "letters" / f"r{r.id}-letter_2.pdf")
+    text = " ".join(page.extract_text() for page in letter.pages)
+    for expected in ("40,00", "3,01", "1.233,01", "BP1001/3333", "10,27 %",
+                     "13. März 2026"):
+        assert expected in text
+    first = PdfReader(tmp_path / "letters" / f"r{r.id}-letter_1.pdf")
+    first_text = " ".join(page.extract_text() for page in first.pages)
+    assert "1.190,00" in first_text and "40,00" not in first_text
+    reminder = email.message_from_bytes(
+        (tmp_path / "outbox" / f"r{r.id}-reminder.eml").read_bytes())
+    body = reminder.get_payload(decode=True).decode()
+    assert "BP1001/3333" in body and "1.190,00" in body
+    assert _grouped(_iban(engine)) in body
+
+
+def _iban(engine):
+    with session_scope(engine, write=False) as session:
+        return session.scalars(select(Receivable)).first().invoice.iban
+
+
+def _grouped(iban: str) -> str:
+    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+
+
+def test_the_merchant_choice_closes_7_days_after_the_first_invoice(engine, buy, tick):
+    buy()
+    run(tick, 0, 8)
+    with session_scope(engine, write=False) as session:
+        merchant = session.get(Merchant, MERCHANT_ID)
+        assert merchant.dunning_policy_set_by == "default"
+    with session_scope(engine) as session, pytest.raises(Exception, match="no longer"):
+        choose_policy(Ledger(session), MERCHANT_ID, final="cancel",
+                      today=DAY0 + timedelta(days=8))
+
+
+def test_the_worker_runs_the_tick_once_a_day_at_the_configured_time(kit, tmp_path):
+    from dataclasses import replace
+
+    from core.errors import ConfigurationError
+    from core.kit import Kit
+
+    def due_at(k, hour, minute=0):
+        return {t.name for t in k.queue.huey.read_periodic(datetime(2026, 3, 2, hour, minute))}
+
+    assert "dunning_tick" in due_at(kit, 6) and "dunning_tick" not in due_at(kit, 7)
+    later = Kit.create(replace(kit.settings, dunning={"run_at": "22:30"}))
+    assert "dunning_tick" in due_at(later, 22, 30) and "dunning_tick" not in due_at(later, 6)
+    with pytest.raises(ConfigurationError, match="run_at"):
+        Kit.create(replace(kit.settings, dunning={"run_at": "25:00"}))
