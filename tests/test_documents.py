@@ -7,7 +7,6 @@ import email
 import email.policy
 import io
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -16,9 +15,9 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from aiosmtpd.controller import Controller
 from babel.dates import format_date
 from babel.numbers import format_currency
+from smtp import Collector, free_port, smtp_server
 
 from core.errors import ConfigurationError, PermanentError, RetryableError
 from core.receivables.documents import Notice, render_email, render_letter, safe_key
@@ -225,41 +224,6 @@ def test_outbox_stores_letters(tmp_path: Path):
     assert outbox.store_letter(pdf, "r42-letter_1") == tmp_path / "letters" / "r42-letter_1.pdf"
     assert outbox.store_letter(pdf, "r42-letter_1").read_bytes() == pdf
     assert [p.name for p in (tmp_path / "letters").iterdir()] == ["r42-letter_1.pdf"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Collector:
-    """An aiosmtpd handler that keeps every envelope, or refuses recipients with 550."""
-
-    def __init__(self, refuse: bool = False) -> None:
-        self.refuse = refuse
-        self.envelopes: list = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-
-def smtp_server(refuse: bool) -> Iterator[tuple[Collector, int]]:
-    handler = Collector(refuse)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

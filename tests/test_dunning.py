@@ -293,3 +293,64 @@ def test_the_worker_runs_the_tick_once_a_day_at_the_configured_time(kit, tmp_pat
     assert "dunning_tick" in due_at(later, 22, 30) and "dunning_tick" not in due_at(later, 6)
     with pytest.raises(ConfigurationError, match="run_at"):
         Kit.create(replace(kit.settings, dunning={"run_at": "25:00"}))
+
+
+class WorkerDied(BaseException):
+    """What a killed worker looks like to the code it was running: nothing after it runs."""
+
+
+def test_a_tick_that_dies_midway_repeats_nothing_when_run_again(engine, buy, tick, tmp_path,
+                                                                monkeypatch):
+    from core.receivables import collection
+    from core.receivables.mail import Outbox
+
+    buy()
+    run(tick, 0, 4)
+    send = Outbox.send_email
+    monkeypatch.setattr(Outbox, "send_email", lambda *a, **k: (_ for _ in ()).throw(
+        WorkerDied()))
+    with time_machine.travel(at(5, 6), tick=False), pytest.raises(WorkerDied):
+        tick.run(DAY0 + timedelta(days=5))  # the reminder is decided, then the worker dies
+    monkeypatch.setattr(Outbox, "send_email", send)
+    run(tick, 5, 30)
+    calls = []
+    handover = collection.handover_to_collection
+
+    def dies_once(**kwargs):
+        calls.append(kwargs["batch_id"])
+        if len(calls) == 1:
+            raise WorkerDied()
+        return handover(**kwargs)
+
+    monkeypatch.setattr(tick.hooks.pm.hook, "handover_to_collection", dies_once)
+    with time_machine.travel(at(31, 6), tick=False), pytest.raises(WorkerDied):
+        tick.run(DAY0 + timedelta(days=31))
+    run(tick, 31, 40)
+    assert calls[0] == calls[1] and len(calls) == 2  # the same batch, acknowledged once
+    assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10),
+                                 ("letter_2", 20), ("handover", 31)]}
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    assert len(list((tmp_path / "collection").glob("*.csv"))) == 1
+    with session_scope(engine, write=False) as session:
+        assert {s.status for s in session.scalars(select(DunningStep))} <= {"done", "open"}
+
+
+def test_reminders_go_out_over_smtp_when_configured(engine, buy, hooks, tmp_path):
+    from contextlib import contextmanager
+
+    from smtp import smtp_server
+
+    from core.receivables.mail import MailSettings
+
+    with contextmanager(smtp_server)(refuse=False) as (collector, port):
+        tick = DailyTick(engine, hooks, tmp_path, MailSettings(
+            sender="ACME Receivables <billing@acme.example>", smtp_host="127.0.0.1",
+            smtp_port=port, timeout=5.0))
+        buy()
+        run(tick, 0, 6)
+        [envelope] = collector.envelopes
+        assert envelope.rcpt_tos == ["einkauf@muster.example"]
+        message = email.message_from_bytes(envelope.content)
+        assert "INV-000001" in message["Subject"]
+        assert "BP1001/3333" in message.get_payload(decode=True).decode()
+    assert not (tmp_path / "outbox").exists()
