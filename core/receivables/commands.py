@@ -14,7 +14,14 @@ from sqlalchemy import select
 from core.errors import InvoicekitError
 from core.kit import Kit
 from core.ledger.db import session_scope
-from core.ledger.models import DunningStep, Merchant, Order, Receivable, ShopConnection
+from core.ledger.models import (
+    DunningStep,
+    HandoverBatch,
+    Merchant,
+    Order,
+    Receivable,
+    ShopConnection,
+)
 from core.ledger.store import Ledger
 from core.money import to_decimal, to_minor
 from core.receivables.book import (
@@ -95,6 +102,10 @@ def dunning_show(shop: str, order_id: str) -> None:
                        + (f" ({r.stop_reason})" if r.stop_reason else "")
                        + (f", in default from {r.default_on}" if r.default_on
                           and r.status == "open" else ""))
+            if r.handover_batch_id is not None:
+                batch = session.get(HandoverBatch, r.handover_batch_id)
+                click.echo(f"  handed over in batch {batch.id} on {batch.created_on}: "
+                           f"{batch.delivered_to or 'waiting for the collection plugin'}")
             for step in r.steps:
                 click.echo(f"  {step.taken_on}  {step.step_id:<22} {step.channel:<7} "
                            f"{step.action:<9} {_step_text(step)}")
