@@ -369,7 +369,11 @@ class DailyTick:
                 HandoverBatch.delivered_to.is_(None)).order_by(HandoverBatch.id)))
         for batch_id in batches:
             with session_scope(self.engine) as session:
-                batch = session.get(HandoverBatch, batch_id)
+                batch = session.scalars(select(HandoverBatch).where(
+                    HandoverBatch.id == batch_id, HandoverBatch.delivered_to.is_(None))
+                    .with_for_update(skip_locked=True)).one_or_none()
+                if batch is None:  # another run has it, or had it
+                    continue
                 claims = [self._claim(session, r, batch.created_on) for r in session.scalars(
                     select(Receivable).where(Receivable.handover_batch_id == batch_id)
                     .order_by(Receivable.id))]
