@@ -35,7 +35,7 @@ from core.plugins import loaded_plugins
 from core.reconcile import Trigger
 from core.schemas import load_snapshot
 
-__all__ = ["kit_or_fail", "main"]
+__all__ = ["fail", "kit_or_fail", "main"]
 
 
 def kit_or_fail(*, migrate: bool = False) -> Kit:
@@ -46,11 +46,11 @@ def kit_or_fail(*, migrate: bool = False) -> Kit:
         return Kit.create(settings, migrate=migrate or settings.database_url.startswith(
             "sqlite:"))
     except InvoicekitError as exc:
-        _fail(exc)
-        raise  # unreachable: _fail raises
+        fail(exc)
+        raise  # unreachable: fail raises
 
 
-def _fail(exc: InvoicekitError) -> None:
+def fail(exc: InvoicekitError) -> None:
     if isinstance(exc, PayloadError):
         for name, messages in exc.field_errors.items():
             click.echo(f"  {name}: {'; '.join(messages)}", err=True)
@@ -147,7 +147,7 @@ def merchants_add(merchant_id: int, name: str, country: str, kyc_verified: bool,
                 payment_term_days=payment_term, kyc_verified=kyc_verified,
                 provider=provider)
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"merchant {merchant_id} added")
 
 
@@ -207,7 +207,7 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                 payment_term_days=payment_term, provider=provider,
                 provider_settings=settings)
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"merchant {merchant_id} configured")
     if settings:
         click.echo(f"  provider settings changed: {', '.join(sorted(settings))}")
@@ -293,7 +293,7 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None,
                 external_id=shop_id)
             provider = connection.provider
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"shop {shop} connected ({platform}, provider {provider})")
     path = platform if shop_id else f"{platform}/{shop}"
     click.echo(f"  delivery URL: {kit.settings.public_url}/webhooks/{path}")
@@ -337,7 +337,7 @@ def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tu
             ledger.configure_connection(connection, status_map=status_map,
                                         platform_settings=settings)
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"shop {shop} configured; status map: {json.dumps(status_map, sort_keys=True)}; "
                f"invoice payment methods: "
                f"{', '.join(settings.get('payment_methods', [])) or 'the platform default'}; "
@@ -380,7 +380,7 @@ def shops_rotate_secret(shop: str, secret: str | None) -> None:
             secret = secret or ((platform and platform.new_secret) or _new_secret)()
             connection.secrets = [secret, *connection.secrets[:1]]
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"new secret for {shop}: {secret}")
 
 
@@ -409,7 +409,7 @@ def shops_show(shop: str) -> None:
             click.echo(f"  settings: {json.dumps(settings, sort_keys=True)}")
             click.echo(f"  secrets: {len(c.valid_secrets())} valid")
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @shops.command("reset-registration")
@@ -427,7 +427,7 @@ def shops_reset_registration(shop: str) -> None:
             connection.secrets = []
             connection.previous_secret_until = None
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"{shop}: registration forgotten; its deliveries are refused until the app "
                "registers again")
 
@@ -487,7 +487,7 @@ def orders_feed(files: tuple[Path, ...]) -> None:
             snapshot = load_snapshot(_read_json(path))
             outcome = process_snapshot(kit.engine, kit.hooks, snapshot, kit.backoff)
         except InvoicekitError as exc:
-            _fail(exc)
+            fail(exc)
         failed = _report(f"{path.name}: order {snapshot.order_id}", outcome,
                          snapshot.currency) or failed
     if failed:
@@ -508,7 +508,7 @@ def _retry(kit: Kit, shop: str, order_id: str) -> None:
     try:
         outcome = replay_order(kit.engine, kit.hooks, shop, order_id, kit.backoff)
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     failed = _report(f"order {shop}/{order_id}", outcome, outcome.currency)
     if not failed or not outcome.failure.permanent:
         for delivery_id in replay_order_deliveries(kit.engine, shop, order_id):
@@ -565,7 +565,7 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
         with session_scope(kit.engine, write=False) as session:
             details = _order_details(Ledger(session), shop, order_id)
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         click.echo(json.dumps(details, indent=2))
         return
@@ -639,7 +639,7 @@ def operations_retry(operation_id: int) -> None:
             shop = session.get(ShopConnection, order.connection_id).name
             order_id = order.shop_order_id
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     _retry(kit, shop, order_id)
 
 
@@ -681,7 +681,7 @@ def deliveries_replay(delivery_id: int) -> None:
     try:
         replay_delivery(kit.engine, delivery_id)
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     kit.queue.enqueue(delivery_id)
     click.echo(f"delivery {delivery_id} queued again")
 

@@ -36,7 +36,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     workers: int = 2
     platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    mail: Mapping[str, Any] = field(default_factory=dict)
+    mail: Mapping[str, Any] = field(default_factory=dict, repr=False)  # holds a password
     dunning: Mapping[str, Any] = field(default_factory=dict)
 
 

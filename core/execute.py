@@ -147,23 +147,22 @@ def close_order(engine: Engine, hooks: Hooks, order_id: int, reason: str,
     """Cancel what is open of an order on the kit's own decision (``reason``: an
     authorisation that expired, an invoice cancelled as unpaid): full credits at the
     provider, decided once with their keys and then executed like any other operation; the
-    shop hears of them through the observer hooks. While an operation of the order is
-    unfinished nothing is decided (its outcome changes what is open): the outcome then has
-    a ``failure`` and the caller tries again later."""
-    with session_scope(engine) as session:
-        ledger = Ledger(session)
-        order = ledger.lock_order_by_id(order_id)
-        state = ledger.state_of(order)
-        snapshot = load_snapshot(order.snapshot)
-        unfinished = ledger.unfinished_operations(order)
-        if unfinished:
-            op = ledger.operation_of(unfinished[0])
-            return Outcome(order.id, state.status, order.currency, failure=Failure(
-                op, f"operation {unfinished[0].id} of the order is unfinished",
-                permanent=False, waiting=True))
-        for op in closing_operations(snapshot, state, reason):
-            ledger.operation_record(order, op)
-    return process_snapshot(engine, hooks, snapshot, backoff)
+    shop hears of them through the observer hooks. The order's unfinished operations run
+    first (they change what is open, and may be this very closing, recorded by a run that
+    died); if one of them fails, the outcome says so and the caller tries again later."""
+    for _ in range(2):
+        with session_scope(engine) as session:
+            ledger = Ledger(session)
+            order = ledger.lock_order_by_id(order_id)
+            snapshot = load_snapshot(order.snapshot)
+            unfinished = bool(ledger.unfinished_operations(order))
+            if not unfinished:
+                for op in closing_operations(snapshot, ledger.state_of(order), reason):
+                    ledger.operation_record(order, op)
+        outcome = process_snapshot(engine, hooks, snapshot, backoff)
+        if outcome.failure is not None or not unfinished:
+            break
+    return outcome
 
 
 @dataclass

@@ -168,7 +168,8 @@ def test_dunning_commands(cli, tmp_path):
     shown = cli("dunning", "show", "acme", "1001").output
     assert "open 549.73 EUR, open" in shown
     assert "outcome: all fine, invoice forwarded" in shown
-    assert "reminder for 549.73 EUR" in shown and "letter_1" in shown and "planned" in shown
+    assert "upcoming for 549.73 EUR" in shown and "letter_1" in shown and "planned" in shown
+    assert "in default" not in shown
     paid = cli("payments", "record", "acme", "1001", "500.00", "--date", day(6),
                "--reference", "BP1001/3333").output
     assert "500.00 EUR to invoice INV-000001: open 49.73 EUR, open" in paid

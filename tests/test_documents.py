@@ -299,6 +299,8 @@ def test_settings_from_mapping():
     ({"smtp_user": "billing", "smtp_password": 12345}, "smtp_password"),
     ({"smtp_user": "billing"}, "smtp_password"),
     ({"smtp_ssl": True, "smtp_starttls": True}, "smtp_ssl"),
+    ({"smtp_host": "smtp.example.com", "smtp_user": "billing", "smtp_password": PASSWORD},
+     "only over TLS"),
 ])
 def test_settings_errors_name_the_key(values: dict, key: str):
     with pytest.raises(ConfigurationError, match=key) as caught:

@@ -234,20 +234,21 @@ def test_fee_and_interest_only_once_the_buyer_is_in_default(engine, buy, tick, c
     with session_scope(engine, write=False) as session:
         notices = {s.step_id: s.notice for s in session.scalars(select(DunningStep))
                    if s.notice}
-    # the day-5 reminder is before the due date, the day-10 letter puts the buyer in
-    # default (from day 11): neither may charge anything
+    # the day-5 reminder is before the due date; the day-10 letter, received 3 days later,
+    # puts the buyer in default from day 14: neither may charge anything
     for step in ("reminder", "letter_1"):
         assert (notices[step]["fee"], notices[step]["interest"]) == (0, 0)
+    assert notices["reminder"]["kind"] == "upcoming"
     final = notices["letter_2"]
-    interest = Decimal(119000) * Decimal("10.27") / 100 * 9 / 365  # days 11 to 19
+    interest = Decimal(119000) * Decimal("10.27") / 100 * 6 / 365  # days 14 to 19
     assert final["fee"] == 4000
-    assert final["interest"] == int(interest.quantize(Decimal(1)))  # 3.01 EUR
-    assert (final["interest_rate"], final["interest_from"]) == ("10.27", "2026-03-13")
+    assert final["interest"] == int(interest.quantize(Decimal(1))) == 201  # 2.01 EUR
+    assert (final["interest_rate"], final["interest_from"]) == ("10.27", "2026-03-16")
     r = receivable(engine)
     letter = PdfReader(tmp_path / "letters" / f"r{r.id}-letter_2.pdf")
     text = " ".join(page.extract_text() for page in letter.pages)
-    for expected in ("40,00", "3,01", "1.233,01", "BP1001/3333", "10,27 %",
-                     "13. März 2026"):
+    for expected in ("40,00", "2,01", "1.232,01", "BP1001/3333", "10,27 %",
+                     "16. März 2026"):
         assert expected in text
     first = PdfReader(tmp_path / "letters" / f"r{r.id}-letter_1.pdf")
     first_text = " ".join(page.extract_text() for page in first.pages)
@@ -354,3 +355,36 @@ def test_reminders_go_out_over_smtp_when_configured(engine, buy, hooks, tmp_path
         assert "INV-000001" in message["Subject"]
         assert "BP1001/3333" in message.get_payload(decode=True).decode()
     assert not (tmp_path / "outbox").exists()
+
+
+def test_a_notice_no_longer_true_is_not_sent(engine, buy, tick, tmp_path, monkeypatch):
+    from core.errors import RetryableError
+    from core.receivables.mail import Outbox
+
+    buy()
+    run(tick, 0, 4)
+    send = Outbox.send_email
+
+    def unreachable(*args, **kwargs):
+        raise RetryableError("SMTP server unreachable")
+
+    monkeypatch.setattr(Outbox, "send_email", unreachable)
+    with time_machine.travel(at(5, 6), tick=False):
+        assert tick.run(DAY0 + timedelta(days=5)).errors  # the reminder waits
+    monkeypatch.setattr(Outbox, "send_email", send)
+    pay(engine, "1001", 119000, 6)
+    run(tick, 6, 40)
+    assert steps(engine)[1][1][0::2] == ("reminder", "void")
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_a_partly_paid_order_is_not_cancelled_but_left_to_the_merchant(engine, buy, tick,
+                                                                       read):
+    with session_scope(engine) as session:
+        choose_policy(Ledger(session), MERCHANT_ID, final="cancel")
+    buy()
+    run(tick, 0, 40, each_day=lambda day: day == 25 and pay(engine, "1001", 50000, 25))
+    r = receivable(engine)
+    assert (r.status, r.stop_reason, r.open_amount) == ("stopped", "partly_paid", 69000)
+    assert read(lambda ledger: ledger.find_order("acme", "1001")).status == "active"
+    assert [s for s in steps(engine)[1] if s[0] == "cancel"] == [("cancel", 31, "done")]

@@ -98,6 +98,8 @@ def test_every_step_once_in_order_one_a_day_and_the_end_after_the_due_date(
     last = policy.steps[-1].id
     assert last in taken  # the procedure ends
     assert taken[last] > r.due_on
+    # not before the deadline the announcing letter set has passed
+    assert taken[last] > max(r.due_on, taken["letter_2"] + timedelta(days=7))
     required = {"call", "reminder", "letter_1", "letter_2"}
     assert required <= set(taken)  # only the pre-due reminder can be skipped
 

@@ -390,7 +390,7 @@ class Receivable(Base):
     purchased_on: Mapped[date] = mapped_column(Date)
     issued_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     stop_reason: Mapped[str | None] = mapped_column(String(32))
     default_on: Mapped[date | None] = mapped_column(Date)
     next_step_on: Mapped[date | None] = mapped_column(Date, index=True)

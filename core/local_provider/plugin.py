@@ -185,7 +185,10 @@ def activate_order(order: OrderContext, operation: Operation,
     placed = order.snapshot.placed_at or record.created_at
     term, interval = timedelta(days=merchant.payment_term_days), \
         timedelta(days=merchant.installment_interval_days)
-    count = order.snapshot.installments
+    # installments split the whole order, when it is invoiced at once; an order shipped
+    # in parts gets one invoice per shipment
+    whole = not order.invoices and operation.amount.gross == order.state.unbilled
+    count = order.snapshot.installments if whole else 1
     grosses = allocate(operation.amount.gross, [1] * count)
     taxes = allocate(operation.amount.tax, grosses)
     invoices = []

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.models import Invoice, Merchant, Order, Payment, Receivable
@@ -19,6 +19,7 @@ __all__ = ["CHOICE_WINDOW", "Allocation", "apply_credit", "choose_policy", "open
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
 ENDED = ("settled", "cancelled")
+MAX_SPLIT = 12  # a payment is split over at most this many invoices (installments)
 
 
 def open_receivable(ledger: Ledger, invoice: Invoice, *, purchased_on: date,
@@ -76,11 +77,14 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
     is refused (to be refunded or booked by hand)."""
     if amount <= 0:
         raise ConfigurationError("a payment must be a positive amount")
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    done = list(ledger.session.scalars(select(Payment).where(
-        Payment.idempotency_key.startswith(digest[:48]))))
-    if done:
-        return [Allocation(p.receivable_id, p.amount) for p in done]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:48]
+    first = ledger.session.scalars(select(Payment).where(
+        Payment.idempotency_key == f"{digest}:0")).one_or_none()
+    if first is not None:  # booked before: the same allocations
+        return [Allocation(p.receivable_id, p.amount) for p in ledger.session.scalars(
+            select(Payment).where(Payment.order_id == first.order_id,
+                                  Payment.idempotency_key.in_(
+                                      [f"{digest}:{n}" for n in range(MAX_SPLIT)])))]
     receivables = [r for r in receivables_of(ledger, order, for_update=True)
                    if r.open_amount > 0 and r.status != "cancelled"]
     if amount > sum(r.open_amount for r in receivables):
@@ -88,7 +92,7 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
             f"the payment exceeds what order {order.shop_order_id} has open "
             f"({sum(r.open_amount for r in receivables)} minor units)")
     allocations, left = [], amount
-    for n, receivable in enumerate(receivables):
+    for n, receivable in enumerate(receivables[:MAX_SPLIT]):
         take = min(left, receivable.open_amount)
         if take <= 0:
             break
@@ -96,14 +100,14 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
             merchant_id=receivable.merchant_id, order_id=order.id,
             receivable_id=receivable.id, amount=take, currency=receivable.currency,
             booked_on=booked_on, reference=reference, source=source,
-            idempotency_key=f"{digest[:48]}:{n}"))
+            idempotency_key=f"{digest}:{n}"))
         receivable.paid += take
         _settle_if_paid(receivable)
         allocations.append(Allocation(receivable.id, take))
         left -= take
         ledger.journal(merchant_id=receivable.merchant_id, order_id=order.id, kind="payment",
                        amount=-take, currency=receivable.currency,
-                       idempotency_key=f"{digest[:48]}:{n}",
+                       idempotency_key=f"{digest}:{n}",
                        description=f"payment {reference or ''}".strip(),
                        document_number=receivable.invoice.number)
     ledger.session.flush()
@@ -112,16 +116,17 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
 
 def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:
     """Stop receivables management for the order's open receivables (the merchant's wish,
-    or a dispute); refused once a receivable is handed over. Returns how many stopped."""
+    or a dispute), also a cancellation not yet carried out; receivables handed over stay
+    with the collection partner. Returns how many stopped."""
     receivables = receivables_of(ledger, order, for_update=True)
     if not receivables:
         raise NotFound(f"order {order.shop_order_id} has no invoice of the local provider")
-    if any(r.status == "handed_over" for r in receivables):
+    if all(r.status == "handed_over" for r in receivables):
         raise ConfigurationError("the claim is handed over to the collection partner "
                                  "already; stop it there")
     stopped = 0
     for receivable in receivables:
-        if receivable.status == "open":
+        if receivable.status in ("open", "cancelling"):
             receivable.status, receivable.stop_reason = "stopped", reason
             receivable.next_step_on = None
             stopped += 1
@@ -154,6 +159,9 @@ def choose_policy(ledger: Ledger, merchant_id: int, *, final: str | None = None,
     merchant.dunning_policy = chosen.to_json()
     merchant.dunning_policy_set_by = "merchant"
     merchant.dunning_policy_set_at = datetime.now(UTC)
+    ledger.session.execute(update(Receivable).where(
+        Receivable.merchant_id == merchant_id, Receivable.status == "open")
+        .values(next_step_on=today).execution_options(synchronize_session=False))
     ledger.session.flush()
     return merchant
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from core import hookimpl
 from core.context import Claim
 from core.money import to_decimal
+from core.receivables.mail import write_atomic
 
 __all__ = ["COLUMNS", "handover_to_collection"]
 
@@ -54,7 +54,5 @@ def handover_to_collection(batch_id: int, merchant_id: int, claims: Sequence[Cla
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     writer.writerows(_row(claim) for claim in claims)
-    partial = path.with_suffix(".csv.part")
-    partial.write_text(buffer.getvalue(), encoding="utf-8", newline="")
-    os.replace(partial, path)  # a repeated call rewrites the same file whole
+    write_atomic(path, buffer.getvalue().encode())  # a repeated call rewrites it whole
     return str(path)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -47,7 +47,7 @@ def _kit() -> Kit:
 
 
 def _fail(exc: InvoicekitError) -> None:
-    from core.cli import _fail as fail
+    from core.cli import fail
 
     fail(exc)
 
@@ -95,13 +95,14 @@ def dunning_show(shop: str, order_id: str) -> None:
             click.echo(f"order {order_id} has no invoice under receivables management")
             return
         policy = policy_of(session.get(Merchant, order.connection.merchant_id))
+        today = datetime.now(UTC).date()
         for r in receivables:
             plan = f" (installment {r.installment} of {r.installments})" if r.installment else ""
             click.echo(f"invoice {r.invoice.number}{plan}: {_money(r.gross, r.currency)} due "
                        f"{r.due_on}, open {_money(r.open_amount, r.currency)}, {r.status}"
                        + (f" ({r.stop_reason})" if r.stop_reason else "")
-                       + (f", in default from {r.default_on}" if r.default_on
-                          and r.status == "open" else ""))
+                       + (f", in default since {r.default_on}" if r.default_on
+                          and r.default_on <= today and r.status == "open" else ""))
             if r.handover_batch_id is not None:
                 batch = session.get(HandoverBatch, r.handover_batch_id)
                 click.echo(f"  handed over in batch {batch.id} on {batch.created_on}: "
@@ -264,8 +265,10 @@ def payments() -> None:
 @click.argument("amount")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="Booking day [default: today].")
 @click.option("--reference", help="The remittance text, e.g. BP1001/7.")
+@click.option("--id", "transaction_id", help="The bank's id of the transaction: booking it "
+              "again changes nothing [default: every call books a new payment].")
 def payments_record(shop: str, order_id: str, amount: str, day: str | None,
-                    reference: str | None) -> None:
+                    reference: str | None, transaction_id: str | None) -> None:
     """Book a payment received for an order; the invoice due first takes it first."""
     kit = _kit()
     booked = _day(day)
@@ -278,8 +281,7 @@ def payments_record(shop: str, order_id: str, amount: str, day: str | None,
             except (InvalidOperation, ValueError):
                 raise click.BadParameter(f"{amount!r} is not an amount in {order.currency}",
                                          param_hint="AMOUNT") from None
-            key = hashlib.sha256(f"manual:{order.id}:{minor}:{booked}:{reference}".encode()
-                                 ).hexdigest()
+            key = f"bank:{transaction_id}" if transaction_id else f"manual:{uuid.uuid4()}"
             allocations = record_payment(ledger, order, minor, booked_on=booked,
                                          reference=reference, source="manual", key=key)
             for allocation in allocations:

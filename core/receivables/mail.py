@@ -40,6 +40,9 @@ def _flag(key: str, value: object) -> bool:
     return value
 
 
+LOCAL_HOSTS = ("127.0.0.1", "::1", "localhost")  # a relay on this machine: no TLS needed
+
+
 @dataclass(frozen=True)
 class MailSettings:
     """The ``[mail]`` table of ``invoicekit.toml``; SMTP is used only when ``smtp_host`` is set."""
@@ -85,10 +88,14 @@ class MailSettings:
             raise ConfigurationError("[mail] smtp_starttls, smtp_ssl: choose at most one")
         if (settings.smtp_user is None) != (settings.smtp_password is None):
             raise ConfigurationError("[mail] smtp_user, smtp_password: give both or neither")
+        if settings.smtp_user and not (settings.smtp_starttls or settings.smtp_ssl) \
+                and settings.smtp_host not in LOCAL_HOSTS:
+            raise ConfigurationError("[mail] smtp_user: a password is sent only over TLS; set "
+                                     "smtp_starttls or smtp_ssl")
         return settings
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -122,13 +129,13 @@ class Outbox:
             self._send_smtp(message)
             return f"smtp:{self.settings.smtp_host}"
         path = self.folder / "outbox" / f"{safe_key(key)}.eml"
-        _write_atomic(path, message.as_bytes(policy=email.policy.SMTP))
+        write_atomic(path, message.as_bytes(policy=email.policy.SMTP))
         return str(path)
 
     def store_letter(self, pdf: bytes, key: str) -> Path:
         """Write the letter to ``folder/letters/<key>.pdf`` and return the path."""
         path = self.folder / "letters" / f"{safe_key(key)}.pdf"
-        _write_atomic(path, pdf)
+        write_atomic(path, pdf)
         return path
 
     def _scrub(self, text: str) -> str:

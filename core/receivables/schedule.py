@@ -3,9 +3,10 @@
 The steps' days come from the policy's anchors, with three rules:
 
 * **the clock starts with the invoice**: when the invoice is issued after the day of the
-  first step counted from the purchase or invoice date (an order activated late), those
-  steps all move by the delay, keeping their spacing;
-* **no hand-over or cancellation before the due date has passed**;
+  first step counted from the purchase (an order activated late), those steps all move by
+  the delay, keeping their spacing;
+* **no hand-over or cancellation before the due date has passed**, nor before the deadline
+  the announcing letter set (``PAY_WITHIN`` after it, at the earliest the due date) passed;
 * **one step a day**: when several steps are due (the tick did not run for days), the
   first is taken and the next follows on a later day; a reminder meant for before the due
   date that has not gone out by then is skipped.
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import MappingProxyType
 
-from core.receivables.policy import Anchor, Policy, Step
+from core.receivables.policy import Action, Anchor, Policy, Step
 
-__all__ = ["Decision", "Planned", "ReceivableView", "decide", "timeline"]
+__all__ = ["PAY_WITHIN", "Decision", "Planned", "ReceivableView", "decide", "timeline"]
 
 ONE_DAY = timedelta(days=1)
+PAY_WITHIN = timedelta(days=7)  # the deadline a reminder sets, at the earliest the due date
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +79,17 @@ def timeline(r: ReceivableView, policy: Policy) -> tuple[Planned, ...]:
         anchor = _anchor_day(r, step.anchor)
         if anchor is not None:
             nominal.append((anchor + timedelta(days=step.offset_days), n, step))
-    early = [day for day, _, step in nominal if step.anchor in (Anchor.PURCHASE, Anchor.INVOICE)]
+    early = [day for day, _, step in nominal if step.anchor is Anchor.PURCHASE]
     delay = max(r.issued_on - min(early), timedelta(0)) if early else timedelta(0)
+    announced = [r.taken[s.id] for s in policy.steps
+                 if s.action is Action.ANNOUNCE and s.id in r.taken]
     planned = []
     for day, n, step in nominal:
-        if step.anchor in (Anchor.PURCHASE, Anchor.INVOICE):
+        if step.anchor is Anchor.PURCHASE:
             day += delay
         if step.action.is_final:
-            day = max(day, r.due_on + ONE_DAY)
+            deadlines = [max(r.due_on, a + PAY_WITHIN) for a in announced]
+            day = max(day, r.due_on + ONE_DAY, *(d + ONE_DAY for d in deadlines))
         planned.append((day, n, step))
     return tuple(Planned(step, day) for day, _, step in sorted(planned, key=lambda p: p[:2]))
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -51,8 +50,8 @@ from core.receivables import law
 from core.receivables.book import CHOICE_WINDOW, first_invoice_day, policy_of
 from core.receivables.documents import Notice, render_email, render_letter
 from core.receivables.mail import MailSettings, Outbox
-from core.receivables.policy import Action, Anchor, Channel, Policy, Step, default_policy
-from core.receivables.schedule import Decision, ReceivableView, decide
+from core.receivables.policy import Action, Channel, Policy, Step, default_policy
+from core.receivables.schedule import PAY_WITHIN, Decision, ReceivableView, decide
 from core.snapshot import Buyer
 from core.state import Status
 
@@ -62,7 +61,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 LANGUAGES = ("de", "en", "fr")
-PAY_WITHIN = timedelta(days=7)  # the deadline a reminder after the due date sets
+SENDING_LEASE = timedelta(minutes=10)  # a notice still "sending" after this is sent again
+LETTER_DAYS = timedelta(days=3)  # a letter made today counts as received 3 days later
 
 
 @dataclass
@@ -104,7 +104,6 @@ def view_of(receivable: Receivable) -> ReceivableView:
 
 def two_months_before(day: date) -> date:
     month = day.month - 2
-    year = day.year + (month < 1)
     year, month = (day.year - 1, month + 12) if month < 1 else (day.year, month)
     for last in (31, 30, 29, 28):
         try:
@@ -177,19 +176,12 @@ class DailyTick:
 
     # -- 3. the steps due -----------------------------------------------------------------
 
-    def _due_ids(self, day: date) -> Iterator[int]:
-        """Ids of receivables due on ``day``, in batches, each read once."""
-        last = 0
-        while True:
-            with session_scope(self.engine) as session:
-                ids = list(session.scalars(
-                    select(Receivable.id).where(Receivable.next_step_on <= day,
-                                                Receivable.id > last)
-                    .order_by(Receivable.id).limit(BATCH)))
-            if not ids:
-                return
-            yield from ids
-            last = ids[-1]
+    def _due_ids(self, day: date) -> list[int]:
+        """Ids of the receivables due on ``day``: one read through the index."""
+        with session_scope(self.engine, write=False) as session:
+            return list(session.scalars(select(Receivable.id).where(
+                Receivable.next_step_on <= day).order_by(Receivable.next_step_on,
+                                                         Receivable.id)))
 
     def _take_steps(self, report: TickReport) -> None:
         policies: dict[int, Policy] = {}
@@ -227,30 +219,30 @@ class DailyTick:
         step, day = decision.take.step, report.day
         status = {Channel.CALL: "open", Channel.NONE: "done"}.get(step.channel, "to_send")
         row = _step_row(receivable, step, decision.take.on, day, status)
-        written = [s.taken_on for s in receivable.steps if _is_written_reminder(s)]
+        session.add(row)
+        report.taken[step.id] += 1
         if step.action is Action.HANDOVER:
             receivable.status, receivable.next_step_on = "handed_over", None
         elif step.action is Action.CANCEL:
-            receivable.status, receivable.next_step_on = "cancelling", None
+            receivable.next_step_on = None
+            if _order_paid(session, receivable.order_id):  # never credit money received
+                receivable.status, receivable.stop_reason = "stopped", "partly_paid"
+                row.status = "done"
+                row.outcome = "not cancelled: the buyer paid part; the merchant decides"
+                return
+            receivable.status = "cancelling"
         if step.channel in (Channel.EMAIL, Channel.LETTER):
-            row.notice = self._notice(session, receivable, step, day, written)
-            if step.action in (Action.REMIND, Action.ANNOUNCE):
-                written.append(day)
-        receivable.default_on = law.default_on(receivable.due_on, written)
-        session.add(row)
-        report.taken[step.id] += 1
+            row.notice = self._notice(session, receivable, step, day)
 
-    def _charges(self, session: Session, receivable: Receivable, reminders: list[date],
-                 day: date) -> law.Charges:
+    def _charges(self, session: Session, receivable: Receivable, day: date) -> law.Charges:
         merchant = session.get(Merchant, receivable.merchant_id)
         if merchant.country != "DE":
             return law.Charges()
         return self.law.charges(principal=receivable.open_amount, currency=receivable.currency,
-                                in_default_from=law.default_on(receivable.due_on, reminders),
-                                on=day)
+                                in_default_from=_default_on(receivable), on=day)
 
-    def _notice(self, session: Session, receivable: Receivable, step: Step, day: date,
-                reminders: list[date]) -> dict[str, Any]:
+    def _notice(self, session: Session, receivable: Receivable, step: Step,
+                day: date) -> dict[str, Any]:
         """What the step's notice says, kept with the step so it is rendered the same way
         however often its delivery is tried."""
         invoice = session.get(Invoice, receivable.invoice_id)
@@ -259,19 +251,18 @@ class DailyTick:
         buyer = order.snapshot["buyer"]
         if step.action is Action.CANCEL:
             kind, charges = "cancellation", law.Charges()
-        elif step.anchor in (Anchor.DUE, Anchor.INSTALLMENT_DUE) and day < receivable.due_on:
+        elif step.action is Action.REMIND and day < receivable.due_on:
             kind, charges = "upcoming", law.Charges()
         else:
             kind = "final" if step.action is Action.ANNOUNCE else "reminder"
-            charges = self._charges(session, receivable, reminders, day)
+            charges = self._charges(session, receivable, day)
         pay_by = None if kind == "cancellation" else max(receivable.due_on, day + PAY_WITHIN)
         return {
             "key": f"r{receivable.id}-{step.id}", "kind": kind,
             "language": _language(buyer.get("language"), merchant),
             "dated": day.isoformat(), "pay_by": pay_by.isoformat() if pay_by else None,
             "merchant_name": merchant.name, "buyer_company": buyer.get("company") or "",
-            "buyer_name": " ".join(filter(None, (buyer.get("first_name"),
-                                                 buyer.get("last_name")))) or None,
+            "buyer_name": _contact(buyer),
             "buyer_email": buyer["email"], "buyer_address": _address(buyer),
             "order_number": order.order_number, "invoice_number": invoice.number,
             "invoice_date": invoice.issued_on.isoformat(), "due_on": invoice.due_on.isoformat(),
@@ -315,37 +306,58 @@ class DailyTick:
     # -- 5. delivery ----------------------------------------------------------------------
 
     def _deliver(self, report: TickReport) -> None:
-        with session_scope(self.engine) as session:
+        """Send each notice decided: claimed (``sending``) in one transaction, sent outside
+        any, recorded in another. A run that died while sending leaves it ``sending``; it
+        is sent again (same Message-ID) once its lease ran out."""
+        stale = datetime.now(UTC) - SENDING_LEASE
+        with session_scope(self.engine, write=False) as session:
             ids = list(session.scalars(select(DunningStep.id).where(
-                DunningStep.status == "to_send").order_by(DunningStep.id)))
+                (DunningStep.status == "to_send")
+                | ((DunningStep.status == "sending") & (DunningStep.updated_at < stale)))
+                .order_by(DunningStep.id)))
         for step_id in ids:
             with session_scope(self.engine) as session:
                 step = session.scalars(select(DunningStep).where(
-                    DunningStep.id == step_id, DunningStep.status == "to_send")
+                    DunningStep.id == step_id, DunningStep.status.in_(("to_send", "sending")))
                     .with_for_update(skip_locked=True)).one_or_none()
                 if step is None:
                     continue
                 receivable = session.get(Receivable, step.receivable_id)
-                if step.action == Action.CANCEL and receivable.status == "cancelling":
-                    continue  # told once the order is cancelled
+                if receivable.status == "cancelling":
+                    continue  # the buyer is told once the order is cancelled
                 notice = notice_from_json(step.notice or {})
-                try:
-                    if step.channel == Channel.EMAIL:
-                        where = self.outbox.send_email(render_email(notice, self.mail.sender),
-                                                       notice.key)
-                    else:
-                        where = str(self.outbox.store_letter(render_letter(notice), notice.key))
-                except RetryableError as exc:
-                    step.error = str(exc)
-                    report.errors.append(f"notice {notice.key}: {exc} (tried again next run)")
+                void = _no_longer_true(notice, receivable)
+                if void:
+                    step.status, step.error = "void", void
                     continue
-                except Exception as exc:  # refused for good, or a bug: shown, not retried
-                    step.status = "failed"
-                    step.error = str(exc) if isinstance(exc, PermanentError) else describe(exc)
-                    report.errors.append(f"notice {notice.key} failed: {step.error}")
-                    continue
+                step.status = "sending"
+            try:
+                if step.channel == Channel.EMAIL:
+                    where = self.outbox.send_email(render_email(notice, self.mail.sender),
+                                                   notice.key)
+                else:
+                    where = str(self.outbox.store_letter(render_letter(notice), notice.key))
+            except Exception as exc:  # recorded on the step and shown
+                self._settle_notice(step_id, None, exc, report)
+            else:
+                self._settle_notice(step_id, where, None, report)
+
+    def _settle_notice(self, step_id: int, where: str | None, exc: Exception | None,
+                       report: TickReport) -> None:
+        with session_scope(self.engine) as session:
+            step = session.get(DunningStep, step_id)
+            if exc is None:
                 step.status, step.delivered_to, step.error = "done", where, None
+                receivable = session.get(Receivable, step.receivable_id)
+                receivable.default_on = _default_on(receivable)
                 report.delivered += 1
+            elif isinstance(exc, RetryableError):
+                step.status, step.error = "to_send", str(exc)
+                report.errors.append(f"notice {step_id}: {exc} (tried again next run)")
+            else:  # refused for good, or a bug: shown, resent by hand
+                step.status = "failed"
+                step.error = str(exc) if isinstance(exc, PermanentError) else describe(exc)
+                report.errors.append(f"notice {step_id} failed: {step.error}")
 
     # -- 6. hand-over ---------------------------------------------------------------------
 
@@ -394,8 +406,8 @@ class DailyTick:
         connection = session.get(ShopConnection, order.connection_id)
         buyer = Buyer(**order.snapshot["buyer"])
         reminders = [s.taken_on for s in receivable.steps if _is_written_reminder(s)]
-        charges = self._charges(session, receivable, reminders, day)
-        default = law.default_on(receivable.due_on, reminders)
+        charges = self._charges(session, receivable, day)
+        default = _default_on(receivable)
         return Claim(
             merchant_id=merchant.id, merchant_name=merchant.name, shop=connection.name,
             order_id=order.shop_order_id, order_number=order.order_number,
@@ -407,7 +419,7 @@ class DailyTick:
             fee=charges.fee, interest=charges.interest, as_of=day,
             default_on=default if default <= day else None,
             payment_reference=invoice.payment_reference, buyer_company=buyer.company or "",
-            buyer_name=" ".join(filter(None, (buyer.first_name, buyer.last_name))) or None,
+            buyer_name=_contact(order.snapshot["buyer"]),
             buyer_email=buyer.email, buyer_vat_id=buyer.vat_id, buyer_street=buyer.street,
             buyer_postcode=buyer.postcode, buyer_city=buyer.city,
             buyer_country=buyer.country, reminders=tuple(reminders))
@@ -421,9 +433,40 @@ def _step_row(receivable: Receivable, step: Step, scheduled_on: date, day: date,
 
 
 def _is_written_reminder(step: DunningStep) -> bool:
-    """A reminder that can put the buyer in default: written, and reminding to pay."""
-    return step.status != "skipped" and step.channel in ("email", "letter") \
+    """A reminder that went out in writing: it can put the buyer in default."""
+    return step.status == "done" and step.channel in ("email", "letter") \
         and step.action in ("remind", "announce")
+
+
+def _default_on(receivable: Receivable) -> date:
+    """The first day of default (:func:`law.default_on`) from the written reminders
+    delivered after the due date, each counted from its receipt: an e-mail the day it is
+    sent, a letter ``LETTER_DAYS`` after it is made."""
+    received = [s.taken_on + (LETTER_DAYS if s.channel == "letter" else timedelta(0))
+                for s in receivable.steps
+                if _is_written_reminder(s) and s.taken_on > receivable.due_on]
+    return law.default_on(receivable.due_on, received)
+
+
+def _order_paid(session: Session, order_id: int) -> bool:
+    return any(r.paid > 0 for r in session.scalars(select(Receivable).where(
+        Receivable.order_id == order_id)))
+
+
+def _no_longer_true(notice: Notice, receivable: Receivable) -> str | None:
+    """Why a notice decided earlier must not go out now, if it must not."""
+    if notice.kind == "cancellation":
+        return None if receivable.status == "cancelled" else \
+            f"the order was not cancelled ({receivable.status})"
+    if receivable.status != "open":
+        return f"receivables management ended ({receivable.status})"
+    if receivable.open_amount != notice.principal:
+        return "the amount open changed since the notice was decided"
+    return None
+
+
+def _contact(buyer: dict[str, Any]) -> str | None:
+    return " ".join(filter(None, (buyer.get("first_name"), buyer.get("last_name")))) or None
 
 
 def _language(wanted: str | None, merchant: Merchant) -> str:

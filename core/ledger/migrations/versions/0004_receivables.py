@@ -73,6 +73,7 @@ def upgrade() -> None:
             batch_op.f("ix_receivables_next_step_on"), ["next_step_on"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_receivables_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_receivables_status"), ["status"], unique=False)
 
     op.create_table(
         "dunning_steps",
@@ -173,6 +174,7 @@ def downgrade() -> None:
 
     op.drop_table("dunning_steps")
     with op.batch_alter_table("receivables", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_receivables_status"))
         batch_op.drop_index(batch_op.f("ix_receivables_order_id"))
         batch_op.drop_index(batch_op.f("ix_receivables_next_step_on"))
 
