@@ -78,13 +78,11 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
     if amount <= 0:
         raise ConfigurationError("a payment must be a positive amount")
     digest = hashlib.sha256(key.encode()).hexdigest()[:48]
-    first = ledger.session.scalars(select(Payment).where(
-        Payment.idempotency_key == f"{digest}:0")).one_or_none()
-    if first is not None:  # booked before: the same allocations
-        return [Allocation(p.receivable_id, p.amount) for p in ledger.session.scalars(
-            select(Payment).where(Payment.order_id == first.order_id,
-                                  Payment.idempotency_key.in_(
-                                      [f"{digest}:{n}" for n in range(MAX_SPLIT)])))]
+    booked = list(ledger.session.scalars(select(Payment).where(
+        Payment.idempotency_key.in_([f"{digest}:{n}" for n in range(MAX_SPLIT)]))
+        .order_by(Payment.id)))
+    if booked:  # booked before: the same allocations
+        return [Allocation(p.receivable_id, p.amount) for p in booked]
     receivables = [r for r in receivables_of(ledger, order, for_update=True)
                    if r.open_amount > 0 and r.status != "cancelled"]
     if amount > sum(r.open_amount for r in receivables):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.errors import InvoicekitError
 from core.kit import Kit
@@ -160,6 +161,14 @@ def dunning_stop(shop: str, order_id: str, dispute: bool) -> None:
     click.echo(f"receivables management stopped for {stopped} invoice(s) of order {order_id}")
 
 
+def _steps_of(session: Session, shop: str, order_id: str, status: str) -> list[DunningStep]:
+    """The order's dunning steps in ``status``, over all its invoices."""
+    order = Ledger(session).find_order(shop, order_id)
+    return list(session.scalars(
+        select(DunningStep).join(Receivable, DunningStep.receivable_id == Receivable.id)
+        .where(Receivable.order_id == order.id, DunningStep.status == status)))
+
+
 @dunning.command("resend")
 @click.argument("shop")
 @click.argument("order_id")
@@ -168,10 +177,7 @@ def dunning_resend(shop: str, order_id: str) -> None:
     kit = _kit()
     try:
         with session_scope(kit.engine) as session:
-            order = Ledger(session).find_order(shop, order_id)
-            failed = list(session.scalars(
-                select(DunningStep).join(Receivable, DunningStep.receivable_id == Receivable.id)
-                .where(Receivable.order_id == order.id, DunningStep.status == "failed")))
+            failed = _steps_of(session, shop, order_id, "failed")
             for step in failed:
                 step.status = "to_send"
     except InvoicekitError as exc:
@@ -207,11 +213,7 @@ def dunning_call(shop: str, order_id: str, outcome: str) -> None:
     kit = _kit()
     try:
         with session_scope(kit.engine) as session:
-            ledger = Ledger(session)
-            order = ledger.find_order(shop, order_id)
-            steps = list(session.scalars(
-                select(DunningStep).join(Receivable, DunningStep.receivable_id == Receivable.id)
-                .where(Receivable.order_id == order.id, DunningStep.status == "open")))
+            steps = _steps_of(session, shop, order_id, "open")
             if not steps:
                 raise click.ClickException(f"order {order_id} has no call to make")
             for step in steps:

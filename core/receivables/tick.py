@@ -20,6 +20,7 @@ Message-ID), a batch goes to the hook again under the same id until it is acknow
 
 from __future__ import annotations
 
+import calendar
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from core.config import Settings
 from core.context import Claim
 from core.errors import PermanentError, RetryableError, describe
 from core.execute import close_order
@@ -103,14 +105,9 @@ def view_of(receivable: Receivable) -> ReceivableView:
 
 
 def two_months_before(day: date) -> date:
-    month = day.month - 2
-    year, month = (day.year - 1, month + 12) if month < 1 else (day.year, month)
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    """The same day two months earlier, or that month's last day if it is shorter."""
+    year, month = (day.year, day.month - 2) if day.month > 2 else (day.year - 1, day.month + 10)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 class DailyTick:
@@ -125,7 +122,7 @@ class DailyTick:
         self.law = law.GermanLaw(base_rates)
 
     @classmethod
-    def for_settings(cls, engine: Engine, hooks: Hooks, settings: Any) -> DailyTick:
+    def for_settings(cls, engine: Engine, hooks: Hooks, settings: Settings) -> DailyTick:
         return cls(engine, hooks, settings.home, MailSettings.from_mapping(settings.mail),
                    dict(settings.dunning.get("base_rates", {})))
 
