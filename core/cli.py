@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import secrets as secrets_module
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from core.config import load_settings, setup_logging
-from core.errors import ConfigurationError, InvoicekitError, NotFound, PayloadError
+from core.clitools import DECIMAL, fail, kit_or_fail
+from core.config import setup_logging
+from core.errors import ConfigurationError, InvoicekitError, NotFound
 from core.execute import Outcome, process_snapshot, replay_order
 from core.inbox import replay_delivery, replay_order_deliveries
 from core.kit import Kit
@@ -31,30 +33,14 @@ from core.ledger.models import (
 )
 from core.ledger.store import Ledger
 from core.money import to_decimal
+from core.payments.commands import payments
 from core.plugins import loaded_plugins
+from core.receivables.commands import dunning
 from core.reconcile import Trigger
 from core.schemas import load_snapshot
+from core.statements.commands import statements
 
 __all__ = ["fail", "kit_or_fail", "main"]
-
-
-def kit_or_fail(*, migrate: bool = False) -> Kit:
-    """The kit; the embedded SQLite ledger is brought up to date on the way (PostgreSQL is
-    migrated only by ``db upgrade``, ``serve`` and ``worker``)."""
-    try:
-        settings = load_settings()
-        return Kit.create(settings, migrate=migrate or settings.database_url.startswith(
-            "sqlite:"))
-    except InvoicekitError as exc:
-        fail(exc)
-        raise  # unreachable: fail raises
-
-
-def fail(exc: InvoicekitError) -> None:
-    if isinstance(exc, PayloadError):
-        for name, messages in exc.field_errors.items():
-            click.echo(f"  {name}: {'; '.join(messages)}", err=True)
-    raise click.ClickException(str(exc))
 
 
 @click.group()
@@ -96,6 +82,8 @@ def db_upgrade() -> None:
 
 
 # -- merchants and shops ------------------------------------------------------------------
+
+
 
 
 @main.group()
@@ -162,7 +150,8 @@ def merchants_list() -> None:
             click.echo(f"{m.id}  {m.name} ({m.country}{', KYC verified' if m.kyc_verified else ''})"
                        f"  holder {m.account_holder}, bank {m.bank_country} {m.bank_code}"
                        f"{' ' + m.bic if m.bic else ''}, virtual IBANs {used} of {size} used,"
-                       f" payment term {m.payment_term_days} days, provider {m.provider}")
+                       f" payment term {m.payment_term_days} days, fee {m.fee_percent} %,"
+                       f" provider {m.provider}")
 
 
 @merchants.command("configure")
@@ -181,12 +170,20 @@ def merchants_list() -> None:
 @click.option("--billie-client-secret", help="Billie API client secret (never shown again).")
 @click.option("--billie-production/--billie-sandbox", default=None,
               help="Use Billie's production or sandbox API.")
+@click.option("--fee", "fee_percent", type=DECIMAL, metavar="PERCENT",
+              help="The merchant's fee per order, in percent of the invoiced amount "
+                   "[default when added: 6.99].")
+@click.option("--fee-vat", "fee_vat_percent", type=DECIMAL, metavar="PERCENT",
+              help="VAT charged on the fee, in percent [default when added: 0].")
+@click.option("--rf-references/--no-rf-references", default=None,
+              help="Give new invoices an ISO 11649 RF creditor reference as well.")
 def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool | None,
                         account_holder: str | None, bic: str | None,
                         account_last: int | None, payment_term: int | None,
                         provider: str | None, provider_settings: tuple[str, ...],
                         billie_client_id: str | None, billie_client_secret: str | None,
-                        billie_production: bool | None) -> None:
+                        billie_production: bool | None, fee_percent: Decimal | None,
+                        fee_vat_percent: Decimal | None, rf_references: bool | None) -> None:
     """Change a merchant's details, provider and provider settings; the bank code and
     merchant id stay as they are."""
     kit = kit_or_fail()
@@ -205,7 +202,8 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                 merchant_id, name=name, kyc_verified=kyc_verified,
                 account_holder=account_holder, bic=bic, account_last=account_last,
                 payment_term_days=payment_term, provider=provider,
-                provider_settings=settings)
+                provider_settings=settings, fee_percent=fee_percent,
+                fee_vat_percent=fee_vat_percent, rf_references=rf_references)
     except InvoicekitError as exc:
         fail(exc)
     click.echo(f"merchant {merchant_id} configured")
@@ -694,11 +692,5 @@ def plugins() -> None:
         click.echo(f"{plugin.name}{version} ({plugin.module}): {', '.join(plugin.hooks)}")
 
 
-def _add_receivables_commands() -> None:
-    from core.receivables.commands import dunning, payments
-
-    main.add_command(dunning)
-    main.add_command(payments)
-
-
-_add_receivables_commands()
+for group in (dunning, payments, statements):
+    main.add_command(group)

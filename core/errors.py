@@ -15,6 +15,7 @@ __all__ = [
     "PermanentError",
     "RetryableError",
     "SignatureError",
+    "UnreadableFile",
     "describe",
 ]
 
@@ -71,6 +72,11 @@ class OutcomeUnknown(RetryableError):
 
 class PermanentError(InvoicekitError):
     """A failure that retrying cannot fix; the operation ends dead with this reason."""
+
+
+class UnreadableFile(InvoicekitError):
+    """A file handed to the kit (a bank statement) is malformed, truncated, unsafe or of an
+    unknown kind; nothing of it is used."""
 
 
 class ConfigurationError(InvoicekitError):

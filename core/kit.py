@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from huey import crontab
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from core.plugins import get_plugin_manager
 from core.queue import Queue, make_huey
 from core.receivables.tick import DailyTick
 from core.retry import DEFAULT_BACKOFF, Backoff
+from core.statements.build import build_last_week
 
 __all__ = ["Kit", "daily_at"]
 
@@ -46,6 +48,8 @@ class Kit:
         tick = DailyTick.for_settings(engine, hooks, settings)
         queue.periodic(daily_at(settings.dunning.get("run_at", "06:00")), "dunning_tick",
                        tick.run)
+        queue.periodic(crontab(day_of_week="1", hour="4", minute="0"), "weekly_statements",
+                       partial(build_last_week, engine, settings.home / "statements"))
         return cls(settings, engine, hooks, queue, backoff)
 
 

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from core.money import Amount
 
@@ -98,11 +99,12 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class OperationResult:
-    """What a provider reports back for a successful operation."""
+    """What a provider reports back for a successful operation; ``details`` are for
+    observers (the local provider's activation gives the payment blocks there)."""
 
     provider_reference: str | None = None
     document_number: str | None = None
-    details: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from core.ledger.db import make_engine, session_scope, upgrade
 from core.ledger.store import Ledger
 from core.plugins import get_plugin_manager
 
+pytest_plugins = ["timeline"]  # the purchase timeline fixtures: buy, tick, configure
+
 MERCHANT_ID = 3333
 STATUS_MAP = {"completed": "activate", "cancelled": "cancel", "refunded": "cancel"}
 

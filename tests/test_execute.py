@@ -88,7 +88,7 @@ def test_duplicate_snapshot_has_no_second_effect(feed, engine, recorder):
         feed(snapshot(status="completed"))
     assert count(engine, OperationRecord) == 2
     assert count(engine, Invoice) == 1
-    assert count(engine, Movement) == 2
+    assert count(engine, Movement) == 3  # authorisation, invoice and the fee on it
     assert recorder.events == [("ok", "placement"), ("ok", "activation")]
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "BankTransactionRecord",
     "Base",
     "Buyer",
     "Delivery",
@@ -111,6 +112,13 @@ class Merchant(Base):
     dunning_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     dunning_policy_set_by: Mapped[str | None] = mapped_column(String(16))
     dunning_policy_set_at: Mapped[datetime | None]
+    # the merchant's fee per order (percent of the invoiced gross) and the VAT on it
+    fee_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("6.99"),
+                                                 server_default="6.99")
+    fee_vat_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(0),
+                                                     server_default="0")
+    # invoices carry an ISO 11649 RF creditor reference besides ``BP<order>/<id>``
+    rf_references: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -160,6 +168,8 @@ class Buyer(Base):
     company: Mapped[str] = mapped_column(String(255))
     country: Mapped[str] = mapped_column(String(2))
     virtual_iban: Mapped[str] = mapped_column(String(34), unique=True)
+    # what the buyer paid beyond its invoices and was not refunded yet (minor units)
+    credit: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -172,7 +182,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"))
     shop_order_id: Mapped[str] = mapped_column(String(64))
-    order_number: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str] = mapped_column(String(64), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(32))
     buyer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("buyers.id"))
@@ -296,6 +306,7 @@ class Invoice(Base):
     net: Mapped[int]
     tax: Mapped[int]
     payment_reference: Mapped[str] = mapped_column(String(35))
+    creditor_reference: Mapped[str | None] = mapped_column(String(25), index=True)
     iban: Mapped[str] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
     invoice_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("invoices.id"))
@@ -309,7 +320,9 @@ class Movement(Base):
     """
 
     __tablename__ = "movements"
-    __table_args__ = (UniqueConstraint("idempotency_key", "kind"),)
+    __table_args__ = (UniqueConstraint("idempotency_key", "kind"),
+                      Index("ix_movements_merchant_id_occurred_at", "merchant_id",
+                            "occurred_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"), index=True)
@@ -463,7 +476,52 @@ class Payment(Base):
     reference: Mapped[str | None] = mapped_column(String(140))
     source: Mapped[str] = mapped_column(String(32))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    transaction_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("bank_transactions.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    receivable: Mapped[Receivable] = relationship()
+
+
+class BankTransactionRecord(Base):
+    """A transaction of an imported bank statement file, stored once per ``key`` (a digest
+    of :attr:`core.payments.transactions.BankTransaction.key`).
+
+    ``status``: ``booked`` (matched and booked as payments: ``matched_by`` says how),
+    ``proposed`` (``proposed_order_id`` waits for the merchant's confirmation),
+    ``unmatched``, ``ignored`` (a debit that is no payment of a buyer) or ``reversed``
+    (booked, then returned by the bank: ``reversed_by_id``). What a transfer paid beyond
+    the buyer's open invoices is ``to_credit``, the buyer's credit.
+    """
+
+    __tablename__ = "bank_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    account_iban: Mapped[str] = mapped_column(String(34))
+    credited_iban: Mapped[str | None] = mapped_column(String(34))
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    credit: Mapped[bool] = mapped_column(Boolean)
+    reversal: Mapped[bool] = mapped_column(Boolean)
+    booked_on: Mapped[date] = mapped_column(Date)
+    value_on: Mapped[date | None] = mapped_column(Date)
+    debtor_name: Mapped[str | None] = mapped_column(String(140))
+    debtor_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance: Mapped[str] = mapped_column(Text)
+    creditor_reference: Mapped[str | None] = mapped_column(String(35))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    matched_by: Mapped[str | None] = mapped_column(String(16))
+    merchant_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("merchants.id"))
+    buyer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("buyers.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"))
+    proposed_order_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("orders.id"))
+    to_credit: Mapped[int] = mapped_column(default=0)
+    reversed_by_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("bank_transactions.id"))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # the expiry of authorisations reads open orders by age

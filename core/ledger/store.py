@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -97,7 +98,10 @@ class Ledger:
                            kyc_verified: bool | None = None, account_holder: str | None = None,
                            bic: str | None = None, account_last: int | None = None,
                            payment_term_days: int | None = None, provider: str | None = None,
-                           provider_settings: Mapping[str, Any] | None = None) -> Merchant:
+                           provider_settings: Mapping[str, Any] | None = None,
+                           fee_percent: Decimal | None = None,
+                           fee_vat_percent: Decimal | None = None,
+                           rf_references: bool | None = None) -> Merchant:
         """Change a merchant's details; the account range can only grow.
 
         A new ``provider`` applies to the merchant's shops that used the merchant's provider
@@ -125,9 +129,17 @@ class Ledger:
             merchant.account_last = account_last
         if payment_term_days is not None and not 0 < payment_term_days <= 120:
             raise ConfigurationError("the payment term must be 1 to 120 days")
+        for label, percent in (("fee", fee_percent), ("VAT on the fee", fee_vat_percent)):
+            if percent is not None and not (percent.is_finite() and 0 <= percent < 100
+                                            and percent == percent.quantize(Decimal("0.01"))):
+                raise ConfigurationError(f"the {label} must be a percentage from 0 to 99.99 "
+                                         "with at most two decimals")
         for field, value in (("name", name), ("kyc_verified", kyc_verified),
                              ("account_holder", account_holder), ("bic", bic),
-                             ("payment_term_days", payment_term_days)):
+                             ("payment_term_days", payment_term_days),
+                             ("fee_percent", fee_percent),
+                             ("fee_vat_percent", fee_vat_percent),
+                             ("rf_references", rf_references)):
             if value is not None:
                 setattr(merchant, field, value)
         self.session.flush()

@@ -6,18 +6,27 @@ import re
 
 from schwifty import IBAN
 from sqlalchemy import select
+from stdnum.iso7064 import mod_97_10
 
 from core.errors import PermanentError
 from core.ledger.models import Buyer, Merchant
 from core.ledger.store import Ledger
 from core.snapshot import Buyer as SnapshotBuyer
 
-__all__ = ["buyer_account", "buyer_key", "payment_reference", "virtual_iban"]
+__all__ = ["buyer_account", "buyer_key", "creditor_reference", "payment_reference",
+           "virtual_iban"]
 
 
 def payment_reference(order_number: str, merchant_id: int) -> str:
     """``BP<merchant order number>/<merchant id>``, e.g. ``BP1234567/3333``."""
     return f"BP{order_number}/{merchant_id}"
+
+
+def creditor_reference(order_id: int) -> str:
+    """The ISO 11649 ``RF`` creditor reference of a ledger order, e.g. ``RF60IK1042``: the
+    body is ``IK`` and the order's ledger id, so it is unique on the instance."""
+    body = f"IK{order_id}"
+    return f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}"
 
 
 def buyer_key(buyer: SnapshotBuyer) -> str:

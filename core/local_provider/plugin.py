@@ -16,10 +16,12 @@ from core.context import OrderContext, ProviderInfo
 from core.errors import PermanentError
 from core.ledger.models import Invoice, Order
 from core.ledger.store import Ledger
-from core.local_provider.banking import buyer_account, payment_reference
+from core.local_provider.banking import buyer_account, creditor_reference, payment_reference
 from core.local_provider.eligibility import decline_reason
+from core.local_provider.fees import charge_fee
 from core.money import allocate
 from core.operations import Authorisation, Operation, OperationKind, OperationResult
+from core.payments.block import payment_blocks, to_json
 from core.receivables.book import apply_credit, open_receivable
 
 NAME = "local"
@@ -134,6 +136,8 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
         apply_credit(ledger, invoice.id, gross)
         _journal(ledger, order, operation, "credit_note", -gross,
                  f"{description} against {invoice.number}", note.number, key=key)
+        charge_fee(ledger, ledger.merchant(order.merchant_id), order.order_key, key=key,
+                   document_number=note.number, currency=note.currency)
         notes.append(note)
     return _result(notes[0])
 
@@ -191,6 +195,8 @@ def activate_order(order: OrderContext, operation: Operation,
     count = order.snapshot.installments if whole else 1
     grosses = allocate(operation.amount.gross, [1] * count)
     taxes = allocate(operation.amount.tax, grosses)
+    reference = payment_reference(order.snapshot.order_number, merchant.id)
+    rf = creditor_reference(order.order_key) if merchant.rf_references else None
     invoices = []
     for n, (gross, tax) in enumerate(zip(grosses, taxes, strict=True)):
         key = operation.idempotency_key if n == 0 else hashlib.sha256(
@@ -200,7 +206,7 @@ def activate_order(order: OrderContext, operation: Operation,
             kind="invoice", number=_next_number(ledger, merchant.id, "invoice"),
             issued_on=issued, due_on=issued + term + n * interval,
             currency=order.snapshot.currency, gross=gross, net=gross - tax, tax=tax,
-            payment_reference=payment_reference(order.snapshot.order_number, merchant.id),
+            payment_reference=reference, creditor_reference=rf,
             iban=account.virtual_iban, bic=merchant.bic,
         )
         ledger.session.add(invoice)
@@ -209,11 +215,16 @@ def activate_order(order: OrderContext, operation: Operation,
         _journal(ledger, order, operation, "invoice", gross,
                  f"invoice {invoice.number} due {invoice.due_on.isoformat()}{plan}",
                  invoice.number, key=key)
+        charge_fee(ledger, merchant, order.order_key, key=key,
+                   document_number=invoice.number, currency=invoice.currency)
         open_receivable(ledger, invoice, purchased_on=placed.date(),
                         installment=n + 1 if count > 1 else None,
                         installments=count if count > 1 else None, period=n * interval)
         invoices.append(invoice)
-    return _result(invoices[0])
+    result = _result(invoices[0])
+    # what the buyer pays from, for observers writing it back to the shop
+    result.details["payment_blocks"] = [to_json(b) for b in payment_blocks(ledger, record)]
+    return result
 
 
 @hookimpl

@@ -4,22 +4,24 @@ and payments, stopped by the merchant or a dispute. The daily tick reads what is
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.errors import ConfigurationError, NotFound
-from core.ledger.models import Invoice, Merchant, Order, Payment, Receivable
+from core.ledger.models import Buyer, Invoice, Merchant, Order, Payment, Receivable
 from core.ledger.store import Ledger
 from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
 
-__all__ = ["CHOICE_WINDOW", "Allocation", "apply_credit", "choose_policy", "open_receivable",
-           "policy_of", "receivables_of", "record_payment", "stop_dunning"]
+__all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit",
+           "change_buyer_credit", "choose_policy", "open_receivable", "pay", "payable",
+           "payment_history", "policy_of", "receivables_of", "record_payment",
+           "reverse_payments", "stop_dunning"]
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
 ENDED = ("settled", "cancelled")
-MAX_SPLIT = 12  # a payment is split over at most this many invoices (installments)
 
 
 def open_receivable(ledger: Ledger, invoice: Invoice, *, purchased_on: date,
@@ -70,6 +72,56 @@ class Allocation:
     amount: int
 
 
+def payable(ledger: Ledger, *, buyer_id: int | None = None, order_id: int | None = None,
+            first_order_id: int | None = None) -> list[Receivable]:
+    """What a payment can go to, locked: the open receivables of one order, or of one buyer
+    (those of ``first_order_id`` first), each group the one due first first. A cancelled
+    receivable takes no payment."""
+    query = select(Receivable).where(
+        Receivable.gross - Receivable.credited - Receivable.paid > 0,
+        Receivable.status.not_in(("cancelled", "cancelling")))
+    if order_id is not None:
+        query = query.where(Receivable.order_id == order_id)
+    else:
+        query = query.join(Order, Order.id == Receivable.order_id).where(
+            Order.buyer_id == buyer_id)
+    found = ledger.session.scalars(query.order_by(Receivable.due_on, Receivable.id)
+                                   .with_for_update(of=Receivable)).all()
+    return sorted(found, key=lambda r: r.order_id != first_order_id)
+
+
+def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booked_on: date,
+        reference: str | None, source: str, key: str,
+        transaction_id: int | None = None) -> tuple[list[Allocation], int]:
+    """Book ``amount`` against ``receivables`` in their order, each taking what it has
+    open; returns the allocations and what is left over. A receivable paid in full is
+    settled, which ends its dunning. Payments of the buyer to the merchant directly
+    (``source="direct"``) are journalled as such: the statement deducts them."""
+    allocations, left = [], amount
+    kind = "direct_payment" if source == "direct" else "payment"
+    for n, receivable in enumerate(receivables):
+        take = min(left, receivable.open_amount)
+        if take <= 0:
+            break
+        part_key = f"{key}:{n}"
+        ledger.session.add(Payment(
+            merchant_id=receivable.merchant_id, order_id=receivable.order_id,
+            receivable_id=receivable.id, amount=take, currency=receivable.currency,
+            booked_on=booked_on, reference=reference, source=source,
+            idempotency_key=part_key, transaction_id=transaction_id))
+        receivable.paid += take
+        _settle_if_paid(receivable)
+        allocations.append(Allocation(receivable.id, take))
+        left -= take
+        ledger.journal(merchant_id=receivable.merchant_id, order_id=receivable.order_id,
+                       kind=kind, amount=-take, currency=receivable.currency,
+                       idempotency_key=part_key,
+                       description=f"{kind.replace('_', ' ')} {reference or ''}".strip(),
+                       document_number=receivable.invoice.number)
+    ledger.session.flush()
+    return allocations, left
+
+
 def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date,
                    reference: str | None, source: str, key: str) -> list[Allocation]:
     """Book a payment of the order's buyer once per ``key``: the open receivable due first
@@ -79,37 +131,89 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
         raise ConfigurationError("a payment must be a positive amount")
     digest = hashlib.sha256(key.encode()).hexdigest()[:48]
     booked = list(ledger.session.scalars(select(Payment).where(
-        Payment.idempotency_key.in_([f"{digest}:{n}" for n in range(MAX_SPLIT)]))
-        .order_by(Payment.id)))
+        Payment.idempotency_key.like(f"{digest}:%")).order_by(Payment.id)))
     if booked:  # booked before: the same allocations
         return [Allocation(p.receivable_id, p.amount) for p in booked]
-    receivables = [r for r in receivables_of(ledger, order, for_update=True)
-                   if r.open_amount > 0 and r.status != "cancelled"]
+    receivables = payable(ledger, order_id=order.id)
     if amount > sum(r.open_amount for r in receivables):
         raise ConfigurationError(
             f"the payment exceeds what order {order.shop_order_id} has open "
             f"({sum(r.open_amount for r in receivables)} minor units)")
-    allocations, left = [], amount
-    for n, receivable in enumerate(receivables[:MAX_SPLIT]):
-        take = min(left, receivable.open_amount)
-        if take <= 0:
-            break
-        ledger.session.add(Payment(
-            merchant_id=receivable.merchant_id, order_id=order.id,
-            receivable_id=receivable.id, amount=take, currency=receivable.currency,
-            booked_on=booked_on, reference=reference, source=source,
-            idempotency_key=f"{digest}:{n}"))
-        receivable.paid += take
-        _settle_if_paid(receivable)
-        allocations.append(Allocation(receivable.id, take))
-        left -= take
-        ledger.journal(merchant_id=receivable.merchant_id, order_id=order.id, kind="payment",
-                       amount=-take, currency=receivable.currency,
-                       idempotency_key=f"{digest}:{n}",
-                       description=f"payment {reference or ''}".strip(),
-                       document_number=receivable.invoice.number)
-    ledger.session.flush()
+    allocations, _ = pay(ledger, receivables, amount, booked_on=booked_on,
+                         reference=reference, source=source, key=digest)
     return allocations
+
+
+def reverse_payments(ledger: Ledger, payments: Sequence[Payment], *, booked_on: date,
+                     key: str, transaction_id: int | None = None) -> int:
+    """Undo ``payments`` (the bank returned the transfer): each is booked back, its
+    receivable owes it again, and a receivable that was settled by it is open again, so
+    its dunning goes on from ``booked_on``. Returns the amount reversed."""
+    reversed_total = 0
+    for n, payment in enumerate(payments):
+        receivable = ledger.session.scalars(select(Receivable).where(
+            Receivable.id == payment.receivable_id).with_for_update()).one()
+        part_key = f"{key}:{n}"
+        ledger.session.add(Payment(
+            merchant_id=payment.merchant_id, order_id=payment.order_id,
+            receivable_id=receivable.id, amount=-payment.amount, currency=payment.currency,
+            booked_on=booked_on, reference=payment.reference, source="reversal",
+            idempotency_key=part_key, transaction_id=transaction_id))
+        receivable.paid -= payment.amount
+        if receivable.status == "settled" and receivable.open_amount > 0:
+            receivable.status, receivable.next_step_on = "open", booked_on
+        reversed_total += payment.amount
+        ledger.journal(merchant_id=payment.merchant_id, order_id=payment.order_id,
+                       kind="payment_reversal", amount=payment.amount,
+                       currency=payment.currency, idempotency_key=part_key,
+                       description=f"payment returned by the bank {payment.reference or ''}"
+                       .strip(), document_number=receivable.invoice.number)
+    ledger.session.flush()
+    return reversed_total
+
+
+def change_buyer_credit(ledger: Ledger, buyer: Buyer, amount: int, *, order_id: int,
+                        currency: str, key: str, kind: str, description: str) -> None:
+    """Add ``amount`` (negative: take it away) to what the buyer has paid beyond its
+    invoices, journalled on ``order_id``: ``buyer_credit`` for an over-payment (or its
+    reversal), ``credit_refund`` for money paid back to the buyer."""
+    buyer.credit += amount
+    ledger.journal(merchant_id=buyer.merchant_id, order_id=order_id, kind=kind,
+                   amount=-amount, currency=currency, idempotency_key=key,
+                   description=description)
+    ledger.session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentHistory:
+    """How a buyer paid its invoices: what the risk assessment grows credit limits on."""
+
+    invoices_paid: int
+    paid_on_time: int
+    paid_late: int
+    amount_paid: int
+    open_overdue: int
+
+
+def payment_history(ledger: Ledger, buyer_id: int, today: date | None = None,
+                    ) -> PaymentHistory:
+    """The buyer's invoices paid in full (on time: by the due date) and those overdue now."""
+    today = today or datetime.now(UTC).date()
+    last_payment = select(Payment.receivable_id, func.max(Payment.booked_on).label("on")) \
+        .group_by(Payment.receivable_id).subquery()
+    rows = ledger.session.execute(
+        select(Receivable.status, Receivable.due_on, Receivable.paid,
+               Receivable.gross - Receivable.credited - Receivable.paid, last_payment.c.on)
+        .join(Order, Order.id == Receivable.order_id)
+        .outerjoin(last_payment, last_payment.c.receivable_id == Receivable.id)
+        .where(Order.buyer_id == buyer_id)).all()
+    settled = [r for r in rows if r[0] == "settled" and r[2] > 0 and r[4] is not None]
+    on_time = sum(1 for r in settled if r[4] <= r[1])
+    return PaymentHistory(
+        invoices_paid=len(settled), paid_on_time=on_time, paid_late=len(settled) - on_time,
+        amount_paid=sum(int(r[2]) for r in rows),
+        open_overdue=sum(1 for r in rows if r[3] > 0 and r[1] < today
+                         and r[0] not in ENDED))
 
 
 def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:

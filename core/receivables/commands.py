@@ -1,19 +1,17 @@
-"""The ``invoicekit dunning`` and ``invoicekit payments`` commands."""
+"""The ``invoicekit dunning`` commands."""
 
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clitools import fail, kit_or_fail, money, parse_day
 from core.errors import InvoicekitError
-from core.kit import Kit
 from core.ledger.db import session_scope
 from core.ledger.models import (
     DunningStep,
@@ -24,42 +22,19 @@ from core.ledger.models import (
     ShopConnection,
 )
 from core.ledger.store import Ledger
-from core.money import to_decimal, to_minor
 from core.receivables.book import (
     CHOICE_WINDOW,
     choose_policy,
     first_invoice_day,
     policy_of,
     receivables_of,
-    record_payment,
     stop_dunning,
 )
 from core.receivables.policy import FINAL_CHOICES, Policy
 from core.receivables.schedule import timeline
 from core.receivables.tick import DailyTick, view_of
 
-__all__ = ["dunning", "payments"]
-
-
-def _kit() -> Kit:
-    from core.cli import kit_or_fail
-
-    return kit_or_fail()
-
-
-def _fail(exc: InvoicekitError) -> None:
-    from core.cli import fail
-
-    fail(exc)
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+__all__ = ["dunning"]
 
 
 @click.group()
@@ -71,8 +46,8 @@ def dunning() -> None:
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="Run for this day [default: today].")
 def dunning_run(day: str | None) -> None:
     """Run the daily tick now (the worker runs it every day by itself)."""
-    kit = _kit()
-    report = DailyTick.for_settings(kit.engine, kit.hooks, kit.settings).run(_day(day))
+    kit = kit_or_fail()
+    report = DailyTick.for_settings(kit.engine, kit.hooks, kit.settings).run(parse_day(day))
     for line in report.lines():
         click.echo(line)
     if report.errors:
@@ -84,13 +59,13 @@ def dunning_run(day: str | None) -> None:
 @click.argument("order_id")
 def dunning_show(shop: str, order_id: str) -> None:
     """List an order's dunning steps: those taken, with what they said, and those to come."""
-    kit = _kit()
+    kit = kit_or_fail()
     with session_scope(kit.engine, write=False) as session:
         ledger = Ledger(session)
         try:
             order = ledger.find_order(shop, order_id)
         except InvoicekitError as exc:
-            _fail(exc)
+            fail(exc)
         receivables = receivables_of(ledger, order)
         if not receivables:
             click.echo(f"order {order_id} has no invoice under receivables management")
@@ -99,8 +74,8 @@ def dunning_show(shop: str, order_id: str) -> None:
         today = datetime.now(UTC).date()
         for r in receivables:
             plan = f" (installment {r.installment} of {r.installments})" if r.installment else ""
-            click.echo(f"invoice {r.invoice.number}{plan}: {_money(r.gross, r.currency)} due "
-                       f"{r.due_on}, open {_money(r.open_amount, r.currency)}, {r.status}"
+            click.echo(f"invoice {r.invoice.number}{plan}: {money(r.gross, r.currency)} due "
+                       f"{r.due_on}, open {money(r.open_amount, r.currency)}, {r.status}"
                        + (f" ({r.stop_reason})" if r.stop_reason else "")
                        + (f", in default since {r.default_on}" if r.default_on
                           and r.default_on <= today and r.status == "open" else ""))
@@ -120,10 +95,6 @@ def dunning_show(shop: str, order_id: str) -> None:
                                    f"{planned.step.action.value:<9} planned")
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{to_decimal(minor, currency)} {currency}"
-
-
 def _step_text(step: DunningStep) -> str:
     status = {"to_send": "to be sent", "open": "call to make"}.get(step.status, step.status)
     notice = step.notice or {}
@@ -131,10 +102,10 @@ def _step_text(step: DunningStep) -> str:
     if notice:
         currency = notice["currency"]
         owed = notice["principal"] + notice["fee"] + notice["interest"]
-        parts.append(f"{notice['kind']} for {_money(owed, currency)}")
+        parts.append(f"{notice['kind']} for {money(owed, currency)}")
         if notice["fee"] or notice["interest"]:
-            parts.append(f"incl. fee {_money(notice['fee'], currency)}, interest "
-                         f"{_money(notice['interest'], currency)}")
+            parts.append(f"incl. fee {money(notice['fee'], currency)}, interest "
+                         f"{money(notice['interest'], currency)}")
     if step.outcome:
         parts.append(f"outcome: {step.outcome}")
     if step.delivered_to:
@@ -150,14 +121,14 @@ def _step_text(step: DunningStep) -> str:
 @click.option("--dispute", is_flag=True, help="The buyer disputes the invoice.")
 def dunning_stop(shop: str, order_id: str, dispute: bool) -> None:
     """Stop receivables management for an order (before its hand-over)."""
-    kit = _kit()
+    kit = kit_or_fail()
     try:
         with session_scope(kit.engine) as session:
             ledger = Ledger(session)
             stopped = stop_dunning(ledger, ledger.find_order(shop, order_id),
                                    "dispute" if dispute else "merchant")
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"receivables management stopped for {stopped} invoice(s) of order {order_id}")
 
 
@@ -174,14 +145,14 @@ def _steps_of(session: Session, shop: str, order_id: str, status: str) -> list[D
 @click.argument("order_id")
 def dunning_resend(shop: str, order_id: str) -> None:
     """Deliver an order's failed notices again on the next run (after fixing the cause)."""
-    kit = _kit()
+    kit = kit_or_fail()
     try:
         with session_scope(kit.engine) as session:
             failed = _steps_of(session, shop, order_id, "failed")
             for step in failed:
                 step.status = "to_send"
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"{len(failed)} failed notice(s) of order {order_id} will be sent on the next "
                "run")
 
@@ -189,7 +160,7 @@ def dunning_resend(shop: str, order_id: str) -> None:
 @dunning.command("calls")
 def dunning_calls() -> None:
     """List the after-sales calls to make, with the buyer and the questions to ask."""
-    kit = _kit()
+    kit = kit_or_fail()
     with session_scope(kit.engine, write=False) as session:
         rows = session.execute(
             select(DunningStep, Receivable, Order, ShopConnection)
@@ -210,7 +181,7 @@ def dunning_calls() -> None:
 @click.option("--outcome", required=True, help="What the buyer said.")
 def dunning_call(shop: str, order_id: str, outcome: str) -> None:
     """Record the outcome of an order's after-sales call."""
-    kit = _kit()
+    kit = kit_or_fail()
     try:
         with session_scope(kit.engine) as session:
             steps = _steps_of(session, shop, order_id, "open")
@@ -219,7 +190,7 @@ def dunning_call(shop: str, order_id: str, outcome: str) -> None:
             for step in steps:
                 step.status, step.outcome = "done", outcome
     except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"call outcome recorded for order {order_id}")
 
 
@@ -232,7 +203,7 @@ def dunning_call(shop: str, order_id: str, outcome: str) -> None:
               help="A whole policy as JSON (see docs/receivables.md).")
 def dunning_policy(merchant_id: int, final: str | None, path: Path | None) -> None:
     """Show or choose a merchant's dunning policy (until 7 days after its first invoice)."""
-    kit = _kit()
+    kit = kit_or_fail()
     try:
         with session_scope(kit.engine, write=final is not None or path is not None) as session:
             ledger = Ledger(session)
@@ -253,44 +224,4 @@ def dunning_policy(merchant_id: int, final: str | None, path: Path | None) -> No
     except (InvoicekitError, json.JSONDecodeError) as exc:
         if isinstance(exc, json.JSONDecodeError):
             raise click.BadParameter(f"not JSON: {exc}", param_hint="--file") from None
-        _fail(exc)
-
-
-@click.group()
-def payments() -> None:
-    """Payments of the buyers (bank statement import comes with its own commands)."""
-
-
-@payments.command("record")
-@click.argument("shop")
-@click.argument("order_id")
-@click.argument("amount")
-@click.option("--date", "day", metavar="YYYY-MM-DD", help="Booking day [default: today].")
-@click.option("--reference", help="The remittance text, e.g. BP1001/7.")
-@click.option("--id", "transaction_id", help="The bank's id of the transaction: booking it "
-              "again changes nothing [default: every call books a new payment].")
-def payments_record(shop: str, order_id: str, amount: str, day: str | None,
-                    reference: str | None, transaction_id: str | None) -> None:
-    """Book a payment received for an order; the invoice due first takes it first."""
-    kit = _kit()
-    booked = _day(day)
-    try:
-        with session_scope(kit.engine) as session:
-            ledger = Ledger(session)
-            order = ledger.find_order(shop, order_id)
-            try:
-                minor = to_minor(Decimal(amount), order.currency)
-            except (InvalidOperation, ValueError):
-                raise click.BadParameter(f"{amount!r} is not an amount in {order.currency}",
-                                         param_hint="AMOUNT") from None
-            key = f"bank:{transaction_id}" if transaction_id else f"manual:{uuid.uuid4()}"
-            allocations = record_payment(ledger, order, minor, booked_on=booked,
-                                         reference=reference, source="manual", key=key)
-            for allocation in allocations:
-                receivable = session.get(Receivable, allocation.receivable_id)
-                click.echo(f"{_money(allocation.amount, order.currency)} to invoice "
-                           f"{receivable.invoice.number}: open "
-                           f"{_money(receivable.open_amount, order.currency)}, "
-                           f"{receivable.status}")
-    except InvoicekitError as exc:
-        _fail(exc)
+        fail(exc)

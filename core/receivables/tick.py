@@ -220,6 +220,8 @@ class DailyTick:
         report.taken[step.id] += 1
         if step.action is Action.HANDOVER:
             receivable.status, receivable.next_step_on = "handed_over", None
+            _journal(session, receivable, "handover", receivable.open_amount,
+                     "handed over to the collection partner")
         elif step.action is Action.CANCEL:
             receivable.next_step_on = None
             if _order_paid(session, receivable.order_id):  # never credit money received
@@ -230,6 +232,9 @@ class DailyTick:
             receivable.status = "cancelling"
         if step.channel in (Channel.EMAIL, Channel.LETTER):
             row.notice = self._notice(session, receivable, step, day)
+            if row.notice["fee"]:  # the flat fee is claimed once per invoice
+                _journal(session, receivable, "dunning_fee", row.notice["fee"],
+                         "flat fee for late payment claimed from the buyer")
 
     def _charges(self, session: Session, receivable: Receivable, day: date) -> law.Charges:
         merchant = session.get(Merchant, receivable.merchant_id)
@@ -420,6 +425,16 @@ class DailyTick:
             buyer_email=buyer.email, buyer_vat_id=buyer.vat_id, buyer_street=buyer.street,
             buyer_postcode=buyer.postcode, buyer_city=buyer.city,
             buyer_country=buyer.country, reminders=tuple(reminders))
+
+
+def _journal(session: Session, receivable: Receivable, kind: str, amount: int,
+             description: str) -> None:
+    """A movement of the receivable for the merchant's statement, once per kind."""
+    Ledger(session).journal(
+        merchant_id=receivable.merchant_id, order_id=receivable.order_id, kind=kind,
+        amount=amount, currency=receivable.currency,
+        idempotency_key=f"{kind}:receivable:{receivable.id}", description=description,
+        document_number=receivable.invoice.number)
 
 
 def _step_row(receivable: Receivable, step: Step, scheduled_on: date, day: date,

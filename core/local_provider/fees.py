@@ -1,0 +1,53 @@
+"""The merchant's fee: a percentage of what is invoiced per order, with VAT on it.
+
+The fee of an order is computed on its whole invoiced gross (invoices less credit notes)
+and rounded once; each invoice or credit note journals the change. So the fee movements of
+an order always add up to the fee of what stays invoiced, and to zero when it is credited
+in full.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import case, func, select
+
+from core.ledger.models import Invoice, Merchant, Movement
+from core.ledger.store import Ledger
+
+__all__ = ["FEE_KINDS", "charge_fee", "percent_of"]
+
+FEE_KINDS = ("fee", "fee_vat")
+
+
+def percent_of(amount: int, percent: Decimal) -> int:
+    """``percent`` % of ``amount`` minor units, rounded half up once."""
+    return int((Decimal(amount) * percent / 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _invoiced(ledger: Ledger, order_id: int) -> int:
+    signed = case((Invoice.kind == "invoice", Invoice.gross), else_=-Invoice.gross)
+    return int(ledger.session.scalar(
+        select(func.coalesce(func.sum(signed), 0)).where(Invoice.order_id == order_id)))
+
+
+def _charged(ledger: Ledger, order_id: int, kind: str) -> int:
+    return int(ledger.session.scalar(select(func.coalesce(func.sum(Movement.amount), 0)).where(
+        Movement.order_id == order_id, Movement.kind == kind)))
+
+
+def charge_fee(ledger: Ledger, merchant: Merchant, order_id: int, *, key: str,
+               document_number: str, currency: str) -> None:
+    """Journal how the order's fee (and the VAT on it) changed with the document just
+    issued under ``key``; fee movements are charges to the merchant."""
+    fee = percent_of(_invoiced(ledger, order_id), merchant.fee_percent)
+    for kind, due, label in (
+            ("fee", fee, f"fee {merchant.fee_percent} %"),
+            ("fee_vat", percent_of(fee, merchant.fee_vat_percent),
+             f"VAT {merchant.fee_vat_percent} % on the fee")):
+        change = due - _charged(ledger, order_id, kind)
+        if change:
+            ledger.journal(merchant_id=merchant.id, order_id=order_id, kind=kind,
+                           amount=change, currency=currency, idempotency_key=key,
+                           description=f"{label} on {document_number}",
+                           document_number=document_number)

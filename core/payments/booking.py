@@ -1,0 +1,235 @@
+"""Where transfers are stored and booked: each transaction of a statement file once, matched
+transfers as payments of the buyer's invoices (the one the reference names first, then the
+oldest), the rest as the buyer's credit; bank returns undo what they returned."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from core.errors import ConfigurationError, NotFound
+from core.ledger.db import session_scope
+from core.ledger.models import BankTransactionRecord, Buyer, Order, Payment
+from core.ledger.store import Ledger
+from core.payments.matching import Match, Matcher
+from core.payments.transactions import BankTransaction
+from core.receivables.book import change_buyer_credit, pay, payable, reverse_payments
+
+__all__ = ["CHUNK", "ImportSummary", "assign", "book_transaction", "import_file",
+           "refund_credit"]
+
+CHUNK = 500  # transactions booked per database transaction
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: transactions per outcome (``booked``, ``proposed``,
+    ``unmatched``, ``ignored``, ``duplicate``) and the money booked."""
+
+    file_name: str
+    outcomes: Counter[str] = field(default_factory=Counter)
+    paid: Counter[str] = field(default_factory=Counter)  # per currency
+    to_credit: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        order = ("booked", "proposed", "unmatched", "ignored", "duplicate")
+        parts = [f"{self.outcomes[name]} {name}" for name in order if self.outcomes[name]]
+        total = sum(self.outcomes.values())
+        return f"{self.file_name}: {total} transactions: {', '.join(parts) or 'none'}"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _record(transaction: BankTransaction, file_name: str) -> BankTransactionRecord:
+    return BankTransactionRecord(
+        key=_digest(transaction.key), file_name=file_name[:255],
+        account_iban=transaction.account_iban, credited_iban=transaction.credited_iban,
+        amount=transaction.amount, currency=transaction.currency, credit=transaction.credit,
+        reversal=transaction.reversal, booked_on=transaction.booked_on,
+        value_on=transaction.value_on, debtor_name=(transaction.debtor_name or None)
+        and transaction.debtor_name[:140], debtor_iban=transaction.debtor_iban,
+        remittance="\n".join(transaction.remittance),
+        creditor_reference=transaction.creditor_reference,
+        end_to_end_id=transaction.end_to_end_id, status="unmatched")
+
+
+def _latest_order(ledger: Ledger, buyer_id: int) -> int:
+    return ledger.session.scalars(select(Order.id).where(Order.buyer_id == buyer_id)
+                                  .order_by(Order.id.desc()).limit(1)).one()
+
+
+def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,
+           order_id: int | None, method: str) -> int:
+    """Pay the buyer's open invoices with the transfer (the named order's first); what is
+    left becomes the buyer's credit. Returns the amount paid."""
+    receivables = [r for r in payable(ledger, buyer_id=buyer_id, first_order_id=order_id)
+                   if r.currency == record.currency]
+    allocations, left = pay(ledger, receivables, record.amount, booked_on=record.booked_on,
+                            reference=record.remittance[:140] or record.creditor_reference,
+                            source="bank", key=record.key[:48], transaction_id=record.id)
+    buyer = ledger.session.get(Buyer, buyer_id)
+    record.status, record.matched_by = "booked", method
+    record.buyer_id, record.merchant_id = buyer_id, buyer.merchant_id
+    record.order_id = order_id or (receivables[0].order_id if allocations else None)
+    record.proposed_order_id = None
+    if left:
+        record.to_credit = left
+        change_buyer_credit(
+            ledger, buyer, left, order_id=record.order_id or _latest_order(ledger, buyer_id),
+            currency=record.currency, key=record.key, kind="buyer_credit",
+            description=f"paid beyond the open invoices ({record.debtor_name or 'payer'})")
+    return record.amount - left
+
+
+def _reverse(ledger: Ledger, record: BankTransactionRecord) -> bool:
+    """Undo the transfer this debit returns: the same end-to-end id, else the latest booked
+    transfer of the same amount from the same account. ``False`` if none is found."""
+    query = select(BankTransactionRecord).where(
+        BankTransactionRecord.credit.is_(True), BankTransactionRecord.reversal.is_(False),
+        BankTransactionRecord.reversed_by_id.is_(None),
+        BankTransactionRecord.amount == record.amount,
+        BankTransactionRecord.status.in_(("booked", "proposed", "unmatched")))
+    if record.end_to_end_id:
+        query = query.where(BankTransactionRecord.end_to_end_id == record.end_to_end_id)
+    elif record.debtor_iban:
+        query = query.where(BankTransactionRecord.debtor_iban == record.debtor_iban)
+    else:
+        return False
+    original = ledger.session.scalars(query.order_by(
+        BankTransactionRecord.booked_on.desc(), BankTransactionRecord.id.desc())
+        .limit(1).with_for_update()).first()
+    if original is None:
+        return False
+    if original.status == "booked":
+        payments = ledger.session.scalars(select(Payment).where(
+            Payment.transaction_id == original.id, Payment.amount > 0)
+            .order_by(Payment.id)).all()
+        reverse_payments(ledger, payments, booked_on=record.booked_on,
+                         key=record.key[:48], transaction_id=record.id)
+        if original.to_credit:
+            change_buyer_credit(
+                ledger, ledger.session.get(Buyer, original.buyer_id), -original.to_credit,
+                order_id=original.order_id or _latest_order(ledger, original.buyer_id),
+                currency=original.currency, key=record.key, kind="buyer_credit",
+                description="over-payment returned by the bank")
+    record.buyer_id, record.merchant_id = original.buyer_id, original.merchant_id
+    record.order_id, record.status, record.matched_by = original.order_id, "booked", "reversal"
+    original.status, original.reversed_by_id = "reversed", record.id
+    return True
+
+
+def book_transaction(ledger: Ledger, matcher: Matcher, transaction: BankTransaction,
+                     file_name: str) -> tuple[str, BankTransactionRecord | None]:
+    """Store and book one transaction once; returns its outcome and record (``None`` for a
+    duplicate of one imported before)."""
+    key = _digest(transaction.key)
+    if ledger.session.scalar(select(BankTransactionRecord.id).where(
+            BankTransactionRecord.key == key)) is not None:
+        return "duplicate", None
+    record = _record(transaction, file_name)
+    ledger.session.add(record)
+    ledger.session.flush()
+    if not transaction.credit:  # money out: a bank return of a transfer, or not ours
+        if not (transaction.reversal and _reverse(ledger, record)):
+            record.status = "unmatched" if transaction.reversal else "ignored"
+        return record.status, record
+    match: Match = Match("none") if transaction.reversal else matcher.match(transaction)
+    if match.certain and match.buyer_id is not None:
+        _apply(ledger, record, match.buyer_id, match.order_id, match.method)
+    elif match.method == "proposal":
+        record.status, record.proposed_order_id = "proposed", match.order_id
+        record.buyer_id = match.buyer_id
+    return record.status, record
+
+
+def _chunks(items: Iterable[BankTransaction], size: int) -> Iterator[list[BankTransaction]]:
+    chunk: list[BankTransaction] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def import_file(engine: Engine, path: Path, *,
+                progress: Callable[[int], None] | None = None,
+                counted: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import one statement file: it is read through once to check it is whole and sound
+    (a bad file books nothing), then booked in chunks; importing it again books nothing
+    twice. ``counted`` hears the number of transactions, ``progress`` each chunk's size."""
+    from core.payments.files import read_bank_file  # TEMP until the readers land
+
+    total = sum(1 for _ in read_bank_file(path))
+    if counted is not None:
+        counted(total)
+    summary = ImportSummary(path.name)
+    for chunk in _chunks(read_bank_file(path), CHUNK):
+        with session_scope(engine) as session:
+            ledger, matcher = Ledger(session), Matcher(session)
+            for transaction in chunk:
+                outcome, record = book_transaction(ledger, matcher, transaction, path.name)
+                summary.outcomes[outcome] += 1
+                if record is not None and record.status == "booked" and record.credit:
+                    summary.paid[record.currency] += record.amount - record.to_credit
+                    summary.to_credit[record.currency] += record.to_credit
+        if progress is not None:
+            progress(len(chunk))
+    return summary
+
+
+def assign(ledger: Ledger, transaction_id: int, order: Order | None = None) -> int:
+    """Book an unmatched or proposed transfer for ``order`` (default: the proposal, so the
+    merchant confirms it). Returns the amount paid; the rest is the buyer's credit."""
+    record = ledger.session.scalars(select(BankTransactionRecord).where(
+        BankTransactionRecord.id == transaction_id).with_for_update()).one_or_none()
+    if record is None:
+        raise NotFound(f"no bank transaction {transaction_id}")
+    if record.status not in ("proposed", "unmatched") or not record.credit or record.reversal:
+        raise ConfigurationError(f"bank transaction {transaction_id} is {record.status}; "
+                                 "only unmatched or proposed incoming transfers can be assigned")
+    if order is None:
+        if record.proposed_order_id is None:
+            raise ConfigurationError(f"bank transaction {transaction_id} has no proposal; "
+                                     "name the shop and order it pays")
+        order = ledger.session.get(Order, record.proposed_order_id)
+    if order.buyer_id is None:
+        raise ConfigurationError(f"order {order.shop_order_id} has no invoice yet")
+    return _apply(ledger, record, order.buyer_id, order.id, "manual")
+
+
+def refund_credit(ledger: Ledger, buyer_id: int, amount: int | None = None, *,
+                  key: str) -> tuple[int, str | None]:
+    """Pay back the buyer's credit (all of it, or ``amount``) once per ``key``; returns the
+    amount and the account it goes to (the last over-payment's payer account)."""
+    buyer = ledger.session.scalars(select(Buyer).where(Buyer.id == buyer_id)
+                                   .with_for_update()).one_or_none()
+    if buyer is None:
+        raise NotFound(f"no buyer {buyer_id}")
+    amount = buyer.credit if amount is None else amount
+    if not 0 < amount <= buyer.credit:
+        raise ConfigurationError(f"buyer {buyer_id} has a credit of {buyer.credit} minor "
+                                 "units; a refund must be positive and at most that")
+    source = ledger.session.scalars(select(BankTransactionRecord).where(
+        BankTransactionRecord.buyer_id == buyer_id, BankTransactionRecord.to_credit > 0,
+        BankTransactionRecord.status == "booked")
+        .order_by(BankTransactionRecord.id.desc()).limit(1)).first()
+    currency = source.currency if source is not None else _currency_of(ledger, buyer_id)
+    change_buyer_credit(ledger, buyer, -amount, order_id=_latest_order(ledger, buyer_id),
+                        currency=currency, key=key, kind="credit_refund",
+                        description=f"credit paid back on {datetime.now(UTC).date()}")
+    return amount, source.debtor_iban if source is not None else None
+
+
+def _currency_of(ledger: Ledger, buyer_id: int) -> str:
+    return ledger.session.scalar(select(func.min(Order.currency)).where(
+        Order.buyer_id == buyer_id)) or "EUR"

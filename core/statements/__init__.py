@@ -1,0 +1,1 @@
+"""Weekly merchant statements: every movement of a week, as CSV and PDF."""

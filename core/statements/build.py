@@ -1,0 +1,294 @@
+"""The weekly statement of a merchant: every movement of the local provider's orders in one
+ISO week (Monday to Sunday, UTC), as CSV and as PDF, with totals per line type and the
+payout balance. Rows are read from the journal in chunks and written as they come, so
+memory stays flat however many movements the week has."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, aliased
+
+from core.errors import ConfigurationError
+from core.ledger.db import session_scope
+from core.ledger.models import Buyer, Invoice, Merchant, Movement, Order
+from core.money import to_decimal
+from core.statements.pdf import StreamingPdf
+
+__all__ = ["COLUMNS", "LINE_TYPES", "Statement", "StatementRow", "Totals", "build_last_week",
+           "build_statement", "parse_week", "statement_rows", "week_of"]
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+BATCH = 2000  # journal rows fetched at a time
+
+# movement kind -> (line type, sign of the shown amount, sign of the effect on the payout).
+# Amounts in the journal are seen from the buyer (an invoice adds to what is owed); the
+# statement shows them as the merchant reads them. The provider pays the merchant what it
+# invoices, takes back credit notes, fees and what the buyer paid the merchant directly;
+# what buyers pay the provider does not change the payout.
+LINE_TYPES: dict[str, tuple[str, int, int]] = {
+    "authorisation": ("authorisation", 1, 0),
+    "declined": ("declined", 1, 0),
+    "invoice": ("activation", 1, 1),
+    "credit_note": ("credit_note", 1, 1),
+    "void": ("cancellation", 1, 0),
+    "authorisation_reduced": ("cancellation", 1, 0),
+    "payment": ("payment", -1, 0),
+    "payment_reversal": ("payment_reversal", -1, 0),
+    "direct_payment": ("direct_customer_payment", -1, 1),
+    "buyer_credit": ("buyer_credit", -1, 0),
+    "credit_refund": ("credit_refund", -1, 0),
+    "fee": ("fee", 1, -1),
+    "fee_vat": ("fee_vat", 1, -1),
+    "dunning_fee": ("dunning_fee", 1, 0),
+    "handover": ("handover", 1, 0),
+}
+OTHER = ("other", 1, 0)
+
+COLUMNS = ("period_start", "period_end", "line_type", "booked_at", "merchant_order_ref",
+           "buyer_company", "provider_customer_id", "document_number", "order_date",
+           "activation_date", "due_date", "buyer_country", "gross_amount", "fee_pct",
+           "fee_amount", "vat_on_fee", "net_amount", "currency", "description")
+
+
+def parse_week(week: str) -> tuple[date, date]:
+    """``2026-W47`` as its Monday and Sunday."""
+    try:
+        year, number = week.upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        raise ConfigurationError(f"{week!r} is not an ISO week such as 2026-W47") from None
+    return monday, monday + timedelta(days=6)
+
+
+def week_of(day: date) -> str:
+    """The ISO week ``day`` is in, e.g. ``2026-W47``."""
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRow:
+    """One movement as the statement shows it; amounts in minor units."""
+
+    line_type: str
+    booked_at: datetime
+    order_ref: str
+    buyer_company: str | None
+    buyer_id: int | None
+    document_number: str | None
+    order_date: date
+    activation_date: date | None
+    due_date: date | None
+    buyer_country: str | None
+    gross: int | None
+    fee: int | None
+    vat_on_fee: int | None
+    net: int
+    currency: str
+    description: str
+
+
+@dataclass
+class Totals:
+    """Sums per line type and currency: count, gross, fee, VAT on fees, payout effect."""
+
+    by_type: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def add(self, row: StatementRow) -> None:
+        sums = self.by_type.setdefault((row.line_type, row.currency), [0, 0, 0, 0, 0])
+        for n, value in enumerate((1, row.gross or 0, row.fee or 0, row.vat_on_fee or 0,
+                                   row.net)):
+            sums[n] += value
+
+    def payout(self, currency: str) -> int:
+        """What the week changes in what the provider owes the merchant."""
+        return sum(s[4] for (_, cur), s in self.by_type.items() if cur == currency)
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({currency for _, currency in self.by_type})
+
+
+def _row(values: tuple, merchant: Merchant) -> StatementRow:
+    (kind, amount, currency, occurred_at, number, description, order_number, ordered_at,
+     buyer_id, company, country, doc_kind, doc_issued, doc_due, orig_issued, orig_due) = values
+    line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
+    fee = amount if kind == "fee" else None
+    vat = amount if kind == "fee_vat" else None
+    invoice = doc_kind == "invoice"
+    return StatementRow(
+        line_type=line_type, booked_at=occurred_at, order_ref=order_number,
+        buyer_company=company, buyer_id=buyer_id, document_number=number,
+        order_date=ordered_at.date(),
+        activation_date=doc_issued if invoice else orig_issued,
+        due_date=doc_due if invoice else orig_due, buyer_country=country,
+        gross=None if fee is not None or vat is not None else shown * amount,
+        fee=fee, vat_on_fee=vat, net=payout * amount, currency=currency,
+        description=description)
+
+
+def statement_rows(session: Session, merchant: Merchant, monday: date,
+                   ) -> Iterator[StatementRow]:
+    """The week's movements of the merchant's local-provider orders, oldest first, read in
+    batches."""
+    start = datetime.combine(monday, time(), UTC)
+    doc, orig = aliased(Invoice), aliased(Invoice)
+    query = (
+        select(Movement.kind, Movement.amount, Movement.currency, Movement.occurred_at,
+               Movement.document_number, Movement.description, Order.order_number,
+               Order.created_at, Buyer.id, Buyer.company, Buyer.country, doc.kind,
+               doc.issued_on, doc.due_on, orig.issued_on, orig.due_on)
+        .join(Order, Order.id == Movement.order_id)
+        .outerjoin(Buyer, Buyer.id == Order.buyer_id)
+        .outerjoin(doc, (doc.merchant_id == Movement.merchant_id)
+                   & (doc.number == Movement.document_number))
+        .outerjoin(orig, orig.id == doc.invoice_id)
+        .where(Movement.merchant_id == merchant.id, Movement.occurred_at >= start,
+               Movement.occurred_at < start + timedelta(days=7), Order.provider == LOCAL)
+        .order_by(Movement.occurred_at, Movement.id)
+        .execution_options(yield_per=BATCH, stream_results=True))
+    for values in session.execute(query):
+        yield _row(tuple(values), merchant)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement built: its files and totals."""
+
+    merchant_id: int
+    week: str
+    csv_path: Path
+    pdf_path: Path
+    rows: int
+    totals: Totals
+
+
+def _money(minor: int | None, currency: str) -> str:
+    return "" if minor is None else str(to_decimal(minor, currency))
+
+
+def _csv_values(row: StatementRow, week: tuple[date, date], fee_pct: Decimal) -> list[str]:
+    return [week[0].isoformat(), week[1].isoformat(), row.line_type,
+            row.booked_at.isoformat(timespec="seconds"), row.order_ref,
+            row.buyer_company or "", "" if row.buyer_id is None else str(row.buyer_id),
+            row.document_number or "", row.order_date.isoformat(),
+            row.activation_date.isoformat() if row.activation_date else "",
+            row.due_date.isoformat() if row.due_date else "", row.buyer_country or "",
+            _money(row.gross, row.currency), str(fee_pct) if row.line_type == "fee" else "",
+            _money(row.fee, row.currency), _money(row.vat_on_fee, row.currency),
+            _money(row.net, row.currency), row.currency, row.description]
+
+
+_PDF_WIDTHS = (("date", 10), ("type", 23), ("order", 14), ("document", 12), ("buyer", 26),
+               ("due", 10), ("amount", 13), ("fee", 10), ("payout", 13), ("cur", 3))
+
+
+def _pdf_line(values: list[str]) -> str:
+    cells = []
+    for (name, width), value in zip(_PDF_WIDTHS, values, strict=True):
+        text = value if len(value) <= width else value[:width - 1] + "~"
+        numeric = name in ("amount", "fee", "payout")
+        cells.append(text.rjust(width) if numeric else text.ljust(width))
+    return " ".join(cells)
+
+
+def _pdf_values(row: StatementRow) -> list[str]:
+    fee = (row.fee or 0) + (row.vat_on_fee or 0) if row.line_type.startswith("fee") else None
+    return [row.booked_at.date().isoformat(), row.line_type, row.order_ref,
+            row.document_number or "", row.buyer_company or "",
+            row.due_date.isoformat() if row.due_date else "", _money(row.gross, row.currency),
+            _money(fee, row.currency), _money(row.net, row.currency), row.currency]
+
+
+def _write_totals_csv(writer: csv.writer, totals: Totals, week: tuple[date, date]) -> None:
+    for (line_type, currency), (count, gross, fee, vat, net) in sorted(totals.by_type.items()):
+        writer.writerow([week[0], week[1], f"total:{line_type}", "", "", "", "", "", "", "",
+                         "", "", _money(gross, currency), "", _money(fee, currency),
+                         _money(vat, currency), _money(net, currency), currency,
+                         f"{count} movements"])
+    for currency in totals.currencies:
+        writer.writerow([week[0], week[1], "total:payout", *[""] * 13,
+                         _money(totals.payout(currency), currency), currency,
+                         "what the week changes in the payout to the merchant"])
+
+
+def _write_totals_pdf(pdf: StreamingPdf, totals: Totals) -> None:
+    pdf.blank()
+    pdf.heading("Totals")
+    pdf.line(f"{'line type':<26}{'count':>8} {'amount':>16} {'fees':>14} {'payout':>16}  cur",
+             bold=True)
+    for (line_type, currency), (count, gross, fee, vat, net) in sorted(totals.by_type.items()):
+        pdf.line(f"{line_type:<26}{count:>8} {_money(gross, currency):>16} "
+                 f"{_money(fee + vat, currency):>14} {_money(net, currency):>16}  {currency}")
+    for currency in totals.currencies:
+        pdf.line(f"{'payout for the week':<26}{'':>8} {'':>16} {'':>14} "
+                 f"{_money(totals.payout(currency), currency):>16}  {currency}", bold=True)
+
+
+def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -> Statement:
+    """Write ``<folder>/<merchant>/statement-<merchant>-<week>.csv`` and ``.pdf``; each file
+    appears whole (written aside, then renamed), so a build can be repeated any time."""
+    monday, sunday = parse_week(week)
+    target = folder / str(merchant_id)
+    target.mkdir(parents=True, exist_ok=True)
+    stem = f"statement-{merchant_id}-{week}"
+    csv_path, pdf_path = target / f"{stem}.csv", target / f"{stem}.pdf"
+    csv_tmp, pdf_tmp = csv_path.with_suffix(".csv.part"), pdf_path.with_suffix(".pdf.part")
+    totals, count = Totals(), 0
+    with session_scope(engine, write=False) as session:
+        merchant = session.get(Merchant, merchant_id)
+        if merchant is None:
+            raise ConfigurationError(f"no merchant {merchant_id}")
+        title = f"{merchant.name}: statement {week} ({monday} to {sunday})"
+        with csv_tmp.open("w", newline="", encoding="utf-8") as text, \
+                pdf_tmp.open("wb") as binary, \
+                StreamingPdf(binary, title=title,
+                             header=[_pdf_line([n for n, _ in _PDF_WIDTHS])]) as pdf:
+            writer = csv.writer(text)
+            writer.writerow(COLUMNS)
+            pdf.heading(title)
+            for row in statement_rows(session, merchant, monday):
+                writer.writerow(_csv_values(row, (monday, sunday), merchant.fee_percent))
+                pdf.line(_pdf_line(_pdf_values(row)))
+                totals.add(row)
+                count += 1
+            if not count:
+                pdf.line("No movements this week.")
+            _write_totals_csv(writer, totals, (monday, sunday))
+            _write_totals_pdf(pdf, totals)
+    os.replace(csv_tmp, csv_path)
+    os.replace(pdf_tmp, pdf_path)
+    return Statement(merchant_id, week, csv_path, pdf_path, count, totals)
+
+
+def build_last_week(engine: Engine, folder: Path, today: date | None = None,
+                    ) -> list[Statement]:
+    """Each Monday: last week's statement of every merchant that had movements in it,
+    unless it was built already."""
+    today = today or datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday() + 7)
+    week = week_of(monday)
+    start = datetime.combine(monday, time(), UTC)
+    with session_scope(engine, write=False) as session:
+        merchant_ids = session.scalars(select(Movement.merchant_id).where(
+            Movement.occurred_at >= start, Movement.occurred_at < start + timedelta(days=7))
+            .distinct().order_by(Movement.merchant_id)).all()
+    built = []
+    for merchant_id in merchant_ids:
+        stem = folder / str(merchant_id) / f"statement-{merchant_id}-{week}"
+        if not (stem.with_suffix(".csv").exists() and stem.with_suffix(".pdf").exists()):
+            built.append(build_statement(engine, merchant_id, week, folder))
+            log.info("statement %s of merchant %s built: %s movements", week, merchant_id,
+                     built[-1].rows)
+    return built
