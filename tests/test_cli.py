@@ -179,3 +179,69 @@ def test_dunning_commands(cli, tmp_path):
     assert "stopped for 1 invoice" in cli("dunning", "stop", "acme", "1001", "--dispute").output
     assert "stopped (dispute)" in cli("dunning", "show", "acme", "1001").output
     assert "steps taken: none" in cli("dunning", "run", "--date", day(10)).output
+
+
+CAMT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>MSG-1</MsgId><CreDtTm>2026-11-23T06:00:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>STMT-1</Id>
+   <Acct><Id><IBAN>DE02100200300000000001</IBAN></Id></Acct>
+   {entries}
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+"""
+ENTRY = """<Ntry>
+    <Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>
+    <AcctSvcrRef>{ref}</AcctSvcrRef>
+    <NtryDtls><TxDtls>
+     <RltdPties><Dbtr><Pty><Nm>{name}</Nm></Pty></Dbtr>
+      <CdtrAcct><Id><IBAN>{credited}</IBAN></Id></CdtrAcct></RltdPties>
+     <RmtInf><Ustrd>{text}</Ustrd></RmtInf>
+    </TxDtls></NtryDtls>
+   </Ntry>"""
+
+
+def test_payments_and_statements_commands(cli, tmp_path):
+    from datetime import UTC, datetime
+
+    cli("orders", "feed", EXAMPLES[0], EXAMPLES[1])  # invoiced today: 549.73 EUR
+    block = json.loads(cli("payments", "block", "acme", "1001", "--json").output)[0]
+    assert (block["amount"], block["reference"]) == ("549.73", "BP1001/3333")
+    assert block["epc_payload"].startswith("BCD\n002\n1\nSCT\n")
+    assert "written to" in cli("payments", "block", "acme", "1001", "--qr",
+                               tmp_path / "giro.png").output
+    assert (tmp_path / "giro.png").read_bytes().startswith(b"\x89PNG")
+
+    today = datetime.now(UTC).date().isoformat()
+    entries = [ENTRY.format(amount="600.00", day=today, ref="B1", name="ACME Kunde",
+                            credited=block["iban"], text="Rechnung"),
+               ENTRY.format(amount="80.00", day=today, ref="B2", name="Hans Beispiel",
+                            credited="DE89370400440532013000", text="Danke")]
+    statement = tmp_path / "statement.xml"
+    statement.write_text(CAMT.format(entries="\n".join(entries)), encoding="utf-8")
+    imported = cli("payments", "import", statement).output
+    assert "2 transactions: 1 booked, 1 unmatched" in imported
+    assert "549.73 EUR paid to invoices, 50.27 EUR to buyer credits" in imported
+    assert "2 transactions: 2 duplicate" in cli("payments", "import", statement).output
+    unmatched = cli("payments", "unmatched").output
+    assert "80.00 EUR  unmatched  Hans Beispiel  Danke" in unmatched
+    assert "credit 50.27 EUR" in cli("payments", "credits").output
+    assert "50.27 EUR to pay back" in cli("payments", "refund", "1").output
+    assert "no buyer has a credit" in cli("payments", "credits").output
+
+    broken = tmp_path / "broken.xml"
+    broken.write_text(CAMT.format(entries="\n".join(entries))[:-200], encoding="utf-8")
+    refused = cli("payments", "import", broken, ok=False)
+    assert refused.exit_code == 1 and "refused, nothing booked" in refused.output
+
+    week = datetime.now(UTC).date().isocalendar()
+    built = cli("statements", "build", "--merchant", 3333, "--week",
+                f"{week[0]}-W{week[1]:02d}").output
+    assert "payout for the week: " in built
+    assert (tmp_path / "instance" / "statements" / "3333").is_dir()
+    assert cli("statements", "build", "--merchant", 3333, "--week", "soon",
+               ok=False).exit_code == 1

@@ -17,6 +17,7 @@ from core.errors import ConfigurationError, NotFound
 from core.ledger.db import session_scope
 from core.ledger.models import BankTransactionRecord, Buyer, Order, Payment
 from core.ledger.store import Ledger
+from core.payments.files import read_bank_file
 from core.payments.matching import Match, Matcher
 from core.payments.transactions import BankTransaction
 from core.receivables.book import change_buyer_credit, pay, payable, reverse_payments
@@ -167,8 +168,6 @@ def import_file(engine: Engine, path: Path, *,
     """Import one statement file: it is read through once to check it is whole and sound
     (a bad file books nothing), then booked in chunks; importing it again books nothing
     twice. ``counted`` hears the number of transactions, ``progress`` each chunk's size."""
-    from core.payments.files import read_bank_file  # TEMP until the readers land
-
     total = sum(1 for _ in read_bank_file(path))
     if counted is not None:
         counted(total)
