@@ -224,9 +224,9 @@ def test_payments_and_statements_commands(cli, tmp_path):
     statement = tmp_path / "statement.xml"
     statement.write_text(CAMT.format(entries="\n".join(entries)), encoding="utf-8")
     imported = cli("payments", "import", statement).output
-    assert "2 transactions: 1 booked, 1 unmatched" in imported
+    assert "2 transactions: 1 matched, 1 unmatched" in imported
     assert "549.73 EUR paid to invoices, 50.27 EUR to buyer credits" in imported
-    assert "2 transactions: 2 duplicate" in cli("payments", "import", statement).output
+    assert "2 transactions: 2 imported before" in cli("payments", "import", statement).output
     unmatched = cli("payments", "unmatched").output
     assert "80.00 EUR  unmatched  Hans Beispiel  Danke" in unmatched
     assert "credit 50.27 EUR" in cli("payments", "credits").output

@@ -39,8 +39,10 @@ class ImportSummary:
     to_credit: Counter[str] = field(default_factory=Counter)
 
     def __str__(self) -> str:
-        order = ("booked", "proposed", "unmatched", "ignored", "duplicate")
-        parts = [f"{self.outcomes[name]} {name}" for name in order if self.outcomes[name]]
+        shown = {"booked": "matched", "proposed": "proposed", "unmatched": "unmatched",
+                 "ignored": "ignored (debits)", "duplicate": "imported before"}
+        parts = [f"{self.outcomes[name]} {label}" for name, label in shown.items()
+                 if self.outcomes[name]]
         total = sum(self.outcomes.values())
         return f"{self.file_name}: {total} transactions: {', '.join(parts) or 'none'}"
 
