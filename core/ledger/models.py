@@ -185,7 +185,7 @@ class Order(Base):
     order_number: Mapped[str] = mapped_column(String(64), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(32))
-    buyer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("buyers.id"))
+    buyer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("buyers.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     authorised: Mapped[int] = mapped_column(default=0)
     reduced: Mapped[int] = mapped_column(default=0)

@@ -86,6 +86,7 @@ def upgrade() -> None:
                               ["creditor_reference"])
     with op.batch_alter_table("orders", recreate="never") as batch_op:
         batch_op.create_index(batch_op.f("ix_orders_order_number"), ["order_number"])
+        batch_op.create_index(batch_op.f("ix_orders_buyer_id"), ["buyer_id"])
     with op.batch_alter_table("movements", recreate="never") as batch_op:
         batch_op.create_index("ix_movements_merchant_id_occurred_at",
                               ["merchant_id", "occurred_at"])
@@ -95,6 +96,7 @@ def downgrade() -> None:
     with op.batch_alter_table("movements", recreate="never") as batch_op:
         batch_op.drop_index("ix_movements_merchant_id_occurred_at")
     with op.batch_alter_table("orders", recreate="never") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_orders_buyer_id"))
         batch_op.drop_index(batch_op.f("ix_orders_order_number"))
     with op.batch_alter_table("invoices", recreate="never") as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoices_creditor_reference"))
