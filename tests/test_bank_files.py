@@ -47,68 +47,68 @@ def tx(key: str, amount: int, credit: bool, booked_on: date, **fields) -> BankTr
 MAR_1, MAR_2, MAR_4, MAR_5 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 4), date(2024, 3, 5)
 
 EXPECTED_V02 = [
-    tx(f"camt:{ACCOUNT}:tx:2024030100001-1", 119000, True, MAR_1, value_on=MAR_1,
+    tx(f"camt:{ACCOUNT}:C:tx:2024030100001-1", 119000, True, MAR_1, value_on=MAR_1,
        credited_iban=VIRTUAL_1, debtor_name="Muster Handel GmbH", debtor_iban=MUSTER,
        remittance=("Rechnung 2024-0017 BP1001/33", "33 vielen Dank"),
        end_to_end_id="E2E-BUYER-0001", bank_reference="2024030100001-1"),
-    tx(f"camt:{ACCOUNT}:ntry:BATCH-77:1", 10000, True, MAR_1, value_on=MAR_2,
+    tx(f"camt:{ACCOUNT}:C:ntry:BATCH-77:1", 10000, True, MAR_1, value_on=MAR_2,
        debtor_name="Alpha Werkzeuge KG", debtor_iban=ALPHA, remittance=("BP1002/3333",),
        end_to_end_id="E2E-BATCH-1", bank_reference="BATCH-77"),
-    tx(f"camt:{ACCOUNT}:ntry:BATCH-77:2", 20000, True, MAR_1, value_on=MAR_2,
+    tx(f"camt:{ACCOUNT}:C:ntry:BATCH-77:2", 20000, True, MAR_1, value_on=MAR_2,
        debtor_name="Beta Bau AG", debtor_iban=BETA, creditor_reference="RF70INV20240017",
        bank_reference="BATCH-77"),
-    tx(f"camt:{ACCOUNT}:ntry:BATCH-77:3", 30000, True, MAR_1, value_on=MAR_2,
+    tx(f"camt:{ACCOUNT}:C:ntry:BATCH-77:3", 30000, True, MAR_1, value_on=MAR_2,
        debtor_name="Gamma Logistik GmbH", end_to_end_id="E2E-BATCH-3",
        bank_reference="BATCH-77"),
-    tx(f"camt:{ACCOUNT}:stmt:STMT-2024-03-01-A:3:1", 25000, False, MAR_1, value_on=MAR_1,
+    tx(f"camt:{ACCOUNT}:D:stmt:STMT-2024-03-01-A:3:1", 25000, False, MAR_1, value_on=MAR_1,
        debtor_name="Vermieter KG", debtor_iban=LANDLORD, remittance=("Miete Maerz 2024",),
        end_to_end_id="MIETE-2024-03"),
-    tx(f"camt:{ACCOUNT}:ntry:FEE-202402", 490, False, MAR_1, value_on=date(2024, 2, 29),
+    tx(f"camt:{ACCOUNT}:D:ntry:FEE-202402", 490, False, MAR_1, value_on=date(2024, 2, 29),
        bank_reference="FEE-202402"),
 ]
 
 EXPECTED_V04 = [
-    tx(f"camt:{ACCOUNT}:ntry:2024030400011", 35700, True, MAR_4, value_on=MAR_4,
+    tx(f"camt:{ACCOUNT}:C:ntry:2024030400011", 35700, True, MAR_4, value_on=MAR_4,
        credited_iban=ACCOUNT, debtor_name="Delta Moebel GmbH & Co. KG", debtor_iban=BETA,
        creditor_reference="RF1577000342", end_to_end_id="RE-2024-0042",
        bank_reference="2024030400011"),
-    tx(f"camt:{ACCOUNT}:tx:2024030400012-1", 119000, False, MAR_4, reversal=True,
+    tx(f"camt:{ACCOUNT}:DR:tx:2024030400012-1", 119000, False, MAR_4, reversal=True,
        value_on=MAR_1, credited_iban=VIRTUAL_1, debtor_name="Muster Handel GmbH",
        debtor_iban=MUSTER, remittance=("Rechnung 2024-0017 BP1001/33", "33 vielen Dank"),
        end_to_end_id="E2E-BUYER-0001", bank_reference="2024030400012-1"),
-    tx(f"camt:{ACCOUNT}:ntry:2024030400013", 95342, True, MAR_4, value_on=MAR_4,
+    tx(f"camt:{ACCOUNT}:C:ntry:2024030400013", 95342, True, MAR_4, value_on=MAR_4,
        debtor_name="Epsilon Handels GmbH", debtor_iban=ALPHA,
        remittance=("BP1003/3333 Teil 1", "BP1004/3333 Teil 2", "Skonto abgezogen"),
        creditor_reference="RF42BP10043333", bank_reference="2024030400013"),
-    tx(f"camt:{SECOND_ACCOUNT}:stmt:STMT-2024-03-04-B:1:1", 99, True, MAR_4,
+    tx(f"camt:{SECOND_ACCOUNT}:C:stmt:STMT-2024-03-04-B:1:1", 99, True, MAR_4,
        account_iban=SECOND_ACCOUNT, debtor_name="Zeta Einzelhandel e.K.",
        remittance=("Testueberweisung",)),
 ]
 
 EXPECTED_V08 = [
-    tx(f"camt:{ACCOUNT}:tx:2024030500021-A", 238000, True, MAR_5, value_on=MAR_5,
+    tx(f"camt:{ACCOUNT}:C:tx:2024030500021-A", 238000, True, MAR_5, value_on=MAR_5,
        credited_iban=VIRTUAL_3, debtor_name="Eta Maschinenbau GmbH", debtor_iban=MUSTER,
        remittance=("BP1005/3333",), creditor_reference="RF70INV20240017",
        end_to_end_id="ETA-77120", bank_reference="2024030500021-A"),
-    tx(f"camt:{ACCOUNT}:ntry:2024030500022", 8000, False, MAR_5, value_on=MAR_5,
+    tx(f"camt:{ACCOUNT}:D:ntry:2024030500022", 8000, False, MAR_5, value_on=MAR_5,
        debtor_name="Eta Maschinenbau GmbH", debtor_iban=MUSTER,
        remittance=("Erstattung Guthaben BP1005/3333",), end_to_end_id="REFUND-1005",
        bank_reference="2024030500022"),
-    tx(f"camt:{ACCOUNT}:ntry:2024030500023", 35700, False, MAR_5, reversal=True,
+    tx(f"camt:{ACCOUNT}:DR:ntry:2024030500023", 35700, False, MAR_5, reversal=True,
        value_on=MAR_4, debtor_name="Delta Moebel GmbH & Co. KG", debtor_iban=BETA,
        end_to_end_id="RE-2024-0042", bank_reference="2024030500023"),
-    tx(f"camt:{ACCOUNT}:ntry:2024030500024", 8000, True, MAR_5, reversal=True,
+    tx(f"camt:{ACCOUNT}:CR:ntry:2024030500024", 8000, True, MAR_5, reversal=True,
        debtor_name="Eta Maschinenbau GmbH", debtor_iban=MUSTER,
        remittance=("Erstattung Guthaben BP1005/3333",), end_to_end_id="REFUND-1005",
        bank_reference="2024030500024"),
 ]
 
 EXPECTED_MT940 = [
-    tx(f"mt940:{BLZ_ACCOUNT}:ref:240301-ABC123:2024-03-01", 119000, True, MAR_1,
+    tx(f"mt940:{BLZ_ACCOUNT}:ref:240301-ABC123:2024-03-01:C:119000:1", 119000, True, MAR_1,
        account_iban=BLZ_ACCOUNT, value_on=MAR_1, debtor_name="Bäckerei Müller GmbH & Co. KG",
        debtor_iban=MUSTER, remittance=("Rechnung 2024-0017 BP1001/3333 vielen Dank",),
        end_to_end_id="E2E-BUYER-0001", bank_reference="240301-ABC123"),
-    tx(f"mt940:{BLZ_ACCOUNT}:ref:240301-XYZ987:2024-03-01", 25000, False, MAR_1,
+    tx(f"mt940:{BLZ_ACCOUNT}:ref:240301-XYZ987:2024-03-01:D:25000:1", 25000, False, MAR_1,
        account_iban=BLZ_ACCOUNT, value_on=MAR_1, debtor_name="Vermieter KG",
        debtor_iban=LANDLORD, remittance=("Miete Maerz 2024",), bank_reference="240301-XYZ987"),
     tx(f"mt940:{BLZ_ACCOUNT}:stmt:STARTUMS:00061/001:2024-02-29:3", 490, False, MAR_1,
@@ -118,10 +118,10 @@ EXPECTED_MT940 = [
        account_iban=BLZ_ACCOUNT, reversal=True, value_on=MAR_4,
        debtor_name="Bäckerei Müller GmbH & Co. KG", debtor_iban=MUSTER,
        remittance=("Storno Gutschrift vom 01.03.2024",), end_to_end_id="E2E-BUYER-0001"),
-    tx(f"mt940:{BLZ_ACCOUNT}:ref:240304-QRS1:2024-03-04", 7550, True, MAR_4,
+    tx(f"mt940:{BLZ_ACCOUNT}:ref:240304-QRS1:2024-03-04:C:7550:1", 7550, True, MAR_4,
        account_iban=BLZ_ACCOUNT, value_on=MAR_4, debtor_name="Alte Kontonummer AG",
        remittance=("BP1006/3333Rest",), bank_reference="240304-QRS1"),
-    tx(f"mt940:{BLZ_ACCOUNT}:ref:240305-XYZ987R:2024-03-05", 25000, True, MAR_5,
+    tx(f"mt940:{BLZ_ACCOUNT}:ref:240305-XYZ987R:2024-03-05:RD:25000:1", 25000, True, MAR_5,
        account_iban=BLZ_ACCOUNT, reversal=True, value_on=MAR_5, debtor_name="Vermieter KG",
        debtor_iban=LANDLORD, remittance=("Miete Maerz 2024 Empfaenger unbekannt",),
        bank_reference="240305-XYZ987R"),
@@ -181,7 +181,7 @@ def test_mt940_iban_account_in_a_swift_envelope() -> None:
             b":25:DE89 3704 0044 0532 0130 00\r\n:28C:27/01\r\n:60F:C240229EUR1,00\r\n"
             b":61:2403010301C1,NTRF//B1\r\n:86:Test\r\n:62F:C240301EUR2,00\r\n-}\r\n")
     assert list(read_mt940(io.BytesIO(data))) == [
-        tx(f"mt940:{ACCOUNT}:ref:B1:2024-03-01", 100, True, MAR_1, value_on=MAR_1,
+        tx(f"mt940:{ACCOUNT}:ref:B1:2024-03-01:C:100:1", 100, True, MAR_1, value_on=MAR_1,
            remittance=("Test",), bank_reference="B1")]
 
 
@@ -198,14 +198,27 @@ def test_duplicate_transaction_references_fall_back_to_places() -> None:
                '<Amt Ccy="EUR">4.00</Amt></TxDtls><TxDtls><Refs><AcctSvcrRef>SAME'
                '</AcctSvcrRef></Refs><Amt Ccy="EUR">6.00</Amt></TxDtls></NtryDtls>')
     keys = [t.key for t in read(camt(entry(details=details)))]
-    assert keys == [f"camt:{ACCOUNT}:stmt:S-1:1:1", f"camt:{ACCOUNT}:stmt:S-1:1:2"]
+    assert keys == [f"camt:{ACCOUNT}:C:stmt:S-1:1:1", f"camt:{ACCOUNT}:C:stmt:S-1:1:2"]
 
 
-def test_mt940_duplicate_bank_references_fall_back_to_places() -> None:
-    text = MT940.read_bytes().replace(b"//240301-XYZ987", b"//240301-ABC123")
-    keys = [t.key for t in read_mt940(io.BytesIO(text))][:2]
-    assert keys == [f"mt940:{BLZ_ACCOUNT}:stmt:STARTUMS:00061/001:2024-02-29:1",
-                    f"mt940:{BLZ_ACCOUNT}:stmt:STARTUMS:00061/001:2024-02-29:2"]
+def test_mt940_keys_come_from_the_transaction_not_the_rest_of_the_file() -> None:
+    # a later export repeating the statement, with a return under the same bank
+    # reference, keeps the credit's key: it is not booked twice
+    first = [t.key for t in read_mt940(MT940)]
+    text = MT940.read_bytes().replace(b"//240304-QRS1", b"//240301-ABC123")
+    again = [t.key for t in read_mt940(io.BytesIO(text))]
+    assert again[0] == first[0]
+    assert len(set(again)) == len(again)
+
+
+BOOKED_NONREF = "<BookgDt><Dt>2024-03-05</Dt></BookgDt><AcctSvcrRef>NONREF</AcctSvcrRef>"
+
+
+def test_camt_placeholder_references_are_no_keys() -> None:
+    entries = (entry('<Amt Ccy="EUR">10.00</Amt>', booked=BOOKED_NONREF)
+               + entry('<Amt Ccy="EUR">20.00</Amt>', booked=BOOKED_NONREF))
+    keys = [t.key for t in read(camt(entries))]
+    assert len(set(keys)) == 2 and not any("NONREF" in k for k in keys)
 
 
 def test_amounts_follow_the_currency_exponent() -> None:

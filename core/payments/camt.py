@@ -23,7 +23,7 @@ from defusedxml.ElementTree import iterparse
 
 from core.errors import UnreadableFile
 from core.money import is_known_currency, to_minor
-from core.payments.transactions import BankTransaction
+from core.payments.transactions import BankTransaction, bank_reference
 
 __all__ = ["NAMESPACE", "SUPPORTED_VERSIONS", "read_camt053"]
 
@@ -266,7 +266,7 @@ def _entry(reader: _Reader, elem: Element, statement: _Statement, index: int,
         credit=indicator == "CRDT",
         reversal=(reader.text(elem, "RvslInd") or "").lower() in _TRUE,
         booked_on=booked_on, value_on=_date(reader, elem, "ValDt", number),
-        reference=reader.text(elem, "AcctSvcrRef"))
+        reference=bank_reference(reader.text(elem, "AcctSvcrRef")))
 
 
 def _party(reader: _Reader, tx: Element, role: str) -> _Party:
@@ -284,7 +284,7 @@ def _details(reader: _Reader, tx: Element, entry: _Entry) -> _Details:
     return _Details(
         amount=None if amount is None else _amount(
             amount, f"Ntry/NtryDtls/TxDtls/{label}", entry.number, entry.statement.currency),
-        reference=reader.text(tx, "Refs/AcctSvcrRef"),
+        reference=bank_reference(reader.text(tx, "Refs/AcctSvcrRef")),
         end_to_end_id=None if end_to_end_id == _NOT_PROVIDED else end_to_end_id,
         debtor=_party(reader, tx, "Dbtr"), creditor=_party(reader, tx, "Cdtr"),
         remittance=tuple(reader.texts(tx, "RmtInf/Ustrd")
@@ -338,7 +338,8 @@ def _key(entry: _Entry, detail: _Details, tx_index: int, count: int,
          own_reference: bool) -> str:
     """The bank's transaction reference if each transaction has its own, else the entry's
     (with the transaction's place if it has several), else statement id and places."""
-    prefix = f"camt:{entry.statement.iban}"
+    mark = ("C" if entry.credit else "D") + ("R" if entry.reversal else "")
+    prefix = f"camt:{entry.statement.iban}:{mark}"
     if own_reference and detail.reference:
         return f"{prefix}:tx:{detail.reference}"
     if entry.reference:

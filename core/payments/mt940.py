@@ -24,7 +24,7 @@ from schwifty.exceptions import SchwiftyException
 
 from core.errors import UnreadableFile
 from core.money import is_known_currency, to_minor
-from core.payments.transactions import BankTransaction
+from core.payments.transactions import BankTransaction, bank_reference
 
 __all__ = ["OPTIONS", "read_mt940"]
 
@@ -41,7 +41,6 @@ OPTIONS = mt940.Options(
     case_insensitive_marks=True, unbounded_details=True, strip_bom=True,
     gvc_leading_text=True, non_swift_free_text=True)
 _MARKS = {"C": (True, False), "D": (False, False), "RC": (False, True), "RD": (True, True)}
-_NO_REFERENCE = ("", "NONREF", "NOTPROVIDED")
 _OPENING = ("final_opening_balance", "opening_balance", "intermediate_opening_balance")
 
 
@@ -59,10 +58,9 @@ def read_mt940(source: Path | BinaryIO) -> Iterator[BankTransaction]:
     ``:25:`` or a currency, or an amount does not fit its currency.
     """
     statements = _parse(_decode(_load(source)))
-    references = Counter(
-        _reference(t.data.get("bank_reference")) for s in statements for t in s)
+    seen: Counter[tuple[object, ...]] = Counter()
     for number, statement in enumerate(statements, 1):
-        yield from _statement_transactions(statement, number, references)
+        yield from _statement_transactions(statement, number, seen)
 
 
 def _load(source: Path | BinaryIO) -> bytes:
@@ -96,11 +94,6 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _reference(value: Any) -> str | None:
-    text = str(value or "").strip()
-    return None if text.upper() in _NO_REFERENCE else text
-
-
 def _account(statement: Transactions, number: int) -> str:
     raw = str(statement.data.get("account_identification") or "").strip()
     if not raw:
@@ -117,7 +110,7 @@ def _valid_iban(text: Any) -> str | None:
 
 
 def _statement_transactions(statement: Transactions, number: int,
-                            references: Counter[str | None]) -> Iterator[BankTransaction]:
+                            seen: Counter[tuple[object, ...]]) -> Iterator[BankTransaction]:
     account = _account(statement, number)
     opening = next((statement.data[k] for k in _OPENING if statement.data.get(k)), None)
     place = ":".join((
@@ -127,11 +120,11 @@ def _statement_transactions(statement: Transactions, number: int,
         opening.date.isoformat() if opening is not None and opening.date else "-"))
     for index, transaction in enumerate(statement, 1):
         yield _transaction(transaction, account, f"{number}.{index}",
-                           f"mt940:{account}:stmt:{place}:{index}", references)
+                           f"mt940:{account}:stmt:{place}:{index}", seen)
 
 
 def _transaction(transaction: Transaction, account: str, where: str, positional_key: str,
-                 references: Counter[str | None]) -> BankTransaction:
+                 seen: Counter[tuple[object, ...]]) -> BankTransaction:
     data = transaction.data
     mark = str(data.get("status") or "").upper()
     if mark not in _MARKS:
@@ -140,15 +133,21 @@ def _transaction(transaction: Transaction, account: str, where: str, positional_
     amount, currency = _amount(data, where)
     value_on: date = data["date"]
     booked_on: date = data.get("entry_date") or value_on
-    reference = _reference(data.get("bank_reference"))
-    key = (f"mt940:{account}:ref:{reference}:{booked_on.isoformat()}"
-           if reference is not None and references[reference] == 1 else positional_key)
+    reference = bank_reference(data.get("bank_reference"))
+    # the key comes from the transaction's own fields (never from what else is in the
+    # file), so a transaction in two overlapping exports has the same key in both
+    if reference is not None:
+        fields = (reference, booked_on.isoformat(), mark, amount)
+        seen[fields] += 1
+        key = f"mt940:{account}:ref:{':'.join(map(str, fields))}:{seen[fields]}"
+    else:
+        key = positional_key
     return BankTransaction(
         key=key, account_iban=account, amount=amount, currency=currency, credit=credit,
         reversal=reversal, booked_on=date(booked_on.year, booked_on.month, booked_on.day),
         value_on=date(value_on.year, value_on.month, value_on.day),
         debtor_name=_clean(data.get("applicant_name")), debtor_iban=_iban(data),
-        remittance=_remittance(data), end_to_end_id=_reference(
+        remittance=_remittance(data), end_to_end_id=bank_reference(
             data.get("end_to_end_reference")),
         bank_reference=reference)
 

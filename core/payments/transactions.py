@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["BankTransaction"]
+__all__ = ["BankTransaction", "bank_reference"]
+
+# what banks write where they have no reference
+PLACEHOLDERS = frozenset({"", "NONREF", "NOTPROVIDED", "NONE", "N/A"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +41,9 @@ class BankTransaction:
     creditor_reference: str | None = None
     end_to_end_id: str | None = None
     bank_reference: str | None = None
+
+
+def bank_reference(value: object) -> str | None:
+    """A reference as given, or ``None`` for a missing one or a placeholder (``NONREF``)."""
+    text = str(value or "").strip()
+    return None if text.upper() in PLACEHOLDERS else text
