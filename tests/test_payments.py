@@ -264,3 +264,60 @@ def test_observers_get_the_payment_block_with_the_activation(engine, hooks, buy)
         (FIRST_IBAN, "BP1001/3333", "595.00", "2026-04-01"),
         (FIRST_IBAN, "BP1001/3333", "595.00", "2026-05-01")]
     assert blocks[0]["epc_payload"].endswith("\nEUR595\n\n\nBP1001/3333")
+
+
+def test_a_reference_two_orders_could_be_is_only_proposed(engine, buy, book):
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(id=33333, name="Other", country="DE", account_holder="Other",
+                            bank_code="10020030", account_first=4_100_000_000,
+                            account_last=4_100_009_999)
+        ledger.add_connection(name="other", merchant_id=33333, platform="woocommerce",
+                              status_map={"completed": "activate"})
+    buy("1001", activate_on=0)
+    buy("1001", activate_on=0, shop="other")
+    # the next line glued on: BP1001/3333 + "3 Stueck" reads as 1001 of merchant 33333 too
+    assert book(transfer(1_000, key="t1", lines=("Rechnung BP1001/3333", "3 Stueck"))) \
+        == ["proposed"]
+    assert open_amounts(engine, "1001") == [119_000]
+
+
+def test_a_return_needs_the_same_payer_account_not_only_the_end_to_end_id(engine, buy, book):
+    buy("1001", activate_on=0)
+    book(transfer(50_000, key="a", lines=("BP1001/3333",), e2e="1",
+                  debtor_iban="DE89370400440532013000"))
+    book(transfer(50_000, key="b", lines=("BP1001/3333",), e2e="1",
+                  debtor_iban="DE75512108001245126199"))
+    assert book(transfer(50_000, key="r", credit=False, reversal=True, e2e="1", day=12,
+                         debtor_iban="DE75512108001245126199")) == ["booked"]
+    with session_scope(engine, write=False) as session:
+        reversed_keys = session.scalars(select(BankTransactionRecord.debtor_iban).where(
+            BankTransactionRecord.status == "reversed")).all()
+    assert reversed_keys == ["DE75512108001245126199"]
+
+
+def test_a_return_leaves_stopped_dunning_stopped(engine, buy, book):
+    from core.receivables.book import stop_dunning
+
+    buy("1001", activate_on=0)
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        stop_dunning(ledger, ledger.find_order("acme", "1001"), "dispute")
+    book(transfer(119_000, key="t1", credited=FIRST_IBAN, e2e="E1"))
+    book(transfer(119_000, key="t2", credit=False, reversal=True, e2e="E1", day=12))
+    r = receivable(engine, "1001")
+    assert (r.status, r.stop_reason, r.next_step_on, r.open_amount) == \
+        ("stopped", "dispute", None, 119_000)
+
+
+def test_a_credit_note_after_payment_moves_the_money_to_the_buyers_credit(engine, buy, book,
+                                                                           feed):
+    buy("1001", activate_on=0)
+    book(transfer(119_000, key="t1", credited=FIRST_IBAN))
+    with time_machine.travel(at(12), tick=False):
+        feed(load_snapshot(order_data("1001", lines=CART, discounts=[], status="cancelled",
+                                      ordering_key=at(12).isoformat())))
+    r = receivable(engine, "1001")
+    assert (r.open_amount, r.paid, r.status) == (0, 0, "settled")
+    assert credit_of(engine) == 119_000
+    assert journal(engine, "buyer_credit") == -119_000

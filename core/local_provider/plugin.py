@@ -133,7 +133,7 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
         )
         ledger.session.add(note)
         ledger.session.flush()
-        apply_credit(ledger, invoice.id, gross)
+        apply_credit(ledger, invoice.id, gross, key=key)
         _journal(ledger, order, operation, "credit_note", -gross,
                  f"{description} against {invoice.number}", note.number, key=key)
         charge_fee(ledger, ledger.merchant(order.merchant_id), order.order_key, key=key,

@@ -93,24 +93,29 @@ def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,
 
 
 def _reverse(ledger: Ledger, record: BankTransactionRecord) -> bool:
-    """Undo the transfer this debit returns: the same end-to-end id, else the latest booked
-    transfer of the same amount from the same account. ``False`` if none is found."""
+    """Undo the transfer this debit returns: on the same account, of the same amount, from
+    the same payer account where both name one, and with the same end-to-end id where the
+    return has one. ``False`` if there is none, or more than one to choose from (the
+    merchant decides then)."""
     query = select(BankTransactionRecord).where(
         BankTransactionRecord.credit.is_(True), BankTransactionRecord.reversal.is_(False),
         BankTransactionRecord.reversed_by_id.is_(None),
+        BankTransactionRecord.account_iban == record.account_iban,
+        BankTransactionRecord.currency == record.currency,
         BankTransactionRecord.amount == record.amount,
+        BankTransactionRecord.booked_on <= record.booked_on,
         BankTransactionRecord.status.in_(("booked", "proposed", "unmatched")))
+    if not (record.end_to_end_id or record.debtor_iban):
+        return False
     if record.end_to_end_id:
         query = query.where(BankTransactionRecord.end_to_end_id == record.end_to_end_id)
-    elif record.debtor_iban:
-        query = query.where(BankTransactionRecord.debtor_iban == record.debtor_iban)
-    else:
+    if record.debtor_iban:
+        query = query.where((BankTransactionRecord.debtor_iban == record.debtor_iban)
+                            | BankTransactionRecord.debtor_iban.is_(None))
+    found = ledger.session.scalars(query.limit(2).with_for_update()).all()
+    if len(found) != 1:
         return False
-    original = ledger.session.scalars(query.order_by(
-        BankTransactionRecord.booked_on.desc(), BankTransactionRecord.id.desc())
-        .limit(1).with_for_update()).first()
-    if original is None:
-        return False
+    original = found[0]
     if original.status == "booked":
         payments = ledger.session.scalars(select(Payment).where(
             Payment.transaction_id == original.id, Payment.amount > 0)
@@ -213,7 +218,8 @@ def refund_credit(ledger: Ledger, buyer_id: int, amount: int | None = None, *,
     """Pay back the buyer's credit (all of it, or ``amount``) once per ``key``; returns the
     amount and the account it goes to (the last over-payment's payer account)."""
     buyer = ledger.session.scalars(select(Buyer).where(Buyer.id == buyer_id)
-                                   .with_for_update()).one_or_none()
+                                   .with_for_update()
+                                   .execution_options(populate_existing=True)).one_or_none()
     if buyer is None:
         raise NotFound(f"no buyer {buyer_id}")
     amount = buyer.credit if amount is None else amount

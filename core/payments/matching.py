@@ -25,7 +25,7 @@ __all__ = ["Match", "Matcher", "creditor_references", "reference_candidates"]
 SEPARATORS = "/.-_:\\|"
 _TOKEN = re.compile(rf"[0-9A-Za-z{re.escape(SEPARATORS)}]+")
 _BP = re.compile(r"B\s*P", re.IGNORECASE)
-_RF = re.compile(r"R\s*F\s*\d\s*\d(?:\s*[0-9A-Za-z]){1,21}", re.IGNORECASE)
+_RF_START = re.compile(r"RF\d\d", re.IGNORECASE)
 _NAME_NOISE = re.compile(
     r"\b(gmbh|ag|kg|ug|ohg|gbr|e\.?\s?k|mbh|co|ltd|sarl|sas|sa|bv|nv|ab|as|oy|aps|sl|"
     r"haftungsbeschränkt|und|and|the)\b")
@@ -85,10 +85,16 @@ def creditor_references(transaction: BankTransaction) -> list[str]:
     texts = [transaction.creditor_reference or "", " ".join(transaction.remittance)]
     found = []
     for text in texts:
-        for hit in _RF.finditer(text):
-            compact = iso11649.compact(hit.group())
-            if iso11649.is_valid(compact) and compact not in found:
-                found.append(compact)
+        squeezed = re.sub(r"\s+", "", text).upper()
+        for start in _RF_START.finditer(squeezed):
+            # the reference may run into the next word: the longest valid reading wins
+            tail = re.match(r"[0-9A-Z]*", squeezed[start.end():]).group()[:21]
+            for end in range(len(tail), 0, -1):
+                reference = start.group() + tail[:end]
+                if iso11649.is_valid(reference):
+                    if reference not in found:
+                        found.append(reference)
+                    break
     return found
 
 
@@ -111,7 +117,7 @@ class Matcher:
                 Buyer.virtual_iban == transaction.credited_iban.replace(" ", "").upper()))
             if buyer_id is not None:
                 order_id = by_reference.order_id if by_reference is not None \
-                    and by_reference.buyer_id == buyer_id else None
+                    and by_reference.certain and by_reference.buyer_id == buyer_id else None
                 return Match("virtual_iban", buyer_id, order_id)
         if by_reference is not None:
             return by_reference
@@ -126,9 +132,14 @@ class Matcher:
             .join(ShopConnection, ShopConnection.id == Order.connection_id)
             .where(tuple_(Order.order_number, ShopConnection.merchant_id).in_(candidates))
             .where(Order.buyer_id.is_not(None))).all()
+        if not rows:
+            return None
         rank = {candidate: n for n, candidate in enumerate(candidates)}
         rows = sorted(rows, key=lambda r: rank[(r.order_number, r.merchant_id)])
-        return Match("reference", rows[0].buyer_id, rows[0].id) if rows else None
+        # two orders fit different readings (BP10015: 1001 of merchant 5, or 100 of 15):
+        # only a guess, for the merchant to confirm
+        certain = len({row.id for row in rows}) == 1
+        return Match("reference" if certain else "proposal", rows[0].buyer_id, rows[0].id)
 
     def _by_rf(self, transaction: BankTransaction) -> Match | None:
         for reference in creditor_references(transaction):

@@ -45,14 +45,26 @@ def _settle_if_paid(receivable: Receivable) -> None:
         receivable.status, receivable.next_step_on = "settled", None
 
 
-def apply_credit(ledger: Ledger, invoice_id: int, gross: int) -> None:
+def apply_credit(ledger: Ledger, invoice_id: int, gross: int, *, key: str) -> None:
     """A credit note of ``gross`` against an invoice lowers what its receivable asks; a full
-    credit settles it (and ends its dunning)."""
+    credit settles it (and ends its dunning). What the buyer had paid beyond what is left
+    becomes the buyer's credit (journalled under the credit note's ``key``), to be paid
+    back."""
     receivable = ledger.session.scalars(select(Receivable).where(
         Receivable.invoice_id == invoice_id).with_for_update()).one_or_none()
     if receivable is None:  # an invoice from before receivables were kept
         return
     receivable.credited += gross
+    excess = min(receivable.paid, -receivable.open_amount)
+    if excess > 0:
+        receivable.paid -= excess
+        buyer_id = ledger.session.scalar(select(Order.buyer_id).where(
+            Order.id == receivable.order_id))
+        buyer = ledger.session.scalars(select(Buyer).where(Buyer.id == buyer_id)
+                                       .with_for_update()).one()
+        change_buyer_credit(ledger, buyer, excess, order_id=receivable.order_id,
+                            currency=receivable.currency, key=key, kind="buyer_credit",
+                            description="paid for what a credit note took back")
     _settle_if_paid(receivable)
 
 
@@ -161,7 +173,10 @@ def reverse_payments(ledger: Ledger, payments: Sequence[Payment], *, booked_on: 
             idempotency_key=part_key, transaction_id=transaction_id))
         receivable.paid -= payment.amount
         if receivable.status == "settled" and receivable.open_amount > 0:
-            receivable.status, receivable.next_step_on = "open", booked_on
+            if receivable.stop_reason:  # its dunning was stopped: it stays stopped
+                receivable.status = "stopped"
+            else:
+                receivable.status, receivable.next_step_on = "open", booked_on
         reversed_total += payment.amount
         ledger.journal(merchant_id=payment.merchant_id, order_id=payment.order_id,
                        kind="payment_reversal", amount=payment.amount,
@@ -177,7 +192,11 @@ def change_buyer_credit(ledger: Ledger, buyer: Buyer, amount: int, *, order_id: 
     """Add ``amount`` (negative: take it away) to what the buyer has paid beyond its
     invoices, journalled on ``order_id``: ``buyer_credit`` for an over-payment (or its
     reversal), ``credit_refund`` for money paid back to the buyer."""
-    buyer.credit += amount
+    # in the database, not from the row as read: concurrent imports and refunds add up
+    ledger.session.execute(update(Buyer).where(Buyer.id == buyer.id)
+                           .values(credit=Buyer.credit + amount)
+                           .execution_options(synchronize_session=False))
+    ledger.session.refresh(buyer, attribute_names=["credit"])
     ledger.journal(merchant_id=buyer.merchant_id, order_id=order_id, kind=kind,
                    amount=-amount, currency=currency, idempotency_key=key,
                    description=description)
