@@ -29,16 +29,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from core.config import Settings
 from core.kit import Kit
-from core.ledger.db import make_engine, session_scope
+from core.ledger.db import make_engine, session_scope, upgrade
 from core.ledger.models import Base, Delivery, Invoice
+from core.ledger.store import Ledger
+from core.schemas import dump_snapshot, load_snapshot
 
 TEMPLATE = json.loads((Path(__file__).with_name("woocommerce-order.json")).read_text())
 SECRET = "bench-secret"
@@ -256,6 +259,44 @@ def reset_postgresql(url: str) -> None:
         Base.metadata.drop_all(conn)
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     engine.dispose()
+
+
+def order_snapshot() -> dict[str, Any]:
+    """One order as the ledger stores it (``dump_snapshot``), for bulk-inserted orders."""
+    data = {
+        "shop": "bench", "order_id": "1001", "order_number": "1001", "currency": "EUR",
+        "buyer": {"company": "Muster Bürobedarf", "legal_form": "GmbH",
+                  "vat_id": "DE136695976", "first_name": "Erika", "last_name": "Muster",
+                  "email": "einkauf@muster.example", "street": "Hauptstraße 5",
+                  "postcode": "10115", "city": "Berlin", "country": "DE"},
+        "lines": [{"line_id": "1", "kind": "product", "name": "Standing desk", "quantity": 1,
+                   "sku": "SKU-1", "net": "1000.00", "tax": "190.00", "gross": "1190.00",
+                   "tax_rate": "19"}],
+        "total": "1190.00", "total_tax": "190.00", "status": "completed",
+        "ordering_key": "2026-04-29T09:00:00+00:00", "discounts": [], "refunds": [],
+    }
+    return dump_snapshot(load_snapshot(data))
+
+
+def new_ledger(url: str | None, folder: Path, merchant_id: int = 3333,
+               accounts: int = 10_000) -> Engine:
+    """An empty, migrated ledger (PostgreSQL at ``url``, its tables dropped first, or a new
+    SQLite file in ``folder``, which is created) with the merchant, whose buyers' virtual
+    IBANs come from ``accounts`` accounts from 4,000,000,000 on at bank 10020030, and its
+    WooCommerce shop ``bench``."""
+    folder.mkdir(parents=True)
+    if url is not None:
+        reset_postgresql(url)
+    engine = make_engine(url or f"sqlite:///{folder / 'invoicekit.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(
+            id=merchant_id, name="Bench GmbH", country="DE",
+            account_holder="invoicekit Treuhand", bank_code="10020030", bic="ABCDDEFFXXX",
+            account_first=4_000_000_000, account_last=4_000_000_000 + accounts - 1)
+        ledger.add_connection(name=SHOP, merchant_id=merchant_id, platform="woocommerce")
+    return engine
 
 
 class Instance:

@@ -24,11 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from common import bench_folder, progress, reset_postgresql, stop_on_sigterm
+from common import bench_folder, new_ledger, order_snapshot, progress, stop_on_sigterm
 from sqlalchemy import Engine, bindparam, delete, event, func, insert, select, update
 
 from core.hooks import Hooks
-from core.ledger.db import make_engine, session_scope, upgrade
+from core.ledger.db import session_scope
 from core.ledger.models import (
     DunningStep,
     Invoice,
@@ -37,11 +37,9 @@ from core.ledger.models import (
     Receivable,
     ShopConnection,
 )
-from core.ledger.store import Ledger
 from core.plugins import get_plugin_manager
 from core.receivables.policy import default_policy
 from core.receivables.tick import DailyTick
-from core.schemas import dump_snapshot, load_snapshot
 
 POSTGRESQL = "postgresql+psycopg://postgres@127.0.0.1:5432/invoicekit_bench_dunning"
 DAY = date(2026, 5, 4)  # the bench day: the tick runs for it
@@ -50,23 +48,6 @@ CHUNK = 20_000  # rows per INSERT or UPDATE executemany
 GROSS, NET = 119_000, 100_000  # 1,190.00 EUR at 19 %
 IBAN = "DE02100200304000000001"
 SPREAD_DAYS = 30  # the receivables not due are looked at again within this many days
-
-
-def order_snapshot() -> dict[str, Any]:
-    """One order as the ledger stores it (``dump_snapshot``), shared by every order."""
-    data = {
-        "shop": "bench", "order_id": "1001", "order_number": "1001", "currency": "EUR",
-        "buyer": {"company": "Muster Bürobedarf", "legal_form": "GmbH",
-                  "vat_id": "DE136695976", "first_name": "Erika", "last_name": "Muster",
-                  "email": "einkauf@muster.example", "street": "Hauptstraße 5",
-                  "postcode": "10115", "city": "Berlin", "country": "DE"},
-        "lines": [{"line_id": "1", "kind": "product", "name": "Standing desk", "quantity": 1,
-                   "sku": "SKU-1", "net": "1000.00", "tax": "190.00", "gross": "1190.00",
-                   "tax_rate": "19"}],
-        "total": "1190.00", "total_tax": "190.00", "status": "completed",
-        "ordering_key": "2026-04-29T09:00:00+00:00", "discounts": [], "refunds": [],
-    }
-    return dump_snapshot(load_snapshot(data))
 
 
 def at_nine(day: date) -> datetime:
@@ -88,18 +69,9 @@ def spread(total: int, count: int, shift: int = 0) -> list[int]:
 def fresh_ledger(url: str | None, folder: Path) -> Engine:
     """An empty, migrated ledger with merchant 3333 (its policy the default, recorded as the
     tick records it once the choice window closed) and the shop ``bench``."""
-    folder.mkdir(parents=True)
-    if url is not None:
-        reset_postgresql(url)
-    engine = make_engine(url or f"sqlite:///{folder / 'invoicekit.db'}")
-    upgrade(engine)
+    engine = new_ledger(url, folder, MERCHANT_ID)
     with session_scope(engine) as session:
-        ledger = Ledger(session)
-        merchant = ledger.add_merchant(
-            id=MERCHANT_ID, name="Bench GmbH", country="DE",
-            account_holder="invoicekit Treuhand", bank_code="10020030", bic="ABCDDEFFXXX",
-            account_first=4_000_000_000, account_last=4_000_009_999)
-        ledger.add_connection(name="bench", merchant_id=MERCHANT_ID, platform="woocommerce")
+        merchant = session.get(Merchant, MERCHANT_ID)
         merchant.dunning_policy = default_policy().to_json()
         merchant.dunning_policy_set_by = "default"
         merchant.dunning_policy_set_at = at_nine(DAY - timedelta(days=60))
