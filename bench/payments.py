@@ -11,7 +11,8 @@ On each backend, measured in the same run:
 - **import**: a camt.053.001.08 file of (B) a tenth of ``--transactions`` credit transfers,
   then one of (A) ``--transactions``, each crediting one buyer's virtual IBAN with exactly
   what its one receivable has open; then A again, which must find only duplicates. Checks:
-  every transfer booked, every receivable paid settled, no buyer credit.
+  every transfer booked, every receivable paid settled, no buyer credit. On PostgreSQL the
+  ledger is analysed after each import, untimed, as autovacuum would (see ``analyze``).
 
 Prints seconds, rows (or transactions) per second, the statement's memory, the ratios A/B,
 and the database's plans of the statement's read and of the read of a buyer's open
@@ -211,15 +212,29 @@ def add_movements(engine: Engine, week: str, count: int, foreign: int) -> int:
 
 
 def after_bulk_load(engine: Engine, tables: tuple[str, ...]) -> None:
-    """On PostgreSQL: sequences past the ids inserted, and what autovacuum does after a bulk
-    load (``VACUUM ANALYZE``)."""
+    """On PostgreSQL: the sequences of ``tables`` past the ids inserted, and what autovacuum
+    does after a bulk load of them (``VACUUM ANALYZE``). The tables left empty are not
+    analysed: a table never analysed is planned as at least 10 pages, one analysed empty as
+    the few pages it has when a statement is first planned (see ``analyze``)."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in tables:
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                  f"(SELECT max(id) FROM {table}))")
-        conn.exec_driver_sql("VACUUM ANALYZE")
+        conn.exec_driver_sql(f"VACUUM ANALYZE {', '.join(tables)}")
+
+
+def analyze(engine: Engine) -> None:
+    """On PostgreSQL, between two imports (not timed): ``ANALYZE``, as autovacuum does once
+    a table changed enough. It also makes the connections plan their prepared statements
+    anew (psycopg prepares a statement run five times on a connection; PostgreSQL keeps a
+    generic plan of it until the table's statistics change). Without it (autovacuum is off
+    on some servers) lookups planned while ``bank_transactions``, ``payments`` and
+    ``movements`` held a few rows stay sequential scans as the tables grow."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def explain(engine: Engine, statement: str, parameters: Any) -> list[str]:
@@ -389,7 +404,7 @@ def bench_statements(url: str | None, folder: Path, movements: int,
                                                        max(movements // 100, 1))),
                 "B": (WEEK_B, small, add_movements(engine, WEEK_B, small,
                                                    max(small // 100, 1)))}
-    after_bulk_load(engine, ("buyers", "orders", "invoices", "receivables"))
+    after_bulk_load(engine, ("buyers", "orders", "invoices", "receivables", "movements"))
     total = movements + small + max(movements // 100, 1) + max(small // 100, 1)
     print(f"built {ORDERS:,} orders and {total:,} movements in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
@@ -631,6 +646,7 @@ def bench_imports(url: str | None, folder: Path, transactions: int,
         progress(f"import {label}: {len(ids):,} transfers")
         runs[label] = measure_import(engine, files[label[0]], label, ids, outcome, stored)
         show_import(runs[label])
+        analyze(engine)
     engine.dispose()
     return runs, read, plan
 
