@@ -84,8 +84,6 @@ def db_upgrade() -> None:
 # -- merchants and shops ------------------------------------------------------------------
 
 
-
-
 @main.group()
 def merchants() -> None:
     """Merchants and their bank details."""

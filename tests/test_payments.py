@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 from conftest import MERCHANT_ID
 from core.errors import ConfigurationError
 from core.ledger.db import session_scope
-from core.ledger.models import BankTransactionRecord, Buyer, Merchant, Movement, Payment
+from core.ledger.models import (
+    BankTransactionRecord,
+    Buyer,
+    Merchant,
+    Movement,
+    Payment,
+    Receivable,
+)
 from core.ledger.store import Ledger
 from core.payments.booking import assign, book_transaction, refund_credit
 from core.payments.matching import Matcher, creditor_references, reference_candidates
@@ -22,7 +29,7 @@ from core.payments.transactions import BankTransaction
 from core.receivables.book import payment_history
 from core.schemas import load_snapshot
 from orders import order_data
-from timeline import CART, DAY0, at, receivable, run, steps
+from timeline import CART, DAY0, at, receivable, rf_of, run, steps
 
 ACCOUNT = "DE02100200300000000001"
 FIRST_IBAN = str(IBAN.generate("DE", bank_code="10020030", account_code="4000000000").compact)
@@ -116,12 +123,7 @@ def test_an_rf_reference_counts_only_where_the_merchant_gives_them_out(engine, b
                                                                        configure):
     configure(rf_references=True)
     buy("1001", activate_on=0)
-    with session_scope(engine, write=False) as session:
-        order = Ledger(session).find_order("acme", "1001")
-        rf = session.scalars(select(BankTransactionRecord.id)).first() or None
-        from core.ledger.models import Invoice
-        rf = session.scalars(select(Invoice.creditor_reference)
-                             .where(Invoice.order_id == order.id)).one()
+    rf = rf_of(engine, "1001")
     assert rf.startswith("RF")
     assert book(transfer(19_000, key="t1", rf=rf)) == ["booked"]
     assert open_amounts(engine, "1001") == [100_000]
@@ -215,7 +217,6 @@ def test_installments_are_paid_in_due_order(engine, buy, book):
     buy("1001", activate_on=0, installments=3)
     book(transfer(50_000, key="t1", credited=FIRST_IBAN))
     with session_scope(engine, write=False) as session:
-        from core.ledger.models import Receivable
         rows = session.execute(select(Receivable.installment, Receivable.paid)
                                .order_by(Receivable.due_on)).all()
     assert rows == [(1, 39_667), (2, 10_333), (3, 0)]

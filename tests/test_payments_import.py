@@ -13,10 +13,9 @@ from sqlalchemy import func, select
 
 from core.errors import UnreadableFile
 from core.ledger.db import session_scope
-from core.ledger.models import BankTransactionRecord, Buyer, Invoice, Payment
-from core.ledger.store import Ledger
+from core.ledger.models import BankTransactionRecord, Buyer, Payment
 from core.payments.booking import import_file
-from timeline import DAY0, receivable
+from timeline import DAY0, receivable, rf_of
 
 ACCOUNT = "DE02100200300000000001"
 BUYER_A = str(IBAN.generate("DE", bank_code="10020030", account_code="4000000000").compact)
@@ -94,13 +93,6 @@ def state(engine) -> dict:
     return {"open": [receivable(engine, o).open_amount for o in ("1001", "1002", "1003")],
             "status": [receivable(engine, o).status for o in ("1001", "1002", "1003")],
             "credit_a": credit[BUYER_A], "paid": paid, "records": records}
-
-
-def rf_of(engine, order_id: str) -> str:
-    with session_scope(engine, write=False) as session:
-        order = Ledger(session).find_order("acme", order_id)
-        return session.scalars(select(Invoice.creditor_reference)
-                               .where(Invoice.order_id == order.id)).one()
 
 
 def test_statement_files_book_each_match_exactly(engine, ledger_with_orders, tmp_path):

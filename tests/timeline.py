@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from conftest import MERCHANT_ID
 from core.ledger.db import session_scope
-from core.ledger.models import Merchant, Receivable
+from core.ledger.models import Invoice, Merchant, Receivable
 from core.ledger.store import Ledger
 from core.receivables.tick import DailyTick
 from core.schemas import load_snapshot
@@ -96,3 +96,11 @@ def receivable(engine, order_id="1001"):
         r = session.scalars(select(Receivable).where(Receivable.order_id == order.id)).first()
         session.expunge(r)
         return r
+
+
+def rf_of(engine, order_id: str) -> str:
+    """The RF creditor reference of the order's invoice."""
+    with session_scope(engine, write=False) as session:
+        order = Ledger(session).find_order("acme", order_id)
+        return session.scalars(select(Invoice.creditor_reference)
+                               .where(Invoice.order_id == order.id)).one()

@@ -22,8 +22,8 @@ from core.payments.matching import Match, Matcher
 from core.payments.transactions import BankTransaction
 from core.receivables.book import change_buyer_credit, pay, payable, reverse_payments
 
-__all__ = ["CHUNK", "ImportSummary", "assign", "book_transaction", "import_file",
-           "refund_credit"]
+__all__ = ["CHUNK", "ImportSummary", "assign", "book_transaction", "buyer_currency",
+           "import_file", "refund_credit"]
 
 CHUNK = 500  # transactions booked per database transaction
 
@@ -57,8 +57,9 @@ def _record(transaction: BankTransaction, file_name: str) -> BankTransactionReco
         account_iban=transaction.account_iban, credited_iban=transaction.credited_iban,
         amount=transaction.amount, currency=transaction.currency, credit=transaction.credit,
         reversal=transaction.reversal, booked_on=transaction.booked_on,
-        value_on=transaction.value_on, debtor_name=(transaction.debtor_name or None)
-        and transaction.debtor_name[:140], debtor_iban=transaction.debtor_iban,
+        value_on=transaction.value_on,
+        debtor_name=transaction.debtor_name[:140] if transaction.debtor_name else None,
+        debtor_iban=transaction.debtor_iban,
         remittance="\n".join(transaction.remittance),
         creditor_reference=transaction.creditor_reference,
         end_to_end_id=transaction.end_to_end_id, status="unmatched")
@@ -230,13 +231,14 @@ def refund_credit(ledger: Ledger, buyer_id: int, amount: int | None = None, *,
         BankTransactionRecord.buyer_id == buyer_id, BankTransactionRecord.to_credit > 0,
         BankTransactionRecord.status == "booked")
         .order_by(BankTransactionRecord.id.desc()).limit(1)).first()
-    currency = source.currency if source is not None else _currency_of(ledger, buyer_id)
+    currency = source.currency if source is not None else buyer_currency(ledger, buyer_id)
     change_buyer_credit(ledger, buyer, -amount, order_id=_latest_order(ledger, buyer_id),
                         currency=currency, key=key, kind="credit_refund",
                         description=f"credit paid back on {datetime.now(UTC).date()}")
     return amount, source.debtor_iban if source is not None else None
 
 
-def _currency_of(ledger: Ledger, buyer_id: int) -> str:
+def buyer_currency(ledger: Ledger, buyer_id: int) -> str:
+    """The currency of a buyer's orders, which its credit is in."""
     return ledger.session.scalar(select(func.min(Order.currency)).where(
         Order.buyer_id == buyer_id)) or "EUR"

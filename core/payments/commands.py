@@ -18,7 +18,7 @@ from core.ledger.models import BankTransactionRecord, Buyer, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import to_minor
 from core.payments.block import payment_blocks, qr_png, qr_svg, to_json, to_text
-from core.payments.booking import assign, import_file, refund_credit
+from core.payments.booking import assign, buyer_currency, import_file, refund_credit
 from core.receivables.book import record_payment
 
 __all__ = ["payments"]
@@ -132,8 +132,7 @@ def payments_credits() -> None:
         found = False
         for buyer in buyers:
             found = True
-            currency = session.scalar(select(Order.currency).where(
-                Order.buyer_id == buyer.id).limit(1)) or "EUR"
+            currency = buyer_currency(Ledger(session), buyer.id)
             click.echo(f"buyer {buyer.id}  {buyer.company} (merchant {buyer.merchant_id}, "
                        f"{buyer.virtual_iban}): credit {money(buyer.credit, currency)}")
         if not found:
@@ -149,8 +148,7 @@ def payments_refund(buyer_id: int, amount: str | None) -> None:
     try:
         with session_scope(kit.engine) as session:
             ledger = Ledger(session)
-            currency = session.scalar(select(Order.currency).where(
-                Order.buyer_id == buyer_id).limit(1)) or "EUR"
+            currency = buyer_currency(ledger, buyer_id)
             minor = None if amount is None else _amount(amount, currency)
             paid, iban = refund_credit(ledger, buyer_id, minor, key=f"refund:{uuid.uuid4()}")
             click.echo(f"buyer {buyer_id}: {money(paid, currency)} to pay back"
@@ -207,7 +205,8 @@ def payments_block(shop: str, order_id: str, as_json: bool, language: str,
     kit = kit_or_fail()
     try:
         with session_scope(kit.engine, write=False) as session:
-            blocks = payment_blocks(Ledger(session), Ledger(session).find_order(shop, order_id))
+            ledger = Ledger(session)
+            blocks = payment_blocks(ledger, ledger.find_order(shop, order_id))
     except InvoicekitError as exc:
         fail(exc)
     if not blocks:

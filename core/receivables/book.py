@@ -222,17 +222,19 @@ def payment_history(ledger: Ledger, buyer_id: int, today: date | None = None,
         .group_by(Payment.receivable_id).subquery()
     rows = ledger.session.execute(
         select(Receivable.status, Receivable.due_on, Receivable.paid,
-               Receivable.gross - Receivable.credited - Receivable.paid, last_payment.c.on)
+               (Receivable.gross - Receivable.credited - Receivable.paid).label("open"),
+               last_payment.c.on.label("last_paid_on"))
         .join(Order, Order.id == Receivable.order_id)
         .outerjoin(last_payment, last_payment.c.receivable_id == Receivable.id)
         .where(Order.buyer_id == buyer_id)).all()
-    settled = [r for r in rows if r[0] == "settled" and r[2] > 0 and r[4] is not None]
-    on_time = sum(1 for r in settled if r[4] <= r[1])
+    settled = [r for r in rows
+               if r.status == "settled" and r.paid > 0 and r.last_paid_on is not None]
+    on_time = sum(1 for r in settled if r.last_paid_on <= r.due_on)
     return PaymentHistory(
         invoices_paid=len(settled), paid_on_time=on_time, paid_late=len(settled) - on_time,
-        amount_paid=sum(int(r[2]) for r in rows),
-        open_overdue=sum(1 for r in rows if r[3] > 0 and r[1] < today
-                         and r[0] not in ENDED))
+        amount_paid=sum(int(r.paid) for r in rows),
+        open_overdue=sum(1 for r in rows if r.open > 0 and r.due_on < today
+                         and r.status not in ENDED))
 
 
 def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:
