@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,6 +224,31 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folder", type=Path,
                         help="Where instance folders and process logs go [default: a new "
                              "/tmp/invoicekit-bench-… folder, left in place]")
+
+
+def add_ledger_options(parser: argparse.ArgumentParser, database_url: str,
+                       folder_holds: str) -> None:
+    """The options of the benchmarks that build their ledger directly (no kit processes):
+    backends, the PostgreSQL of the production one, and the folder."""
+    parser.add_argument("--backend", choices=("embedded", "production", "both"),
+                        default="both")
+    parser.add_argument("--database-url", default=database_url,
+                        help="PostgreSQL of the production backend; its tables are dropped "
+                             "(the database is created if missing) [default: %(default)s]")
+    parser.add_argument("--folder", type=Path,
+                        help=f"Where {folder_holds} go [default: a new "
+                             "/tmp/invoicekit-bench-… folder, left in place]")
+
+
+def print_figures(runs: Sequence[Any], rows: Sequence[tuple[str, Callable[[Any], float], str]],
+                  checks: str, width: int = 42) -> None:
+    """The summary: a row per figure (label, how to read it from a run, format), a column
+    per backend run (``name``), and whether each run's checks (``ok``) passed."""
+    print("\n== summary\n" + f"{'':<{width}}" + "".join(f"{r.name:>12}" for r in runs))
+    for label, figure, spec in rows:
+        print(f"{label:<{width}}" + "".join(f"{figure(r):>12{spec}}" for r in runs))
+    print(f"{'checks (' + checks + ')':<{width}}"
+          + "".join(f"{'ok' if r.ok else 'FAILED':>12}" for r in runs))
 
 
 def chosen_backends(args: argparse.Namespace) -> list[Backend]:

@@ -24,7 +24,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from common import bench_folder, new_ledger, order_snapshot, progress, stop_on_sigterm
+from common import (
+    add_ledger_options,
+    bench_folder,
+    new_ledger,
+    order_snapshot,
+    print_figures,
+    progress,
+    stop_on_sigterm,
+)
 from sqlalchemy import Engine, bindparam, delete, event, func, insert, select, update
 
 from core.hooks import Hooks
@@ -328,8 +336,6 @@ def bench_backend(name: str, url: str | None, folder: Path, total: int,
 
 def summary(runs: list[BackendRun]) -> None:
     """One table: a row per figure, a column per backend."""
-    names = [r.name for r in runs]
-    print("\n== summary\n" + f"{'':<40}" + "".join(f"{n:>12}" for n in names))
     rows: list[tuple[str, Callable[[BackendRun], float], str]] = []
     for label in "ABC":
         rows += [(f"{label}: due receivables", lambda r, x=label: r.runs[x].due, ",.0f"),
@@ -342,10 +348,7 @@ def summary(runs: list[BackendRun]) -> None:
              ("tick C/A (1/10 of all; expected ~1)", lambda r: r.ratio("C"), ".2f"),
              ("read B/A", lambda r: r.ratio("B", read=True), ".2f"),
              ("read C/A", lambda r: r.ratio("C", read=True), ".2f")]
-    for label, figure, spec in rows:
-        print(f"{label:<40}" + "".join(f"{figure(r):>12{spec}}" for r in runs))
-    print(f"{'checks (steps, notices, errors)':<40}"
-          + "".join(f"{'ok' if r.ok else 'FAILED':>12}" for r in runs))
+    print_figures(runs, rows, "steps, notices, errors", width=40)
 
 
 def main() -> None:
@@ -354,14 +357,7 @@ def main() -> None:
                         help="receivables of datasets A and B [default: %(default)s]")
     parser.add_argument("--due-percent", type=Decimal, default=Decimal(1),
                         help="share due in A, in percent, at most 10 [default: %(default)s]")
-    parser.add_argument("--backend", choices=("embedded", "production", "both"),
-                        default="both")
-    parser.add_argument("--database-url", default=POSTGRESQL,
-                        help="PostgreSQL of the production backend; its tables are dropped "
-                             "(the database is created if missing) [default: %(default)s]")
-    parser.add_argument("--folder", type=Path,
-                        help="Where ledgers and outboxes go [default: a new "
-                             "/tmp/invoicekit-bench-… folder, left in place]")
+    add_ledger_options(parser, POSTGRESQL, "ledgers and outboxes")
     args = parser.parse_args()
     if not 0 < args.due_percent <= 10 or args.total < 20:
         parser.error("--due-percent must be above 0 and at most 10, --total at least 20")

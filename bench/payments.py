@@ -38,7 +38,15 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import escape
 
-from common import bench_folder, new_ledger, order_snapshot, progress, stop_on_sigterm
+from common import (
+    add_ledger_options,
+    bench_folder,
+    new_ledger,
+    order_snapshot,
+    print_figures,
+    progress,
+    stop_on_sigterm,
+)
 from sqlalchemy import Engine, event, func, insert, select, update
 
 from core.ledger.db import make_engine, session_scope
@@ -721,7 +729,6 @@ def bench_backend(name: str, url: str | None, folder: Path, movements: int,
 
 def summary(runs: list[BackendRun]) -> None:
     """One table: a row per figure, a column per backend."""
-    print("\n== summary\n" + f"{'':<42}" + "".join(f"{r.name:>12}" for r in runs))
     rows: list[tuple[str, Callable[[BackendRun], float], str]] = []
     for label in "AB":
         rows += [
@@ -746,10 +753,7 @@ def summary(runs: list[BackendRun]) -> None:
     rows += [("import A/B time (expected ~10)", lambda r: r.import_ratio, ".2f"),
              ("read of a buyer's open receivables ms", lambda r: 1000 * r.read_payable,
               ".2f")]
-    for label, figure, spec in rows:
-        print(f"{label:<42}" + "".join(f"{figure(r):>12{spec}}" for r in runs))
-    print(f"{'checks (rows, payout, booked, settled)':<42}"
-          + "".join(f"{'ok' if r.ok else 'FAILED':>12}" for r in runs))
+    print_figures(runs, rows, "rows, payout, booked, settled", width=42)
 
 
 def main() -> None:
@@ -758,14 +762,7 @@ def main() -> None:
                         help="movements in the week of statement A [default: %(default)s]")
     parser.add_argument("--transactions", type=int, default=100_000,
                         help="credit transfers in the file of import A [default: %(default)s]")
-    parser.add_argument("--backend", choices=("embedded", "production", "both"),
-                        default="both")
-    parser.add_argument("--database-url", default=POSTGRESQL,
-                        help="PostgreSQL of the production backend; its tables are dropped "
-                             "(the database is created if missing) [default: %(default)s]")
-    parser.add_argument("--folder", type=Path,
-                        help="Where ledgers, statements and bank files go [default: a new "
-                             "/tmp/invoicekit-bench-… folder, left in place]")
+    add_ledger_options(parser, POSTGRESQL, "ledgers, statements and bank files")
     args = parser.parse_args()
     if args.movements < 1000 or args.transactions < 100:
         parser.error("--movements must be at least 1000, --transactions at least 100")

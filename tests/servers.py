@@ -1,8 +1,10 @@
-"""Running ``invoicekit`` as real processes in tests: the CLI, and ``serve`` on a free port."""
+"""Running ``invoicekit`` as real processes in tests: the CLI, ``serve`` on a free port, and
+the benchmark scripts."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +12,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 
 def kit_env(home: Path, database_url: str, queue_url: str | None) -> dict[str, str]:
@@ -60,3 +64,19 @@ def start_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
                                     str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     wait_until(lambda: healthy(port))
     return process
+
+
+def run_bench(script: Path, *args: str, timeout: float) -> str:
+    """Run a benchmark script to its end and return what it printed; it must exit 0 within
+    ``timeout`` seconds. It gets its own process group, so on a timeout the processes it
+    started are killed with it."""
+    process = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"the benchmark took more than {timeout:.0f} s:\n{out}{err}")
+    assert process.returncode == 0, out + err
+    return out

@@ -3,14 +3,12 @@ the embedded backend."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from servers import run_bench
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "dunning.py"
 
@@ -20,17 +18,8 @@ pytestmark = pytest.mark.slow
 def test_dunning_bench_prints_the_tick_figures_and_ratios(tmp_path: Path) -> None:
     # The production backend drops and recreates its database's schema: it is run by hand
     # (docs/performance.md), never on the test database other tests share.
-    process = subprocess.Popen([sys.executable, str(SCRIPT), "--total", "2000",
-                                "--due-percent", "5", "--backend", "embedded",
-                                "--folder", str(tmp_path)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = process.communicate(timeout=180)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"the benchmark took more than 180 s:\n{out}{err}")
-    assert process.returncode == 0, out + err
+    out = run_bench(SCRIPT, "--total", "2000", "--due-percent", "5", "--backend", "embedded",
+                    "--folder", str(tmp_path), timeout=180)
     assert "== dunning tick, embedded" in out
     for label, total, due in (("A", "2,000", "100"), ("B", "2,000", "200"),
                               ("C", "200", "100")):

@@ -3,14 +3,12 @@ a tiny size, on the embedded backend."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from servers import run_bench
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "payments.py"
 
@@ -21,17 +19,8 @@ def test_payments_bench_prints_statement_and_import_figures_and_ratios(
         tmp_path: Path) -> None:
     # The production backend drops and recreates its database's schema: it is run by hand
     # (docs/performance.md), never on the test database other tests share.
-    process = subprocess.Popen([sys.executable, str(SCRIPT), "--movements", "5000",
-                                "--transactions", "500", "--backend", "embedded",
-                                "--folder", str(tmp_path)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = process.communicate(timeout=240)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"the benchmark took more than 240 s:\n{out}{err}")
-    assert process.returncode == 0, out + err
+    out = run_bench(SCRIPT, "--movements", "5000", "--transactions", "500", "--backend",
+                    "embedded", "--folder", str(tmp_path), timeout=240)
     assert "== statements and imports, embedded" in out
     assert "CHECK FAILED" not in out
 
