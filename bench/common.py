@@ -28,6 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +42,7 @@ from core.kit import Kit
 from core.ledger.db import make_engine, session_scope, upgrade
 from core.ledger.models import Base, Delivery, Invoice
 from core.ledger.store import Ledger
+from core.money import net_of
 from core.schemas import dump_snapshot, load_snapshot
 
 TEMPLATE = json.loads((Path(__file__).with_name("woocommerce-order.json")).read_text())
@@ -224,6 +226,12 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folder", type=Path,
                         help="Where instance folders and process logs go [default: a new "
                              "/tmp/invoicekit-bench-… folder, left in place]")
+
+
+def open_at_19(gross: int) -> list[list[str | int]]:
+    """An order's ``open_by_rate`` column for ``gross`` minor units at 19 % VAT."""
+    net = net_of(gross, Decimal(19))
+    return [["19", gross, net, gross - net]]
 
 
 def add_ledger_options(parser: argparse.ArgumentParser, database_url: str,

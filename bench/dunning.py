@@ -28,6 +28,7 @@ from common import (
     add_ledger_options,
     bench_folder,
     new_ledger,
+    open_at_19,
     order_snapshot,
     print_figures,
     progress,
@@ -106,7 +107,7 @@ def populate(engine: Engine, total: int) -> None:
                 "id": i, "connection_id": connection_id, "shop_order_id": str(i),
                 "order_number": str(i), "currency": "EUR", "provider": "local",
                 "status": "active", "authorised": GROSS, "activated": GROSS,
-                "total_seen": GROSS, "open_by_rate": [["19", 0]], "snapshot": snapshot,
+                "total_seen": GROSS, "open_by_rate": open_at_19(GROSS), "snapshot": snapshot,
                 "created_at": created, "updated_at": created})
             invoices.append({
                 "id": i, "merchant_id": MERCHANT_ID, "order_id": i,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets as secrets_module
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from core.ledger.models import (
     OperationRecord,
     Order,
     ShopConnection,
+    ShopSync,
 )
 from core.ledger.store import Ledger
 from core.money import to_decimal
@@ -39,6 +41,8 @@ from core.receivables.commands import dunning
 from core.reconcile import Trigger
 from core.schemas import load_snapshot
 from core.statements.commands import statements
+from core.sync.commands import orders_preview, shops_sync
+from core.writeback.commands import writebacks
 
 __all__ = ["fail", "kit_or_fail", "main"]
 
@@ -307,22 +311,41 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None,
               help="Replace the statuses that activate the invoice (repeatable).")
 @click.option("--cancel-on", multiple=True, metavar="STATUS",
               help="Replace the statuses that cancel the order (repeatable).")
-@click.option("--rest-url", help="Shop base URL for REST reads.")
-@click.option("--consumer-key", help="REST API consumer key (read access).")
+@click.option("--rest-url", help="Shop base URL for REST reads and write-back.")
+@click.option("--consumer-key", help="REST API consumer key (read/write for write-back).")
 @click.option("--consumer-secret", help="REST API consumer secret.")
+@click.option("--declined-status", metavar="STATUS",
+              help="WooCommerce: the status a declined order is put in [default: on-hold]; "
+                   "'' keeps its status.")
+@click.option("--transition", "transitions", multiple=True, metavar="EVENT=ACTION",
+              help="Shopware: the payment transaction transition to make on an event, e.g. "
+                   "paid=paid, paid_partially=paid_partially (repeatable; EVENT= removes).")
+@click.option("--writeback-url", metavar="URL",
+              help="Generic: where the kit posts signed write-back webhooks ('' stops them); "
+                   "a new signing secret is printed.")
 def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tuple[str, ...],
                     cancel_on: tuple[str, ...], rest_url: str | None,
-                    consumer_key: str | None, consumer_secret: str | None) -> None:
-    """Change a connected shop's payment methods, status mapping or REST credentials."""
+                    consumer_key: str | None, consumer_secret: str | None,
+                    declined_status: str | None, transitions: tuple[str, ...],
+                    writeback_url: str | None) -> None:
+    """Change a connected shop's payment methods, status mapping, API credentials or
+    write-back settings."""
     rest = _rest_settings(rest_url, consumer_key, consumer_secret)
     kit = kit_or_fail()
     try:
         with session_scope(kit.engine) as session:
             ledger = Ledger(session)
             connection = ledger.connection(shop)
+            platform = kit.hooks.platforms().get(connection.platform)
+            new_secret = (platform and platform.new_secret) or _new_secret
+            rest.update(_writeback_settings(declined_status, writeback_url, new_secret))
             settings = {**connection.platform_settings, **rest}
             if payment_methods:
                 settings["payment_methods"] = list(payment_methods)
+            if transitions:
+                settings["transitions"] = _transitions(settings.get("transitions") or {},
+                                                       transitions)
+            settings = {k: v for k, v in settings.items() if v is not None}
             status_map = dict(connection.status_map)
             if activate_on:
                 status_map = {k: v for k, v in status_map.items() if v != "activate"}
@@ -339,6 +362,36 @@ def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tu
                f"{', '.join(settings.get('payment_methods', [])) or 'the platform default'}; "
                f"shop API reads: "
                f"{'on' if settings.get('rest_url') or settings.get('client_id') else 'off'}")
+    if writeback_url:
+        click.echo(f"  write-back webhooks to {writeback_url}, signed with "
+                   f"{settings['writeback_secret']} (shown once: give it to the shop)")
+
+
+def _writeback_settings(declined_status: str | None, writeback_url: str | None,
+                        new_secret: Callable[[], str]) -> dict[str, Any]:
+    """Settings of the write-back; ``None`` values remove a setting."""
+    settings: dict[str, Any] = {}
+    if declined_status is not None:
+        settings["declined_status"] = declined_status
+    if writeback_url is not None:
+        if writeback_url and not writeback_url.startswith(("https://", "http://")):
+            raise click.BadParameter("use an http(s) URL", param_hint="--writeback-url")
+        settings["writeback_url"] = writeback_url or None
+        settings["writeback_secret"] = new_secret() if writeback_url else None
+    return settings
+
+
+def _transitions(current: dict[str, str], pairs: tuple[str, ...]) -> dict[str, str]:
+    result = dict(current)
+    for pair in pairs:
+        event, sep, action = pair.partition("=")
+        if not sep or not event.strip():
+            raise click.BadParameter(f"{pair!r} is not EVENT=ACTION", param_hint="--transition")
+        if action.strip():
+            result[event.strip()] = action.strip()
+        else:
+            result.pop(event.strip(), None)
+    return result
 
 
 def _rest_settings(rest_url: str | None, consumer_key: str | None,
@@ -390,7 +443,7 @@ def shops_show(shop: str) -> None:
             c = Ledger(session).connection(shop)
             platform = kit.hooks.platforms().get(c.platform)
             capabilities = sorted(k.value for k in platform.capabilities) if platform else []
-            hidden = {"consumer_secret", "client_secret", "pending_secret"}
+            hidden = {"consumer_secret", "client_secret", "pending_secret", "writeback_secret"}
             settings = {k: ("***" if k in hidden else v)
                         for k, v in c.platform_settings.items()}
             click.echo(f"{c.name}: {c.platform} shop of merchant {c.merchant_id}, provider "
@@ -404,6 +457,12 @@ def shops_show(shop: str) -> None:
             click.echo(f"  status map: {json.dumps(c.status_map, sort_keys=True)}")
             click.echo(f"  settings: {json.dumps(settings, sort_keys=True)}")
             click.echo(f"  secrets: {len(c.valid_secrets())} valid")
+            last = session.scalars(select(ShopSync).where(ShopSync.connection_id == c.id)
+                                   .order_by(ShopSync.id.desc()).limit(1)).first()
+            if last is not None:
+                outcome = f"failed: {last.error}" if last.error else \
+                    f"{last.orders_read} read, {last.fed} new, {len(last.drift)} drifted"
+                click.echo(f"  last poll {last.started_at:%Y-%m-%d %H:%M} UTC: {outcome}")
     except InvoicekitError as exc:
         fail(exc)
 
@@ -690,5 +749,7 @@ def plugins() -> None:
         click.echo(f"{plugin.name}{version} ({plugin.module}): {', '.join(plugin.hooks)}")
 
 
-for group in (dunning, payments, statements):
+for group in (dunning, payments, statements, writebacks):
     main.add_command(group)
+shops.add_command(shops_sync)
+orders.add_command(orders_preview)

@@ -11,7 +11,7 @@ import click
 from core.config import load_settings
 from core.errors import InvoicekitError, PayloadError
 from core.kit import Kit
-from core.money import to_decimal
+from core.money import money_text
 
 __all__ = ["DECIMAL", "fail", "kit_or_fail", "money", "parse_day"]
 
@@ -45,9 +45,7 @@ def parse_day(value: str | None, hint: str = "--date") -> date:
         raise click.BadParameter("use YYYY-MM-DD", param_hint=hint) from None
 
 
-def money(minor: int, currency: str) -> str:
-    """``12.30 EUR``."""
-    return f"{to_decimal(minor, currency)} {currency}"
+money = money_text  # ``12.30 EUR``
 
 
 class DecimalType(click.ParamType):

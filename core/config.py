@@ -35,6 +35,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     public_url: str = "http://127.0.0.1:8000"
     workers: int = 2
+    sync_every_minutes: int = 15
     platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     mail: Mapping[str, Any] = field(default_factory=dict, repr=False)  # holds a password
     dunning: Mapping[str, Any] = field(default_factory=dict)
@@ -51,6 +52,9 @@ def _template(home: Path) -> str:
         'public_url = "http://127.0.0.1:8000"\n'
         "# Queue worker threads of `invoicekit serve` and `invoicekit worker`.\n"
         "workers = 2\n"
+        "# How often the worker polls shops with API credentials for changes it missed\n"
+        "# (minutes, a divisor of 60; 0 turns the poll off).\n"
+        "sync_every_minutes = 15\n"
         "\n# Settings of platform apps, e.g. the Shopware app (see docs/shopware.md):\n"
         "# [platforms.shopware]\n"
         '# app_name = "InvoiceKit"\n'
@@ -89,6 +93,8 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
                                or values.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)),
             public_url=str(values.get("public_url", Settings.public_url)).rstrip("/"),
             workers=int(values.get("workers", Settings.workers)),
+            sync_every_minutes=int(values.get("sync_every_minutes",
+                                              Settings.sync_every_minutes)),
             platforms={name: dict(table) for name, table in values.get("platforms", {}).items()},
             mail=dict(values.get("mail", {})),
             dunning=dict(values.get("dunning", {})),

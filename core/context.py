@@ -11,8 +11,8 @@ from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["AppResponse", "Claim", "OrderContext", "ParsedDelivery", "PlatformInfo",
-           "ProviderEvent", "ProviderInfo"]
+__all__ = ["AppResponse", "Claim", "FetchedOrder", "OrderContext", "ParsedDelivery",
+           "PlatformInfo", "ProviderEvent", "ProviderInfo", "WriteBack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +177,50 @@ class Claim:
     buyer_city: str
     buyer_country: str
     reminders: tuple[date, ...]  # the days written reminders went out
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """What the kit tells a shop about one of its orders, handed to the platform plugin.
+
+    :ivar id: the outbox row's id.
+    :ivar idempotency_key: the same for every attempt of this write-back (a Standard Webhooks
+        ``webhook-id``, a marker in a note).
+    :ivar event: ``authorised``, ``declined``, ``activated``, ``credited``, ``paid``,
+        ``payment_returned``, ``failed`` or ``refused``.
+    :ivar shop: the shop connection's name.
+    :ivar shop_order_id: the order's id in the shop.
+    :ivar order_number: the order number the buyer sees.
+    :ivar note: a sentence for the merchant (an order note), saying what to do on failure.
+    :ivar values: machine-readable fields as strings (see :data:`core.writeback.FIELDS`):
+        only those the event knows; a shop keeps the others it was sent before.
+    :ivar uncertain: the last attempt's outcome is unknown (a timeout): check whether the
+        note was written before writing it again.
+    :ivar occurred_at: when the event happened.
+    """
+
+    id: int
+    idempotency_key: str
+    event: str
+    shop: str
+    shop_order_id: str
+    order_number: str
+    note: str
+    values: Mapping[str, str]
+    occurred_at: datetime
+    uncertain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedOrder:
+    """One order read from the shop's API, in the platform's delivery format, so that
+    :func:`~core.hookspecs.parse_delivery` reads it exactly like a webhook.
+
+    :ivar order_id: the shop's order id.
+    :ivar body: the order as the platform's webhook would carry it.
+    :ivar headers: the headers such a webhook would have (its topic).
+    """
+
+    order_id: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)

@@ -250,7 +250,8 @@ class _Run:
             for refusal in decision.refusals:
                 if ledger.record_refusal(order, refusal):
                     self.hooks.change_refused(
-                        _context(ledger, order, connection, self.snapshot, state), refusal)
+                        _context(ledger, order, connection, self.snapshot, state), refusal,
+                        ledger)
         if not decision.operations:
             return None
         return ledger.operation_record(order, decision.operations[0])
@@ -305,7 +306,7 @@ class _Run:
                 delay = self.backoff.delay(record.attempts, failure.retry_after)
                 record.next_attempt_at = _now() + timedelta(seconds=delay)
             self.failure = Failure(op, error, permanent, delay)
-            self.hooks.operation_failed(context, op, error, permanent)
+            self.hooks.operation_failed(context, op, error, permanent, ledger)
             return state
         assert result is not None
         record.status, record.error, record.uncertain = "succeeded", None, False
@@ -319,7 +320,7 @@ class _Run:
             if op.kind is OperationKind.PLACEMENT:
                 order.provider_reference = result.provider_reference
             state = apply(state, op)
-        self.hooks.operation_succeeded(context, op, result)
+        self.hooks.operation_succeeded(context, op, result, ledger)
         return state
 
     def _finish(self, ledger: Ledger, order: Order, state: OrderState) -> None:
@@ -443,5 +444,6 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
     context = _context(ledger, order, order.connection, snapshot, state)
     ledger.save_state(order, apply(state, op), snapshot)
     hooks.operation_succeeded(context, op, OperationResult(
-        provider_reference=order.provider_reference, details={"reported_by": event.provider}))
+        provider_reference=order.provider_reference, details={"reported_by": event.provider}),
+        ledger)
     return f"{event.kind}: the rest not invoiced is cancelled at {event.provider}"

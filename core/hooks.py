@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,10 +13,12 @@ import pluggy
 from core.context import (
     AppResponse,
     Claim,
+    FetchedOrder,
     OrderContext,
     ParsedDelivery,
     PlatformInfo,
     ProviderInfo,
+    WriteBack,
 )
 from core.errors import ConfigurationError, NotFound
 from core.ledger.store import Ledger
@@ -141,25 +144,45 @@ class Hooks:
             raise ConfigurationError("no plugin takes claims for collection")
         return str(result)
 
+    def write_back(self, platform: str, writeback: WriteBack,
+                   settings: Mapping[str, Any]) -> str:
+        result = self.pm.hook.write_back(platform=platform, writeback=writeback,
+                                         settings=settings)
+        return "skipped: the platform plugin writes nothing back" if result is None \
+            else str(result)
+
+    def fetch_orders(self, platform: str, settings: Mapping[str, Any],
+                     modified_since: datetime | None = None,
+                     order_id: str | None = None) -> Iterable[FetchedOrder]:
+        result = self.pm.hook.fetch_orders(platform=platform, settings=settings,
+                                           modified_since=modified_since, order_id=order_id)
+        if result is None:
+            raise ConfigurationError(f"the {platform} plugin cannot read orders from the shop")
+        return result
+
     def operation_succeeded(self, order: OrderContext, operation: Operation,
-                            result: OperationResult) -> None:
-        self._notify("operation_succeeded", order=order, operation=operation, result=result)
+                            result: OperationResult, ledger: Ledger) -> None:
+        self._notify("operation_succeeded", order=order, operation=operation, result=result,
+                     ledger=ledger)
 
     def operation_failed(self, order: OrderContext, operation: Operation, error: str,
-                         permanent: bool) -> None:
+                         permanent: bool, ledger: Ledger) -> None:
         self._notify("operation_failed", order=order, operation=operation, error=error,
-                     permanent=permanent)
+                     permanent=permanent, ledger=ledger)
 
-    def change_refused(self, order: OrderContext, refusal: Refusal) -> None:
-        self._notify("change_refused", order=order, refusal=refusal)
+    def change_refused(self, order: OrderContext, refusal: Refusal, ledger: Ledger) -> None:
+        self._notify("change_refused", order=order, refusal=refusal, ledger=ledger)
 
     def _notify(self, name: str, **kwargs: Any) -> None:
         """Call every observer of a hook, each on its own: an observer's failure is logged,
         never passed on, so write-back or metrics can neither block nor undo the operation
-        they report, nor keep the other observers from hearing of it."""
+        they report, nor keep the other observers from hearing of it. Each runs in a
+        savepoint, so what a failing observer wrote is undone and the rest stands."""
+        ledger: Ledger = kwargs["ledger"]
         for impl in reversed(getattr(self.pm.hook, name).get_hookimpls()):
             try:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+                with ledger.session.begin_nested():
+                    impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             except Exception:
                 log.exception("observer %s of %s failed; the operation stands",
                               impl.plugin_name, name)

@@ -14,26 +14,32 @@ Three families:
   (with its idempotency key) is committed.
 * **shop hooks**: a platform plugin verifies and parses its platform's deliveries
   (``firstresult``, keyed by ``platform``) and declares its capabilities.
-* **observer hooks** (all implementations run): write-back, notifications, metrics.
+* **observer hooks** (all implementations run): write-back, notifications, metrics. They
+  run inside the transaction that records what they report and get its ``ledger``: they
+  store what must survive with it (the kit's own observer queues the shop's write-back
+  there) and never call out; a failing observer is logged and the operation stands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
 
     from core.context import (
         AppResponse,
         Claim,
+        FetchedOrder,
         OrderContext,
         ParsedDelivery,
         PlatformInfo,
         ProviderInfo,
+        WriteBack,
     )
     from core.ledger.store import Ledger
     from core.operations import Authorisation, Lookup, Operation, OperationResult, Refusal
@@ -307,37 +313,79 @@ def enrich_snapshot(platform: str, snapshot: OrderSnapshot,
     """
 
 
+@hookspec(firstresult=True)
+def write_back(platform: str, writeback: WriteBack, settings: Mapping[str, Any]) -> str | None:
+    """Tell the shop what happened to one of its orders, over the shop's own API.
+
+    Called by the queue for each write-back in the outbox, outside any transaction, one
+    order's write-backs in the order they happened. Never called twice at once for one
+    write-back; called again after a failure, with the same ``writeback.idempotency_key``.
+
+    :param platform: answer only for your own platform name.
+    :param writeback: the event, a note for the merchant and the machine-readable values.
+    :param settings: the connection's platform settings (API credentials, the status for
+        declined orders, state transitions…).
+    :return: a short account of what was written (``"meta and note"``), or of why nothing
+        was (``"skipped: no REST credentials"``); raise :class:`core.errors.RetryableError`
+        (:class:`core.errors.OutcomeUnknown` after a timeout) to be called again later, or
+        :class:`core.errors.PermanentError` when retrying cannot help; ``None`` if not your
+        platform.
+    """
+
+
+@hookspec(firstresult=True)
+def fetch_orders(platform: str, settings: Mapping[str, Any], modified_since: datetime | None,
+                 order_id: str | None) -> Iterable[FetchedOrder] | None:
+    """Read orders from the shop's API: the reconciliation poll and the dry run.
+
+    :param platform: answer only for your own platform name.
+    :param settings: the connection's platform settings (API credentials).
+    :param modified_since: every order created or modified at or after this time (UTC),
+        page by page; ``None`` when ``order_id`` names the one order wanted.
+    :param order_id: one order by its shop id.
+    :return: the orders, each as the platform's webhook would carry it (lazily, page by
+        page); raise :class:`core.errors.ConfigurationError` when the connection has no API
+        credentials, :class:`core.errors.NotFound` for an unknown ``order_id`` and
+        :class:`core.errors.RetryableError` when the shop cannot be reached; ``None`` if not
+        your platform.
+    """
+
+
 # -- observer hooks -----------------------------------------------------------------------
 
 
 @hookspec
 def operation_succeeded(order: OrderContext, operation: Operation,
-                        result: OperationResult) -> None:
+                        result: OperationResult, ledger: Ledger) -> None:
     """An operation succeeded at the provider and is recorded in the ledger.
 
     :param order: the order, with the state before the operation.
     :param operation: the operation.
     :param result: the provider's result (for a placement, an ``Authorisation``, which may be
         a decline).
+    :param ledger: the ledger in the transaction that records the success.
     """
 
 
 @hookspec
 def operation_failed(order: OrderContext, operation: Operation, error: str,
-                     permanent: bool) -> None:
+                     permanent: bool, ledger: Ledger) -> None:
     """An operation failed at the provider; nothing was applied to the ledger.
 
     :param order: the order.
     :param operation: the operation; a retry uses the same idempotency key.
     :param error: a readable reason, without secrets.
     :param permanent: ``True`` if retrying cannot help (the operation is dead until replayed).
+    :param ledger: the ledger in the transaction that records the failure.
     """
 
 
 @hookspec
-def change_refused(order: OrderContext, refusal: Refusal) -> None:
+def change_refused(order: OrderContext, refusal: Refusal, ledger: Ledger) -> None:
     """The core refused a change it saw in a snapshot (an increase of an order or invoice).
 
     :param order: the order.
     :param refusal: what was refused, the amount in minor units and a message for the merchant.
+    :param ledger: the ledger in the transaction that records the refusal.
     """
+

@@ -17,6 +17,7 @@ from core.queue import Queue, make_huey
 from core.receivables.tick import DailyTick
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.statements.build import build_last_week
+from core.sync.poll import sync_all
 
 __all__ = ["Kit", "daily_at"]
 
@@ -50,6 +51,12 @@ class Kit:
                        tick.run)
         queue.periodic(crontab(day_of_week="1", hour="4", minute="0"), "weekly_statements",
                        partial(build_last_week, engine, settings.home / "statements"))
+        every = settings.sync_every_minutes
+        if every:
+            if every < 0 or 60 % every:
+                raise ConfigurationError("sync_every_minutes must divide 60 (or be 0)")
+            queue.periodic(crontab(minute=f"*/{every}"), "sync_shops",
+                           partial(sync_all, engine, hooks, queue.enqueue))
         return cls(settings, engine, hooks, queue, backoff)
 
 

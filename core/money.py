@@ -80,6 +80,11 @@ def to_decimal(minor: int, currency: str) -> Decimal:
     return (Decimal(minor).scaleb(-places)).quantize(Decimal(1).scaleb(-places))
 
 
+def money_text(minor: int, currency: str) -> str:
+    """An amount as people read it: ``12.30 EUR``."""
+    return f"{to_decimal(minor, currency)} {currency}"
+
+
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """Split ``total`` minor units in proportion to ``weights`` by largest remainder.
 

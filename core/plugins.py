@@ -25,7 +25,8 @@ from core.errors import ConfigurationError
 __all__ = ["DEFAULT_PLUGINS", "LoadedPlugin", "get_plugin_manager", "loaded_plugins"]
 
 ENTRY_POINT_GROUP = "invoicekit"
-DEFAULT_PLUGINS = ("core.timing", "core.receivables.collection")
+DEFAULT_PLUGINS = ("core.timing", "core.receivables.collection",
+                   "core.writeback.plugin")
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 ``queue_url`` chooses the storage: ``sqlite:///path/queue.db`` (default, in the instance
 folder), ``redis://host:port/db`` (any number of consumers on any number of machines), or
-``memory://`` (tasks run at once, in tests). The one task processes a stored delivery; a
+``memory://`` (tasks run at once, in tests). One task processes a stored delivery, another
+sends the write-backs that are due (after each delivery, and every minute); a
 minute-by-minute sweep re-enqueues deliveries the queue may have lost in a crash. Every
 consumer's scheduler enqueues the periodic tasks; the ledger lets one run per schedule.
 """
@@ -22,6 +23,7 @@ from core.inbox import due_deliveries, process_delivery, unfinished_deliveries
 from core.ledger.db import session_scope
 from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
+from core.writeback.outbox import send_due
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -58,7 +60,9 @@ class Queue:
                  backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
         self._process = huey.task(name="process_delivery")(self._run)
+        self._send = huey.task(name="send_writebacks")(self.send_writebacks)
         self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
+        self.periodic(crontab(minute="*"), "send_due_writebacks", self.send_writebacks)
 
     def periodic(self, schedule: Callable[[datetime], bool], name: str,
                  function: Callable[[], object]) -> TaskWrapper:
@@ -91,6 +95,14 @@ class Queue:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
             self.enqueue(delivery_id, delay=result.retry_in)
+        self._send()  # what processing had the shop told
+
+    def send_writebacks(self) -> None:
+        """Send the write-backs that are due (see :mod:`core.writeback.outbox`)."""
+        sent = send_due(self.engine, self.hooks, self.backoff)
+        if sent.failed or sent.dead:
+            log.info("write-backs: %s sent, %s to be retried, %s dead", sent.done,
+                     sent.failed, sent.dead)
 
     def rebuild(self) -> int:
         """Rebuild the queue from the inbox at start-up: drop whatever the queue holds and

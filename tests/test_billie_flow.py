@@ -36,6 +36,9 @@ SIX = Backoff(base=0, max_attempts=6, jitter=False)
 
 @pytest.fixture(autouse=True)
 def billie_merchant(kit, woo_shop):
+    # only Billie's API answers here, in a fixed order: the shop's write-back (tested in
+    # test_writeback.py) stays out of it
+    kit.hooks.pm.unregister(name="core.writeback.plugin")
     billie_client.clear_token_cache()
     with session_scope(kit.engine) as session:
         Ledger(session).configure_merchant(MERCHANT_ID, provider="billie",

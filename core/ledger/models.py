@@ -48,6 +48,8 @@ __all__ = [
     "Receivable",
     "RefusalRecord",
     "ShopConnection",
+    "ShopSync",
+    "WriteBackRecord",
 ]
 
 
@@ -522,6 +524,61 @@ class BankTransactionRecord(Base):
     reversed_by_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("bank_transactions.id"))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WriteBackRecord(Base):
+    """What the kit tells a shop about one of its orders (the write-back outbox).
+
+    Stored in the transaction that records what it reports, then sent by the queue through
+    the platform plugin's :func:`~core.hookspecs.write_back`: ``pending`` → ``sending``
+    (``claimed_at``) → ``done`` (``result``), or ``retrying`` (``next_attempt_at``) and in the
+    end ``dead`` with ``error``, replayable. ``uncertain`` marks an attempt whose outcome is
+    unknown (a timeout): the plugin checks before it writes a note again. ``note`` is fixed
+    when the event happens; ``values`` are the machine-readable fields written with it.
+    """
+
+    __tablename__ = "writebacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"))
+    order_id: Mapped[int] = mapped_column(Integer, ForeignKey("orders.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    connection: Mapped[ShopConnection] = relationship()
+    order: Mapped[Order] = relationship()
+
+
+class ShopSync(Base):
+    """One reconciliation poll of a shop: the orders modified from ``since`` to ``until``
+    that were read, how many were fed through the inbox, and the drift found between the
+    shop and the ledger (``drift``: one entry per order). The next poll starts at the last
+    finished one's ``until``."""
+
+    __tablename__ = "shop_syncs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"),
+                                               index=True)
+    since: Mapped[datetime]
+    until: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    orders_read: Mapped[int] = mapped_column(Integer, default=0)
+    fed: Mapped[int] = mapped_column(Integer, default=0)
+    drift: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 # the expiry of authorisations reads open orders by age

@@ -220,7 +220,7 @@ def qr_svg(block: PaymentBlock, *, scale: int = 4, border: int = 4) -> str:
 # -- renderings ---------------------------------------------------------------------------
 
 
-def _printed_reference(block: PaymentBlock) -> str:
+def printed_reference(block: PaymentBlock) -> str:
     """An RF reference in groups of four, as printed; any other reference as it is."""
     return iso11649.format(block.reference) if block.creditor_reference else block.reference
 
@@ -254,7 +254,7 @@ def to_text(block: PaymentBlock, language: str = "en") -> str:
             (words["iban"], group_iban(block.iban))]
     if block.bic:
         rows.append((words["bic"], block.bic))
-    rows += [(words["reference"], _printed_reference(block)), (words["amount"], amount)]
+    rows += [(words["reference"], printed_reference(block)), (words["amount"], amount)]
     if block.due_on is not None:
         rows.append((words["pay_by"], format_date(block.due_on, "long", locale=locale)))
     return "\n".join(f"{label}{words['colon']}{value}" for label, value in rows)

@@ -14,6 +14,7 @@ from core.errors import ConfigurationError, NotFound
 from core.ledger.models import Buyer, Invoice, Merchant, Order, Payment, Receivable
 from core.ledger.store import Ledger
 from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
+from core.writeback.notices import payment_notice
 
 __all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit",
            "change_buyer_credit", "choose_policy", "open_receivable", "pay", "payable",
@@ -131,7 +132,22 @@ def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booke
                        description=f"{kind.replace('_', ' ')} {reference or ''}".strip(),
                        document_number=receivable.invoice.number)
     ledger.session.flush()
+    by_id = {r.id: r.order_id for r in receivables}
+    _tell_shops(ledger, [(by_id[a.receivable_id], a.amount) for a in allocations],
+                booked_on=booked_on, reversal=False, key=key)
     return allocations, left
+
+
+def _tell_shops(ledger: Ledger, amounts: Sequence[tuple[int, int]], *, booked_on: date,
+                reversal: bool, key: str) -> None:
+    """Queue one write-back per order of what a payment (or its return) booked on it."""
+    per_order: dict[int, int] = {}
+    for order_id, amount in amounts:
+        per_order[order_id] = per_order.get(order_id, 0) + amount
+    for order_id, amount in per_order.items():
+        order = ledger.session.get(Order, order_id)
+        assert order is not None
+        payment_notice(ledger, order, amount, booked_on=booked_on, reversal=reversal, key=key)
 
 
 def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date,
@@ -184,6 +200,8 @@ def reverse_payments(ledger: Ledger, payments: Sequence[Payment], *, booked_on: 
                        description=f"payment returned by the bank {payment.reference or ''}"
                        .strip(), document_number=receivable.invoice.number)
     ledger.session.flush()
+    _tell_shops(ledger, [(p.order_id, p.amount) for p in payments], booked_on=booked_on,
+                reversal=True, key=key)
     return reversed_total
 
 

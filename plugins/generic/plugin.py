@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from core import hookimpl
-from core.context import ParsedDelivery, PlatformInfo
+from core.context import ParsedDelivery, PlatformInfo, WriteBack
 from core.operations import OperationKind
 from core.schemas import read_json_object
-from plugins.generic import signature
+from plugins.generic import outbound, signature
 from plugins.generic.events import STATUS_MAP, read_event
 
 NAME = "generic"
@@ -40,3 +41,8 @@ def parse_delivery(platform: str, shop: str, body: bytes,
     return ParsedDelivery(key[:64], event_type, snapshot.order_id, (snapshot,))
 
 
+@hookimpl
+def write_back(platform: str, writeback: WriteBack, settings: Mapping[str, Any]) -> str | None:
+    if platform != NAME:
+        return None
+    return outbound.send(settings, writeback)

@@ -1,18 +1,22 @@
-"""WooCommerce REST API v3: which lines a refund covered (``GET orders/{id}/refunds``)."""
+"""WooCommerce REST API v3: which lines a refund covered (``GET orders/{id}/refunds``), orders
+modified since a time (``GET orders?modified_after=``), and the write-back: order meta,
+status (``PUT orders/{id}``) and notes (``POST orders/{id}/notes``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import requests
 
-from core.errors import PermanentError, RetryableError
+from core.errors import NotFound, OutcomeUnknown, PermanentError, RetryableError
 from core.money import exponent
 from core.retry import retry_after
 
-__all__ = ["TIMEOUT", "has_credentials", "refund_lines"]
+__all__ = ["TIMEOUT", "add_note", "has_credentials", "has_note", "modified_orders",
+           "order", "refund_lines", "update_order"]
 
 TIMEOUT = (5, 30)  # connect, read (seconds)
 
@@ -21,27 +25,45 @@ def has_credentials(settings: Mapping[str, Any]) -> bool:
     return all(settings.get(k) for k in ("rest_url", "consumer_key", "consumer_secret"))
 
 
-def _get(settings: Mapping[str, Any], path: str, **params: Any) -> Any:
+def _request(settings: Mapping[str, Any], method: str, path: str, *,
+             params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+    """One call of the REST API, its JSON answer; failures as the kit's errors. A write
+    whose answer is lost (a read timeout, a 5xx other than 503) may have been applied:
+    :class:`OutcomeUnknown`."""
     url = f"{str(settings['rest_url']).rstrip('/')}/wp-json/wc/v3/{path}"
+    writes = method != "GET"
     try:
-        response = requests.get(url, params=params, timeout=TIMEOUT,
-                                auth=(settings["consumer_key"], settings["consumer_secret"]))
+        response = requests.request(method, url, params=params, json=body, timeout=TIMEOUT,
+                                    auth=(settings["consumer_key"],
+                                          settings["consumer_secret"]))
+    except requests.ReadTimeout:
+        error = OutcomeUnknown if writes else RetryableError
+        raise error("WooCommerce REST API did not answer in time") from None
     except requests.RequestException as exc:
         raise RetryableError(f"WooCommerce REST API not reachable ({type(exc).__name__})") \
             from None
-    if response.status_code in (401, 403):
-        raise PermanentError(f"WooCommerce refused the REST API key ({response.status_code}); "
-                             "check the connection's consumer key and secret")
-    if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableError(f"WooCommerce REST API answered {response.status_code}",
-                             retry_after=retry_after(response.headers.get("Retry-After")))
-    if response.status_code != 200:
-        raise PermanentError(f"WooCommerce REST API answered {response.status_code} for {path}")
+    status = response.status_code
+    if status in (401, 403):
+        raise PermanentError(f"WooCommerce refused the REST API key ({status}); check the "
+                             "connection's consumer key and secret (write-back needs "
+                             "read/write access)")
+    if status == 429 or status >= 500:
+        error = OutcomeUnknown if writes and status not in (429, 503) else RetryableError
+        raise error(f"WooCommerce REST API answered {status}",
+                    retry_after=retry_after(response.headers.get("Retry-After")))
+    if status == 404:
+        raise NotFound(f"WooCommerce REST API answered 404 for {path}")
+    if status not in (200, 201):
+        raise PermanentError(f"WooCommerce REST API answered {status} for {method} {path}")
     try:
         return response.json()
     except ValueError:
         raise RetryableError("WooCommerce REST API answered with a body that is not JSON") \
             from None
+
+
+def _get(settings: Mapping[str, Any], path: str, **params: Any) -> Any:
+    return _request(settings, "GET", path, params=params)
 
 
 def _all_refunds(settings: Mapping[str, Any], order_id: str) -> list[dict[str, Any]]:
@@ -75,3 +97,44 @@ def refund_lines(settings: Mapping[str, Any], order_id: str,
                           "amount": str(gross.quantize(quantum, rounding=ROUND_HALF_UP))})
         result[str(refund["id"])] = lines or None
     return result
+
+
+def order(settings: Mapping[str, Any], order_id: str) -> dict[str, Any]:
+    """One order as the REST API (and a webhook) shows it."""
+    found = _get(settings, f"orders/{order_id}")
+    if not isinstance(found, dict):
+        raise PermanentError(f"WooCommerce answered something else than order {order_id}")
+    return found
+
+
+def modified_orders(settings: Mapping[str, Any],
+                    since: datetime) -> Iterator[dict[str, Any]]:
+    """Every order created or modified at or after ``since`` (UTC), page by page, by id."""
+    after = since.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    for page in range(1, 10_001):
+        batch = _get(settings, "orders", modified_after=after, dates_are_gmt="true",
+                     orderby="id", order="asc", per_page=100, page=page)
+        yield from batch
+        if len(batch) < 100:
+            return
+
+
+def update_order(settings: Mapping[str, Any], order_id: str, meta: Mapping[str, str],
+                 status: str | None = None) -> None:
+    """Set order meta (each key replaced or added) and, if given, the order status."""
+    body: dict[str, Any] = {"meta_data": [{"key": k, "value": v} for k, v in meta.items()]}
+    if status:
+        body["status"] = status
+    _request(settings, "PUT", f"orders/{order_id}", body=body)
+
+
+def add_note(settings: Mapping[str, Any], order_id: str, note: str) -> None:
+    """Add a private order note (the merchant sees it, the buyer does not)."""
+    _request(settings, "POST", f"orders/{order_id}/notes",
+             body={"note": note, "customer_note": False})
+
+
+def has_note(settings: Mapping[str, Any], order_id: str, marker: str) -> bool:
+    """Whether a note of the order contains ``marker`` (a write whose outcome was lost)."""
+    notes = _get(settings, f"orders/{order_id}/notes", type="internal")
+    return any(marker in str(note.get("note", "")) for note in notes)

@@ -1,0 +1,155 @@
+"""The reconciliation poll: read the orders a shop changed since the last poll, feed them
+through the inbox exactly like webhooks, and report the drift between shop and ledger.
+
+WooCommerce never delivers a failed webhook again, so a change made while the receiver was
+down is found here. Each order read becomes a stored delivery of the platform's own format
+(deduplicated like any delivery: an order unchanged since the last poll is not stored
+twice), processed by the queue; an order whose webhook arrives later as well finds its
+operations done, by their keys. The drift is what the ledger had missed when the poll read
+the shop: orders it never saw, and orders whose amounts or status differ.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from core.errors import ConfigurationError, InvoicekitError, describe
+from core.hooks import Hooks
+from core.inbox import store_delivery
+from core.ledger.db import session_scope
+from core.ledger.models import Order, ShopConnection, ShopSync
+from core.ledger.store import Ledger
+from core.money import money_text
+from core.schemas import load_snapshot
+from core.snapshot import OrderSnapshot
+
+__all__ = ["OVERLAP", "SyncReport", "drift_of", "sync_all", "sync_shop"]
+
+log = logging.getLogger(__name__)
+
+# Each poll reads a little before the last one ended: shop clocks and commits lag.
+OVERLAP = timedelta(minutes=5)
+
+
+@dataclass
+class SyncReport:
+    """What one poll read, stored and found."""
+
+    shop: str
+    since: datetime
+    until: datetime
+    read: int = 0
+    ignored: int = 0
+    fed: list[int] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+
+
+def drift_of(shop_view: OrderSnapshot, kit_view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """How the shop's order differs from the one the ledger last saw; ``None`` if alike."""
+    entry = {"order_id": shop_view.order_id, "order_number": shop_view.order_number}
+    if kit_view is None:
+        return {**entry, "drift": "never_seen",
+                "shop": money_text(shop_view.total, shop_view.currency)}
+    seen = load_snapshot(kit_view)
+    for what, shop_amount, kit_amount in (
+            ("total_differs", shop_view.total, seen.total),
+            ("refunds_differ", shop_view.refund_total, seen.refund_total)):
+        if shop_amount != kit_amount:
+            return {**entry, "drift": what, "shop": money_text(shop_amount, shop_view.currency),
+                    "kit": money_text(kit_amount, shop_view.currency)}
+    if shop_view.status != seen.status:
+        return {**entry, "drift": "status_differs", "shop": shop_view.status,
+                "kit": seen.status}
+    return None
+
+
+def _since(ledger: Ledger, connection: ShopConnection) -> datetime:
+    """Where the next poll starts: the last finished poll's end, less the overlap; the
+    connection's creation for the first."""
+    last = ledger.session.scalar(
+        select(ShopSync.until).where(ShopSync.connection_id == connection.id,
+                                     ShopSync.finished_at.is_not(None),
+                                     ShopSync.error.is_(None))
+        .order_by(ShopSync.until.desc()).limit(1))
+    return (last - OVERLAP) if last else connection.created_at
+
+
+def sync_shop(engine: Engine, hooks: Hooks, shop: str, *, since: datetime | None = None,
+              feed: Callable[[int], object] | None = None) -> SyncReport:
+    """Poll one shop: store every changed invoice order as a delivery, hand each new one to
+    ``feed`` (the queue, or processing at once), record the poll and its drift."""
+    until = datetime.now(UTC)
+    with session_scope(engine, write=False) as session:
+        ledger = Ledger(session)
+        connection = ledger.connection(shop)
+        platform, settings = connection.platform, dict(connection.platform_settings)
+        connection_id = connection.id
+        since = since or _since(ledger, connection)
+    orders = hooks.fetch_orders(platform, settings, modified_since=since)  # credentials?
+    report = SyncReport(shop, since, until)
+    with session_scope(engine) as session:  # the poll is recorded even if it fails
+        record = ShopSync(connection_id=connection_id, since=since, until=until,
+                          started_at=until)
+        session.add(record)
+        session.flush()
+        record_id = record.id
+    error = None
+    try:
+        for fetched in orders:
+            report.read += 1
+            parsed = hooks.parse_delivery(platform, shop, fetched.body, fetched.headers,
+                                          settings)
+            if parsed.ignored:
+                report.ignored += 1
+                continue
+            with session_scope(engine) as session:
+                ledger = Ledger(session)
+                for snapshot in parsed.snapshots:
+                    seen = session.scalar(select(Order.snapshot).where(
+                        Order.connection_id == connection_id,
+                        Order.shop_order_id == snapshot.order_id))
+                    drift = drift_of(snapshot, seen)
+                    if drift is not None:
+                        report.drift.append(drift)
+                delivery_id, new = store_delivery(ledger, connection_id, parsed, fetched.body,
+                                                  fetched.headers)
+            if new:
+                report.fed.append(delivery_id)
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, InvoicekitError) else describe(exc)
+        raise
+    finally:  # what was stored before a failure is fed all the same
+        with session_scope(engine) as session:
+            record = session.get(ShopSync, record_id)
+            assert record is not None
+            record.finished_at, record.error = datetime.now(UTC), error
+            record.orders_read, record.fed = report.read, len(report.fed)
+            record.drift = report.drift
+        if feed is not None:
+            for delivery_id in report.fed:
+                feed(delivery_id)
+    return report
+
+
+def sync_all(engine: Engine, hooks: Hooks, feed: Callable[[int], object]) -> None:
+    """Poll every shop whose connection can read orders (the worker's schedule)."""
+    with session_scope(engine, write=False) as session:
+        shops = list(session.scalars(select(ShopConnection.name).order_by(ShopConnection.id)))
+    for shop in shops:
+        try:
+            report = sync_shop(engine, hooks, shop, feed=feed)
+        except ConfigurationError as exc:
+            log.debug("shop %s is not polled: %s", shop, exc)
+            continue
+        except Exception as exc:  # one shop's failure does not stop the others
+            log.warning("polling shop %s failed: %s", shop, describe(exc))
+            continue
+        if report.fed or report.drift:
+            log.info("shop %s: %s orders read, %s fed, drift %s", shop, report.read,
+                     len(report.fed), report.drift)

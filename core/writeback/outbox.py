@@ -1,0 +1,186 @@
+"""The write-back outbox: stored with what it reports, then sent, retried, or dead.
+
+A write-back is a row of the ledger written in the transaction of the event it reports, so
+it exists exactly when the event does. :func:`send_due` sends what is due through the
+platform plugin, outside any transaction: one order's write-backs one at a time and in the
+order they happened, each claimed first so that no two workers send it at once. A failure
+waits for its backoff; after ``backoff.max_attempts`` (or at once when permanent) the
+write-back is dead, listed by ``invoicekit writebacks list --dead`` and sent again by
+``invoicekit writebacks retry``. The operation it reports is never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, func, select, update
+
+from core.context import WriteBack
+from core.errors import NotFound, OutcomeUnknown, PermanentError, RetryableError, describe
+from core.hooks import Hooks
+from core.ledger.db import insert, session_scope
+from core.ledger.models import Order, WriteBackRecord
+from core.ledger.store import Ledger
+from core.retry import DEFAULT_BACKOFF, Backoff
+
+__all__ = ["LEASE", "Sent", "queue_writeback", "retry_writebacks", "send_due"]
+
+log = logging.getLogger(__name__)
+
+# How long a worker may take to send one write-back before others count it as lost.
+LEASE = timedelta(minutes=10)
+UNFINISHED = ("pending", "sending", "retrying")
+
+
+def queue_writeback(ledger: Ledger, order: Order, event: str, note: str,
+                    values: Mapping[str, str], key: str) -> None:
+    """Store a write-back of ``order`` once per ``key`` (the same event reported twice
+    stores one)."""
+    digest = hashlib.sha256(f"writeback:{key}".encode()).hexdigest()
+    statement = insert(ledger.session, WriteBackRecord).values(
+        connection_id=order.connection_id, order_id=order.id, event=event, note=note,
+        values=dict(values), idempotency_key=digest, status="pending", attempts=0,
+        uncertain=False, created_at=_now())
+    ledger.session.execute(statement.on_conflict_do_nothing(
+        index_elements=[WriteBackRecord.idempotency_key]))
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one call of :func:`send_due` did."""
+
+    done: int = 0
+    failed: int = 0
+    dead: int = 0
+    waiting: int = 0
+
+
+def _due(engine: Engine, limit: int) -> list[int]:
+    """The first unfinished write-back of each order, if it may be sent now."""
+    now = _now()
+    with session_scope(engine, write=False) as session:
+        first = select(func.min(WriteBackRecord.id)).where(
+            WriteBackRecord.status.in_(UNFINISHED)).group_by(WriteBackRecord.order_id)
+        rows = session.execute(select(WriteBackRecord.id, WriteBackRecord.status,
+                                      WriteBackRecord.next_attempt_at,
+                                      WriteBackRecord.claimed_at)
+                               .where(WriteBackRecord.id.in_(first))
+                               .order_by(WriteBackRecord.id).limit(limit)).all()
+    return [row.id for row in rows
+            if (row.status == "pending")
+            or (row.status == "retrying" and (row.next_attempt_at or now) <= now)
+            or (row.status == "sending" and (row.claimed_at or now) <= now - LEASE)]
+
+
+def _claim(engine: Engine, record_id: int) -> tuple[WriteBack, str, dict] | None:
+    """Mark a write-back as being sent by this worker; ``None`` if another was quicker."""
+    now = _now()
+    with session_scope(engine) as session:
+        record = session.get(WriteBackRecord, record_id)
+        if record is None:
+            return None
+        lost = record.status == "sending"  # a worker died while sending: outcome unknown
+        claimed = session.execute(
+            update(WriteBackRecord)
+            .where(WriteBackRecord.id == record_id,
+                   WriteBackRecord.status == record.status,
+                   WriteBackRecord.attempts == record.attempts)
+            .values(status="sending", claimed_at=now, attempts=record.attempts + 1,
+                    uncertain=record.uncertain or lost)
+            .execution_options(synchronize_session=False)).rowcount
+        if not claimed:
+            return None
+        order, connection = record.order, record.connection
+        writeback = WriteBack(
+            id=record.id, idempotency_key=record.idempotency_key, event=record.event,
+            shop=connection.name, shop_order_id=order.shop_order_id,
+            order_number=order.order_number, note=record.note, values=dict(record.values),
+            occurred_at=record.created_at, uncertain=record.uncertain or lost)
+        return writeback, connection.platform, dict(connection.platform_settings)
+
+
+def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *,
+             limit: int = 200) -> Sent:
+    """Send the write-backs that are due, oldest first, one per order per round, until
+    nothing more is due (or ``limit`` were tried)."""
+    counts = {"done": 0, "failed": 0, "dead": 0}
+    tried = 0
+    while tried < limit:
+        due = _due(engine, limit - tried)
+        if not due:
+            break
+        for record_id in due:
+            claimed = _claim(engine, record_id)
+            if claimed is None:
+                continue
+            tried += 1
+            counts[_send(engine, hooks, backoff, *claimed)] += 1
+    with session_scope(engine, write=False) as session:
+        waiting = session.scalar(select(func.count()).where(
+            WriteBackRecord.status.in_(UNFINISHED))) or 0
+    return Sent(counts["done"], counts["failed"], counts["dead"], waiting)
+
+
+def _send(engine: Engine, hooks: Hooks, backoff: Backoff, writeback: WriteBack,
+          platform: str, settings: dict) -> str:
+    """Make one attempt and record its outcome; return ``done``, ``failed`` or ``dead``."""
+    result = error = None
+    permanent = uncertain = False
+    delay_asked: float | None = None
+    try:
+        result = hooks.write_back(platform, writeback, settings)
+    except OutcomeUnknown as exc:
+        error, uncertain, delay_asked = str(exc), True, exc.retry_after
+    except RetryableError as exc:
+        error, uncertain, delay_asked = str(exc), writeback.uncertain, exc.retry_after
+    except PermanentError as exc:
+        error, permanent = str(exc), True
+    except Exception as exc:  # a bug in the plugin: the request may have gone out
+        error, uncertain = describe(exc), True
+        log.exception("write-back %s: the %s plugin failed", writeback.id, platform)
+    with session_scope(engine) as session:
+        record = session.get(WriteBackRecord, writeback.id)
+        assert record is not None
+        record.claimed_at = None
+        if error is None:
+            record.status, record.result, record.error = "done", result, None
+            record.sent_at, record.next_attempt_at, record.uncertain = _now(), None, False
+            return "done"
+        record.uncertain = uncertain
+        if permanent or backoff.exhausted(record.attempts):
+            if not permanent:
+                error = f"gave up after {record.attempts} attempts: {error}"
+            record.status, record.error, record.next_attempt_at = "dead", error, None
+            log.warning("write-back %s to shop %s is dead: %s", writeback.id, writeback.shop,
+                        error)
+            return "dead"
+        record.status, record.error = "retrying", error
+        record.next_attempt_at = _now() + timedelta(
+            seconds=backoff.delay(record.attempts, delay_asked))
+        return "failed"
+
+
+def retry_writebacks(engine: Engine, *, record_id: int | None = None,
+                     shop: str | None = None) -> int:
+    """Make dead write-backs (one, a shop's, or all) pending again; return how many."""
+    with session_scope(engine) as session:
+        query = select(WriteBackRecord).where(WriteBackRecord.status == "dead")
+        if record_id is not None:
+            query = query.where(WriteBackRecord.id == record_id)
+        if shop is not None:
+            query = query.where(WriteBackRecord.connection_id ==
+                                Ledger(session).connection(shop).id)
+        records = list(session.scalars(query))
+        if record_id is not None and not records:
+            raise NotFound(f"no dead write-back {record_id}")
+        for record in records:
+            record.status, record.attempts, record.next_attempt_at = "pending", 0, None
+        return len(records)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
