@@ -32,6 +32,7 @@ from core.ledger.models import (
     Order,
     ShopConnection,
     ShopSync,
+    WriteBackRecord,
 )
 from core.ledger.store import Ledger
 from core.money import to_decimal
@@ -545,6 +546,7 @@ def orders_feed(files: tuple[Path, ...]) -> None:
             fail(exc)
         failed = _report(f"{path.name}: order {snapshot.order_id}", outcome,
                          snapshot.currency) or failed
+    kit.queue.send_writebacks()  # tell the shop, as the worker does after a delivery
     if failed:
         sys.exit(1)
 
@@ -606,6 +608,11 @@ def _order_details(ledger: Ledger, shop: str, order_id: str) -> dict[str, Any]:
                              "at": m.occurred_at.isoformat(), "description": m.description}
                             for m in ledger.movements_of(order)
                             if m.kind.startswith("provider_")],
+        "writebacks": [{"id": w.id, "event": w.event, "status": w.status,
+                        "attempts": w.attempts, "outcome": w.error or w.result}
+                       for w in ledger.session.scalars(
+                           select(WriteBackRecord).where(WriteBackRecord.order_id == order.id)
+                           .order_by(WriteBackRecord.id))],
     }
 
 
@@ -614,7 +621,8 @@ def _order_details(ledger: Ledger, shop: str, order_id: str) -> dict[str, Any]:
 @click.argument("order_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def orders_show(shop: str, order_id: str, as_json: bool) -> None:
-    """Show an order: state, amounts, bank details, documents and operations."""
+    """Show an order: state, amounts, bank details, documents, operations and what the shop
+    was told (write-backs)."""
     kit = kit_or_fail()
     try:
         with session_scope(kit.engine, write=False) as session:
@@ -646,6 +654,9 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     for event in d["provider_events"]:
         click.echo(f"  {event['at'][:16]} {event['description']} ({event['amount']} "
                    f"{d['currency']})")
+    for w in d["writebacks"]:
+        outcome = f" - {w['outcome']}" if w["outcome"] else ""
+        click.echo(f"  write-back {w['id']} {w['event']}: {w['status']}{outcome}")
 
 
 # -- operations ---------------------------------------------------------------------------
