@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
@@ -76,7 +77,8 @@ def _due(engine: Engine, limit: int) -> list[int]:
             or (row.status == "sending" and (row.claimed_at or now) <= now - LEASE)]
 
 
-def _claim(engine: Engine, record_id: int) -> tuple[WriteBack, str, dict] | None:
+def _claim(engine: Engine, record_id: int
+           ) -> tuple[WriteBack, str, dict[str, Any]] | None:
     """Mark a write-back as being sent by this worker; ``None`` if another was quicker."""
     now = _now()
     with session_scope(engine) as session:
@@ -110,15 +112,15 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
     counts = {"done": 0, "failed": 0, "dead": 0}
     tried = 0
     while tried < limit:
-        due = _due(engine, limit - tried)
-        if not due:
-            break
-        for record_id in due:
+        claimed_any = False
+        for record_id in _due(engine, limit - tried):
             claimed = _claim(engine, record_id)
-            if claimed is None:
+            if claimed is None:  # another worker was quicker
                 continue
-            tried += 1
+            claimed_any, tried = True, tried + 1
             counts[_send(engine, hooks, backoff, *claimed)] += 1
+        if not claimed_any:
+            break
     with session_scope(engine, write=False) as session:
         waiting = session.scalar(select(func.count()).where(
             WriteBackRecord.status.in_(UNFINISHED))) or 0
@@ -126,7 +128,7 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
 
 
 def _send(engine: Engine, hooks: Hooks, backoff: Backoff, writeback: WriteBack,
-          platform: str, settings: dict) -> str:
+          platform: str, settings: dict[str, Any]) -> str:
     """Make one attempt and record its outcome; return ``done``, ``failed`` or ``dead``."""
     result = error = None
     permanent = uncertain = False
