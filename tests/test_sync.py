@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from conftest import WOO_SECRET
 from core.ledger.db import session_scope
-from core.ledger.models import Delivery, OperationRecord, ShopSync
+from core.ledger.models import Delivery, OperationRecord, ShopConnection, ShopSync
 from core.ledger.store import Ledger
-from core.sync.poll import sync_shop
+from core.sync.poll import sync_all, sync_shop
 from webhooks.cli import main
 from woo import SHOP_URL, body, headers, order
 
@@ -142,3 +142,33 @@ def test_shops_sync_and_orders_preview_on_the_command_line(client, kit, shop_api
                                                              "invalid_id"})
     missing = cli("orders", "preview", "acme", "999")
     assert missing.exit_code == 1 and "404" in missing.output
+
+
+def test_the_worker_polls_every_shop_that_can_be_read(kit, woo_shop, shop_api):
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(id=4444, name="Other GmbH", country="DE", account_holder="Other",
+                            bank_code="10020030", account_first=4_100_000_000,
+                            account_last=4_100_009_999)
+        ledger.add_connection(name="no-api", merchant_id=4444, platform="woocommerce",
+                              status_map={"completed": "activate"}, secrets=["s"])
+    fed = []
+    sync_all(kit.engine, kit.hooks, fed.append)
+    with session_scope(kit.engine) as session:
+        polled = session.execute(select(ShopConnection.name, ShopSync.fed).join(
+            ShopSync, ShopSync.connection_id == ShopConnection.id)).all()
+    assert polled == [("acme", 2)] and len(fed) == 2  # the shop without REST key is skipped
+    due = {t.name for t in kit.queue.huey.read_periodic(datetime(2026, 11, 23, 10, 15))}
+    assert {"sync_shops", "send_due_writebacks"} <= due  # every 15 minutes, every minute
+    assert "sync_shops" not in {t.name for t in kit.queue.huey.read_periodic(
+        datetime(2026, 11, 23, 10, 16))}
+
+
+def test_the_poll_interval_must_divide_an_hour(tmp_path, database_url):
+    from core.config import Settings
+    from core.errors import ConfigurationError
+    from core.kit import Kit
+
+    with pytest.raises(ConfigurationError, match="sync_every_minutes must divide 60"):
+        Kit.create(Settings(home=tmp_path, database_url=database_url, queue_url="memory://",
+                            sync_every_minutes=7))
