@@ -52,12 +52,14 @@ KEPT_HEADERS = ("Content-Type", "User-Agent", "X-WC-Webhook-Source", "X-WC-Webho
 
 @dataclass(frozen=True)
 class Processed:
-    """What processing a delivery did: its status and, when retrying, the delay."""
+    """What processing a delivery did: its status and, when retrying, the delay;
+    ``attempted`` is false when it was not processed (done before, held elsewhere)."""
 
     delivery_id: int
     status: str
     retry_in: float | None = None
     error: str | None = None
+    attempted: bool = True
 
 
 def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
@@ -102,11 +104,14 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
         with session_scope(engine, write=False) as session:
             delivery = session.get(Delivery, delivery_id)
             if delivery is None:
-                return Processed(delivery_id, "missing", error="no such delivery")
+                return Processed(delivery_id, "missing", error="no such delivery",
+                                 attempted=False)
             if delivery.status in ("done", "dead", "ignored"):
-                return Processed(delivery_id, delivery.status, error=delivery.error)
+                return Processed(delivery_id, delivery.status, error=delivery.error,
+                                 attempted=False)
             if finishing is None:
-                return Processed(delivery_id, "busy", error="another worker is processing it")
+                return Processed(delivery_id, "busy", error="another worker is processing it",
+                                 attempted=False)
             connection = delivery.connection
             session.expunge(connection)
             session.expunge(delivery)

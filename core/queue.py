@@ -95,7 +95,8 @@ class Queue:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
             self.enqueue(delivery_id, delay=result.retry_in)
-        self._send()  # what processing had the shop told
+        if result.attempted:
+            self._send()  # what processing has the shop told
 
     def send_writebacks(self) -> None:
         """Send the write-backs that are due (see :mod:`core.writeback.outbox`)."""

@@ -98,7 +98,9 @@ def test_authorise_activate_and_credit_write_meta_and_notes(client, kit, shop_ap
                    invoice_ids="INV-000001", payment_reference="BP4711/3333", **bank,
                    due_date=due)
     assert writes(shop_api) == [
+        # where the buyer will pay is known from the placement on, for the shop's invoice
         ("PUT", "/orders/4711", meta(provider="local", provider_order_id="BP4711/3333",
+                                     payment_reference="BP4711/3333", **bank,
                                      open_amount="549.73", currency="EUR",
                                      state="authorised")),
         ("POST", "/orders/4711/notes", note(

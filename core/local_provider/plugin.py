@@ -10,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from stdnum import iso11649
 
 from core import hookimpl
 from core.context import OrderContext, ProviderInfo
@@ -170,7 +171,15 @@ def place_order(order: OrderContext, operation: Operation, ledger: Ledger) -> Au
     reference = payment_reference(order.snapshot.order_number, order.merchant_id)
     _journal(ledger, order, operation, "authorisation", operation.amount.gross,
              f"authorised {reference}")
-    return Authorisation(approved=True, provider_reference=reference)
+    # where the buyer will pay is known now, for the shop's invoice (write-back)
+    merchant = ledger.merchant(order.merchant_id)
+    account = buyer_account(ledger, order.merchant_id, order.snapshot.buyer)
+    ledger.session.get(Order, order.order_key).buyer_id = account.id
+    rf = creditor_reference(order.order_key) if merchant.rf_references else None
+    bank = {"iban": account.virtual_iban, "bic": merchant.bic,
+            "payment_reference": iso11649.format(rf) if rf else reference}
+    return Authorisation(approved=True, provider_reference=reference,
+                         details={k: v for k, v in bank.items() if v})
 
 
 @hookimpl
