@@ -1,20 +1,23 @@
-"""Shopware Admin API reads: OAuth client credentials, and an order's refunds with positions."""
+"""Shopware Admin API: OAuth client credentials; reads (an order's refunds with positions,
+orders changed since a time) and the write-back (custom fields, transaction transitions)."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import requests
 
-from core.errors import PermanentError, RetryableError
+from core.errors import NotFound, OutcomeUnknown, PermanentError, RetryableError
 from core.money import exponent
 from core.retry import retry_after
 
-__all__ = ["TIMEOUT", "has_credentials", "order_refunds"]
+__all__ = ["ORDER_ASSOCIATIONS", "TIMEOUT", "changed_orders", "has_credentials", "order",
+           "order_refunds", "set_custom_fields", "transition_transaction"]
 
 TIMEOUT = (5, 30)
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -25,15 +28,22 @@ def has_credentials(settings: Mapping[str, Any]) -> bool:
     return all(settings.get(k) for k in ("shop_url", "client_id", "client_secret"))
 
 
-def _call(method: str, url: str, **kwargs: Any) -> requests.Response:
+def _call(method: str, url: str, *, writes: bool = False, **kwargs: Any) -> requests.Response:
+    """One request; a write whose answer is lost (a read timeout, a 5xx other than 503) may
+    have been applied: :class:`OutcomeUnknown`."""
     try:
         response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
+    except requests.ReadTimeout:
+        error = OutcomeUnknown if writes else RetryableError
+        raise error("Shopware Admin API did not answer in time") from None
     except requests.RequestException as exc:
         raise RetryableError(f"Shopware Admin API not reachable ({type(exc).__name__})") \
             from None
-    if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableError(f"Shopware Admin API answered {response.status_code}",
-                             retry_after=retry_after(response.headers.get("Retry-After")))
+    status = response.status_code
+    if status == 429 or status >= 500:
+        error = OutcomeUnknown if writes and status not in (429, 503) else RetryableError
+        raise error(f"Shopware Admin API answered {status}",
+                    retry_after=retry_after(response.headers.get("Retry-After")))
     return response
 
 
@@ -58,18 +68,35 @@ def _token(settings: Mapping[str, Any], *, fresh: bool = False) -> str:
     return token["access_token"]
 
 
-def _search_order(settings: Mapping[str, Any], order_id: str) -> Mapping[str, Any]:
-    body = {"ids": [order_id], "associations": {"transactions": {"associations": {
-        "captures": {"associations": {"refunds": {"associations": {"positions": {}}}}}}}}}
-    url = f"{settings['shop_url'].rstrip('/')}/api/search/order"
-    response = _call("POST", url, json=body,
+def _admin(settings: Mapping[str, Any], method: str, path: str,
+           body: Any = None) -> requests.Response:
+    """An Admin API call with the cached token, and one fresh token if it expired early;
+    refused credentials are permanent."""
+    url = f"{settings['shop_url'].rstrip('/')}/api/{path}"
+    writes = method != "GET" and not path.startswith("search/")
+    response = _call(method, url, writes=writes, json=body,
                      headers={"Authorization": f"Bearer {_token(settings)}"})
-    if response.status_code == 401:  # the token expired early: one fresh try
-        response = _call("POST", url, json=body, headers={
+    if response.status_code == 401:
+        response = _call(method, url, writes=writes, json=body, headers={
             "Authorization": f"Bearer {_token(settings, fresh=True)}"})
+    if response.status_code in (401, 403):
+        raise PermanentError(f"Shopware refused the app's Admin API access "
+                             f"({response.status_code}); register the app again")
+    return response
+
+
+def _search(settings: Mapping[str, Any], criteria: Mapping[str, Any]) -> list[dict[str, Any]]:
+    response = _admin(settings, "POST", "search/order", criteria)
     if response.status_code != 200:
-        raise PermanentError(f"Shopware Admin API answered {response.status_code} for the order")
-    found = response.json().get("data") or []
+        raise PermanentError(f"Shopware Admin API answered {response.status_code} for the "
+                             "order search")
+    return list(response.json().get("data") or [])
+
+
+def _search_order(settings: Mapping[str, Any], order_id: str) -> Mapping[str, Any]:
+    found = _search(settings, {"ids": [order_id], "associations": {"transactions": {
+        "associations": {"captures": {"associations": {"refunds": {"associations": {
+            "positions": {}}}}}}}}})
     if not found:
         raise PermanentError("Shopware Admin API does not know the order")
     return found[0]
@@ -99,3 +126,83 @@ def order_refunds(settings: Mapping[str, Any], order_id: str,
                 })
     refunds.sort(key=lambda r: r.pop("created"))
     return refunds
+
+
+# What the order parser (plugins/shopware/order.py) and the poll's choice of event read.
+ORDER_ASSOCIATIONS: dict[str, Any] = {
+    "currency": {}, "lineItems": {}, "orderCustomer": {}, "stateMachineState": {},
+    "addresses": {"associations": {"country": {}}},
+    "transactions": {"associations": {"paymentMethod": {}, "stateMachineState": {}}},
+    "deliveries": {"associations": {"stateMachineState": {}}},
+}
+PAGE = 100
+
+
+def order(settings: Mapping[str, Any], order_id: str) -> dict[str, Any]:
+    """One order with what a webhook carries."""
+    found = _search(settings, {"ids": [order_id], "associations": ORDER_ASSOCIATIONS})
+    if not found:
+        raise NotFound(f"Shopware has no order {order_id}")
+    return found[0]
+
+
+def changed_orders(settings: Mapping[str, Any], since: datetime) -> Iterator[dict[str, Any]]:
+    """Every order created or updated at or after ``since``, oldest first, page by page.
+    (Shopware leaves ``updatedAt`` empty until an order is first changed.)"""
+    moment = since.astimezone(UTC).isoformat(timespec="seconds")
+    criteria: dict[str, Any] = {
+        "filter": [{"type": "multi", "operator": "or", "queries": [
+            {"type": "range", "field": field, "parameters": {"gte": moment}}
+            for field in ("createdAt", "updatedAt")]}],
+        "sort": [{"field": "createdAt", "order": "ASC"}, {"field": "id", "order": "ASC"}],
+        "associations": ORDER_ASSOCIATIONS, "limit": PAGE, "total-count-mode": 0,
+    }
+    for page in range(1, 10_001):
+        batch = _search(settings, {**criteria, "page": page})
+        yield from batch
+        if len(batch) < PAGE:
+            return
+
+
+def set_custom_fields(settings: Mapping[str, Any], order_id: str,
+                      fields: Mapping[str, str]) -> None:
+    """Write order custom fields (Shopware merges them with those the order has)."""
+    response = _admin(settings, "PATCH", f"order/{order_id}", {"customFields": dict(fields)})
+    if response.status_code == 404:
+        raise PermanentError("the order no longer exists in Shopware")
+    if response.status_code not in (200, 204):
+        raise PermanentError(f"Shopware Admin API answered {response.status_code} to the "
+                             "custom fields")
+
+
+# The state a transaction transition leads to, to skip one made already.
+TRANSITION_TARGETS = {"paid": "paid", "paid_partially": "paid_partially", "cancel": "cancelled",
+                      "refund": "refunded", "refund_partially": "refunded_partially",
+                      "remind": "reminded", "fail": "failed", "authorize": "authorized",
+                      "reopen": "open", "do_pay": "in_progress"}
+
+
+def transition_transaction(settings: Mapping[str, Any], order_id: str, action: str) -> str:
+    """Move the order's newest payment transaction with ``action``; say what came of it. A
+    transition the state machine does not allow from the current state is reported, not
+    raised: retrying cannot change it."""
+    found = _search(settings, {"ids": [order_id], "associations": {"transactions": {
+        "associations": {"stateMachineState": {}}}}})
+    if not found:
+        raise PermanentError("the order no longer exists in Shopware")
+    transactions = sorted(found[0].get("transactions") or (),
+                          key=lambda t: str(t.get("createdAt") or ""))
+    if not transactions:
+        return f"no payment transaction to move to {action}"
+    transaction = transactions[-1]
+    state = (transaction.get("stateMachineState") or {}).get("technicalName")
+    if state is not None and state == TRANSITION_TARGETS.get(action):
+        return f"transaction already {state}"
+    response = _admin(settings, "POST",
+                      f"_action/order_transaction/{transaction['id']}/state/{action}", {})
+    if response.status_code in (200, 204):
+        return f"transaction {action}"
+    if response.status_code == 404:
+        raise PermanentError("the order's payment transaction no longer exists in Shopware")
+    return f"transition {action} not allowed from {state or 'its state'} " \
+           f"({response.status_code})"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from core import hookimpl
-from core.context import AppResponse, ParsedDelivery, PlatformInfo
-from core.errors import MalformedPayload, NotFound, PermanentError
+from core.context import AppResponse, FetchedOrder, ParsedDelivery, PlatformInfo, WriteBack
+from core.errors import ConfigurationError, MalformedPayload, NotFound, PermanentError
 from core.ledger.store import Ledger
 from core.operations import OperationKind
 from core.schemas import dump_snapshot, load_snapshot, read_json_object
 from core.snapshot import OrderSnapshot
-from plugins.shopware import admin, registration
+from plugins.shopware import admin, backfill, order_fields, registration
 from plugins.shopware.order import EVENT_STATUS, payment_method_matches, to_snapshot
 from plugins.shopware.signature import check
 
@@ -107,3 +108,25 @@ def handle_app_request(platform: str, action: str, method: str, query: str,
     if action == "confirm" and method == "POST":
         return registration.confirm(body, headers, ledger)
     raise NotFound(f"no Shopware app endpoint {method} {action}")
+
+
+@hookimpl
+def write_back(platform: str, writeback: WriteBack, settings: Mapping[str, Any]) -> str | None:
+    if platform != NAME:
+        return None
+    return order_fields.write(settings, writeback)
+
+
+@hookimpl
+def fetch_orders(platform: str, settings: Mapping[str, Any], modified_since: datetime | None,
+                 order_id: str | None) -> Iterable[FetchedOrder] | None:
+    if platform != NAME:
+        return None
+    if not admin.has_credentials(settings):
+        raise ConfigurationError("the Shopware shop has no Admin API credentials; register "
+                                 "the app")
+    if order_id is not None:
+        return [backfill.fetched(admin.order(settings, order_id), settings)]
+    assert modified_since is not None
+    return (backfill.fetched(order, settings)
+            for order in admin.changed_orders(settings, modified_since))
