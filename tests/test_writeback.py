@@ -301,3 +301,37 @@ def test_the_generic_platform_writes_back_a_signed_standard_webhook():
                  "provider": "local", "open_amount": "119.00", "state": "active"}}
     assert generic_write_back(platform="generic", writeback=writeback, settings={}) == \
         "skipped: no write-back URL"
+
+
+def test_write_back_settings_on_the_command_line(kit, woo_shop, monkeypatch, tmp_path,
+                                                 database_url):
+    from click.testing import CliRunner
+
+    from webhooks.cli import main
+
+    monkeypatch.setenv("INVOICEKIT_HOME", str(tmp_path / "instance"))
+    monkeypatch.setenv("INVOICEKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("INVOICEKIT_QUEUE_URL", "memory://")
+
+    def run(*args):
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run("shops", "configure", "acme", "--declined-status", "failed", "--transition",
+        "paid=paid", "--transition", "declined=cancel")
+    run("shops", "configure", "acme", "--transition", "declined=")
+    run("shops", "add", "generic", "custom", "--merchant", "3333")
+    out = run("shops", "configure", "custom", "--writeback-url", "https://erp.example/ik")
+    secret = out.split("signed with ")[1].split()[0]
+    assert secret.startswith("whsec_")
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        acme, custom = ledger.connection("acme"), ledger.connection("custom")
+        assert (acme.platform_settings["declined_status"],
+                acme.platform_settings["transitions"]) == ("failed", {"paid": "paid"})
+        assert custom.platform_settings["writeback_secret"] == secret
+    assert secret not in run("shops", "show", "custom")
+    run("shops", "configure", "custom", "--writeback-url", "")
+    with session_scope(kit.engine) as session:
+        assert "writeback_url" not in Ledger(session).connection("custom").platform_settings
