@@ -75,6 +75,6 @@ def writebacks_retry(writeback_id: int | None, shop: str | None, everything: boo
 def writebacks_send() -> None:
     """Send every write-back that is due now (the worker does this every minute)."""
     kit = kit_or_fail()
-    sent = send_due(kit.engine, kit.hooks, kit.backoff)
+    sent = send_due(kit.engine, kit.hooks, kit.backoff, count_waiting=True)
     click.echo(f"sent {sent.done}, to be retried {sent.failed}, dead {sent.dead}, "
                f"still waiting {sent.waiting}")

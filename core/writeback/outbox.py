@@ -57,7 +57,7 @@ class Sent:
     done: int = 0
     failed: int = 0
     dead: int = 0
-    waiting: int = 0
+    waiting: int | None = None
 
 
 def _due(engine: Engine, limit: int) -> list[int]:
@@ -106,9 +106,10 @@ def _claim(engine: Engine, record_id: int
 
 
 def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *,
-             limit: int = 200) -> Sent:
+             limit: int = 200, count_waiting: bool = False) -> Sent:
     """Send the write-backs that are due, oldest first, one per order per round, until
-    nothing more is due (or ``limit`` were tried)."""
+    nothing more is due (or ``limit`` were tried); with ``count_waiting``, also count those
+    still waiting."""
     counts = {"done": 0, "failed": 0, "dead": 0}
     tried = 0
     while tried < limit:
@@ -121,9 +122,11 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
             counts[_send(engine, hooks, backoff, *claimed)] += 1
         if not claimed_any:
             break
-    with session_scope(engine, write=False) as session:
-        waiting = session.scalar(select(func.count()).where(
-            WriteBackRecord.status.in_(UNFINISHED))) or 0
+    waiting = None
+    if count_waiting:
+        with session_scope(engine, write=False) as session:
+            waiting = session.scalar(select(func.count()).where(
+                WriteBackRecord.status.in_(UNFINISHED))) or 0
     return Sent(counts["done"], counts["failed"], counts["dead"], waiting)
 
 
