@@ -11,6 +11,7 @@ consumer's scheduler enqueues the periodic tasks; the ledger lets one run per sc
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -59,6 +60,7 @@ class Queue:
     def __init__(self, huey: Huey, engine: Engine, hooks: Hooks,
                  backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
+        self._sending = threading.Lock()
         self._process = huey.task(name="process_delivery")(self._run)
         self._send = huey.task(name="send_writebacks")(self.send_writebacks)
         self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
@@ -99,8 +101,15 @@ class Queue:
             self._send()  # what processing has the shop told
 
     def send_writebacks(self) -> None:
-        """Send the write-backs that are due (see :mod:`core.writeback.outbox`)."""
-        sent = send_due(self.engine, self.hooks, self.backoff)
+        """Send the write-backs that are due (see :mod:`core.writeback.outbox`), in one
+        thread of this process at a time: a slow shop API holds up one worker thread at
+        most, the others go on processing deliveries."""
+        if not self._sending.acquire(blocking=False):
+            return  # the sending thread takes what is due; what it misses, the next minute
+        try:
+            sent = send_due(self.engine, self.hooks, self.backoff)
+        finally:
+            self._sending.release()
         if sent.failed or sent.dead:
             log.info("write-backs: %s sent, %s to be retried, %s dead", sent.done,
                      sent.failed, sent.dead)
