@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from stdnum.iso7064 import mod_11_10
 
 from core.config import Settings
 from core.kit import Kit
@@ -55,10 +56,22 @@ REDIS = "redis://127.0.0.1:6379/14"
 Request = tuple[str, str, bytes | None, dict[str, str], int]
 
 
+BUYERS = 1000  # the orders' buyers: each within its credit limit for a 10,000-order run
+
+
+def buyer_vat_id(n: int) -> str:
+    """The German VAT ID of bench buyer ``n`` (of ``BUYERS``), with its check digit."""
+    body = f"{10_000_000 + n % BUYERS:08d}"
+    return f"DE{body}{mod_11_10.calc_check_digit(body)}"
+
+
 def woo_body(order_id: int, status: str = "processing") -> bytes:
-    """A WooCommerce order as the shop sends it (PHP-style JSON), for ``order_id``."""
+    """A WooCommerce order as the shop sends it (PHP-style JSON), for ``order_id``, of one
+    of ``BUYERS`` buyers."""
     data = copy.deepcopy(TEMPLATE)
     data["id"], data["number"], data["status"] = order_id, str(order_id), status
+    data["billing"]["company"] = f"Bench Buyer {order_id % BUYERS} GmbH"
+    data["meta_data"][0]["value"] = buyer_vat_id(order_id)
     data["date_modified_gmt"] = "2026-11-02T09:15:00"
     return json.dumps(data, separators=(",", ":")).replace("/", "\\/").encode()
 
@@ -327,7 +340,8 @@ def new_ledger(url: str | None, folder: Path, merchant_id: int = 3333,
         ledger.add_merchant(
             id=merchant_id, name="Bench GmbH", country="DE",
             account_holder="invoicekit Treuhand", bank_code="10020030", bic="ABCDDEFFXXX",
-            account_first=4_000_000_000, account_last=4_000_000_000 + accounts - 1)
+            account_first=4_000_000_000, account_last=4_000_000_000 + accounts - 1,
+            kyc_verified=True)
         ledger.add_connection(name=SHOP, merchant_id=merchant_id, platform="woocommerce")
     return engine
 
@@ -350,7 +364,7 @@ class Instance:
         if backend.database_url is not None:
             reset_postgresql(self.database_url)
         self.cli("db", "upgrade")
-        self.cli("merchants", "add", "3333", "--name", "Bench GmbH")
+        self.cli("merchants", "add", "3333", "--name", "Bench GmbH", "--kyc-verified")
         self.cli("shops", "add", "woocommerce", SHOP, "--merchant", "3333", "--secret", SECRET)
         self.kit = Kit.create(Settings(home=home, database_url=self.database_url,
                                        queue_url=self.queue_url))
@@ -363,11 +377,13 @@ class Instance:
         self.stop()
         self.kit.engine.dispose()
 
-    def cli(self, *args: str) -> None:
+    def cli(self, *args: str) -> str:
+        """Run an ``invoicekit`` command on the instance; what it printed."""
         result = subprocess.run([sys.executable, "-m", "webhooks.cli", *args], env=self.env,
                                 capture_output=True, text=True, timeout=120)
         if result.returncode:
             raise SystemExit(f"invoicekit {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
 
     def start(self, name: str, *args: str) -> Path:
         """Start ``python -m ARGS``, its output in ``name.log``; the log's path."""

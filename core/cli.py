@@ -40,6 +40,7 @@ from core.payments.commands import payments
 from core.plugins import loaded_plugins
 from core.receivables.commands import dunning
 from core.reconcile import Trigger
+from core.risk.commands import apikeys, decision_text, merchants_terms, products, risk
 from core.schemas import load_snapshot
 from core.statements.commands import statements
 from core.sync.commands import orders_preview, shops_sync
@@ -589,6 +590,7 @@ def _order_details(ledger: Ledger, shop: str, order_id: str) -> dict[str, Any]:
     return {
         "shop": shop, "order_id": order_id, "order_number": order.order_number,
         "status": state.status.value, "decline_reason": state.decline_reason,
+        "decision": order.decision,
         "currency": order.currency, "total": snapshot["total"],
         "authorised": money(state.authorised), "activated": money(state.activated),
         "credited": money(state.credited + state.reduced), "open": money(state.open_amount),
@@ -638,6 +640,8 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
                f"{d['credited']}, open {d['open']} {d['currency']}")
     if d["decline_reason"]:
         click.echo(f"  declined: {d['decline_reason']}")
+    if d["decision"]:
+        click.echo(f"  eligibility: {decision_text(d['decision'])}")
     if d["iban"]:
         click.echo(f"  pay to {d['iban']} (BIC {d['bic'] or '-'}), reference "
                    f"{d['payment_reference']}, due {d['due_on']}")
@@ -760,7 +764,8 @@ def plugins() -> None:
         click.echo(f"{plugin.name}{version} ({plugin.module}): {', '.join(plugin.hooks)}")
 
 
-for group in (dunning, payments, statements, writebacks):
+for group in (apikeys, dunning, payments, products, risk, statements, writebacks):
     main.add_command(group)
+merchants.add_command(merchants_terms)
 shops.add_command(shops_sync)
 orders.add_command(orders_preview)

@@ -11,8 +11,9 @@ from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["AppResponse", "Claim", "FetchedOrder", "OrderContext", "ParsedDelivery",
-           "PlatformInfo", "ProviderEvent", "ProviderInfo", "WriteBack"]
+__all__ = ["AppResponse", "Claim", "Company", "CompanyCheck", "CreditAssessment", "CreditFacts",
+           "FetchedOrder", "OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderEvent",
+           "ProviderInfo", "WriteBack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,3 +225,83 @@ class FetchedOrder:
     order_id: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """The business buyer a risk decision is about, as the checkout or the order gives it.
+
+    :ivar name: the company name (``Muster Bürobedarf GmbH``).
+    :ivar legal_form: its legal form as written (``GmbH``), when known.
+    :ivar vat_id: the VAT ID as typed, with or without country prefix.
+    :ivar country: ISO 3166-1 alpha-2, upper case.
+    :ivar founded_on: when the company was founded, where the checkout knows it.
+    :ivar employees: its head count, where known.
+    :ivar business_type: what it does, in the merchant's words (``retail``, ``crafts``).
+    """
+
+    name: str
+    legal_form: str | None
+    vat_id: str | None
+    street: str
+    postcode: str
+    city: str
+    country: str
+    founded_on: date | None = None
+    employees: int | None = None
+    business_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyCheck:
+    """What one verifier says about a company's data.
+
+    :ivar status: ``valid``, ``invalid`` (the data is wrong: decline) or ``unknown`` (a
+        register could not be asked; the merchant's policy decides).
+    :ivar reasons: machine-readable reasons for ``invalid`` or ``unknown``
+        (``vat_id_invalid``, ``legal_form_invalid``, ``address_implausible``,
+        ``vat_id_unverified``…).
+    :ivar source: who checked (``format``, ``vies``, a register plugin's name).
+    :ivar details: what the source said, for the record (a VIES request date, a name).
+    """
+
+    status: str
+    reasons: tuple[str, ...] = ()
+    source: str = "format"
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditFacts:
+    """What the kit knows of a buyer across all merchants of the instance.
+
+    Amounts are EUR minor units. ``collection_entries`` counts the buyer's claims handed
+    over to collection; ``open_overdue`` its invoices past due and unpaid today.
+    """
+
+    buyer_key: str
+    invoices_paid: int = 0
+    paid_on_time: int = 0
+    paid_late: int = 0
+    open_overdue: int = 0
+    collection_entries: int = 0
+    exposure: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CreditAssessment:
+    """One credit assessment (the kit's own, or a credit agency's through a plugin).
+
+    :ivar source: who assessed (``history`` for the kit's own, ``creditsafe``…).
+    :ivar score: 0 (worst) to 100 (best).
+    :ivar decline_reasons: machine-readable reasons to decline; empty to approve.
+    :ivar limit: the credit limit this source would grant (EUR minor units), or ``None``
+        to leave the limit to the buyer's profile; the lowest of all assessments applies.
+    :ivar notes: why, in words, for the record.
+    """
+
+    source: str
+    score: int
+    decline_reasons: tuple[str, ...] = ()
+    limit: int | None = None
+    notes: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ __all__ = [
     "PermanentError",
     "RetryableError",
     "SignatureError",
+    "Unauthenticated",
     "UnreadableFile",
     "describe",
 ]
@@ -26,6 +27,10 @@ class InvoicekitError(Exception):
 
 class SignatureError(InvoicekitError):
     """A delivery's signature is missing, malformed or wrong (HTTP 401)."""
+
+
+class Unauthenticated(InvoicekitError):
+    """An API request without a valid API key (HTTP 401)."""
 
 
 class MalformedPayload(InvoicekitError):

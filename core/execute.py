@@ -52,6 +52,7 @@ from core.operations import (
 )
 from core.reconcile import Rules, closing_operations, reconcile
 from core.retry import DEFAULT_BACKOFF, Backoff
+from core.risk.decide import decide_placement
 from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
@@ -225,9 +226,11 @@ class _Run:
                 return self._claim(ledger, order, record, op, context, provider, uncertain,
                                    state)
             record.attempts += 1
+            eligibility = decide_placement(ledger, self.hooks, order, snapshot) \
+                if op.kind is OperationKind.PLACEMENT else None
             try:
                 with ledger.session.begin_nested():
-                    result = self.hooks.run_operation(context, op, ledger)
+                    result = self.hooks.run_operation(context, op, ledger, eligibility)
             except Exception as exc:
                 state = self._conclude(ledger, order, record, context, state,
                                        failure=_failure(op, exc))

@@ -6,13 +6,17 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from core.context import (
     AppResponse,
     Claim,
+    Company,
+    CompanyCheck,
+    CreditAssessment,
+    CreditFacts,
     FetchedOrder,
     OrderContext,
     ParsedDelivery,
@@ -30,11 +34,16 @@ from core.operations import (
     OperationResult,
     Refusal,
 )
+from core.risk.rules import Cart
 from core.snapshot import OrderSnapshot
+
+if TYPE_CHECKING:
+    from core.risk.decide import Eligibility
 
 __all__ = ["OPERATION_HOOKS", "Hooks"]
 
 T = TypeVar("T", PlatformInfo, ProviderInfo)
+A = TypeVar("A", CompanyCheck, CreditAssessment)
 log = logging.getLogger(__name__)
 
 OPERATION_HOOKS: Mapping[OperationKind, str] = {
@@ -59,16 +68,18 @@ class Hooks:
     def platforms(self) -> dict[str, PlatformInfo]:
         return _unique(self.pm.hook.declare_platform(), "platform")
 
-    def run_operation(self, order: OrderContext, operation: Operation,
-                      ledger: Ledger) -> OperationResult:
-        """Carry out ``operation`` at the order's provider and return its result."""
+    def run_operation(self, order: OrderContext, operation: Operation, ledger: Ledger | None,
+                      eligibility: Eligibility | None = None) -> OperationResult:
+        """Carry out ``operation`` at the order's provider and return its result; a
+        placement gets the kit's ``eligibility`` decision (``None`` for remote providers)."""
         hook = getattr(self.pm.hook, OPERATION_HOOKS[operation.kind])
         provider = self.providers().get(order.provider)
         if provider is not None and operation.kind not in provider.operations:
             raise ConfigurationError(f"provider {order.provider!r} does not support "
                                      f"{operation.kind.value}; do it in the provider's back "
                                      "office, then replay")
-        result = hook(order=order, operation=operation, ledger=ledger)
+        extra = {"eligibility": eligibility} if operation.kind is OperationKind.PLACEMENT else {}
+        result = hook(order=order, operation=operation, ledger=ledger, **extra)
         if result is None:
             raise ConfigurationError(
                 f"no provider plugin named {order.provider!r} answered {hook.name}")
@@ -160,6 +171,16 @@ class Hooks:
             raise ConfigurationError(f"the {platform} plugin cannot read orders from the shop")
         return result
 
+    def verify_company(self, company: Company, settings: Mapping[str, Any]) -> list[CompanyCheck]:
+        return _checked(self.pm.hook.verify_company(company=company, settings=settings),
+                        CompanyCheck, "verify_company")
+
+    def assess_credit(self, company: Company, facts: CreditFacts, cart: Cart,
+                      settings: Mapping[str, Any]) -> list[CreditAssessment]:
+        return _checked(self.pm.hook.assess_credit(company=company, facts=facts, cart=cart,
+                                                   settings=settings),
+                        CreditAssessment, "assess_credit")
+
     def operation_succeeded(self, order: OrderContext, operation: Operation,
                             result: OperationResult, ledger: Ledger) -> None:
         self._notify("operation_succeeded", order=order, operation=operation, result=result,
@@ -186,6 +207,14 @@ class Hooks:
             except Exception:
                 log.exception("observer %s of %s failed; the operation stands",
                               impl.plugin_name, name)
+
+
+def _checked(answers: list[Any], expected: type[A], hook: str) -> list[A]:
+    for answer in answers:
+        if not isinstance(answer, expected):
+            raise ConfigurationError(f"a plugin returned {type(answer).__name__} from {hook}, "
+                                     f"expected {expected.__name__}")
+    return answers
 
 
 def _unique(declared: list[T], what: str) -> dict[str, T]:

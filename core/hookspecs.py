@@ -5,7 +5,7 @@ implementation may accept fewer arguments than the spec lists (pluggy passes onl
 names), so hooks can grow arguments without breaking plugins. ``docs/plugin_hooks.md`` has a
 section per hook, and a test fails when one is missing.
 
-Three families:
+Four families:
 
 * **provider hooks** (``firstresult``): the core calls one per decided operation. Every
   provider plugin implements them and returns ``None`` unless ``order.provider`` is its own
@@ -14,6 +14,9 @@ Three families:
   (with its idempotency key) is committed.
 * **shop hooks**: a platform plugin verifies and parses its platform's deliveries
   (``firstresult``, keyed by ``platform``) and declares its capabilities.
+* **risk hooks** (all implementations run): company verification and credit assessment
+  for the kit's own eligibility decision (:mod:`core.risk.decide`); every answer counts,
+  the strictest wins. They may call out (a register, a credit agency), within a timeout.
 * **observer hooks** (all implementations run): write-back, notifications, metrics. They
   run inside the transaction that records what they report and get its ``ledger``: they
   store what must survive with it (the kit's own observer queues the shop's write-back
@@ -34,6 +37,10 @@ if TYPE_CHECKING:
     from core.context import (
         AppResponse,
         Claim,
+        Company,
+        CompanyCheck,
+        CreditAssessment,
+        CreditFacts,
         FetchedOrder,
         OrderContext,
         ParsedDelivery,
@@ -43,6 +50,8 @@ if TYPE_CHECKING:
     )
     from core.ledger.store import Ledger
     from core.operations import Authorisation, Lookup, Operation, OperationResult, Refusal
+    from core.risk.decide import Eligibility
+    from core.risk.rules import Cart
     from core.snapshot import OrderSnapshot
 
 hookspec = pluggy.HookspecMarker("invoicekit")
@@ -59,14 +68,17 @@ def declare_provider() -> ProviderInfo:
 
 
 @hookspec(firstresult=True)
-def place_order(order: OrderContext, operation: Operation,
-                ledger: Ledger | None) -> Authorisation | None:
+def place_order(order: OrderContext, operation: Operation, ledger: Ledger | None,
+                eligibility: Eligibility | None) -> Authorisation | None:
     """Authorise a newly placed order (placement): the risk decision for this buyer and cart.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``placement`` operation for the order total.
     :param ledger: the ledger, for providers that keep their records there (the local
         one); ``None`` for remote providers.
+    :param eligibility: the kit's own risk decision (rules, company check, credit limit)
+        for a provider that is not remote, which follows it; ``None`` for a remote
+        provider, which decides itself.
     :return: an :class:`core.operations.Authorisation`, approved or declined with a
         machine-readable ``decline_reason``; ``None`` if the order is not yours.
     """
@@ -348,6 +360,47 @@ def fetch_orders(platform: str, settings: Mapping[str, Any], modified_since: dat
         credentials, :class:`core.errors.NotFound` for an unknown ``order_id`` and
         :class:`core.errors.RetryableError` when the shop cannot be reached; ``None`` if not
         your platform.
+    """
+
+
+# -- risk hooks ---------------------------------------------------------------------------
+
+
+@hookspec
+def verify_company(company: Company, settings: Mapping[str, Any]) -> CompanyCheck | None:
+    """Check a buyer's company data: the kit's own checks VAT ID format and check digits,
+    the legal form for the country and the address, and asks VIES online when the merchant
+    turned it on; a register plugin (Handelsregister, KvK, Brønnøysund…) adds its lookup.
+
+    Called for every eligibility decision whose rules passed, at checkout and at
+    placement. The strictest answer wins: any ``invalid`` declines with its reasons; else any
+    ``unknown`` (a register could not be asked) follows the merchant's ``on_unknown`` term.
+
+    :param company: the buyer's company as the checkout or order gives it.
+    :param settings: the merchant's risk terms (``vies``, ``vies_timeout``, ``on_unknown``…)
+        overlaid by its provider settings, for plugins with their own switches.
+    :return: a :class:`core.context.CompanyCheck`, or ``None`` to say nothing. Never raise
+        for a register that is down: answer ``unknown``.
+    """
+
+
+@hookspec
+def assess_credit(company: Company, facts: CreditFacts, cart: Cart,
+                  settings: Mapping[str, Any]) -> CreditAssessment | None:
+    """Assess a buyer's creditworthiness for one cart: the kit's own assessment reads the
+    payment record on the instance; a credit-agency adapter (Creditsafe, CRIF, Bürgel…) adds
+    its score.
+
+    Called for every eligibility decision whose rules and company check passed, when the
+    merchant's terms have ``credit_limits`` on. Any decline reason declines; the lowest
+    ``limit`` proposed caps the buyer's profile limit for this decision.
+
+    :param company: the buyer's company (age, size and business type where given).
+    :param facts: the buyer's payment record and exposure on the whole instance.
+    :param cart: the cart being decided (currency and gross total).
+    :param settings: as for :func:`verify_company`.
+    :return: a :class:`core.context.CreditAssessment`, or ``None`` to say nothing. The
+        checkout waits for every implementation: answer within a second or two.
     """
 
 

@@ -1,26 +1,37 @@
-"""Legal forms of companies in the invoice countries, recognised from a company name.
+"""Legal forms of companies in the invoice countries, per country, and read from a name.
 
 Shops rarely ask for the legal form; it is usually the end of the company name
-("Muster Bürobedarf GmbH"). The risk engine validates forms per country; this only reads them.
+("Muster Bürobedarf GmbH"). The risk engine checks that a form is one of the buyer
+country's; comparison ignores case, spaces and dots ("bv" is "B.V.").
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["LEGAL_FORMS", "guess_legal_form"]
+__all__ = ["FORMS_BY_COUNTRY", "LEGAL_FORMS", "forms_of", "guess_legal_form", "is_legal_form"]
 
-# Written forms by country (DE AT FR NL SE NO FI ES DK), longest first when matched.
-LEGAL_FORMS = (
-    "GmbH & Co. KG", "GmbH & Co. OHG", "UG (haftungsbeschränkt)", "gGmbH", "GmbH", "UG", "AG",
-    "KGaA", "KG", "OHG", "GbR", "e.K.", "e.V.", "eG", "SE", "e.U.", "OG",
-    "SAS", "SASU", "SARL", "EURL", "SA", "SNC", "SCI",
-    "B.V.", "N.V.", "V.O.F.", "C.V.",
-    "AB", "HB", "KB", "ASA", "AS", "ANS", "DA",
-    "Oyj", "Oy", "Ky", "Ay",
-    "S.L.U.", "S.L.", "S.A.", "S.C.",
-    "ApS", "A/S", "I/S", "IVS", "P/S", "K/S",
-)
+FORMS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
+    "DE": ("GmbH", "GmbH & Co. KG", "GmbH & Co. OHG", "UG (haftungsbeschränkt)", "UG",
+           "gGmbH", "AG", "KGaA", "KG", "OHG", "GbR", "PartG", "PartG mbB", "e.K.", "e.V.",
+           "eG", "SE", "Einzelunternehmen"),
+    "AT": ("GmbH", "GmbH & Co. KG", "FlexCo", "FlexKapG", "AG", "KG", "OG", "GesbR", "e.U.",
+           "eGen", "SE", "Verein", "Einzelunternehmen"),
+    "FR": ("SAS", "SASU", "SARL", "EURL", "SA", "SNC", "SCS", "SCA", "SCI", "SCOP", "SE",
+           "EI", "EIRL", "Association"),
+    "NL": ("B.V.", "N.V.", "V.O.F.", "C.V.", "Eenmanszaak", "Maatschap", "Stichting",
+           "Vereniging", "Coöperatie", "SE"),
+    "SE": ("AB", "Publ AB", "HB", "KB", "Enskild firma", "Ekonomisk förening", "SE"),
+    "NO": ("AS", "ASA", "ANS", "DA", "ENK", "NUF", "SA", "KS", "SE"),
+    "FI": ("Oy", "Oyj", "Ky", "Ay", "Tmi", "Osk", "SE"),
+    "ES": ("S.L.", "S.L.U.", "S.A.", "S.A.U.", "S.C.", "S.Coop.", "S.L.L.", "S.A.L.",
+           "Autónomo", "C.B.", "SE"),
+    "DK": ("ApS", "A/S", "I/S", "IVS", "P/S", "K/S", "SMBA", "AMBA", "Enkeltmandsvirksomhed",
+           "SE"),
+}
+
+# every form once, for reading a form off the end of a name
+LEGAL_FORMS = tuple(dict.fromkeys(f for forms in FORMS_BY_COUNTRY.values() for f in forms))
 
 
 def _normal(text: str) -> str:
@@ -28,6 +39,18 @@ def _normal(text: str) -> str:
 
 
 _BY_NORMAL = sorted(((_normal(form), form) for form in LEGAL_FORMS), key=lambda p: -len(p[0]))
+_NORMAL_BY_COUNTRY = {country: frozenset(map(_normal, forms))
+                      for country, forms in FORMS_BY_COUNTRY.items()}
+
+
+def forms_of(country: str) -> tuple[str, ...]:
+    """The legal forms of ``country`` (empty for a country the kit has no list for)."""
+    return FORMS_BY_COUNTRY.get(country, ())
+
+
+def is_legal_form(form: str, country: str) -> bool:
+    """Whether ``form`` is one of ``country``'s legal forms, however it is spelled."""
+    return _normal(form) in _NORMAL_BY_COUNTRY.get(country, frozenset())
 
 
 def guess_legal_form(company: str | None) -> str | None:

@@ -21,6 +21,7 @@ __all__ = [
     "is_known_currency",
     "net_of",
     "parse_decimal",
+    "percent_of",
     "share",
     "to_decimal",
     "to_minor",
@@ -83,6 +84,11 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 def money_text(minor: int, currency: str) -> str:
     """An amount as people read it: ``12.30 EUR``."""
     return f"{to_decimal(minor, currency)} {currency}"
+
+
+def percent_of(amount: int, percent: Decimal) -> int:
+    """``percent`` % of ``amount`` minor units, rounded half up once."""
+    return int((Decimal(amount) * percent / 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:

@@ -60,7 +60,7 @@ def shop(engine: Engine) -> str:
         ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
                             account_holder="invoicekit Treuhand", bank_code="10020030",
                             bic="ABCDDEFFXXX", account_first=4_000_000_000,
-                            account_last=4_000_009_999)
+                            account_last=4_000_009_999, kyc_verified=True)
         ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
                               status_map=STATUS_MAP)
     return "acme"
@@ -136,7 +136,8 @@ def woo_shop(kit) -> str:
         ledger = Ledger(session)
         ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
                             account_holder="ACME Receivables", bank_code="10020030",
-                            account_first=4_000_000_000, account_last=4_000_009_999)
+                            account_first=4_000_000_000, account_last=4_000_009_999,
+                            kyc_verified=True)
         ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
                               status_map={"completed": "activate", "cancelled": "cancel",
                                           "refunded": "cancel"},

@@ -43,7 +43,8 @@ def production(engine, queue_url, database_url, tmp_path):
         pytest.skip("needs INVOICEKIT_TEST_DATABASE_URL (PostgreSQL) and "
                     "INVOICEKIT_TEST_QUEUE_URL (Redis)")
     env = kit_env(tmp_path / "instance", database_url, queue_url)
-    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH")
+    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH",
+               "--kyc-verified")
     invoicekit(env, "shops", "add", "woocommerce", "acme", "--merchant", "3333",
                "--secret", SECRET)
     return env

@@ -121,7 +121,8 @@ def test_sender_signs_the_standard_webhooks_reference_vector():
 def test_send_event_delivers_every_example_to_a_real_server(tmp_path, database_url, queue_url,
                                                            engine):
     env = kit_env(tmp_path / "instance", database_url, queue_url)
-    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH")
+    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH",
+               "--kyc-verified")
     added = invoicekit(env, "shops", "add", "generic", "custom", "--merchant", "3333")
     secret = re.search(r"secret:\s+(whsec_\S+)", added).group(1)
     assert "/webhooks/generic/custom" in added

@@ -100,7 +100,8 @@ def engine(tmp_path_factory):
     with session_scope(engine) as session:
         ledger = Ledger(session)
         ledger.add_merchant(id=1, name="M", country="DE", account_holder="M",
-                            bank_code="10020030", account_first=1, account_last=10**6)
+                            bank_code="10020030", account_first=1, account_last=10**6,
+                            kyc_verified=True)
     return engine
 
 

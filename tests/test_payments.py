@@ -272,7 +272,7 @@ def test_a_reference_two_orders_could_be_is_only_proposed(engine, buy, book):
         ledger = Ledger(session)
         ledger.add_merchant(id=33333, name="Other", country="DE", account_holder="Other",
                             bank_code="10020030", account_first=4_100_000_000,
-                            account_last=4_100_009_999)
+                            account_last=4_100_009_999, kyc_verified=True)
         ledger.add_connection(name="other", merchant_id=33333, platform="woocommerce",
                               status_map={"completed": "activate"})
     buy("1001", activate_on=0)

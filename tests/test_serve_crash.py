@@ -55,7 +55,8 @@ class Shop:
 def test_stored_delivery_survives_sigkill(tmp_path, database_url, queue_url, engine):
     shop = Shop()
     env = kit_env(tmp_path / "instance", database_url, queue_url)
-    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH")
+    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH",
+               "--kyc-verified")
     invoicekit(env, "shops", "add", "woocommerce", "acme", "--merchant", "3333", "--secret",
                SECRET, "--rest-url", shop.url, "--consumer-key", "ck", "--consumer-secret", "cs")
     port = free_port()

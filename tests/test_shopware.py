@@ -42,7 +42,8 @@ def sw(tmp_path, engine):
     with session_scope(kit.engine) as session:
         Ledger(session).add_merchant(id=3333, name="ACME Office GmbH", country="DE",
                                      account_holder="ACME", bank_code="10020030",
-                                     account_first=4_000_000_000, account_last=4_000_009_999)
+                                     account_first=4_000_000_000, account_last=4_000_009_999,
+                                     kyc_verified=True)
     client = create_app({"TESTING": True}, kit=kit).test_client()
     yield kit, client
     kit.engine.dispose()
@@ -288,7 +289,8 @@ def test_one_merchants_manifest_cannot_register_shops_for_another(sw):
     kit, client = sw
     with session_scope(kit.engine) as session:
         Ledger(session).add_merchant(id=4444, name="Other", country="DE", account_holder="O",
-                                     bank_code="10020030", account_first=1, account_last=9)
+                                     bank_code="10020030", account_first=1, account_last=9,
+                                     kyc_verified=True)
     query, headers = registration(merchant=3333, shop_id="Zz99Yy88Xx77Ww66")
     forged = query.replace("merchant=3333", "merchant=4444")
     response = client.get(f"/apps/shopware/register?{forged}", headers=headers)

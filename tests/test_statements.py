@@ -17,7 +17,7 @@ from core.errors import ConfigurationError
 from core.ledger.db import session_scope
 from core.ledger.models import Invoice, Movement, Payment
 from core.ledger.store import Ledger
-from core.local_provider.fees import percent_of
+from core.money import percent_of
 from core.payments.booking import book_transaction
 from core.payments.matching import Matcher
 from core.payments.transactions import BankTransaction

@@ -149,7 +149,7 @@ def test_the_worker_polls_every_shop_that_can_be_read(kit, woo_shop, shop_api):
         ledger = Ledger(session)
         ledger.add_merchant(id=4444, name="Other GmbH", country="DE", account_holder="Other",
                             bank_code="10020030", account_first=4_100_000_000,
-                            account_last=4_100_009_999)
+                            account_last=4_100_009_999, kyc_verified=True)
         ledger.add_connection(name="no-api", merchant_id=4444, platform="woocommerce",
                               status_map={"completed": "activate"}, secrets=["s"])
     fed = []

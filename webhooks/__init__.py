@@ -1,4 +1,5 @@
-"""The webhook receiver (Flask): verify, store durably, acknowledge fast.
+"""The Flask app: the webhook receiver (verify, store durably, acknowledge fast) and the
+merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`).
 
 ``create_app()`` builds the app on the instance folder's settings; gunicorn serves it as
 ``webhooks:create_app()``, ``invoicekit serve`` runs it with the queue consumer in one process.
@@ -14,7 +15,7 @@ from flask import Flask
 
 from core.config import setup_logging
 from core.kit import Kit
-from webhooks import errors, receiver
+from webhooks import api, errors, receiver
 
 __all__ = ["create_app"]
 
@@ -29,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
         app.config.update(test_config)
     app.extensions["invoicekit"] = kit
     app.register_blueprint(receiver.bp)
+    app.register_blueprint(api.bp)
     errors.register(app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app

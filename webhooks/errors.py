@@ -16,6 +16,7 @@ from core.errors import (
     PayloadError,
     RetryableError,
     SignatureError,
+    Unauthenticated,
 )
 
 __all__ = ["STATUS", "register"]
@@ -23,6 +24,7 @@ __all__ = ["STATUS", "register"]
 STATUS: dict[type[InvoicekitError], int] = {
     NotFound: 404,
     SignatureError: 401,
+    Unauthenticated: 401,
     MalformedPayload: 400,
     PayloadError: 422,
     IdempotencyConflict: 409,

@@ -30,13 +30,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "ApiKey",
     "BankTransactionRecord",
     "Base",
     "Buyer",
+    "CreditProfile",
     "Delivery",
     "DunningStep",
     "HandoverBatch",
     "Invoice",
+    "LimitChange",
     "Merchant",
     "Movement",
     "OperationRecord",
@@ -45,8 +48,10 @@ __all__ = [
     "OrderRefund",
     "Payment",
     "PeriodicRun",
+    "Product",
     "Receivable",
     "RefusalRecord",
+    "RiskPolicyRecord",
     "ShopConnection",
     "ShopSync",
     "WriteBackRecord",
@@ -121,6 +126,8 @@ class Merchant(Base):
                                                      server_default="0")
     # invoices carry an ISO 11649 RF creditor reference besides ``BP<order>/<id>``
     rf_references: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # the merchant's own eligibility terms over the defaults (see core.risk.terms)
+    risk_terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -199,6 +206,8 @@ class Order(Base):
     unbilled_by_rate: Mapped[list[list[Any]] | None] = mapped_column(JSON)
     ordering_key: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(64))
+    # the risk engine's decision at placement (core.risk.decide.Eligibility.to_json)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     provider_reference: Mapped[str | None] = mapped_column(String(128))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -579,6 +588,79 @@ class ShopSync(Base):
     fed: Mapped[int] = mapped_column(Integer, default=0)
     drift: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Product(Base):
+    """A product of a merchant as the risk rules see it: approved for invoice payment or
+    not, and whether it has a trial period (never payable by invoice)."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(255))
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    trial: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RiskPolicyRecord(Base):
+    """The instance's credit-limit policy (one row, ``id`` 1; the defaults of
+    :class:`core.risk.limits.LimitPolicy` while there is none). Amounts are EUR cents."""
+
+    __tablename__ = "risk_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CreditProfile(Base):
+    """A buyer's credit limit on the whole instance (all merchants), in EUR cents, keyed by
+    the buyer's identity (:func:`core.risk.limits.identity_key`).
+    ``on_time_streak`` counts invoices paid on time since the limit last grew."""
+
+    __tablename__ = "credit_profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buyer_key: Mapped[str] = mapped_column(String(300), unique=True)
+    limit: Mapped[int] = mapped_column(BigInteger)
+    on_time_streak: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    changes: Mapped[list[LimitChange]] = relationship(order_by="LimitChange.id")
+
+
+class LimitChange(Base):
+    """Every change of a credit limit with its reason (opened, grew, shrank, set by hand)."""
+
+    __tablename__ = "limit_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(Integer, ForeignKey("credit_profiles.id"),
+                                            index=True)
+    previous: Mapped[int | None] = mapped_column(BigInteger)
+    limit: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A merchant's key for the HTTP API. Only a SHA-256 of the secret is stored (keys are
+    random, 256 bits: a slow password hash would add nothing); ``prefix`` finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
 
 
 # the expiry of authorisations reads open orders by age

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from schwifty import IBAN
 from sqlalchemy import select
 from stdnum.iso7064 import mod_97_10
@@ -11,6 +9,7 @@ from stdnum.iso7064 import mod_97_10
 from core.errors import PermanentError
 from core.ledger.models import Buyer, Merchant
 from core.ledger.store import Ledger
+from core.risk.limits import identity_key
 from core.snapshot import Buyer as SnapshotBuyer
 
 __all__ = ["buyer_account", "buyer_key", "creditor_reference", "payment_reference",
@@ -30,11 +29,9 @@ def creditor_reference(order_id: int) -> str:
 
 
 def buyer_key(buyer: SnapshotBuyer) -> str:
-    """What identifies one buyer across orders: the VAT ID, else company, postcode, country."""
-    if buyer.vat_id:
-        return "vat:" + re.sub(r"[^0-9A-Z]", "", buyer.vat_id.upper())
-    company = " ".join((buyer.company or "").casefold().split())
-    return f"name:{buyer.country}:{buyer.postcode.replace(' ', '')}:{company}"
+    """What identifies one buyer across orders: the VAT ID, else company, postcode, country
+    (the same key the risk engine knows the buyer by on the whole instance)."""
+    return identity_key(buyer.vat_id, buyer.company, buyer.postcode, buyer.country)
 
 
 def virtual_iban(merchant: Merchant, account: int) -> str:

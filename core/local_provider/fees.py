@@ -8,21 +8,15 @@ in full.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from sqlalchemy import case, func, select
 
 from core.ledger.models import Invoice, Merchant, Movement
 from core.ledger.store import Ledger
+from core.money import percent_of
 
-__all__ = ["FEE_KINDS", "charge_fee", "percent_of"]
+__all__ = ["FEE_KINDS", "charge_fee"]
 
 FEE_KINDS = ("fee", "fee_vat")
-
-
-def percent_of(amount: int, percent: Decimal) -> int:
-    """``percent`` % of ``amount`` minor units, rounded half up once."""
-    return int((Decimal(amount) * percent / 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def _invoiced(ledger: Ledger, order_id: int) -> int:

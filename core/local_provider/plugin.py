@@ -14,18 +14,19 @@ from stdnum import iso11649
 
 from core import hookimpl
 from core.context import OrderContext, ProviderInfo
-from core.errors import PermanentError
+from core.errors import ConfigurationError, PermanentError
 from core.ledger.models import Invoice, Order
 from core.ledger.store import Ledger
 from core.local_provider.banking import buyer_account, creditor_reference, payment_reference
-from core.local_provider.eligibility import decline_reason
 from core.local_provider.fees import charge_fee
 from core.money import allocate
 from core.operations import Authorisation, Operation, OperationKind, OperationResult
 from core.payments.block import payment_blocks, to_json
 from core.receivables.book import apply_credit, open_receivable
+from core.risk.decide import Eligibility
 
 NAME = "local"
+MAX_REFERENCE_LENGTH = 35  # SEPA remittance and EPC QR limit of BP<order>/<merchant>
 
 
 def _mine(order: OrderContext) -> bool:
@@ -161,13 +162,21 @@ def declare_provider() -> ProviderInfo:
 
 
 @hookimpl
-def place_order(order: OrderContext, operation: Operation, ledger: Ledger) -> Authorisation | None:
+def place_order(order: OrderContext, operation: Operation, ledger: Ledger,
+                eligibility: Eligibility | None) -> Authorisation | None:
+    """Follow the kit's eligibility decision; the order number must also fit the
+    payment reference."""
     if not _mine(order):
         return None
-    reason = decline_reason(order.snapshot, order.merchant_id)
-    if reason is not None:
-        _journal(ledger, order, operation, "declined", 0, f"declined: {reason}")
-        return Authorisation(approved=False, decline_reason=reason)
+    if eligibility is None:
+        raise ConfigurationError("the local provider needs the kit's eligibility decision")
+    reasons = list(eligibility.reasons)
+    if len(payment_reference(order.snapshot.order_number, order.merchant_id)) > \
+            MAX_REFERENCE_LENGTH:
+        reasons.append("order_number_too_long")
+    if reasons:
+        _journal(ledger, order, operation, "declined", 0, f"declined: {', '.join(reasons)}")
+        return Authorisation(approved=False, decline_reason=reasons[0])
     reference = payment_reference(order.snapshot.order_number, order.merchant_id)
     _journal(ledger, order, operation, "authorisation", operation.amount.gross,
              f"authorised {reference}")

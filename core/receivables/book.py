@@ -4,7 +4,7 @@ and payments, stopped by the merchant or a dispute. The daily tick reads what is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -124,6 +124,11 @@ def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booke
             idempotency_key=part_key, transaction_id=transaction_id))
         receivable.paid += take
         _settle_if_paid(receivable)
+        if receivable.status == "settled":
+            # the buyer's credit limit grows with invoices paid on time (the risk engine
+            # reads this book, hence the late import)
+            from core.risk.limits import payment_settled
+            payment_settled(ledger.session, receivable, booked_on)
         allocations.append(Allocation(receivable.id, take))
         left -= take
         ledger.journal(merchant_id=receivable.merchant_id, order_id=receivable.order_id,
@@ -232,9 +237,11 @@ class PaymentHistory:
     open_overdue: int
 
 
-def payment_history(ledger: Ledger, buyer_id: int, today: date | None = None,
+def payment_history(ledger: Ledger, buyer_id: int | Collection[int], today: date | None = None,
                     ) -> PaymentHistory:
-    """The buyer's invoices paid in full (on time: by the due date) and those overdue now."""
+    """The buyer's invoices paid in full (on time: by the due date) and those overdue now;
+    of several buyer records (one buyer with several merchants) together."""
+    buyer_ids = [buyer_id] if isinstance(buyer_id, int) else list(buyer_id)
     today = today or datetime.now(UTC).date()
     last_payment = select(Payment.receivable_id, func.max(Payment.booked_on).label("on")) \
         .group_by(Payment.receivable_id).subquery()
@@ -244,7 +251,7 @@ def payment_history(ledger: Ledger, buyer_id: int, today: date | None = None,
                last_payment.c.on.label("last_paid_on"))
         .join(Order, Order.id == Receivable.order_id)
         .outerjoin(last_payment, last_payment.c.receivable_id == Receivable.id)
-        .where(Order.buyer_id == buyer_id)).all()
+        .where(Order.buyer_id.in_(buyer_ids))).all()
     settled = [r for r in rows
                if r.status == "settled" and r.paid > 0 and r.last_paid_on is not None]
     on_time = sum(1 for r in settled if r.last_paid_on <= r.due_on)

@@ -54,6 +54,7 @@ from core.receivables.documents import Notice, render_email, render_letter
 from core.receivables.mail import MailSettings, Outbox
 from core.receivables.policy import Action, Channel, Policy, Step, default_policy
 from core.receivables.schedule import PAY_WITHIN, Decision, ReceivableView, decide
+from core.risk.limits import claim_handed_over
 from core.snapshot import Buyer
 from core.state import Status
 
@@ -222,6 +223,7 @@ class DailyTick:
             receivable.status, receivable.next_step_on = "handed_over", None
             _journal(session, receivable, "handover", receivable.open_amount,
                      "handed over to the collection partner")
+            claim_handed_over(session, receivable, receivable.invoice.number)
         elif step.action is Action.CANCEL:
             receivable.next_step_on = None
             if _order_paid(session, receivable.order_id):  # never credit money received

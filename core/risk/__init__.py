@@ -1,0 +1,1 @@
+"""The risk engine: may this business buyer pay this cart by invoice?"""

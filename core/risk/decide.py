@@ -1,0 +1,172 @@
+"""Where the eligibility decision is made: may this business buyer pay this cart by invoice?
+
+One function, :func:`decide`, for the checkout (``POST /api/v1/eligibility``) and for every
+order placed with a provider that is not remote (the local one): the rules
+(:mod:`core.risk.rules`), then the company check and the credit assessment through the risk
+hooks, then the buyer's credit limit (:mod:`core.risk.limits`), and the merchant's fee. A
+decline lists every reason found; later stages run only while nothing declined, so a
+checkout that breaks a rule asks no register.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from core.context import Company, CompanyCheck
+from core.hooks import Hooks
+from core.ledger.models import Merchant, Order, Product
+from core.ledger.store import Ledger
+from core.money import percent_of, to_decimal
+from core.risk.limits import credit_facts, identity_key, open_profile, profile_of
+from core.risk.policy import load_policy, terms_of, to_eur
+from core.risk.rules import Cart, CartLine, Checkout, decline_reasons
+from core.snapshot import OrderSnapshot
+
+__all__ = ["Eligibility", "decide", "decide_placement"]
+
+STRICTNESS = {"valid": 0, "unknown": 1, "invalid": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """The decision: approved, or declined with machine-readable ``reasons``.
+
+    Limits are EUR cents: ``limit`` the buyer's limit for this decision, ``exposure`` what
+    the buyer owes on the instance before this cart, ``cart_eur`` the cart in EUR (rounded
+    up). ``fee`` and ``fee_vat`` are the merchant's fee in the cart's currency.
+    """
+
+    approved: bool
+    reasons: tuple[str, ...]
+    currency: str
+    total: int
+    fee: int
+    fee_vat: int
+    fee_percent: Decimal
+    buyer_key: str
+    company: CompanyCheck | None = None
+    score: int | None = None
+    limit: int | None = None
+    exposure: int | None = None
+    cart_eur: int | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as the API answers it and the order stores it (amounts as text)."""
+        def eur(cents: int) -> str:
+            return str(to_decimal(cents, "EUR"))
+
+        limit = None
+        if self.limit is not None and self.exposure is not None and self.cart_eur is not None:
+            limit = {"currency": "EUR", "limit": eur(self.limit),
+                     "used": eur(self.exposure + self.cart_eur),
+                     "available": eur(max(0, self.limit - self.exposure))}
+        return {
+            "decision": "approved" if self.approved else "declined",
+            "reasons": list(self.reasons),
+            "currency": self.currency,
+            "amount": str(to_decimal(self.total, self.currency)),
+            "fee": {"percent": str(self.fee_percent),
+                    "amount": str(to_decimal(self.fee, self.currency)),
+                    "vat": str(to_decimal(self.fee_vat, self.currency))},
+            "company": None if self.company is None else {
+                "status": self.company.status, "reasons": list(self.company.reasons),
+                "source": self.company.source},
+            "score": self.score,
+            "limit": limit,
+            "notes": list(self.notes),
+        }
+
+
+def _combined(checks: list[CompanyCheck]) -> CompanyCheck:
+    """The strictest of the verifiers' answers, with the reasons of all that said it."""
+    if not checks:
+        return CompanyCheck("valid", source="none")
+    worst = max(checks, key=lambda c: STRICTNESS.get(c.status, 2))
+    same = [c for c in checks if c.status == worst.status]
+    reasons = tuple(dict.fromkeys(r for c in same for r in c.reasons))
+    return CompanyCheck(worst.status, reasons, ", ".join(c.source for c in same))
+
+
+def _products(ledger: Ledger, merchant: Merchant, cart: Cart) -> tuple[dict[str, Product], bool]:
+    skus = {line.sku for line in cart.lines if line.sku}
+    listed = {p.sku: p for p in ledger.session.scalars(select(Product).where(
+        Product.merchant_id == merchant.id, Product.sku.in_(skus)))} if skus else {}
+    any_approved = ledger.session.scalar(select(Product.id).where(
+        Product.merchant_id == merchant.id, Product.approved.is_(True)).limit(1)) is not None
+    return listed, any_approved
+
+
+def decide(ledger: Ledger, hooks: Hooks, merchant: Merchant, company: Company, cart: Cart, *,
+           exclude_order: int | None = None, today: date | None = None) -> Eligibility:
+    """Decide whether ``company`` may pay ``cart`` by invoice at ``merchant``. Reads the
+    ledger, writes nothing; ``exclude_order`` is the order being decided, if placed."""
+    today = today or datetime.now(UTC).date()
+    policy, terms = load_policy(ledger), terms_of(merchant)
+    products, any_approved = _products(ledger, merchant, cart)
+    reasons = decline_reasons(Checkout(merchant, terms, policy, company, cart, products,
+                                       any_approved))
+    settings = {**merchant.provider_settings, **asdict(terms)}
+    key = identity_key(company.vat_id, company.name, company.postcode, company.country)
+    fee = percent_of(cart.total, merchant.fee_percent)
+    found: dict[str, Any] = {}
+    notes: list[str] = []
+    if not reasons:
+        check = found["company"] = _combined(hooks.verify_company(company, settings))
+        if check.status == "invalid":
+            reasons.extend(check.reasons or ("company_invalid",))
+        elif check.status == "unknown":
+            if terms.on_unknown == "decline":
+                reasons.append("company_unverified")
+            else:
+                notes.append("the company could not be verified online; approved by the "
+                             "merchant's terms")
+    if not reasons and terms.credit_limits:
+        facts = credit_facts(ledger, key, policy, today=today, exclude_order=exclude_order)
+        assessments = hooks.assess_credit(company, facts, cart, settings)
+        for assessment in assessments:
+            reasons.extend(assessment.decline_reasons)
+            notes.extend(assessment.notes)
+        profile = profile_of(ledger.session, key)
+        limit = profile.limit if profile is not None else policy.initial_limit
+        limit = min([limit, *(a.limit for a in assessments if a.limit is not None)])
+        cart_eur = to_eur(cart.total, cart.currency, policy)
+        assert cart_eur is not None  # the cart rule declined currencies without a rate
+        found.update(score=min((a.score for a in assessments), default=None), limit=limit,
+                     exposure=facts.exposure,
+                     cart_eur=int(cart_eur.to_integral_value(rounding=ROUND_CEILING)))
+        if not reasons and facts.exposure + cart_eur > limit:
+            reasons.append("limit_exceeded")
+    return Eligibility(
+        approved=not reasons, reasons=tuple(dict.fromkeys(reasons)), currency=cart.currency,
+        total=cart.total, fee=fee, fee_vat=percent_of(fee, merchant.fee_vat_percent),
+        fee_percent=merchant.fee_percent, buyer_key=key, notes=tuple(notes), **found)
+
+
+def company_of(snapshot: OrderSnapshot) -> Company:
+    """The buyer of an order as the risk engine sees it."""
+    b = snapshot.buyer
+    return Company(name=b.company or "", legal_form=b.legal_form, vat_id=b.vat_id,
+                   street=b.street, postcode=b.postcode, city=b.city, country=b.country)
+
+
+def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
+                     snapshot: OrderSnapshot) -> Eligibility:
+    """Decide on a newly placed order, store the decision on it, and open the buyer's credit
+    profile when approved."""
+    merchant = ledger.merchant(order.connection.merchant_id)
+    cart = Cart(snapshot.currency, snapshot.total,
+                tuple(CartLine(line.sku) for line in snapshot.products))
+    eligibility = decide(ledger, hooks, merchant, company_of(snapshot), cart,
+                         exclude_order=order.id)
+    order.decision = eligibility.to_json()
+    if eligibility.approved and eligibility.limit is not None:
+        policy = load_policy(ledger)
+        open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
+                     f"opened at the initial limit with order {snapshot.order_number}")
+    return eligibility

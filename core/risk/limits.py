@@ -1,0 +1,163 @@
+"""Per-buyer credit limits on the instance: what a buyer owes now, and how its limit moves.
+
+A buyer is known across merchants by its identity key (VAT ID, else company, postcode and
+country: :func:`identity_key`). Its **exposure** is what is open
+of its invoices plus what is authorised and not yet invoiced, in EUR at the policy's rates.
+An order is approved when exposure plus the order fit the buyer's limit.
+
+The limit opens at the policy's initial limit with the buyer's first approved order, grows
+by ``grow_percent`` after every ``grow_after`` invoices paid on time in a row (up to the
+cap), and shrinks by ``shrink_percent`` when a claim is handed over to collection. Every
+change is a :class:`~core.ledger.models.LimitChange` with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.context import CreditFacts
+from core.ledger.models import Buyer, CreditProfile, LimitChange, Order, Receivable
+from core.ledger.store import Ledger
+from core.money import money_text
+from core.receivables.book import ENDED, payment_history
+from core.risk.policy import RiskPolicy, load_policy, to_eur
+
+__all__ = ["claim_handed_over", "credit_facts", "identity_key", "open_profile",
+           "payment_settled", "profile_of", "set_limit"]
+
+OPEN_ORDER = ("authorised", "active")
+
+
+def identity_key(vat_id: str | None, company: str | None, postcode: str, country: str) -> str:
+    """A company's identity on the instance: its VAT ID, else its name, postcode, country."""
+    if vat_id:
+        return "vat:" + re.sub(r"[^0-9A-Z]", "", vat_id.upper())
+    name = " ".join((company or "").casefold().split())
+    return f"name:{country}:{postcode.replace(' ', '')}:{name}"
+
+
+def _eur(amount: int, currency: str, policy: RiskPolicy) -> Decimal:
+    value = to_eur(amount, currency, policy)
+    # an order approved at a rate the operator removed since: count it at par, not at zero
+    return value if value is not None else Decimal(amount)
+
+
+def credit_facts(ledger: Ledger, key: str, policy: RiskPolicy, *, today: date,
+                 exclude_order: int | None = None) -> CreditFacts:
+    """What the instance knows of the buyer ``key``: its payment record with every merchant
+    and its exposure in EUR cents (without ``exclude_order``, the order being decided)."""
+    buyer_ids = list(ledger.session.scalars(select(Buyer.id).where(Buyer.buyer_key == key)))
+    if not buyer_ids:
+        return CreditFacts(buyer_key=key)
+    history = payment_history(ledger, buyer_ids, today)
+    others = Order.id != (exclude_order or 0)
+    invoiced = ledger.session.execute(
+        select(Receivable.currency, Receivable.status,
+               func.sum(Receivable.gross - Receivable.credited - Receivable.paid))
+        .join(Order, Order.id == Receivable.order_id)
+        .where(Order.buyer_id.in_(buyer_ids), others, Receivable.status.not_in(ENDED))
+        .group_by(Receivable.currency, Receivable.status)).all()
+    unbilled = ledger.session.execute(
+        select(Order.currency, func.sum(Order.authorised - Order.reduced - Order.activated))
+        .where(Order.buyer_id.in_(buyer_ids), others, Order.status.in_(OPEN_ORDER))
+        .group_by(Order.currency)).all()
+    exposure = sum((_eur(int(amount), currency, policy)
+                    for currency, _, amount in invoiced if amount > 0), Decimal(0))
+    exposure += sum((_eur(int(amount), currency, policy) for currency, amount in unbilled
+                     if amount > 0), Decimal(0))
+    collection = ledger.session.scalar(
+        select(func.count()).select_from(Receivable).join(Order, Order.id == Receivable.order_id)
+        .where(Order.buyer_id.in_(buyer_ids), Receivable.status == "handed_over"))
+    return CreditFacts(
+        buyer_key=key, invoices_paid=history.invoices_paid, paid_on_time=history.paid_on_time,
+        paid_late=history.paid_late, open_overdue=history.open_overdue,
+        collection_entries=int(collection or 0),
+        exposure=int(exposure.to_integral_value(rounding=ROUND_CEILING)))
+
+
+def profile_of(session: Session, key: str, *, for_update: bool = False) -> CreditProfile | None:
+    query = select(CreditProfile).where(CreditProfile.buyer_key == key)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def _change(session: Session, profile: CreditProfile, limit: int, reason: str) -> None:
+    previous = profile.limit
+    profile.limit = limit
+    session.add(LimitChange(profile_id=profile.id, previous=previous, limit=limit,
+                            reason=reason))
+    session.flush()
+
+
+def open_profile(ledger: Ledger, key: str, limit: int, reason: str) -> CreditProfile:
+    """The buyer's profile, opened at ``limit`` on its first approved order."""
+    found = profile_of(ledger.session, key, for_update=True)
+    if found is not None:
+        return found
+    profile = CreditProfile(buyer_key=key, limit=limit, on_time_streak=0)
+    ledger.session.add(profile)
+    ledger.session.flush()
+    ledger.session.add(LimitChange(profile_id=profile.id, previous=None, limit=limit,
+                                   reason=reason))
+    ledger.session.flush()
+    return profile
+
+
+def set_limit(ledger: Ledger, key: str, limit: int, reason: str) -> CreditProfile:
+    """Set a buyer's limit by hand (an operator's decision), with the reason given."""
+    profile = profile_of(ledger.session, key, for_update=True) or \
+        open_profile(ledger, key, limit, reason)
+    if profile.limit != limit:
+        _change(ledger.session, profile, limit, reason)
+    return profile
+
+
+def _key_of(session: Session, receivable: Receivable) -> str | None:
+    return session.scalar(select(Buyer.buyer_key).join(Order, Order.buyer_id == Buyer.id)
+                          .where(Order.id == receivable.order_id))
+
+
+def payment_settled(session: Session, receivable: Receivable, paid_on: date) -> None:
+    """A payment settled ``receivable``: on time it counts towards growth (the limit grows
+    at every ``grow_after``-th in a row); late, the count starts again."""
+    key = _key_of(session, receivable)
+    profile = profile_of(session, key, for_update=True) if key else None
+    if profile is None:
+        return
+    if paid_on > receivable.due_on:
+        profile.on_time_streak = 0
+        return
+    policy = load_policy(Ledger(session))
+    profile.on_time_streak += 1
+    if profile.on_time_streak < policy.grow_after:
+        return
+    profile.on_time_streak = 0
+    grown = Decimal(profile.limit) * (100 + policy.grow_percent) / 100
+    limit = min(policy.limit_cap, int(grown.to_integral_value(rounding=ROUND_DOWN)))
+    if limit > profile.limit:
+        _change(session, profile, limit,
+                f"grew {policy.grow_percent} % after {policy.grow_after} invoices paid on "
+                f"time in a row (the last on {paid_on.isoformat()})"
+                + (f", capped at {money_text(policy.limit_cap, 'EUR')} EUR"
+                   if limit == policy.limit_cap else ""))
+
+
+def claim_handed_over(session: Session, receivable: Receivable, invoice_number: str) -> None:
+    """A claim went to the collection partner: the buyer's limit shrinks per the policy."""
+    key = _key_of(session, receivable)
+    profile = profile_of(session, key, for_update=True) if key else None
+    if profile is None:
+        return
+    policy = load_policy(Ledger(session))
+    profile.on_time_streak = 0
+    shrunk = Decimal(profile.limit) * (100 - policy.shrink_percent) / 100
+    limit = int(shrunk.to_integral_value(rounding=ROUND_DOWN))
+    if limit < profile.limit:
+        _change(session, profile, limit, f"shrank {policy.shrink_percent} % after "
+                f"{invoice_number} was handed over to collection")
