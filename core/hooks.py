@@ -34,11 +34,11 @@ from core.operations import (
     OperationResult,
     Refusal,
 )
-from core.risk.rules import Cart
 from core.snapshot import OrderSnapshot
 
 if TYPE_CHECKING:
     from core.risk.decide import Eligibility
+    from core.risk.rules import Cart
 
 __all__ = ["OPERATION_HOOKS", "Hooks"]
 

@@ -47,6 +47,8 @@ def production(engine, queue_url, database_url, tmp_path):
                "--kyc-verified")
     invoicekit(env, "shops", "add", "woocommerce", "acme", "--merchant", "3333",
                "--secret", SECRET)
+    # one buyer places every order: a limit all of them fit in
+    invoicekit(env, "risk", "policy", "--initial-limit", "100000.00")
     return env
 
 

@@ -174,6 +174,29 @@ def test_the_fee_comes_with_the_decision(ask):
     assert decision.to_json()["fee"] == {"percent": "6.99", "amount": "83.18", "vat": "0.00"}
 
 
+@pytest.mark.parametrize(("changes", "score"), [
+    ({}, 60),
+    ({"founded_on": date(2012, 3, 1), "employees": 40}, 75),
+    ({"founded_on": datetime.now(UTC).date() - timedelta(days=100)}, 45),
+])
+def test_company_age_and_size_move_the_score(ask, changes, score):
+    decision = ask(company("DE", **changes))
+    assert decision.approved and decision.score == score
+
+
+def test_a_business_type_the_merchant_excludes_is_declined(ask):
+    terms = {"excluded_business_types": ["Gambling"]}
+    assert list(ask(company("DE", business_type="gambling"), terms=terms).reasons) == [
+        "business_type_excluded"]
+    assert ask(company("DE", business_type="retail"), terms=terms).approved
+
+
+def test_without_credit_limits_only_rules_and_company_decide(ask):
+    decision = ask(amount="19999.00", terms={"credit_limits": False},
+                   policy=RiskPolicy(initial_limit=100_00, limit_cap=100_00))
+    assert decision.approved and decision.limit is None and decision.score is None
+
+
 # -- VIES and the merchant's policy for unknown ---------------------------------------------
 
 

@@ -27,8 +27,8 @@ from core.money import money_text
 from core.receivables.book import ENDED, payment_history
 from core.risk.policy import RiskPolicy, load_policy, to_eur
 
-__all__ = ["claim_handed_over", "credit_facts", "identity_key", "open_profile",
-           "payment_settled", "profile_of", "set_limit"]
+__all__ = ["claim_handed_over", "credit_facts", "grown_limit", "identity_key", "open_profile",
+           "payment_settled", "profile_of", "set_limit", "shrunk_limit"]
 
 OPEN_ORDER = ("authorised", "active")
 
@@ -118,6 +118,19 @@ def set_limit(ledger: Ledger, key: str, limit: int, reason: str) -> CreditProfil
     return profile
 
 
+def grown_limit(limit: int, policy: RiskPolicy) -> int:
+    """``limit`` grown by the policy's percentage, rounded down to the cent, never above the
+    cap (nor below ``limit``: a limit set above the cap by hand stays)."""
+    grown = Decimal(limit) * (100 + policy.grow_percent) / 100
+    return max(limit, min(policy.limit_cap, int(grown.to_integral_value(rounding=ROUND_DOWN))))
+
+
+def shrunk_limit(limit: int, policy: RiskPolicy) -> int:
+    """``limit`` less the policy's shrink percentage, rounded down to the cent."""
+    shrunk = Decimal(limit) * (100 - policy.shrink_percent) / 100
+    return int(shrunk.to_integral_value(rounding=ROUND_DOWN))
+
+
 def _key_of(session: Session, receivable: Receivable) -> str | None:
     return session.scalar(select(Buyer.buyer_key).join(Order, Order.buyer_id == Buyer.id)
                           .where(Order.id == receivable.order_id))
@@ -138,8 +151,7 @@ def payment_settled(session: Session, receivable: Receivable, paid_on: date) -> 
     if profile.on_time_streak < policy.grow_after:
         return
     profile.on_time_streak = 0
-    grown = Decimal(profile.limit) * (100 + policy.grow_percent) / 100
-    limit = min(policy.limit_cap, int(grown.to_integral_value(rounding=ROUND_DOWN)))
+    limit = grown_limit(profile.limit, policy)
     if limit > profile.limit:
         _change(session, profile, limit,
                 f"grew {policy.grow_percent} % after {policy.grow_after} invoices paid on "
@@ -156,8 +168,7 @@ def claim_handed_over(session: Session, receivable: Receivable, invoice_number: 
         return
     policy = load_policy(Ledger(session))
     profile.on_time_streak = 0
-    shrunk = Decimal(profile.limit) * (100 - policy.shrink_percent) / 100
-    limit = int(shrunk.to_integral_value(rounding=ROUND_DOWN))
+    limit = shrunk_limit(profile.limit, policy)
     if limit < profile.limit:
         _change(session, profile, limit, f"shrank {policy.shrink_percent} % after "
                 f"{invoice_number} was handed over to collection")
