@@ -7,8 +7,9 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.models import Buyer, Invoice, Merchant, Order, Payment, Receivable
@@ -16,9 +17,9 @@ from core.ledger.store import Ledger
 from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
 from core.writeback.notices import payment_notice
 
-__all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit",
-           "change_buyer_credit", "choose_policy", "open_receivable", "pay", "payable",
-           "payment_history", "policy_of", "receivables_of", "record_payment",
+__all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit", "buyer_receivables",
+           "change_buyer_credit", "choose_policy", "history_of", "open_receivable", "pay",
+           "payable", "payment_history", "policy_of", "receivables_of", "record_payment",
            "reverse_payments", "stop_dunning"]
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
@@ -237,21 +238,23 @@ class PaymentHistory:
     open_overdue: int
 
 
-def payment_history(ledger: Ledger, buyer_id: int | Collection[int], today: date | None = None,
-                    ) -> PaymentHistory:
-    """The buyer's invoices paid in full (on time: by the due date) and those overdue now;
-    of several buyer records (one buyer with several merchants) together."""
-    buyer_ids = [buyer_id] if isinstance(buyer_id, int) else list(buyer_id)
-    today = today or datetime.now(UTC).date()
-    last_payment = select(Payment.receivable_id, func.max(Payment.booked_on).label("on")) \
-        .group_by(Payment.receivable_id).subquery()
-    rows = ledger.session.execute(
-        select(Receivable.status, Receivable.due_on, Receivable.paid,
+def buyer_receivables(ledger: Ledger, buyer_ids: Collection[int] | Select[Any]) -> list[Any]:
+    """Every receivable of these buyer records (one buyer with several merchants has one per
+    merchant): order, currency, status, due day, paid, ``open`` and ``last_paid_on``."""
+    last_paid = select(func.max(Payment.booked_on)).where(
+        Payment.receivable_id == Receivable.id).correlate(Receivable).scalar_subquery()
+    return list(ledger.session.execute(
+        select(Receivable.order_id, Receivable.currency, Receivable.status, Receivable.due_on,
+               Receivable.paid,
                (Receivable.gross - Receivable.credited - Receivable.paid).label("open"),
-               last_payment.c.on.label("last_paid_on"))
+               last_paid.label("last_paid_on"))
         .join(Order, Order.id == Receivable.order_id)
-        .outerjoin(last_payment, last_payment.c.receivable_id == Receivable.id)
-        .where(Order.buyer_id.in_(buyer_ids))).all()
+        .where(Order.buyer_id.in_(buyer_ids))))
+
+
+def history_of(rows: Sequence[Any], today: date) -> PaymentHistory:
+    """The payment record in :func:`buyer_receivables` rows: invoices paid in full (on time:
+    by the due date) and those overdue ``today``."""
     settled = [r for r in rows
                if r.status == "settled" and r.paid > 0 and r.last_paid_on is not None]
     on_time = sum(1 for r in settled if r.last_paid_on <= r.due_on)
@@ -260,6 +263,12 @@ def payment_history(ledger: Ledger, buyer_id: int | Collection[int], today: date
         amount_paid=sum(int(r.paid) for r in rows),
         open_overdue=sum(1 for r in rows if r.open > 0 and r.due_on < today
                          and r.status not in ENDED))
+
+
+def payment_history(ledger: Ledger, buyer_id: int, today: date | None = None) -> PaymentHistory:
+    """How the buyer paid its invoices, and how many are overdue now."""
+    return history_of(buyer_receivables(ledger, [buyer_id]),
+                      today or datetime.now(UTC).date())
 
 
 def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:

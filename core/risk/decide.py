@@ -23,7 +23,7 @@ from core.ledger.models import Merchant, Order, Product
 from core.ledger.store import Ledger
 from core.money import percent_of, to_decimal
 from core.risk.limits import credit_facts, identity_key, open_profile, profile_of
-from core.risk.policy import load_policy, terms_of, to_eur
+from core.risk.policy import RiskPolicy, load_policy, terms_of, to_eur
 from core.risk.rules import Cart, CartLine, Checkout, decline_reasons
 from core.snapshot import OrderSnapshot
 
@@ -55,6 +55,7 @@ class Eligibility:
     exposure: int | None = None
     cart_eur: int | None = None
     notes: tuple[str, ...] = ()
+    new_buyer: bool = False  # the buyer has no credit profile yet: the initial limit applies
 
     def to_json(self) -> dict[str, Any]:
         """The decision as the API answers it and the order stores it (amounts as text)."""
@@ -93,22 +94,26 @@ def _combined(checks: list[CompanyCheck]) -> CompanyCheck:
     return CompanyCheck(worst.status, reasons, ", ".join(c.source for c in same))
 
 
-def _products(ledger: Ledger, merchant: Merchant, cart: Cart) -> tuple[dict[str, Product], bool]:
+def _products(ledger: Ledger, merchant: Merchant, cart: Cart,
+              listed_only: bool) -> tuple[dict[str, Product], bool]:
+    """The cart's products the merchant listed, and (when only listed ones may be sold)
+    whether it has any approved one."""
     skus = {line.sku for line in cart.lines if line.sku}
     listed = {p.sku: p for p in ledger.session.scalars(select(Product).where(
         Product.merchant_id == merchant.id, Product.sku.in_(skus)))} if skus else {}
-    any_approved = ledger.session.scalar(select(Product.id).where(
+    any_approved = listed_only and ledger.session.scalar(select(Product.id).where(
         Product.merchant_id == merchant.id, Product.approved.is_(True)).limit(1)) is not None
     return listed, any_approved
 
 
 def decide(ledger: Ledger, hooks: Hooks, merchant: Merchant, company: Company, cart: Cart, *,
-           exclude_order: int | None = None, today: date | None = None) -> Eligibility:
+           exclude_order: int | None = None, policy: RiskPolicy | None = None,
+           today: date | None = None) -> Eligibility:
     """Decide whether ``company`` may pay ``cart`` by invoice at ``merchant``. Reads the
     ledger, writes nothing; ``exclude_order`` is the order being decided, if placed."""
     today = today or datetime.now(UTC).date()
-    policy, terms = load_policy(ledger), terms_of(merchant)
-    products, any_approved = _products(ledger, merchant, cart)
+    policy, terms = policy or load_policy(ledger), terms_of(merchant)
+    products, any_approved = _products(ledger, merchant, cart, terms.listed_products_only)
     reasons = decline_reasons(Checkout(merchant, terms, policy, company, cart, products,
                                        any_approved))
     settings = {**merchant.provider_settings, **asdict(terms)}
@@ -133,6 +138,7 @@ def decide(ledger: Ledger, hooks: Hooks, merchant: Merchant, company: Company, c
             reasons.extend(assessment.decline_reasons)
             notes.extend(assessment.notes)
         profile = profile_of(ledger.session, key)
+        found["new_buyer"] = profile is None
         limit = profile.limit if profile is not None else policy.initial_limit
         limit = min([limit, *(a.limit for a in assessments if a.limit is not None)])
         cart_eur = to_eur(cart.total, cart.currency, policy)
@@ -162,11 +168,15 @@ def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
     merchant = ledger.merchant(order.connection.merchant_id)
     cart = Cart(snapshot.currency, snapshot.total,
                 tuple(CartLine(line.sku) for line in snapshot.products))
-    eligibility = decide(ledger, hooks, merchant, company_of(snapshot), cart,
-                         exclude_order=order.id)
+    policy, company = load_policy(ledger), company_of(snapshot)
+    # hold the buyer's profile while deciding: two orders of one buyer placed at once are
+    # decided one after the other, the second seeing the first's exposure
+    profile_of(ledger.session, identity_key(company.vat_id, company.name, company.postcode,
+                                            company.country), for_update=True)
+    eligibility = decide(ledger, hooks, merchant, company, cart, exclude_order=order.id,
+                         policy=policy)
     order.decision = eligibility.to_json()
-    if eligibility.approved and eligibility.limit is not None:
-        policy = load_policy(ledger)
+    if eligibility.approved and eligibility.new_buyer:
         open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
                      f"opened at the initial limit with order {snapshot.order_number}")
     return eligibility

@@ -18,13 +18,14 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import CreditFacts
 from core.ledger.models import Buyer, CreditProfile, LimitChange, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import money_text
-from core.receivables.book import ENDED, payment_history
+from core.receivables.book import ENDED, buyer_receivables, history_of
 from core.risk.policy import RiskPolicy, load_policy, to_eur
 
 __all__ = ["claim_handed_over", "credit_facts", "grown_limit", "identity_key", "open_profile",
@@ -51,32 +52,22 @@ def credit_facts(ledger: Ledger, key: str, policy: RiskPolicy, *, today: date,
                  exclude_order: int | None = None) -> CreditFacts:
     """What the instance knows of the buyer ``key``: its payment record with every merchant
     and its exposure in EUR cents (without ``exclude_order``, the order being decided)."""
-    buyer_ids = list(ledger.session.scalars(select(Buyer.id).where(Buyer.buyer_key == key)))
-    if not buyer_ids:
-        return CreditFacts(buyer_key=key)
-    history = payment_history(ledger, buyer_ids, today)
-    others = Order.id != (exclude_order or 0)
-    invoiced = ledger.session.execute(
-        select(Receivable.currency, Receivable.status,
-               func.sum(Receivable.gross - Receivable.credited - Receivable.paid))
-        .join(Order, Order.id == Receivable.order_id)
-        .where(Order.buyer_id.in_(buyer_ids), others, Receivable.status.not_in(ENDED))
-        .group_by(Receivable.currency, Receivable.status)).all()
+    buyer_ids = select(Buyer.id).where(Buyer.buyer_key == key)
+    rows = buyer_receivables(ledger, buyer_ids)
+    history = history_of(rows, today)
     unbilled = ledger.session.execute(
         select(Order.currency, func.sum(Order.authorised - Order.reduced - Order.activated))
-        .where(Order.buyer_id.in_(buyer_ids), others, Order.status.in_(OPEN_ORDER))
+        .where(Order.buyer_id.in_(buyer_ids), Order.id != (exclude_order or 0),
+               Order.status.in_(OPEN_ORDER))
         .group_by(Order.currency)).all()
-    exposure = sum((_eur(int(amount), currency, policy)
-                    for currency, _, amount in invoiced if amount > 0), Decimal(0))
-    exposure += sum((_eur(int(amount), currency, policy) for currency, amount in unbilled
-                     if amount > 0), Decimal(0))
-    collection = ledger.session.scalar(
-        select(func.count()).select_from(Receivable).join(Order, Order.id == Receivable.order_id)
-        .where(Order.buyer_id.in_(buyer_ids), Receivable.status == "handed_over"))
+    owed = [(int(r.open), r.currency) for r in rows
+            if r.open > 0 and r.status not in ENDED and r.order_id != exclude_order]
+    owed += [(int(amount), currency) for currency, amount in unbilled if amount > 0]
+    exposure = sum((_eur(amount, currency, policy) for amount, currency in owed), Decimal(0))
     return CreditFacts(
         buyer_key=key, invoices_paid=history.invoices_paid, paid_on_time=history.paid_on_time,
         paid_late=history.paid_late, open_overdue=history.open_overdue,
-        collection_entries=int(collection or 0),
+        collection_entries=sum(1 for r in rows if r.status == "handed_over"),
         exposure=int(exposure.to_integral_value(rounding=ROUND_CEILING)))
 
 
@@ -100,12 +91,18 @@ def open_profile(ledger: Ledger, key: str, limit: int, reason: str) -> CreditPro
     found = profile_of(ledger.session, key, for_update=True)
     if found is not None:
         return found
-    profile = CreditProfile(buyer_key=key, limit=limit, on_time_streak=0)
-    ledger.session.add(profile)
-    ledger.session.flush()
-    ledger.session.add(LimitChange(profile_id=profile.id, previous=None, limit=limit,
-                                   reason=reason))
-    ledger.session.flush()
+    try:
+        with ledger.session.begin_nested():
+            profile = CreditProfile(buyer_key=key, limit=limit, on_time_streak=0)
+            ledger.session.add(profile)
+            ledger.session.flush()
+            ledger.session.add(LimitChange(profile_id=profile.id, previous=None, limit=limit,
+                                           reason=reason))
+            ledger.session.flush()
+    except IntegrityError:  # another order of the buyer opened it meanwhile
+        found = profile_of(ledger.session, key, for_update=True)
+        assert found is not None
+        return found
     return profile
 
 
