@@ -18,7 +18,7 @@ from core.ledger.store import Ledger
 from core.receivables.book import record_payment
 from core.risk.company import VIES_URL
 from core.risk.decide import decide
-from core.risk.limits import claim_handed_over, profile_of
+from core.risk.limits import claim_handed_over, profile_of, set_limit
 from core.risk.policy import RiskPolicy, load_policy, save_policy, terms_of
 from core.risk.rules import Cart, CartLine
 from core.schemas import load_snapshot
@@ -279,6 +279,16 @@ def test_the_limit_grows_with_on_time_payments_and_holds_orders_above_it(engine,
     pay_in_full(engine, "C", today + timedelta(days=30))  # on the due day: on time
     assert [(p, n) for p, n, _ in limit_history(engine)] == [(None, 1000_00), (1000_00, 1500_00)]
     assert "grew 50 % after 2 invoices paid on time" in limit_history(engine)[1][2]
+
+    for n in ("G1", "G2"):  # two more on time: 1500.00 would grow to 2250.00, capped
+        place(feed, n, "100.00")
+        place(feed, n, "100.00", "completed", minutes=1)
+        pay_in_full(engine, n, today)
+    assert limit_history(engine)[-1][:2] == (1500_00, 2000_00)
+    assert limit_history(engine)[-1][2].endswith(", capped at 2000.00 EUR")
+    with session_scope(engine) as session:
+        save_policy(Ledger(session), RiskPolicy(initial_limit=1000_00, limit_cap=2000_00))
+        set_limit(Ledger(session), "vat:DE136695976", 1500_00, "set by hand: test")
 
     assert place(feed, "D", "1400.00").status is Status.AUTHORISED  # fits the grown limit
     assert place(feed, "E", "200.00").decline_reason == "limit_exceeded"

@@ -94,6 +94,10 @@ def _combined(checks: list[CompanyCheck]) -> CompanyCheck:
     return CompanyCheck(worst.status, reasons, ", ".join(c.source for c in same))
 
 
+def _key(company: Company) -> str:
+    return identity_key(company.vat_id, company.name, company.postcode, company.country)
+
+
 def _products(ledger: Ledger, merchant: Merchant, cart: Cart,
               listed_only: bool) -> tuple[dict[str, Product], bool]:
     """The cart's products the merchant listed, and (when only listed ones may be sold)
@@ -117,7 +121,7 @@ def decide(ledger: Ledger, hooks: Hooks, merchant: Merchant, company: Company, c
     reasons = decline_reasons(Checkout(merchant, terms, policy, company, cart, products,
                                        any_approved))
     settings = {**merchant.provider_settings, **asdict(terms)}
-    key = identity_key(company.vat_id, company.name, company.postcode, company.country)
+    key = _key(company)
     fee = percent_of(cart.total, merchant.fee_percent)
     found: dict[str, Any] = {}
     notes: list[str] = []
@@ -171,8 +175,7 @@ def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
     policy, company = load_policy(ledger), company_of(snapshot)
     # hold the buyer's profile while deciding: two orders of one buyer placed at once are
     # decided one after the other, the second seeing the first's exposure
-    profile_of(ledger.session, identity_key(company.vat_id, company.name, company.postcode,
-                                            company.country), for_update=True)
+    profile_of(ledger.session, _key(company), for_update=True)
     eligibility = decide(ledger, hooks, merchant, company, cart, exclude_order=order.id,
                          policy=policy)
     order.decision = eligibility.to_json()

@@ -128,16 +128,17 @@ def shrunk_limit(limit: int, policy: RiskPolicy) -> int:
     return int(shrunk.to_integral_value(rounding=ROUND_DOWN))
 
 
-def _key_of(session: Session, receivable: Receivable) -> str | None:
-    return session.scalar(select(Buyer.buyer_key).join(Order, Order.buyer_id == Buyer.id)
-                          .where(Order.id == receivable.order_id))
+def _profile_for(session: Session, receivable: Receivable) -> CreditProfile | None:
+    """The credit profile of the buyer of ``receivable``, locked (``None``: none opened)."""
+    key = session.scalar(select(Buyer.buyer_key).join(Order, Order.buyer_id == Buyer.id)
+                         .where(Order.id == receivable.order_id))
+    return profile_of(session, key, for_update=True) if key else None
 
 
 def payment_settled(session: Session, receivable: Receivable, paid_on: date) -> None:
     """A payment settled ``receivable``: on time it counts towards growth (the limit grows
     at every ``grow_after``-th in a row); late, the count starts again."""
-    key = _key_of(session, receivable)
-    profile = profile_of(session, key, for_update=True) if key else None
+    profile = _profile_for(session, receivable)
     if profile is None:
         return
     if paid_on > receivable.due_on:
@@ -153,14 +154,13 @@ def payment_settled(session: Session, receivable: Receivable, paid_on: date) -> 
         _change(session, profile, limit,
                 f"grew {policy.grow_percent} % after {policy.grow_after} invoices paid on "
                 f"time in a row (the last on {paid_on.isoformat()})"
-                + (f", capped at {money_text(policy.limit_cap, 'EUR')} EUR"
+                + (f", capped at {money_text(policy.limit_cap, 'EUR')}"
                    if limit == policy.limit_cap else ""))
 
 
 def claim_handed_over(session: Session, receivable: Receivable, invoice_number: str) -> None:
     """A claim went to the collection partner: the buyer's limit shrinks per the policy."""
-    key = _key_of(session, receivable)
-    profile = profile_of(session, key, for_update=True) if key else None
+    profile = _profile_for(session, receivable)
     if profile is None:
         return
     policy = load_policy(Ledger(session))
