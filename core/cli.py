@@ -41,6 +41,7 @@ from core.plugins import loaded_plugins
 from core.receivables.commands import dunning
 from core.reconcile import Trigger
 from core.risk.commands import apikeys, decision_text, merchants_terms, products, risk
+from core.scaffold import KINDS, create_plugin
 from core.schemas import load_snapshot
 from core.statements.commands import statements
 from core.sync.commands import orders_preview, shops_sync
@@ -758,10 +759,32 @@ def deliveries_replay(delivery_id: int) -> None:
 
 @main.command("plugins")
 def plugins() -> None:
-    """List the registered plugins and the hooks each implements."""
-    for plugin in loaded_plugins(kit_or_fail().hooks.pm):
+    """List the registered plugins: version, hooks implemented, and what each declares (a
+    platform's capabilities, a provider's operations)."""
+    hooks = kit_or_fail().hooks
+    declared = {**{f"platform {p.name}": p.capabilities for p in hooks.platforms().values()},
+                **{f"provider {p.name}": p.operations for p in hooks.providers().values()}}
+    for plugin in loaded_plugins(hooks.pm):
         version = f" {plugin.version}" if plugin.version else ""
         click.echo(f"{plugin.name}{version} ({plugin.module}): {', '.join(plugin.hooks)}")
+        for what in plugin.declares:
+            kinds = ", ".join(sorted(k.value for k in declared.get(what, ()))) or "(none)"
+            click.echo(f"  {what}: {kinds}")
+
+
+@main.command("new-plugin")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("name")
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The folder to create the package in.")
+def new_plugin(kind: str, name: str, into: Path) -> None:
+    """Create a ready-to-install KIND plugin package NAME (setup.cfg with the entry point,
+    the hooks, a README and tests running the kit's contract suite)."""
+    try:
+        folder = create_plugin(kind, name, into)
+    except InvoicekitError as exc:
+        fail(exc)
+    click.echo(f"created {folder}\nnext: pip install -e {folder} && invoicekit plugins")
 
 
 for group in (apikeys, dunning, payments, products, risk, statements, writebacks):

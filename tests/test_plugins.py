@@ -64,3 +64,15 @@ def test_trace_switch_logs_hook_calls(monkeypatch, caplog):
     with caplog.at_level("DEBUG", logger="core.plugins"):
         pm.hook.declare_provider()
     assert "declare_provider" in caplog.text
+
+
+def test_a_plugin_with_an_unknown_hook_stops_the_start_naming_it(monkeypatch):
+    from core import plugins
+    from core.errors import ConfigurationError
+
+    monkeypatch.setattr(plugins, "DEFAULT_PLUGINS", (*plugins.DEFAULT_PLUGINS,
+                                                     "misspelt_plugin"))
+    with pytest.raises(ConfigurationError) as raised:
+        get_plugin_manager()
+    assert "plugin 'misspelt_plugin' cannot be loaded" in str(raised.value)
+    assert "activate_ordr" in str(raised.value)
