@@ -5,26 +5,15 @@ broken."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from plugin_venv import run, venv_with_kit
 
 from core.cli import main
 
 pytestmark = pytest.mark.slow
-
-
-def run(*args: str | Path, cwd: Path | None = None, env: dict | None = None,
-        ok: bool = True) -> str:
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert (result.returncode == 0) is ok, result.stdout + result.stderr
-    return result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +23,8 @@ def installed(tmp_path_factory) -> tuple[Path, Path, dict]:
     where = tmp_path_factory.mktemp("plugins")
     result = CliRunner().invoke(main, ["new-plugin", "shop", "acme", "--into", str(where)])
     assert result.exit_code == 0, result.output
-    venv = where / "venv"
-    run(sys.executable, "-m", "venv", venv)
-    python = venv / "bin" / "python"
-    site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-    (Path(site.strip()) / "invoicekit-kit.pth").write_text(
-        f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    python, env = venv_with_kit(where)
     run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", where / "acme")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOICEKIT_")}
-    env["INVOICEKIT_HOME"] = str(where / "instance")
     return where / "acme", python, env
 
 
