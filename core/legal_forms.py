@@ -2,32 +2,33 @@
 
 Shops rarely ask for the legal form; it is usually the end of the company name
 ("Muster Bürobedarf GmbH"). The risk engine checks that a form is one of the buyer
-country's; comparison ignores case, spaces and dots ("bv" is "B.V.").
+country's; comparison ignores case, spaces, dots and accents ("bv" is "B.V.").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = ["FORMS_BY_COUNTRY", "LEGAL_FORMS", "forms_of", "guess_legal_form", "is_legal_form"]
 
 FORMS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
     "DE": ("GmbH", "GmbH & Co. KG", "GmbH & Co. OHG", "UG (haftungsbeschränkt)", "UG",
-           "gGmbH", "AG", "KGaA", "KG", "OHG", "GbR", "PartG", "PartG mbB", "e.K.", "e.V.",
-           "eG", "SE", "Einzelunternehmen"),
-    "AT": ("GmbH", "GmbH & Co. KG", "FlexCo", "FlexKapG", "AG", "KG", "OG", "GesbR", "e.U.",
-           "eGen", "SE", "Verein", "Einzelunternehmen"),
-    "FR": ("SAS", "SASU", "SARL", "EURL", "SA", "SNC", "SCS", "SCA", "SCI", "SCOP", "SE",
-           "EI", "EIRL", "Association"),
+           "gGmbH", "gUG", "AG", "KGaA", "KG", "OHG", "GbR", "PartG", "PartG mbB", "e.K.",
+           "e.Kfm.", "e.Kfr.", "e.V.", "eG", "SE", "Stiftung", "Einzelunternehmen"),
+    "AT": ("GmbH", "Ges.m.b.H.", "GmbH & Co. KG", "FlexCo", "FlexKapG", "AG", "KG", "OG",
+           "GesbR", "e.U.", "eGen", "SE", "Privatstiftung", "Verein", "Einzelunternehmen"),
+    "FR": ("SAS", "SASU", "SARL", "EURL", "SA", "SNC", "SCS", "SCA", "SCI", "SCM", "SCOP",
+           "SELARL", "SELAS", "GIE", "EARL", "GAEC", "SE", "EI", "EIRL", "Association"),
     "NL": ("B.V.", "N.V.", "V.O.F.", "C.V.", "Eenmanszaak", "Maatschap", "Stichting",
-           "Vereniging", "Coöperatie", "SE"),
-    "SE": ("AB", "Publ AB", "HB", "KB", "Enskild firma", "Ekonomisk förening", "SE"),
-    "NO": ("AS", "ASA", "ANS", "DA", "ENK", "NUF", "SA", "KS", "SE"),
-    "FI": ("Oy", "Oyj", "Ky", "Ay", "Tmi", "Osk", "SE"),
-    "ES": ("S.L.", "S.L.U.", "S.A.", "S.A.U.", "S.C.", "S.Coop.", "S.L.L.", "S.A.L.",
-           "Autónomo", "C.B.", "SE"),
-    "DK": ("ApS", "A/S", "I/S", "IVS", "P/S", "K/S", "SMBA", "AMBA", "Enkeltmandsvirksomhed",
-           "SE"),
+           "Vereniging", "Coöperatie", "U.A.", "SE"),
+    "SE": ("AB", "AB (publ)", "HB", "KB", "Enskild firma", "Ekonomisk förening", "SE"),
+    "NO": ("AS", "ASA", "ANS", "DA", "ENK", "NUF", "SA", "BA", "KS", "IKS", "SF", "SE"),
+    "FI": ("Oy", "Oyj", "Ky", "Ay", "Tmi", "Osk", "Ab", "Abp", "Kb", "SE"),
+    "ES": ("S.L.", "S.L.U.", "S.R.L.", "S.L.N.E.", "S.A.", "S.A.U.", "S.C.", "S.Com.",
+           "S.Coop.", "S.L.L.", "S.A.L.", "S.A.T.", "A.I.E.", "C.B.", "Autónomo", "SE"),
+    "DK": ("ApS", "A/S", "I/S", "IVS", "P/S", "K/S", "SMBA", "AMBA", "FMBA",
+           "Enkeltmandsvirksomhed", "SE"),
 }
 
 # every form once, for reading a form off the end of a name
@@ -35,12 +36,15 @@ LEGAL_FORMS = tuple(dict.fromkeys(f for forms in FORMS_BY_COUNTRY.values() for f
 
 
 def _normal(text: str) -> str:
-    return re.sub(r"[\s.]", "", text).casefold()
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[\s.]", "", plain).casefold()
 
 
 _BY_NORMAL = sorted(((_normal(form), form) for form in LEGAL_FORMS), key=lambda p: -len(p[0]))
 _NORMAL_BY_COUNTRY = {country: frozenset(map(_normal, forms))
                       for country, forms in FORMS_BY_COUNTRY.items()}
+# "AG & Co. KGaA", "UG (haftungsbeschränkt) & Co. KG": a form as partner of a partnership
+_AND_CO = re.compile(r"(.+)(?:&|und|u)co(kgaa|kg|ohg|og)")
 
 
 def forms_of(country: str) -> tuple[str, ...]:
@@ -50,7 +54,10 @@ def forms_of(country: str) -> tuple[str, ...]:
 
 def is_legal_form(form: str, country: str) -> bool:
     """Whether ``form`` is one of ``country``'s legal forms, however it is spelled."""
-    return _normal(form) in _NORMAL_BY_COUNTRY.get(country, frozenset())
+    known = _NORMAL_BY_COUNTRY.get(country, frozenset())
+    normal = _normal(form)
+    compound = _AND_CO.fullmatch(normal)
+    return normal in known or bool(compound and set(compound.groups()) <= known)
 
 
 def guess_legal_form(company: str | None) -> str | None:

@@ -4,13 +4,24 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import responses
+from test_billie import BASE, INVOICE_UUID, ORDER_UUID, SETTINGS, as_json, billie_order
 
 import shopware
 import woo
-from core.testing.contract import ShopCase, ShopPluginContract
+from core.testing.contract import (
+    ProviderCase,
+    ProviderPluginContract,
+    ShopCase,
+    ShopPluginContract,
+)
+from plugins.billie import client as billie_client
+from plugins.billie import wire
 from plugins.generic.signature import sign as standard_sign
 
 GENERIC = Path(__file__).resolve().parent.parent / "docs" / "examples" / "generic"
@@ -54,3 +65,43 @@ class TestShopware(ShopPluginContract):
                         sign=lambda body, secret: {"shopware-shop-signature":
                                                    shopware.hex_hmac(secret, body)},
                         headers={"Content-Type": "application/json"})
+
+
+class TestLocalProvider(ProviderPluginContract):
+    @pytest.fixture
+    def provider_case(self):
+        return ProviderCase(provider="local")
+
+
+@contextmanager
+def billie_stand_in(outcome: str):
+    """Billie's API for the contract's orders (or failing as asked), with the gross amounts
+    it was sent."""
+    billie_client.clear_token_cache()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        api.post(BASE + "oauth/token", json={"token_type": "Bearer", "expires_in": 28800,
+                                             "access_token": "eyJ.contract"})
+        if outcome == "transient":
+            api.post(BASE + "orders", status=503, json={"errors": [{"title": "maintenance"}]})
+        elif outcome == "permanent":
+            api.post(BASE + "orders", status=400, json={"errors": [
+                {"title": "Invalid debtor", "code": "request_validation_error",
+                 "source": "debtor"}]})
+        else:
+            api.add("POST", BASE + "orders", content_type="application/json",
+                    body=as_json(billie_order(gross="1190.00", net="1000.00")))
+            api.post(BASE + "invoices", status=201, json={"uuid": INVOICE_UUID})
+            api.post(BASE + f"orders/{ORDER_UUID}/cancel", status=204)
+
+        def sent() -> list[Decimal]:
+            return [wire.loads(call.request.body)["amount"]["gross"] for call in api.calls
+                    if call.request.body and "oauth" not in call.request.url]
+
+        yield sent
+    billie_client.clear_token_cache()
+
+
+class TestBillieProvider(ProviderPluginContract):
+    @pytest.fixture
+    def provider_case(self):
+        return ProviderCase(provider="billie", settings=SETTINGS, far_side=billie_stand_in)
