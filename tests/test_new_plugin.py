@@ -77,3 +77,18 @@ def test_names_and_kinds_are_checked(tmp_path):
         .exit_code == 0
     again = runner.invoke(main, ["new-plugin", "shop", "acme", "--into", str(tmp_path)])
     assert again.exit_code != 0 and "exists already" in again.output
+
+
+def test_a_provider_plugin_passes_the_provider_contract(tmp_path):
+    result = CliRunner().invoke(main, ["new-plugin", "provider", "zahl", "--into",
+                                       str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    python, env = venv_with_kit(tmp_path)
+    run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", tmp_path / "zahl")
+    listed = run(python, "-m", "webhooks.cli", "plugins", env=env)
+    assert "zahl 0.1.0 (invoicekit_zahl.plugin): activate_order, credit_full, " \
+        "declare_provider, place_order" in listed
+    assert "  provider zahl: activation, full_credit, placement" in listed
+    out = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "zahl",
+              env=env)
+    assert "5 passed" in out

@@ -11,6 +11,7 @@ confirms, says *not registered*, or cannot answer — then the check is ``unknow
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import requests
 from stdnum.eu import vat as eu_vat
@@ -23,18 +24,22 @@ __all__ = ["VIES_URL", "address_reason", "legal_form_reason", "vat_id_reason", "
            "vies_status"]
 
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number"
-POSTCODES = {
+POSTCODES = {  # the nine invoice countries
     "DE": r"\d{5}", "AT": r"\d{4}", "FR": r"\d{5}", "NL": r"[1-9]\d{3} ?[A-Z]{2}",
     "SE": r"\d{3} ?\d{2}", "NO": r"\d{4}", "FI": r"\d{5}", "ES": r"(0[1-9]|[1-4]\d|5[0-2])\d{3}",
     "DK": r"\d{4}",
 }
-NOT_REGISTERED = {"INVALID_INPUT", "INVALID_REQUESTER_INFO"}
+NOT_IN_VIES = {"NO"}
+NOT_REGISTERED = {"INVALID_INPUT"}  # VIES's word for a number it does not know
+
+
+def _compact(vat_id: str) -> str:
+    return re.sub(r"[\s.\-/]", "", vat_id).upper()
 
 
 def _prefixed(vat_id: str, country: str) -> str:
-    """The VAT ID without spaces, dots and dashes, upper case, with a country prefix (the
-    buyer's, when it had none)."""
-    number = re.sub(r"[\s.\-/]", "", vat_id).upper()
+    """The VAT ID compacted, with a country prefix (the buyer's, when it had none)."""
+    number = _compact(vat_id)
     return number if re.match(r"[A-Z]{2}", number) else country + number
 
 
@@ -46,8 +51,7 @@ def vat_id_reason(vat_id: str | None, country: str) -> str | None:
     if number[:2] != country:
         return "vat_id_country_mismatch"
     if country == "NO":  # not in the EU's VAT system: the MVA number, "MVA" optional
-        number = number[2:] if number.endswith("MVA") else number[2:] + "MVA"
-        return None if mva.is_valid(number) else "vat_id_invalid"
+        return None if mva.is_valid(number[2:].removesuffix("MVA") + "MVA") else "vat_id_invalid"
     return None if eu_vat.is_valid(number) else "vat_id_invalid"
 
 
@@ -59,7 +63,8 @@ def legal_form_reason(legal_form: str | None, country: str) -> str | None:
     return None if is_legal_form(legal_form, country) else "legal_form_invalid"
 
 
-def address_reason(street: str, postcode: str, city: str, country: str) -> str | None:
+def address_reason(street: str | None, postcode: str | None, city: str | None,
+                   country: str) -> str | None:
     """``address_implausible``: no street (with a letter) or city, or a postcode not in the
     country's format."""
     if not re.search(r"[^\W\d_]", street or "") or not (city or "").strip():
@@ -70,39 +75,47 @@ def address_reason(street: str, postcode: str, city: str, country: str) -> str |
     return None
 
 
-def vies_status(vat_id: str, *, timeout: float = 3.0,
+def _unverified(error: str) -> CompanyCheck:
+    return CompanyCheck("unknown", ("vat_id_unverified",), "vies", {"error": error})
+
+
+def vies_status(vat_id: str, *, timeout: float = 5.0,
                 session: requests.Session | None = None) -> CompanyCheck:
     """Ask VIES about an EU VAT ID (with its country prefix); ``unknown`` whenever VIES
-    cannot say."""
-    number = re.sub(r"[\s.\-/]", "", vat_id).upper()
-    unknown = lambda error: CompanyCheck("unknown", ("vat_id_unverified",), "vies",  # noqa: E731
-                                         {"error": error})
+    cannot say. Never raises for network trouble."""
+    number = _compact(vat_id)
+    if number[:2] in NOT_IN_VIES:
+        return _unverified("not in VIES")
     try:
         response = (session or requests).post(
             VIES_URL, json={"countryCode": number[:2], "vatNumber": number[2:]},
             timeout=timeout)
-        answer = response.json()
     except requests.RequestException as exc:
-        return unknown(type(exc).__name__)
-    except ValueError:
-        return unknown(f"HTTP {response.status_code}, not JSON")
+        return _unverified(type(exc).__name__)
+    try:
+        answer: Any = response.json()
+    except ValueError:  # requests' JSONDecodeError
+        answer = None
+    if not isinstance(answer, dict):
+        return _unverified(f"HTTP {response.status_code}, no JSON object")
     errors = {e.get("error") for e in answer.get("errorWrappers") or () if isinstance(e, dict)}
-    errors.add(answer.get("userError"))
-    errors -= {None, "VALID", "INVALID"}
+    errors = (errors | {answer.get("userError")}) - {None, "VALID", "INVALID"}
     if errors & NOT_REGISTERED:
         return CompanyCheck("invalid", ("vat_id_not_registered",), "vies")
     if errors or not response.ok:
-        return unknown(", ".join(sorted(errors)) or f"HTTP {response.status_code}")
+        return _unverified(", ".join(sorted(map(str, errors))) or f"HTTP {response.status_code}")
     valid = answer.get("valid", answer.get("isValid"))
     if valid is True:
-        details = {k: answer[k] for k in ("name", "address", "requestDate") if answer.get(k)}
+        given = {"name": answer.get("name"), "address": answer.get("address"),
+                 "request_date": answer.get("requestDate")}
+        details = {k: v for k, v in given.items() if v and v != "---"}  # "---": not disclosed
         return CompanyCheck("valid", source="vies", details=details)
     if valid is False:
         return CompanyCheck("invalid", ("vat_id_not_registered",), "vies")
-    return unknown("no answer")
+    return _unverified("no answer")
 
 
-def verify(company: Company, *, vies: bool = False, timeout: float = 3.0) -> CompanyCheck:
+def verify(company: Company, *, vies: bool = False, timeout: float = 5.0) -> CompanyCheck:
     """The offline checks; then VIES, when asked, for an EU VAT ID."""
     reasons = [reason for reason in (
         vat_id_reason(company.vat_id, company.country),
@@ -111,6 +124,7 @@ def verify(company: Company, *, vies: bool = False, timeout: float = 3.0) -> Com
         if reason]
     if reasons:
         return CompanyCheck("invalid", tuple(reasons), "format")
-    if vies and company.vat_id and company.country in POSTCODES and company.country != "NO":
-        return vies_status(_prefixed(company.vat_id, company.country), timeout=timeout)
+    country = company.country
+    if vies and company.vat_id and country in POSTCODES and country not in NOT_IN_VIES:
+        return vies_status(_prefixed(company.vat_id, country), timeout=timeout)
     return CompanyCheck("valid", source="format")

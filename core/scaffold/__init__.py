@@ -16,7 +16,7 @@ from core.errors import ConfigurationError
 __all__ = ["KINDS", "create_plugin"]
 
 TEMPLATES = Path(__file__).resolve().parent
-KINDS = ("shop",)
+KINDS = ("shop", "provider")
 
 
 def create_plugin(kind: str, name: str, where: Path) -> Path:

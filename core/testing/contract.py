@@ -245,10 +245,7 @@ class ProviderPluginContract:
         info = invoicekit_hooks.providers().get(provider_case.provider)
         assert info is not None, (f"no installed plugin declares the provider "
                                   f"{provider_case.provider!r} (declare_provider)")
-        pm = invoicekit_hooks.pm
-        plugin = next(p for p in pm.get_plugins() if hasattr(p, "declare_provider")
-                      and p.declare_provider().name == provider_case.provider)
-        implemented = {h.name for h in pm.get_hookcallers(plugin) or ()}
+        implemented = _hooks_of(invoicekit_hooks, provider_case.provider)
         for kind, hook in OPERATION_HOOKS.items():
             if kind in info.operations:
                 assert hook in implemented, (f"{provider_case.provider} declares {kind.value} "
@@ -292,12 +289,11 @@ class ProviderPluginContract:
         remote one must say, through ``lookup_operation``, whether a call whose outcome was
         unknown took effect, so that the kit never repeats it blindly."""
         if provider_run.remote:
-            implemented = {h.name for plugin in provider_run.hooks.pm.get_plugins()
-                           for h in provider_run.hooks.pm.get_hookcallers(plugin) or ()
-                           if hasattr(plugin, "declare_provider")
-                           and plugin.declare_provider().name == provider_run.case.provider}
-            assert "lookup_operation" in implemented, \
-                "a remote provider must implement lookup_operation"
+            info = provider_run.hooks.providers()[provider_run.case.provider]
+            implemented = _hooks_of(provider_run.hooks, provider_run.case.provider)
+            assert info.idempotency_keys or "lookup_operation" in implemented, \
+                ("a remote provider whose API does not honour idempotency keys "
+                 "(ProviderInfo.idempotency_keys) must implement lookup_operation")
             return
         provider_run.feed(LIFE_CYCLE[:1])
         order = contract_order("A", "completed", 1)
@@ -327,6 +323,14 @@ class ProviderPluginContract:
             permanent = provider_run.feed([("P", "processing", 0)])[0]
         assert permanent.failure is not None and permanent.failure.permanent, \
             "a refusal (HTTP 400) must raise PermanentError: retrying cannot help"
+
+
+def _hooks_of(hooks: Hooks, provider: str) -> set[str]:
+    """The hooks the plugin declaring ``provider`` implements."""
+    pm = hooks.pm
+    plugin = next(p for p in pm.get_plugins() if hasattr(p, "declare_provider")
+                  and p.declare_provider().name == provider)
+    return {h.name for h in pm.get_hookcallers(plugin) or ()}
 
 
 def _far_side(run: ProviderRun, outcome: str) -> AbstractContextManager[SentAmounts]:
