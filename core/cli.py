@@ -26,16 +26,15 @@ from core.kit import Kit
 from core.ledger.db import session_scope, upgrade
 from core.ledger.models import (
     Delivery,
-    Invoice,
     Merchant,
     OperationRecord,
     Order,
     ShopConnection,
     ShopSync,
-    WriteBackRecord,
 )
 from core.ledger.store import Ledger
 from core.money import to_decimal
+from core.order_details import order_details
 from core.payments.commands import payments
 from core.plugins import loaded_plugins
 from core.receivables.commands import dunning
@@ -577,48 +576,6 @@ def _retry(kit: Kit, shop: str, order_id: str) -> None:
         sys.exit(1)
 
 
-def _order_details(ledger: Ledger, shop: str, order_id: str) -> dict[str, Any]:
-    order = ledger.find_order(shop, order_id)
-    state = ledger.state_of(order)
-
-    def money(minor: int) -> str:
-        return str(to_decimal(minor, order.currency))
-
-    invoices = ledger.session.scalars(select(Invoice).where(Invoice.order_id == order.id)
-                                      .order_by(Invoice.id)).all()
-    invoice = next((i for i in invoices if i.kind == "invoice"), None)
-    snapshot = order.snapshot
-    return {
-        "shop": shop, "order_id": order_id, "order_number": order.order_number,
-        "status": state.status.value, "decline_reason": state.decline_reason,
-        "decision": order.decision,
-        "currency": order.currency, "total": snapshot["total"],
-        "authorised": money(state.authorised), "activated": money(state.activated),
-        "credited": money(state.credited + state.reduced), "open": money(state.open_amount),
-        "payment_reference": invoice.payment_reference if invoice else order.provider_reference,
-        "iban": invoice.iban if invoice else None, "bic": invoice.bic if invoice else None,
-        "due_on": invoice.due_on.isoformat() if invoice and invoice.due_on else None,
-        "lines": [{"line_id": k, "ordered": v.ordered, "activated": v.activated,
-                   "cancelled": v.cancelled, "returned": v.returned}
-                  for k, v in state.lines.items()],
-        "documents": [{"kind": d.kind, "number": d.number, "gross": money(d.gross),
-                       "net": money(d.net), "tax": money(d.tax),
-                       "issued_on": d.issued_on.isoformat()} for d in invoices],
-        "operations": [{"kind": r.kind, "amount": money(r.gross), "status": r.status,
-                        "attempts": r.attempts, "error": r.error,
-                        "document": r.document_number} for r in ledger.operations_of(order)],
-        "provider_events": [{"kind": m.kind.removeprefix("provider_"), "amount": money(m.amount),
-                             "at": m.occurred_at.isoformat(), "description": m.description}
-                            for m in ledger.movements_of(order)
-                            if m.kind.startswith("provider_")],
-        "writebacks": [{"id": w.id, "event": w.event, "status": w.status,
-                        "attempts": w.attempts, "outcome": w.error or w.result}
-                       for w in ledger.session.scalars(
-                           select(WriteBackRecord).where(WriteBackRecord.order_id == order.id)
-                           .order_by(WriteBackRecord.id))],
-    }
-
-
 @orders.command("show")
 @click.argument("shop")
 @click.argument("order_id")
@@ -629,7 +586,8 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     kit = kit_or_fail()
     try:
         with session_scope(kit.engine, write=False) as session:
-            details = _order_details(Ledger(session), shop, order_id)
+            ledger = Ledger(session)
+            details = order_details(ledger, ledger.find_order(shop, order_id))
     except InvoicekitError as exc:
         fail(exc)
     if as_json:

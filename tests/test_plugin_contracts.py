@@ -1,5 +1,5 @@
 """The built-in shop platform plugins pass the contract every plugin runs on itself
-(``core.testing.contract``)."""
+(``testkit.contract``)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from test_billie import BASE, INVOICE_UUID, ORDER_UUID, SETTINGS, as_json, billi
 
 import shopware
 import woo
-from core.testing.contract import (
+from plugins.billie import client as billie_client
+from plugins.billie import wire
+from plugins.generic.signature import sign as standard_sign
+from testkit.contract import (
     ProviderCase,
     ProviderPluginContract,
     ShopCase,
     ShopPluginContract,
 )
-from plugins.billie import client as billie_client
-from plugins.billie import wire
-from plugins.generic.signature import sign as standard_sign
 
 GENERIC = Path(__file__).resolve().parent.parent / "docs" / "examples" / "generic"
 
