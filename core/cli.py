@@ -44,6 +44,7 @@ from core.scaffold import KINDS, create_plugin
 from core.schemas import load_snapshot
 from core.statements.commands import statements
 from core.sync.commands import orders_preview, shops_sync
+from core.users import create_user
 from core.writeback.commands import writebacks
 
 __all__ = ["fail", "kit_or_fail", "main"]
@@ -713,6 +714,27 @@ def deliveries_replay(delivery_id: int) -> None:
         fail(exc)
     kit.queue.enqueue(delivery_id)
     click.echo(f"delivery {delivery_id} queued again")
+
+
+@main.group()
+def users() -> None:
+    """Users of the merchants' back office (``/office``)."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--merchant", "merchant_id", type=int, required=True)
+@click.password_option(help="At least 12 characters [prompted for, twice].")
+def users_add(email: str, merchant_id: int, password: str) -> None:
+    """Add a back-office user of MERCHANT (the password is stored as a scrypt hash)."""
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            create_user(Ledger(session), merchant_id, email, password)
+    except InvoicekitError as exc:
+        fail(exc)
+    click.echo(f"user {email.strip().lower()} of merchant {merchant_id} added; sign in at "
+               f"{kit.settings.public_url}/office/")
 
 
 @main.command("plugins")

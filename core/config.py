@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from typing import Any
 
 from core.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings", "setup_logging"]
+__all__ = ["Settings", "load_settings", "session_secret", "setup_logging"]
 
 CONFIG_FILE = "invoicekit.toml"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: WooCommerce orders with hundreds of lines fit
@@ -101,6 +102,23 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
         )
     except (KeyError, ValueError) as exc:
         raise ConfigurationError(f"{path}: missing or invalid setting {exc}") from None
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs back-office sessions: ``INVOICEKIT_SECRET_KEY``, else the instance
+    folder's ``secret_key`` file, made (readable by the owner only) on first use. Processes
+    on several machines need the same key: set the variable."""
+    if os.environ.get("INVOICEKIT_SECRET_KEY"):
+        return os.environ["INVOICEKIT_SECRET_KEY"]
+    path = settings.home / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key)
+    return key
 
 
 def setup_logging() -> None:

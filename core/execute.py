@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -151,6 +152,17 @@ def close_order(engine: Engine, hooks: Hooks, order_id: int, reason: str,
     shop hears of them through the observer hooks. The order's unfinished operations run
     first (they change what is open, and may be this very closing, recorded by a run that
     died); if one of them fails, the outcome says so and the caller tries again later."""
+    return run_decided(engine, hooks, order_id,
+                       lambda s, state: closing_operations(s, state, reason), backoff)
+
+
+def run_decided(engine: Engine, hooks: Hooks, order_id: int,
+                decide: Callable[[OrderSnapshot, OrderState], tuple[Operation, ...]],
+                backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
+    """Record the operations ``decide`` calls for on the order's newest snapshot and state
+    (the kit's or the merchant's own decision, not the shop's), then execute them like any
+    other. The order's unfinished operations run first (they change what is open); if one
+    fails, the outcome says so and nothing new is decided."""
     for _ in range(2):
         with session_scope(engine) as session:
             ledger = Ledger(session)
@@ -158,7 +170,7 @@ def close_order(engine: Engine, hooks: Hooks, order_id: int, reason: str,
             snapshot = load_snapshot(order.snapshot)
             unfinished = bool(ledger.unfinished_operations(order))
             if not unfinished:
-                for op in closing_operations(snapshot, ledger.state_of(order), reason):
+                for op in decide(snapshot, ledger.state_of(order)):
                     ledger.operation_record(order, op)
         outcome = process_snapshot(engine, hooks, snapshot, backoff)
         if outcome.failure is not None or not unfinished:

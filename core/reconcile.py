@@ -247,6 +247,33 @@ def closing_operations(s: OrderSnapshot, state: OrderState,
     return tuple(operations)
 
 
+def merchant_operations(s: OrderSnapshot, state: OrderState, action: str, *,
+                        gross: int = 0, source: str = "office") -> tuple[Operation, ...]:
+    """What a merchant's own action in the back office calls for, whatever the shop's
+    snapshot says: ``activate`` invoices everything not yet invoiced; ``reduce`` takes
+    ``gross`` off the order (from the invoices first: a credit note; else a partial
+    cancellation), at most what is open; ``cancel`` credits everything open. ``source``
+    makes the key of a reduction (one per submitted form)."""
+    if not state.status.is_open:
+        return ()
+    if action == "activate":
+        op = _activation(s, state)
+        return (op,) if op is not None else ()
+    if action == "reduce":
+        gross = min(gross, state.open_amount)
+        part = _Part(OperationKind.PARTIAL_CREDIT)
+        operations = []
+        while gross > 0 and (op := _reduction(s, state, gross, gross, source, part, part,
+                                              lambda amount, final: {})) is not None:
+            operations.append(op)
+            gross -= op.amount.gross
+            state = apply(state, op)
+        return tuple(operations)
+    if action == "cancel":
+        return closing_operations(s, state, "office")
+    raise ValueError(f"no merchant action {action!r}")
+
+
 # -- refusals ---------------------------------------------------------------------------------
 
 

@@ -77,3 +77,19 @@ def test_policy_and_a_buyers_limit(cli, tmp_path):
     assert "limit 5000.00 EUR" in history
     assert "opened at the initial limit with order 1001" in history
     assert "1000.00 EUR -> 5000.00 EUR  set by hand: agency report" in history
+
+
+def test_users_are_added_with_a_hashed_password(cli, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    added = cli("users", "add", "Anna@ACME.example", "--merchant", 3333,
+                "--password", "correct horse battery")
+    assert "user anna@acme.example of merchant 3333 added" in added
+    assert "at least 12 characters" in cli("users", "add", "b@acme.example", "--merchant",
+                                           3333, "--password", "short", ok=False)
+    assert "exists already" in cli("users", "add", "anna@acme.example", "--merchant", 3333,
+                                   "--password", "correct horse battery", ok=False)
+    engine = create_engine(f"sqlite:///{tmp_path / 'instance' / 'invoicekit.db'}")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM users")).scalar_one()
+    assert stored.startswith("scrypt:") and "correct horse" not in stored

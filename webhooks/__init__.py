@@ -1,5 +1,6 @@
-"""The Flask app: the webhook receiver (verify, store durably, acknowledge fast) and the
-merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`).
+"""The Flask app: the webhook receiver (verify, store durably, acknowledge fast), the
+merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`) and the back office (``/office``,
+:mod:`backoffice`).
 
 ``create_app()`` builds the app on the instance folder's settings; gunicorn serves it as
 ``webhooks:create_app()``, ``invoicekit serve`` runs it with the queue consumer in one process.
@@ -13,7 +14,8 @@ from typing import Any
 
 from flask import Flask
 
-from core.config import setup_logging
+import backoffice
+from core.config import session_secret, setup_logging
 from core.kit import Kit
 from webhooks import api, errors, receiver
 
@@ -25,12 +27,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
     setup_logging()  # under gunicorn too: what the receiver refuses is logged, with why
     app = Flask(__name__)
     kit = kit or Kit.create()
-    app.config.from_mapping(MAX_CONTENT_LENGTH=kit.settings.max_body_bytes, JSON_SORT_KEYS=False)
+    app.config.from_mapping(
+        MAX_CONTENT_LENGTH=kit.settings.max_body_bytes, JSON_SORT_KEYS=False,
+        SECRET_KEY=session_secret(kit.settings), SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=kit.settings.public_url.startswith("https://"))
     if test_config:
         app.config.update(test_config)
     app.extensions["invoicekit"] = kit
     app.register_blueprint(receiver.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(backoffice.bp)
     errors.register(app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app

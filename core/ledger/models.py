@@ -54,6 +54,7 @@ __all__ = [
     "RiskPolicyRecord",
     "ShopConnection",
     "ShopSync",
+    "User",
     "WriteBackRecord",
 ]
 
@@ -661,6 +662,21 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A merchant's user of the back office. ``password_hash`` is werkzeug's (scrypt);
+    ``failed_sign_ins`` in a row lock the account until ``locked_until``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # the expiry of authorisations reads open orders by age

@@ -1,0 +1,294 @@
+"""The back office's pages: sign-in, orders (list, detail, actions), deliveries.
+
+Every query is scoped to the signed-in user's merchant: another merchant's order or
+delivery is 404, as if it did not exist. Actions show a confirmation page (GET) and run on
+its POST; they call the core exactly as the command line does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import or_, select
+
+from backoffice.auth import check_csrf, csrf_token, signed_in
+from core.errors import InvoicekitError, NotFound
+from core.execute import replay_order, run_decided
+from core.inbox import replay_delivery
+from core.ledger.db import session_scope
+from core.ledger.models import (
+    Buyer,
+    Delivery,
+    DunningStep,
+    OperationRecord,
+    Order,
+    Receivable,
+    ShopConnection,
+)
+from core.ledger.store import Ledger
+from core.money import money_text, to_minor
+from core.order_details import order_details
+from core.receivables.book import stop_dunning
+from core.reconcile import merchant_operations
+from core.users import sign_in
+from webhooks.receiver import current_kit
+
+__all__ = ["bp"]
+
+bp = Blueprint("backoffice", __name__, url_prefix="/office", template_folder="templates")
+PAGE = 50
+STATUSES = ("new", "authorised", "active", "declined", "voided", "credited")
+
+
+@bp.app_context_processor
+def _forms() -> dict[str, Any]:
+    return {"csrf_token": csrf_token}
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("backoffice.orders"))
+
+
+@bp.get("/sign-in")
+def sign_in_page() -> str:
+    return render_template("office/sign_in.html", next=request.args.get("next", ""))
+
+
+@bp.post("/sign-in")
+def sign_in_post() -> Response | tuple[str, int]:
+    check_csrf()
+    with session_scope(current_kit().engine) as s:
+        user = sign_in(Ledger(s), request.form.get("email", ""),
+                       request.form.get("password", ""))
+        found = (user.id, user.merchant_id, user.email) if user else None
+    if found is None:
+        return render_template("office/sign_in.html", next=request.form.get("next", ""),
+                               error="Wrong e-mail or password, or the account is locked "
+                                     "for 15 minutes after 5 failures."), 401
+    session.clear()
+    session["user_id"], session["merchant_id"], session["email"] = found
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/office/") else url_for("backoffice.orders"))
+
+
+@bp.post("/sign-out")
+@signed_in
+def sign_out() -> Response:
+    session.clear()
+    return redirect(url_for("backoffice.sign_in_page"))
+
+
+def _own_order(ledger: Ledger, order_id: int) -> Order:
+    """The order, if it belongs to the signed-in merchant; 404 otherwise."""
+    order = ledger.session.get(Order, order_id)
+    if order is None or order.connection.merchant_id != g.merchant_id:
+        abort(404)
+    return order
+
+
+@bp.get("/orders")
+@signed_in
+def orders() -> str:
+    q, status, shop = (request.args.get(k, "").strip() for k in ("q", "status", "shop"))
+    overdue, dead = request.args.get("overdue") == "1", request.args.get("dead") == "1"
+    with session_scope(current_kit().engine, write=False) as s:
+        query = (select(Order, ShopConnection.name, Buyer.company)
+                 .join(ShopConnection, ShopConnection.id == Order.connection_id)
+                 .outerjoin(Buyer, Buyer.id == Order.buyer_id)
+                 .where(ShopConnection.merchant_id == g.merchant_id))
+        if q:
+            like = f"%{q}%"
+            query = query.where(or_(Order.order_number.ilike(like),
+                                    Order.shop_order_id.ilike(like),
+                                    Order.provider_reference.ilike(like),
+                                    Buyer.company.ilike(like)))
+        if status in STATUSES:
+            query = query.where(Order.status == status)
+        if shop:
+            query = query.where(ShopConnection.name == shop)
+        if overdue:
+            query = query.where(Order.id.in_(select(Receivable.order_id).where(
+                Receivable.due_on < datetime.now(UTC).date(),
+                Receivable.status.in_(("open", "stopped", "handed_over")))))
+        if dead:
+            query = query.where(Order.id.in_(select(OperationRecord.order_id).where(
+                OperationRecord.status == "dead")))
+        rows = [{"id": o.id, "shop": name, "number": o.order_number, "status": o.status,
+                 "buyer": (o.snapshot.get("buyer") or {}).get("company") or company or "",
+                 "total": o.snapshot.get("total"), "currency": o.currency,
+                 "updated": o.updated_at}
+                for o, name, company in s.execute(query.order_by(Order.id.desc()).limit(PAGE))]
+        shops = list(s.scalars(select(ShopConnection.name).where(
+            ShopConnection.merchant_id == g.merchant_id).order_by(ShopConnection.name)))
+    return render_template("office/orders.html", rows=rows, shops=shops, statuses=STATUSES,
+                           q=q, status=status, shop=shop, overdue=overdue, dead=dead)
+
+
+def _timeline(ledger: Ledger, order: Order) -> list[dict[str, Any]]:
+    """Deliveries, operations and dunning steps of the order, oldest first."""
+    events: list[dict[str, Any]] = [
+        {"at": d.received_at, "what": f"delivery {d.topic}", "status": d.status,
+         "detail": d.error or ""}
+        for d in ledger.session.scalars(select(Delivery).where(
+            Delivery.connection_id == order.connection_id,
+            Delivery.shop_order_id == order.shop_order_id))]
+    events += [{"at": r.created_at, "what": f"operation {r.kind} ({r.source})",
+                "status": r.status, "detail": r.error or r.document_number or ""}
+               for r in ledger.operations_of(order)]
+    events += [{"at": step.created_at, "what": f"dunning {step.step_id} ({step.channel})",
+                "status": step.status, "detail": step.outcome or ""}
+               for step in ledger.session.scalars(select(DunningStep).join(
+                   Receivable, Receivable.id == DunningStep.receivable_id).where(
+                   Receivable.order_id == order.id))]
+    return sorted(events, key=lambda e: e["at"])
+
+
+@bp.get("/orders/<int:order_id>")
+@signed_in
+def order(order_id: int) -> str:
+    with session_scope(current_kit().engine, write=False) as s:
+        ledger = Ledger(s)
+        record = _own_order(ledger, order_id)
+        details = order_details(ledger, record)
+        buyer = record.snapshot.get("buyer") or {}
+        timeline = _timeline(ledger, record)
+    return render_template("office/order.html", id=order_id, o=details, buyer=buyer,
+                           timeline=timeline, actions=ACTIONS)
+
+
+def _amount(order: Order) -> int:
+    """The amount typed for a partial cancellation, in minor units; 400 naming the field."""
+    text = request.form.get("amount", "").strip().replace(",", ".")
+    try:
+        gross = to_minor(Decimal(text), order.currency)
+    except (ArithmeticError, ValueError):
+        abort(400, "amount: type an amount such as 10.00")
+    if gross <= 0:
+        abort(400, "amount: only reductions are possible here; an increase of an invoice "
+                   "is refused (cancel and place a new order instead)")
+    return gross
+
+
+def _decided(action: str) -> Callable[[Order], str]:
+    def run(order: Order) -> str:
+        kit = current_kit()
+        gross = _amount(order) if action == "reduce" else 0
+        source = f"office:{request.form.get('nonce', '')[:32]}"
+        outcome = run_decided(kit.engine, kit.hooks, order.id, lambda snap, state:
+                              merchant_operations(snap, state, action, gross=gross,
+                                                  source=source), kit.backoff)
+        if outcome.failure is not None:
+            return f"not done: {outcome.failure.error}"
+        done = ", ".join(f"{op.kind.value} {money_text(op.amount.gross, order.currency)}"
+                         for op in outcome.executed) or "nothing was open to change"
+        return f"done: {done}"
+    return run
+
+
+def _retry(order: Order) -> str:
+    kit = current_kit()
+    outcome = replay_order(kit.engine, kit.hooks, order.connection.name, order.shop_order_id,
+                           kit.backoff)
+    return "retried: " + ("failed again: " + outcome.failure.error if outcome.failure
+                          else "done")
+
+
+def _stop_dunning(order: Order) -> str:
+    with session_scope(current_kit().engine) as s:
+        ledger = Ledger(s)
+        stopped = stop_dunning(ledger, ledger.lock_order_by_id(order.id), "merchant")
+    return f"dunning stopped for {stopped} invoice(s)"
+
+
+# action → (label, what the confirmation page says, what it does)
+ACTIONS: dict[str, tuple[str, str, Callable[[Order], str]]] = {
+    "activate": ("Activate", "Invoice everything not yet invoiced: the due date and the "
+                 "dunning clock start.", _decided("activate")),
+    "reduce": ("Partial cancellation", "Reduce the order by the amount: a credit note "
+               "against the invoice, or a lower authorisation before activation.",
+               _decided("reduce")),
+    "cancel": ("Cancel", "Cancel everything open: before activation the authorisation is "
+               "voided, after it a credit note for the open amount.", _decided("cancel")),
+    "retry": ("Retry dead operations", "Try the order's dead operations again, with their "
+              "original idempotency keys.", _retry),
+    "stop-dunning": ("Stop dunning", "No more reminders or hand-over for this order's open "
+                     "invoices.", _stop_dunning),
+}
+
+
+@bp.get("/orders/<int:order_id>/confirm/<action>")
+@signed_in
+def confirm(order_id: int, action: str) -> str:
+    if action not in ACTIONS:
+        abort(404)
+    with session_scope(current_kit().engine, write=False) as s:
+        details = order_details(Ledger(s), _own_order(Ledger(s), order_id))
+    label, text, _ = ACTIONS[action]
+    return render_template("office/confirm.html", id=order_id, o=details, action=action,
+                           label=label, text=text, nonce=secrets.token_urlsafe(12))
+
+
+@bp.post("/orders/<int:order_id>/<action>")
+@signed_in
+def act(order_id: int, action: str) -> Response:
+    if action not in ACTIONS:
+        abort(404)
+    with session_scope(current_kit().engine, write=False) as s:
+        record = _own_order(Ledger(s), order_id)
+        s.expunge(record.connection)
+        s.expunge(record)
+    try:
+        message = ACTIONS[action][2](record)
+    except (InvoicekitError, ValueError) as exc:
+        message = f"not done: {exc}"
+    flash(f"{ACTIONS[action][0]}: {message}")
+    return redirect(url_for("backoffice.order", order_id=order_id))
+
+
+@bp.get("/deliveries")
+@signed_in
+def deliveries() -> str:
+    with session_scope(current_kit().engine, write=False) as s:
+        rows = list(s.scalars(select(Delivery).join(ShopConnection).where(
+            ShopConnection.merchant_id == g.merchant_id, Delivery.status == "dead")
+            .order_by(Delivery.id.desc()).limit(PAGE)))
+        rows = [{"id": d.id, "shop": d.connection.name, "topic": d.topic,
+                 "order": d.shop_order_id, "error": d.error, "at": d.received_at}
+                for d in rows]
+    return render_template("office/deliveries.html", rows=rows)
+
+
+@bp.post("/deliveries/<int:delivery_id>/replay")
+@signed_in
+def replay(delivery_id: int) -> Response:
+    if request.form.get("confirm") != "yes":
+        abort(400, "confirm: tick the box to replay the delivery")
+    kit = current_kit()
+    with session_scope(kit.engine, write=False) as s:
+        delivery = s.get(Delivery, delivery_id)
+        if delivery is None or delivery.connection.merchant_id != g.merchant_id:
+            abort(404)
+    try:
+        replay_delivery(kit.engine, delivery_id)
+    except NotFound:
+        abort(404)
+    kit.queue.enqueue(delivery_id)
+    flash(f"Delivery {delivery_id} queued again.")
+    return redirect(url_for("backoffice.deliveries"))

@@ -1,0 +1,187 @@
+"""The back office: sign-in, one merchant's orders only, confirmed actions through the core,
+CSRF on every form, buyer text escaped."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from conftest import MERCHANT_ID
+from core.execute import process_snapshot
+from core.ledger.db import session_scope
+from core.ledger.models import Invoice, Order
+from core.ledger.store import Ledger
+from core.schemas import load_snapshot
+from core.users import create_user
+from orders import order_data
+
+PASSWORD = "correct horse battery"
+EVIL = "<script>alert(1)</script> Bürobedarf"
+
+
+@pytest.fixture
+def office(kit, woo_shop):
+    from webhooks import create_app
+
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        ledger.add_merchant(id=4444, name="Other GmbH", country="DE", account_holder="Other",
+                            bank_code="10020030", account_first=4_100_000_000,
+                            account_last=4_100_009_999, kyc_verified=True)
+        ledger.add_connection(name="other", merchant_id=4444, platform="woocommerce",
+                              status_map={"completed": "activate"}, secrets=["x"])
+        create_user(ledger, MERCHANT_ID, "anna@acme.example", PASSWORD)
+        create_user(ledger, 4444, "otto@other.example", PASSWORD)
+    for shop, order_id, company, vat_id in (
+            ("acme", "1001", EVIL, "DE136695976"), ("acme", "1002", "Beispiel", "DE811128135"),
+            ("other", "2001", "Fremd", "DE136695976")):
+        data = order_data(order_id, shop=shop, discounts=[])
+        data["buyer"].update(company=company, vat_id=vat_id)
+        process_snapshot(kit.engine, kit.hooks, load_snapshot(data))
+    return create_app({"TESTING": True}, kit=kit).test_client()
+
+
+def csrf(page) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def sign_in(client, email="anna@acme.example", password=PASSWORD):
+    token = csrf(client.get("/office/sign-in"))
+    return client.post("/office/sign-in", data={"csrf": token, "email": email,
+                                                "password": password})
+
+
+def order_id(kit, shop_order_id: str) -> int:
+    with session_scope(kit.engine) as session:
+        return session.scalars(select(Order.id).where(
+            Order.shop_order_id == shop_order_id)).one()
+
+
+def act(client, oid: int, action: str, **fields):
+    page = client.get(f"/office/orders/{oid}/confirm/{action}")
+    assert page.status_code == 200
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    return client.post(f"/office/orders/{oid}/{action}",
+                       data={"csrf": csrf(page), "nonce": nonce, **fields})
+
+
+def test_pages_need_a_signed_in_user(office):
+    answer = office.get("/office/orders")
+    assert answer.status_code == 302 and "/office/sign-in" in answer.headers["Location"]
+
+
+def test_sign_in_checks_password_csrf_and_locks_after_five_failures(office):
+    assert office.post("/office/sign-in", data={"email": "anna@acme.example",
+                                                "password": PASSWORD}).status_code == 400
+    for _ in range(5):
+        assert sign_in(office, password="wrong password!!").status_code == 401
+    assert sign_in(office).status_code == 401  # locked, even with the right password
+    fresh = office.application.test_client()
+    assert sign_in(fresh, email="otto@other.example").status_code == 302
+
+
+def test_orders_are_listed_searched_and_escaped(office):
+    sign_in(office)
+    page = office.get("/office/orders").get_data(as_text=True)
+    assert "1001" in page and "1002" in page and "2001" not in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    found = office.get("/office/orders?q=Beispiel").get_data(as_text=True)
+    assert "1002" in found and "1001" not in found
+    assert "1001" in office.get("/office/orders?status=authorised").get_data(as_text=True)
+
+
+def test_another_merchants_order_cannot_be_seen_or_acted_on(office, kit):
+    sign_in(office)
+    foreign = order_id(kit, "2001")
+    assert office.get(f"/office/orders/{foreign}").status_code == 404
+    assert office.get(f"/office/orders/{foreign}/confirm/cancel").status_code == 404
+    token = csrf(office.get("/office/orders"))
+    assert office.post(f"/office/orders/{foreign}/cancel",
+                       data={"csrf": token}).status_code == 404
+    with session_scope(kit.engine) as session:
+        assert session.get(Order, foreign).status == "authorised"
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    assert office.post(f"/office/orders/{oid}/activate", data={}).status_code == 400
+    assert office.post(f"/office/orders/{oid}/activate",
+                       data={"csrf": "forged"}).status_code == 400
+    assert office.get(f"/office/orders/{oid}/activate").status_code == 405  # no GET actions
+    with session_scope(kit.engine) as session:
+        assert session.get(Order, oid).status == "authorised"
+
+
+def test_activate_then_a_partial_cancellation_of_ten(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    assert act(office, oid, "activate").status_code == 302
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert "Activate: done: activation 549.73 EUR" in page
+    assert '<dd id="open">549.73 EUR</dd>' in page
+    assert act(office, oid, "reduce", amount="10.00").status_code == 302
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert '<dd id="open">539.73 EUR</dd>' in page
+    assert "operation partial_credit (office:" in page  # the timeline
+    with session_scope(kit.engine) as session:
+        notes = session.scalars(select(Invoice.gross).where(
+            Invoice.order_id == oid, Invoice.kind == "credit_note")).all()
+    assert notes == [10_00]
+
+
+def test_an_increase_is_refused_with_the_reason(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1002")
+    answer = act(office, oid, "reduce", amount="-10.00")
+    assert answer.status_code == 400 and b"increase" in answer.data
+
+
+def test_cancel_before_activation_voids(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1002")
+    act(office, oid, "cancel")
+    assert '<dd id="status">voided</dd>' in office.get(f"/office/orders/{oid}").get_data(
+        as_text=True)
+
+
+def test_a_confirmation_sent_twice_is_one_reduction(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    page = office.get(f"/office/orders/{oid}/confirm/reduce")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    for _ in range(2):
+        office.post(f"/office/orders/{oid}/reduce",
+                    data={"csrf": csrf(page), "nonce": nonce, "amount": "10.00"})
+    with session_scope(kit.engine) as session:
+        assert session.scalars(select(Invoice.gross).where(
+            Invoice.order_id == oid, Invoice.kind == "credit_note")).all() == [10_00]
+
+
+def test_dead_deliveries_are_listed_and_replayed_only_for_their_merchant(office, kit):
+    from core.ledger.models import Delivery
+
+    with session_scope(kit.engine) as session:
+        for shop, n in (("acme", 1), ("other", 2)):
+            connection = Ledger(session).connection(shop)
+            session.add(Delivery(connection_id=connection.id, dedupe_key=f"dead-{n}",
+                                 topic="order.updated", shop_order_id=f"90{n}", headers={},
+                                 body=b"{}", status="dead", attempts=5,
+                                 error=f"broken <b>{n}</b>"))
+    sign_in(office)
+    page = office.get("/office/deliveries").get_data(as_text=True)
+    assert "broken &lt;b&gt;1&lt;/b&gt;" in page and "broken &lt;b&gt;2" not in page
+    with session_scope(kit.engine) as session:
+        mine, theirs = session.scalars(select(Delivery.id).where(
+            Delivery.dedupe_key.in_(("dead-1", "dead-2"))).order_by(Delivery.dedupe_key)).all()
+    token = csrf(office.get("/office/deliveries"))
+    assert office.post(f"/office/deliveries/{theirs}/replay",
+                       data={"csrf": token, "confirm": "yes"}).status_code == 404
+    assert office.post(f"/office/deliveries/{mine}/replay",
+                       data={"csrf": token}).status_code == 400  # not confirmed
+    assert office.post(f"/office/deliveries/{mine}/replay",
+                       data={"csrf": token, "confirm": "yes"}).status_code == 302
