@@ -185,3 +185,24 @@ def test_dead_deliveries_are_listed_and_replayed_only_for_their_merchant(office,
                        data={"csrf": token}).status_code == 400  # not confirmed
     assert office.post(f"/office/deliveries/{mine}/replay",
                        data={"csrf": token, "confirm": "yes"}).status_code == 302
+
+
+def test_statements_download_for_the_own_merchant_and_the_chart(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    page = office.get("/office/statements").get_data(as_text=True)
+    assert 'id="chart"' in page and "paid 0.00 EUR" in page
+    assert "open 549.73 EUR" in page  # the invoice is due in 30 days
+    from datetime import UTC, datetime
+
+    from core.statements.build import week_of
+
+    week = week_of(datetime.now(UTC).date())
+    answer = office.get(f"/office/statements/{week}.csv")
+    assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
+    text = answer.get_data(as_text=True)
+    assert "INV-000001" in text and "2001" not in text
+    assert office.get(f"/office/statements/{week}.pdf").data.startswith(b"%PDF")
+    assert office.get("/office/statements/2026-W99.csv").status_code == 404
+    assert office.get(f"/office/statements/{week}.exe").status_code == 404

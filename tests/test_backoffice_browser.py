@@ -1,6 +1,7 @@
 """The back office in a real browser: Playwright driving Debian's Chromium against a real
 ``invoicekit serve``. Sign in, find the order a signed webhook created, activate it, cancel
-10.00 of it, see the open amount and the timeline change, replay a dead delivery.
+10.00 of it, see the open amount and the timeline change, replay a dead delivery, download
+a statement.
 
 Skipped where /usr/bin/chromium is missing, unless INVOICEKIT_REQUIRE_BROWSER is set (CI
 installs Chromium and sets it). With INVOICEKIT_SCREENSHOTS=DIR the pages are saved there
@@ -108,4 +109,13 @@ def test_a_merchant_works_an_order_in_the_browser(server):
         page.get_by_label("sure").check()
         page.get_by_role("button", name="Replay").click()
         expect(page.locator(".flash")).to_contain_text("queued again")
+
+        page.get_by_role("link", name="Statements").click()
+        expect(page.locator("#chart")).to_be_visible()
+        shoot(page, "office-statements")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="CSV").first.click()
+        saved = download.value.path()
+        assert download.value.suggested_filename.startswith("statement-3333-")
+        assert Path(saved).read_text(encoding="utf-8").startswith("period_start,")
         browser.close()
