@@ -206,3 +206,42 @@ def test_statements_download_for_the_own_merchant_and_the_chart(office, kit):
     assert office.get(f"/office/statements/{week}.pdf").data.startswith(b"%PDF")
     assert office.get("/office/statements/2026-W99.csv").status_code == 404
     assert office.get(f"/office/statements/{week}.exe").status_code == 404
+
+
+def test_receivables_calls_overdue_and_the_dunning_choice(office, kit):
+    from datetime import UTC, datetime, timedelta
+
+    from core.ledger.models import DunningStep, Merchant, Receivable
+
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    today = datetime.now(UTC).date()
+    with session_scope(kit.engine) as session:
+        receivable = session.scalars(select(Receivable)).one()
+        receivable.due_on = today - timedelta(days=3)
+        session.add(DunningStep(receivable_id=receivable.id, step_id="call", action="call",
+                                channel="call", scheduled_on=today, taken_on=today,
+                                status="open"))
+    page = office.get("/office/receivables").get_data(as_text=True)
+    assert "&lt;script&gt;" in page and "einkauf@muster.example" in page
+    assert "<h3>call</h3>" in page and "INV-000001" in page
+    assert "can be made until" in page
+    step = re.search(r'action="/office/calls/(\d+)"', page).group(1)
+    token = csrf(office.get("/office/receivables"))
+    assert office.post(f"/office/calls/{step}", data={"csrf": token}).status_code == 400
+    assert office.post(f"/office/calls/{step}", data={"csrf": token, "outcome":
+                       "goods arrived, invoice lost: sent again"}).status_code == 302
+    with session_scope(kit.engine) as session:
+        done = session.get(DunningStep, int(step))
+        assert (done.status, done.outcome) == ("done", "goods arrived, invoice lost: sent again")
+    assert office.post("/office/dunning-choice", data={"csrf": token, "final": "cancel",
+                                                       "confirm": "yes"}).status_code == 302
+    with session_scope(kit.engine) as session:
+        assert session.get(Merchant, MERCHANT_ID).dunning_policy_set_by == "merchant"
+    other = office.application.test_client()
+    sign_in(other, email="otto@other.example")
+    token = csrf(other.get("/office/receivables"))
+    assert other.post(f"/office/calls/{step}", data={"csrf": token,
+                                                     "outcome": "x"}).status_code == 404
+    assert "INV-000001" not in other.get("/office/receivables").get_data(as_text=True)
