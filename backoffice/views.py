@@ -34,6 +34,7 @@ from core.execute import replay_order, run_decided
 from core.inbox import replay_delivery
 from core.ledger.db import session_scope
 from core.ledger.models import (
+    BankTransactionRecord,
     Buyer,
     Delivery,
     DunningStep,
@@ -45,11 +46,14 @@ from core.ledger.models import (
 from core.ledger.store import Ledger
 from core.money import money_text, to_minor
 from core.order_details import order_details
+from core.payments.booking import assign
 from core.receivables.book import (
     CHOICE_WINDOW,
     choose_policy,
+    extend_due_date,
     first_invoice_day,
     policy_of,
+    resume_dunning,
     stop_dunning,
 )
 from core.receivables.policy import FINAL_CHOICES
@@ -226,6 +230,24 @@ def _stop_dunning(order: Order) -> str:
     return f"dunning stopped for {stopped} invoice(s)"
 
 
+def _resume_dunning(order: Order) -> str:
+    with session_scope(current_kit().engine) as s:
+        ledger = Ledger(s)
+        resumed = resume_dunning(ledger, ledger.lock_order_by_id(order.id))
+    return f"dunning resumed for {resumed} invoice(s)"
+
+
+def _extend(order: Order) -> str:
+    try:
+        days = int(request.form.get("days", ""))
+    except ValueError:
+        abort(400, "days: type a number of days, 1 to 90")
+    with session_scope(current_kit().engine) as s:
+        ledger = Ledger(s)
+        moved = extend_due_date(ledger, ledger.lock_order_by_id(order.id), days)
+    return f"due date of {moved} invoice(s) moved by {days} days"
+
+
 # action → (label, what the confirmation page says, what it does)
 ACTIONS: dict[str, tuple[str, str, Callable[[Order], str]]] = {
     "activate": ("Activate", "Invoice everything not yet invoiced: the due date and the "
@@ -239,6 +261,10 @@ ACTIONS: dict[str, tuple[str, str, Callable[[Order], str]]] = {
               "original idempotency keys.", _retry),
     "stop-dunning": ("Stop dunning", "No more reminders or hand-over for this order's open "
                      "invoices.", _stop_dunning),
+    "resume-dunning": ("Resume dunning", "Reminders start again where they stopped, from "
+                       "the next daily run.", _resume_dunning),
+    "extend": ("Extend due date", "Give the buyer more days to pay the open invoices; "
+               "reminders move with the due date.", _extend),
 }
 
 
@@ -438,3 +464,41 @@ def dunning_choice() -> Response:
     except InvoicekitError as exc:
         flash(f"Not changed: {exc}")
     return redirect(url_for("backoffice.receivables"))
+
+
+@bp.get("/payments")
+@signed_in
+def payments() -> str:
+    """Transfers the import could only propose for this merchant's orders, to confirm."""
+    with session_scope(current_kit().engine, write=False) as s:
+        rows = [{"id": t.id, "booked_on": t.booked_on, "amount": money_text(t.amount, t.currency),
+                 "payer": t.debtor_name or "", "text": " ".join(t.remittance.split())[:80],
+                 "order_id": o.id, "number": o.order_number, "shop": shop}
+                for t, o, shop in s.execute(
+                    select(BankTransactionRecord, Order, ShopConnection.name)
+                    .join(Order, Order.id == BankTransactionRecord.proposed_order_id)
+                    .join(ShopConnection, ShopConnection.id == Order.connection_id)
+                    .where(ShopConnection.merchant_id == g.merchant_id,
+                           BankTransactionRecord.status == "proposed")
+                    .order_by(BankTransactionRecord.id))]
+    return render_template("office/payments.html", rows=rows)
+
+
+@bp.post("/payments/<int:transaction_id>/confirm")
+@signed_in
+def confirm_payment(transaction_id: int) -> Response:
+    if request.form.get("confirm") != "yes":
+        abort(400, "confirm: tick the box to book the transfer for the proposed order")
+    with session_scope(current_kit().engine) as s:
+        record = s.get(BankTransactionRecord, transaction_id)
+        proposed = s.get(Order, record.proposed_order_id) \
+            if record is not None and record.proposed_order_id else None
+        if proposed is None or proposed.connection.merchant_id != g.merchant_id:
+            abort(404)
+        try:
+            paid = assign(Ledger(s), transaction_id)
+            flash(f"Transfer {transaction_id}: {money_text(paid, record.currency)} paid to "
+                  f"order {proposed.order_number}.")
+        except InvoicekitError as exc:
+            flash(f"Not booked: {exc}")
+    return redirect(url_for("backoffice.payments"))

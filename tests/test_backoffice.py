@@ -245,3 +245,53 @@ def test_receivables_calls_overdue_and_the_dunning_choice(office, kit):
     assert other.post(f"/office/calls/{step}", data={"csrf": token,
                                                      "outcome": "x"}).status_code == 404
     assert "INV-000001" not in other.get("/office/receivables").get_data(as_text=True)
+
+
+def test_extend_the_due_date_stop_and_resume_dunning(office, kit):
+    from core.ledger.models import Receivable
+
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    with session_scope(kit.engine) as session:
+        due = session.scalars(select(Receivable.due_on)).one()
+    assert act(office, oid, "extend", days="abc").status_code == 400
+    act(office, oid, "extend", days="14")
+    act(office, oid, "stop-dunning")
+    with session_scope(kit.engine) as session:
+        receivable = session.scalars(select(Receivable)).one()
+        assert (receivable.due_on - due).days == 14 and receivable.status == "stopped"
+    act(office, oid, "resume-dunning")
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert "dunning resumed for 1 invoice(s)" in page
+    with session_scope(kit.engine) as session:
+        assert session.scalars(select(Receivable.status)).one() == "open"
+
+
+def test_proposed_payments_are_confirmed_for_the_own_orders_only(office, kit):
+    from datetime import UTC, datetime
+
+    from core.ledger.models import BankTransactionRecord, Receivable
+
+    sign_in(office)
+    act(office, order_id(kit, "1001"), "activate")
+    with session_scope(kit.engine) as session:
+        for n, oid in ((1, order_id(kit, "1001")), (2, order_id(kit, "2001"))):
+            session.add(BankTransactionRecord(
+                key=f"tx-{n}", file_name="statement.xml", account_iban="DE02100100100000000001",
+                amount=549_73, currency="EUR", credit=True, reversal=False,
+                booked_on=datetime.now(UTC).date(), debtor_name="Muster <b>GmbH</b>",
+                remittance="Rechnung 1001", status="proposed", proposed_order_id=oid))
+    page = office.get("/office/payments").get_data(as_text=True)
+    assert "Muster &lt;b&gt;GmbH&lt;/b&gt;" in page and page.count("Rechnung 1001") == 1
+    token = csrf(office.get("/office/payments"))
+    with session_scope(kit.engine) as session:
+        mine, theirs = session.scalars(select(BankTransactionRecord.id)
+                                       .order_by(BankTransactionRecord.key)).all()
+    assert office.post(f"/office/payments/{theirs}/confirm",
+                       data={"csrf": token, "confirm": "yes"}).status_code == 404
+    assert office.post(f"/office/payments/{mine}/confirm",
+                       data={"csrf": token, "confirm": "yes"}).status_code == 302
+    with session_scope(kit.engine) as session:
+        receivable = session.scalars(select(Receivable)).one()
+        assert (receivable.status, receivable.paid) == ("settled", 549_73)

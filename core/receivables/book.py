@@ -18,9 +18,10 @@ from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
 from core.writeback.notices import payment_notice
 
 __all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit", "buyer_receivables",
-           "change_buyer_credit", "choose_policy", "history_of", "open_receivable", "pay",
+           "change_buyer_credit", "choose_policy", "extend_due_date", "history_of",
+           "open_receivable", "pay",
            "payable", "payment_history", "policy_of", "receivables_of", "record_payment",
-           "reverse_payments", "stop_dunning"]
+           "resume_dunning", "reverse_payments", "stop_dunning"]
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
 ENDED = ("settled", "cancelled")
@@ -289,6 +290,37 @@ def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:
             stopped += 1
     ledger.session.flush()
     return stopped
+
+
+def resume_dunning(ledger: Ledger, order: Order) -> int:
+    """Resume receivables management the merchant stopped for the order; the next daily
+    run plans what is due. Returns how many receivables resumed."""
+    resumed = 0
+    for receivable in receivables_of(ledger, order, for_update=True):
+        if receivable.status == "stopped" and receivable.open_amount > 0:
+            receivable.status, receivable.stop_reason = "open", None
+            receivable.next_step_on = datetime.now(UTC).date()
+            resumed += 1
+    ledger.session.flush()
+    return resumed
+
+
+def extend_due_date(ledger: Ledger, order: Order, days: int) -> int:
+    """Give the buyer ``days`` more for the order's open receivables (not those handed
+    over): their due date moves, and the dunning plan with it at the next daily run.
+    Returns how many moved."""
+    if not 0 < days <= 90:
+        raise ConfigurationError("extend the due date by 1 to 90 days")
+    moved = 0
+    for receivable in receivables_of(ledger, order, for_update=True):
+        if receivable.status in ("open", "stopped") and receivable.open_amount > 0:
+            receivable.due_on += timedelta(days=days)
+            receivable.next_step_on = datetime.now(UTC).date()
+            moved += 1
+    if not moved:
+        raise ConfigurationError("the order has no open invoice whose due date can move")
+    ledger.session.flush()
+    return moved
 
 
 def first_invoice_day(ledger: Ledger, merchant_id: int) -> date | None:
