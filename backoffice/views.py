@@ -199,14 +199,36 @@ def _amount(order: Order) -> int:
     return gross
 
 
+def _units() -> dict[str, int]:
+    """The units typed per line for a return (fields ``units-<line id>``)."""
+    units = {}
+    for field, text in request.form.items():
+        if field.startswith("units-") and text.strip():
+            if not text.strip().isdigit():
+                abort(400, f"{field}: type a whole number of units")
+            units[field.removeprefix("units-")] = int(text)
+    if not any(units.values()):
+        abort(400, "units: type how many units of a line come back")
+    return units
+
+
 def _decided(action: str) -> Callable[[Order], str]:
     def run(order: Order) -> str:
         kit = current_kit()
         gross = _amount(order) if action == "reduce" else 0
-        source = f"office:{request.form.get('nonce', '')[:32]}"
+        units = _units() if action == "return" else None
+        nonce = request.form.get("nonce", "")[:32]
+        if not nonce:
+            abort(400, "nonce: send the confirmation form as the page gave it")
+        source = f"office:{nonce}"
+        with session_scope(kit.engine, write=False) as s:  # a confirmation sent twice
+            if s.scalars(select(OperationRecord.id).where(
+                    OperationRecord.order_id == order.id,
+                    OperationRecord.source.contains(source))).first() is not None:
+                return "done already (the confirmation was sent twice)"
         outcome = run_decided(kit.engine, kit.hooks, order.id, lambda snap, state:
                               merchant_operations(snap, state, action, gross=gross,
-                                                  source=source), kit.backoff)
+                                                  units=units, source=source), kit.backoff)
         if outcome.failure is not None:
             return f"not done: {outcome.failure.error}"
         done = ", ".join(f"{op.kind.value} {money_text(op.amount.gross, order.currency)}"
@@ -255,6 +277,8 @@ ACTIONS: dict[str, tuple[str, str, Callable[[Order], str]]] = {
     "reduce": ("Partial cancellation", "Reduce the order by the amount: a credit note "
                "against the invoice, or a lower authorisation before activation.",
                _decided("reduce")),
+    "return": ("Return lines", "Credit the units that came back, valued as on the invoice; "
+               "units not yet invoiced are cancelled instead.", _decided("return")),
     "cancel": ("Cancel", "Cancel everything open: before activation the authorisation is "
                "voided, after it a credit note for the open amount.", _decided("cancel")),
     "retry": ("Retry dead operations", "Try the order's dead operations again, with their "

@@ -55,10 +55,10 @@ from core.operations import (
     idempotency_key,
     total_of,
 )
-from core.snapshot import Line, LineKind, OrderSnapshot, Refund
+from core.snapshot import Line, LineKind, OrderSnapshot, Refund, RefundLine
 from core.state import LineState, OrderState, Status, apply
 
-__all__ = ["Rules", "Trigger", "closing_operations", "reconcile", "take"]
+__all__ = ["Rules", "Trigger", "closing_operations", "merchant_operations", "reconcile", "take"]
 
 MAX_SOURCE = 128  # the length of the ledger's ``operations.source``
 
@@ -248,14 +248,29 @@ def closing_operations(s: OrderSnapshot, state: OrderState,
 
 
 def merchant_operations(s: OrderSnapshot, state: OrderState, action: str, *,
-                        gross: int = 0, source: str = "office") -> tuple[Operation, ...]:
+                        gross: int = 0, units: Mapping[str, int] | None = None,
+                        source: str = "office") -> tuple[Operation, ...]:
     """What a merchant's own action in the back office calls for, whatever the shop's
     snapshot says: ``activate`` invoices everything not yet invoiced; ``reduce`` takes
     ``gross`` off the order (from the invoices first: a credit note; else a partial
-    cancellation), at most what is open; ``cancel`` credits everything open. ``source``
-    makes the key of a reduction (one per submitted form)."""
+    cancellation), at most what is open; ``return`` credits ``units`` of lines (line id →
+    quantity) valued as a shop's refund of those lines would be; ``cancel`` credits
+    everything open. ``source`` makes the keys (one per submitted form)."""
     if not state.status.is_open:
         return ()
+    if action == "return":
+        unknown = set(units or {}) - {line.line_id for line in s.lines}
+        if unknown:
+            raise ValueError(f"the order has no line {', '.join(sorted(unknown))}")
+        refund = Refund(refund_id=source, amount=0, lines=tuple(
+            RefundLine(line_id, quantity, 0) for line_id, quantity in (units or {}).items()
+            if quantity > 0))
+        operations = []
+        while refund.lines and refund.refund_id not in state.refund_ids and \
+                len(operations) < 2 and (op := _refund_part(s, state, refund)) is not None:
+            operations.append(op)
+            state = apply(state, op)
+        return tuple(operations)
     if action == "activate":
         op = _activation(s, state)
         return (op,) if op is not None else ()

@@ -295,3 +295,21 @@ def test_proposed_payments_are_confirmed_for_the_own_orders_only(office, kit):
     with session_scope(kit.engine) as session:
         receivable = session.scalars(select(Receivable)).one()
         assert (receivable.status, receivable.paid) == ("settled", 549_73)
+
+
+def test_return_lines_credits_their_value(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    assert act(office, oid, "return").status_code == 400  # no units typed
+    assert act(office, oid, "return", **{"units-1": "x"}).status_code == 400
+    act(office, oid, "return", **{"units-9": "1"})
+    assert "not done: the order has no line 9" in office.get(
+        f"/office/orders/{oid}").get_data(as_text=True)
+    act(office, oid, "return", **{"units-1": "1"})  # one of two office chairs, 357.00
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert "Return lines: done: return 178.50 EUR" in page
+    assert "<td>1</td><td>2</td><td>2</td><td>0</td><td>1</td>" in page
+    with session_scope(kit.engine) as session:
+        assert session.scalars(select(Invoice.gross).where(
+            Invoice.order_id == oid, Invoice.kind == "credit_note")).all() == [178_50]
