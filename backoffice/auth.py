@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 
+from backoffice.blueprint import bp
+
 __all__ = ["check_csrf", "csrf_token", "signed_in"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,3 +46,9 @@ def signed_in(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+@bp.app_context_processor
+def _forms() -> dict[str, Any]:
+    """Every template can put the session's token into its forms."""
+    return {"csrf_token": csrf_token}
