@@ -29,6 +29,7 @@ from core.ledger.models import (
 from core.ledger.store import Ledger
 from core.money import money_text, to_minor
 from core.order_details import order_details
+from core.payments.block import payment_blocks, qr_svg
 from core.receivables.book import extend_due_date, resume_dunning, stop_dunning
 from core.reconcile import merchant_operations
 from webhooks.receiver import current_kit
@@ -105,8 +106,28 @@ def order(order_id: int) -> str:
         details = order_details(ledger, record)
         buyer = record.snapshot.get("buyer") or {}
         timeline = _timeline(ledger, record)
+        blocks = [{"n": n, "invoice": b.invoice_number,
+                   "amount": money_text(b.amount, b.currency)}
+                  for n, b in enumerate(payment_blocks(ledger, record))
+                  if b.amount > 0 and b.currency == "EUR"]
     return render_template("office/order.html", id=order_id, o=details, buyer=buyer,
-                           timeline=timeline, actions=ACTIONS)
+                           timeline=timeline, actions=ACTIONS, blocks=blocks)
+
+
+@bp.get("/orders/<int:order_id>/girocode-<int:n>.svg")
+@signed_in
+def girocode(order_id: int, n: int) -> Response:
+    """The EPC QR code (GiroCode) of the order's n-th open invoice, for a banking app."""
+    with session_scope(current_kit().engine, write=False) as s:
+        ledger = Ledger(s)
+        blocks = payment_blocks(ledger, own_order(ledger, order_id))
+    if not 0 <= n < len(blocks):
+        abort(404)
+    try:
+        svg = qr_svg(blocks[n])
+    except InvoicekitError:
+        abort(404)
+    return Response(svg, mimetype="image/svg+xml")
 
 
 def _amount(order: Order) -> int:

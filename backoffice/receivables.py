@@ -3,7 +3,9 @@ the transfers proposed for the merchant's orders."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -22,12 +24,13 @@ from core.ledger.models import (
 )
 from core.ledger.store import Ledger
 from core.money import money_text
-from core.payments.booking import assign
+from core.payments.booking import assign, check_merchant_file, import_file
 from core.receivables.book import CHOICE_WINDOW, choose_policy, first_invoice_day, policy_of
 from core.receivables.policy import FINAL_CHOICES
 from webhooks.receiver import current_kit
 
-__all__ = ["confirm_payment", "dunning_choice", "payments", "receivables", "record_call"]
+__all__ = ["confirm_payment", "dunning_choice", "payments", "receivables", "record_call",
+           "upload_statement"]
 
 
 @bp.get("/receivables")
@@ -144,4 +147,30 @@ def confirm_payment(transaction_id: int) -> Response:
                   f"order {proposed.order_number}.")
         except InvoicekitError as exc:
             flash(f"Not booked: {exc}")
+    return redirect(url_for("backoffice.payments"))
+
+
+UPLOAD_LIMIT = 20 * 1024 * 1024  # a week of a busy merchant's camt.053 fits
+
+
+@bp.post("/payments/upload")
+@signed_in
+def upload_statement() -> Response:
+    """Import a bank statement of the merchant's own collection account; a file holding
+    other merchants' transfers or bank returns is refused whole, nothing booked."""
+    request.max_content_length = UPLOAD_LIMIT
+    upload = request.files.get("statement")
+    if upload is None or not upload.filename:
+        abort(400, "statement: choose a camt.053 or MT940 file")
+    kit = current_kit()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(upload.filename).name
+        upload.save(path)
+        try:
+            check_merchant_file(kit.engine, path, g.merchant_id)
+            summary = import_file(kit.engine, path)
+        except InvoicekitError as exc:
+            flash(f"{path.name}: refused, nothing booked: {exc}")
+            return redirect(url_for("backoffice.payments"))
+    flash(f"{summary}")
     return redirect(url_for("backoffice.payments"))

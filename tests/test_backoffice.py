@@ -313,3 +313,49 @@ def test_return_lines_credits_their_value(office, kit):
     with session_scope(kit.engine) as session:
         assert session.scalars(select(Invoice.gross).where(
             Invoice.order_id == oid, Invoice.kind == "credit_note")).all() == [178_50]
+
+
+def test_a_statement_upload_books_only_the_own_buyers_transfers(office, kit, tmp_path):
+    from test_payments_import import _entry, _tx, camt
+
+    from core.ledger.models import BankTransactionRecord, Buyer, Receivable
+
+    sign_in(office)
+    act(office, order_id(kit, "1001"), "activate")
+    with session_scope(kit.engine) as session:
+        ours, theirs = (session.scalars(select(Buyer.virtual_iban).where(
+            Buyer.merchant_id == m)).first() for m in (MERCHANT_ID, 4444))
+
+    def upload(name: str, credited: str):
+        path = camt(tmp_path / name, 4, [_entry(4, name, "549.73", 1, [
+            _tx(4, amount="549.73", name="Muster", credited=credited)])])
+        token = csrf(office.get("/office/payments"))
+        with path.open("rb") as file:
+            return office.post("/office/payments/upload", data={"csrf": token,
+                               "statement": (file, name)}, content_type="multipart/form-data")
+
+    refused = upload("other.xml", theirs)
+    assert refused.status_code == 302
+    page = office.get("/office/payments").get_data(as_text=True)
+    assert "refused, nothing booked: the file holds transfers to another merchant" in page
+    with session_scope(kit.engine) as session:
+        assert session.scalar(select(BankTransactionRecord.id)) is None
+    assert upload("ours.xml", ours).status_code == 302
+    with session_scope(kit.engine) as session:
+        receivable = session.scalars(select(Receivable)).one()
+        assert (receivable.status, receivable.paid) == ("settled", 549_73)
+
+
+def test_the_order_shows_the_girocode_of_its_open_invoice(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    assert "girocode-0.svg" not in office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    act(office, oid, "activate")
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert f"/office/orders/{oid}/girocode-0.svg" in page and "GiroCode: INV-000001" in page
+    svg = office.get(f"/office/orders/{oid}/girocode-0.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert svg.data.lstrip().startswith(b"<?xml") and b"<svg" in svg.data
+    assert office.get(f"/office/orders/{oid}/girocode-1.svg").status_code == 404
+    foreign = order_id(kit, "2001")
+    assert office.get(f"/office/orders/{foreign}/girocode-0.svg").status_code == 404

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.db import session_scope
-from core.ledger.models import BankTransactionRecord, Buyer, Order, Payment
+from core.ledger.models import BankTransactionRecord, Buyer, Order, Payment, ShopConnection
 from core.ledger.store import Ledger
 from core.payments.files import read_bank_file
 from core.payments.matching import Match, Matcher
@@ -23,7 +23,7 @@ from core.payments.transactions import BankTransaction
 from core.receivables.book import change_buyer_credit, pay, payable, reverse_payments
 
 __all__ = ["CHUNK", "ImportSummary", "assign", "book_transaction", "buyer_currency",
-           "import_file", "refund_credit"]
+           "check_merchant_file", "import_file", "refund_credit"]
 
 CHUNK = 500  # transactions booked per database transaction
 
@@ -168,6 +168,31 @@ def _chunks(items: Iterable[BankTransaction], size: int) -> Iterator[list[BankTr
             chunk = []
     if chunk:
         yield chunk
+
+
+def check_merchant_file(engine: Engine, path: Path, merchant_id: int) -> int:
+    """Refuse a statement file a merchant uploads unless it holds only its own buyers'
+    transfers: every transfer it can match must belong to ``merchant_id``, and it holds no
+    bank return (those could undo another merchant's payment). Reads, books nothing;
+    returns how many transactions the file holds."""
+    count = 0
+    with session_scope(engine, write=False) as session:
+        matcher = Matcher(session)
+        for transaction in read_bank_file(path):
+            count += 1
+            if transaction.reversal or not transaction.credit:
+                raise ConfigurationError("the file holds bank returns or debits: the "
+                                         "operator imports it (invoicekit payments import)")
+            match = matcher.match(transaction)
+            owner = session.scalar(select(Buyer.merchant_id).where(
+                Buyer.id == match.buyer_id)) if match.buyer_id is not None else \
+                session.scalar(select(ShopConnection.merchant_id).join(
+                    Order, Order.connection_id == ShopConnection.id).where(
+                    Order.id == match.order_id)) if match.order_id is not None else None
+            if owner is not None and owner != merchant_id:
+                raise ConfigurationError("the file holds transfers to another merchant's "
+                                         "buyers: the operator imports it")
+    return count
 
 
 def import_file(engine: Engine, path: Path, *,
