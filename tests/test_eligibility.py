@@ -339,3 +339,30 @@ def test_the_decision_is_stored_on_the_order(engine, feed):
     assert decision["fee"]["amount"] == "83.18"
     assert decision["limit"] == {"currency": "EUR", "limit": "20000.00", "used": "1190.00",
                                  "available": "20000.00"}
+
+
+def test_two_first_orders_of_a_new_buyer_at_once_share_one_limit(engine, hooks, shop):
+    """Both decided at the same moment: the buyer's limit fits one of them, never both."""
+    import threading
+
+    from core.execute import process_snapshot
+
+    with session_scope(engine) as session:
+        save_policy(Ledger(session), RiskPolicy(initial_limit=1000_00, limit_cap=1000_00))
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def place_one(order_id: str) -> None:
+        data = order_data(order_id, lines=[("1", "product", "Item", 1, "600.00", "0")],
+                          discounts=[])
+        barrier.wait()
+        outcomes[order_id] = process_snapshot(engine, hooks, load_snapshot(data))
+
+    threads = [threading.Thread(target=place_one, args=(n,)) for n in ("X1", "X2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(o.status.value for o in outcomes.values())
+    assert statuses == ["authorised", "declined"], statuses
+    assert [o.decline_reason for o in outcomes.values() if o.decline_reason] == [
+        "limit_exceeded"]

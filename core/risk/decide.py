@@ -178,8 +178,12 @@ def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
     profile_of(ledger.session, _key(company), for_update=True)
     eligibility = decide(ledger, hooks, merchant, company, cart, exclude_order=order.id,
                          policy=policy)
-    order.decision = eligibility.to_json()
     if eligibility.approved and eligibility.new_buyer:
-        open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
-                     f"opened at the initial limit with order {snapshot.order_number}")
+        _, opened = open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
+                                 f"opened at the initial limit with order "
+                                 f"{snapshot.order_number}")
+        if not opened:  # the buyer's first order placed at the same moment opened it first:
+            eligibility = decide(ledger, hooks, merchant, company, cart,  # decide with it
+                                 exclude_order=order.id, policy=policy)
+    order.decision = eligibility.to_json()
     return eligibility

@@ -86,11 +86,14 @@ def _change(session: Session, profile: CreditProfile, limit: int, reason: str) -
     session.flush()
 
 
-def open_profile(ledger: Ledger, key: str, limit: int, reason: str) -> CreditProfile:
-    """The buyer's profile, opened at ``limit`` on its first approved order."""
+def open_profile(ledger: Ledger, key: str, limit: int,
+                 reason: str) -> tuple[CreditProfile, bool]:
+    """The buyer's profile, locked, opened at ``limit`` on its first approved order; and
+    whether this call opened it (``False``: it existed, or another order opened it
+    meanwhile)."""
     found = profile_of(ledger.session, key, for_update=True)
     if found is not None:
-        return found
+        return found, False
     try:
         with ledger.session.begin_nested():
             profile = CreditProfile(buyer_key=key, limit=limit, on_time_streak=0)
@@ -102,14 +105,14 @@ def open_profile(ledger: Ledger, key: str, limit: int, reason: str) -> CreditPro
     except IntegrityError:  # another order of the buyer opened it meanwhile
         found = profile_of(ledger.session, key, for_update=True)
         assert found is not None
-        return found
-    return profile
+        return found, False
+    return profile, True
 
 
 def set_limit(ledger: Ledger, key: str, limit: int, reason: str) -> CreditProfile:
     """Set a buyer's limit by hand (an operator's decision), with the reason given."""
     profile = profile_of(ledger.session, key, for_update=True) or \
-        open_profile(ledger, key, limit, reason)
+        open_profile(ledger, key, limit, reason)[0]
     if profile.limit != limit:
         _change(ledger.session, profile, limit, reason)
     return profile
