@@ -15,7 +15,8 @@ from sqlalchemy import or_, select
 from backoffice.auth import signed_in
 from backoffice.blueprint import PAGE, bp, own_order
 from core.errors import InvoicekitError
-from core.execute import replay_order, run_decided
+from core.execute import run_decided
+from core.kit import retry_order
 from core.ledger.db import session_scope
 from core.ledger.models import (
     Buyer,
@@ -182,11 +183,10 @@ def _decided(action: str) -> Callable[[Order], str]:
 
 
 def _retry(order: Order) -> str:
-    kit = current_kit()
-    outcome = replay_order(kit.engine, kit.hooks, order.connection.name, order.shop_order_id,
-                           kit.backoff)
-    return "retried: " + ("failed again: " + outcome.failure.error if outcome.failure
-                          else "done")
+    outcome, requeued = retry_order(current_kit(), order.connection.name, order.shop_order_id)
+    done = "failed again: " + outcome.failure.error if outcome.failure else "done"
+    again = f"; {len(requeued)} dead delivery(ies) queued again" if requeued else ""
+    return f"retried: {done}{again}"
 
 
 def _stop_dunning(order: Order) -> str:
@@ -226,7 +226,7 @@ ACTIONS: dict[str, tuple[str, str, Callable[[Order], str]]] = {
     "cancel": ("Cancel", "Cancel everything open: before activation the authorisation is "
                "voided, after it a credit note for the open amount.", _decided("cancel")),
     "retry": ("Retry dead operations", "Try the order's dead operations again, with their "
-              "original idempotency keys.", _retry),
+              "original idempotency keys; its dead deliveries are queued again.", _retry),
     "stop-dunning": ("Stop dunning", "No more reminders or hand-over for this order's open "
                      "invoices.", _stop_dunning),
     "resume-dunning": ("Resume dunning", "Reminders start again where they stopped, from "

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from core.clitools import DECIMAL, fail, kit_or_fail
 from core.config import setup_logging
 from core.errors import ConfigurationError, InvoicekitError, NotFound
-from core.execute import Outcome, process_snapshot, replay_order
-from core.inbox import replay_delivery, replay_order_deliveries
-from core.kit import Kit
+from core.execute import Outcome, process_snapshot
+from core.inbox import replay_delivery
+from core.kit import Kit, retry_order
 from core.ledger.db import session_scope, upgrade
 from core.ledger.models import (
     Delivery,
@@ -565,14 +565,12 @@ def _retry(kit: Kit, shop: str, order_id: str) -> None:
     """Retry an order's dead operations now, then queue its dead deliveries again: after a
     success they finish, after another transient failure they carry the retries on."""
     try:
-        outcome = replay_order(kit.engine, kit.hooks, shop, order_id, kit.backoff)
+        outcome, requeued = retry_order(kit, shop, order_id)
     except InvoicekitError as exc:
         fail(exc)
     failed = _report(f"order {shop}/{order_id}", outcome, outcome.currency)
-    if not failed or not outcome.failure.permanent:
-        for delivery_id in replay_order_deliveries(kit.engine, shop, order_id):
-            kit.queue.enqueue(delivery_id)
-            click.echo(f"  dead delivery {delivery_id} queued again")
+    for delivery_id in requeued:
+        click.echo(f"  dead delivery {delivery_id} queued again")
     if failed:
         sys.exit(1)
 

@@ -10,7 +10,9 @@ from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
 from core.errors import ConfigurationError
+from core.execute import Outcome, replay_order
 from core.hooks import Hooks
+from core.inbox import replay_order_deliveries
 from core.ledger.db import make_engine, upgrade
 from core.plugins import get_plugin_manager
 from core.queue import Queue, make_huey
@@ -19,7 +21,7 @@ from core.retry import DEFAULT_BACKOFF, Backoff
 from core.statements.build import build_last_week
 from core.sync.poll import sync_all
 
-__all__ = ["Kit", "daily_at"]
+__all__ = ["Kit", "daily_at", "retry_order"]
 
 
 @dataclass
@@ -58,6 +60,20 @@ class Kit:
             queue.periodic(crontab(minute=f"*/{every}"), "sync_shops",
                            partial(sync_all, engine, hooks, queue.enqueue))
         return cls(settings, engine, hooks, queue, backoff)
+
+
+def retry_order(kit: Kit, shop: str, order_id: str) -> tuple[Outcome, list[int]]:
+    """Retry an order's dead operations now, then queue its dead deliveries again: after a
+    success they finish, after another transient failure they carry the retries on.
+    Returns the outcome and the deliveries queued again (the command line's and the back
+    office's retry)."""
+    outcome = replay_order(kit.engine, kit.hooks, shop, order_id, kit.backoff)
+    requeued: list[int] = []
+    if outcome.failure is None or not outcome.failure.permanent:
+        requeued = replay_order_deliveries(kit.engine, shop, order_id)
+        for delivery_id in requeued:
+            kit.queue.enqueue(delivery_id)
+    return outcome, requeued
 
 
 def daily_at(hh_mm: str) -> crontab:
