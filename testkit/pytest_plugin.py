@@ -40,15 +40,22 @@ def invoicekit_hooks() -> Hooks:
     return Hooks(get_plugin_manager())
 
 
-@pytest.fixture
-def invoicekit_engine(tmp_path: Path) -> Iterator[Engine]:
-    url = os.environ.get("INVOICEKIT_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'kit.db'}"
+def migrated_engine(url: str) -> Engine:
+    """An engine on ``url`` with the ledger's schema migrated from scratch (a PostgreSQL
+    database's tables are dropped first)."""
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             Base.metadata.drop_all(conn)
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def invoicekit_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = migrated_engine(os.environ.get("INVOICEKIT_TEST_DATABASE_URL")
+                             or f"sqlite:///{tmp_path / 'kit.db'}")
     yield engine
     engine.dispose()
 

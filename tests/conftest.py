@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 from core.hooks import Hooks
-from core.ledger.db import make_engine, session_scope, upgrade
+from core.ledger.db import session_scope
 from core.ledger.store import Ledger
 from core.plugins import get_plugin_manager
+from testkit.pytest_plugin import migrated_engine
 
 pytest_plugins = ["timeline"]  # the purchase timeline fixtures: buy, tick, configure
 
@@ -35,14 +36,7 @@ def queue_url() -> str | None:
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    if engine.dialect.name == "postgresql":
-        from core.ledger.models import Base
-
-        with engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(engine)
+    engine = migrated_engine(database_url)
     yield engine
     engine.dispose()
 

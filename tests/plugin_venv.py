@@ -31,3 +31,11 @@ def venv_with_kit(where: Path) -> tuple[Path, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOICEKIT_")}
     env["INVOICEKIT_HOME"] = str(where / "instance")
     return python, env
+
+
+def install_plugin(where: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """The plugin package ``where/name`` installed with ``pip install -e`` in a new
+    virtualenv that sees the kit: its python and environment."""
+    python, env = venv_with_kit(where)
+    run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", where / name)
+    return python, env

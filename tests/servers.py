@@ -66,6 +66,16 @@ def start_serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     return process
 
 
+def stop_serve(process: subprocess.Popen) -> None:
+    """Stop ``invoicekit serve`` as Ctrl-C would; kill it if it has not ended in 30 s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def run_bench(script: Path, *args: str, timeout: float) -> str:
     """Run a benchmark script to its end and return what it printed; it must exit 0 within
     ``timeout`` seconds. It gets its own process group, so on a timeout the processes it

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from sqlalchemy import select
 import woo
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, ShopConnection
-from servers import free_port, invoicekit, kit_env, start_serve, wait_until
+from servers import free_port, invoicekit, kit_env, start_serve, stop_serve, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 SECRET = "wc-browser-secret"
@@ -57,12 +55,7 @@ def server(tmp_path, database_url, queue_url, engine):
                              body=raw, status="dead", attempts=8,
                              error="gave up after 8 attempts: shop unreachable"))
     yield base
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_serve(process)
 
 
 def shoot(page, name: str) -> None:

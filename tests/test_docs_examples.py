@@ -9,7 +9,6 @@ import importlib.util
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,7 +19,7 @@ import pytest
 from core.errors import PayloadError
 from plugins.generic.events import read_event
 from plugins.shopware.order import EVENT_STATUS
-from servers import free_port, invoicekit, kit_env, start_serve, wait_until
+from servers import free_port, invoicekit, kit_env, start_serve, stop_serve, wait_until
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 GENERIC = DOCS / "examples" / "generic"
@@ -140,12 +139,7 @@ def test_send_event_delivers_every_example_to_a_real_server(tmp_path, database_u
             # one at a time, as a shop sends them: each is processed before the next
             wait_until(lambda n=n: done(env) == n, timeout=60)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_serve(server)
     shown = json.loads(invoicekit(env, "orders", "show", "custom", "GEN-1001", "--json"))
     assert (shown["status"], shown["open"]) == ("credited", "0.00"), shown
     assert [(op["kind"], op["amount"], op["status"]) for op in shown["operations"]] == [

@@ -7,14 +7,12 @@ import itertools
 import json
 import re
 import shlex
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
-from servers import free_port, invoicekit, kit_env, start_serve
+from servers import free_port, invoicekit, kit_env, start_serve, stop_serve
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "eligibility.md"
 
@@ -62,9 +60,4 @@ def test_every_example_answers_as_documented(tmp_path, database_url, queue_url, 
             answer = send(args, port, key)
             assert (answer.status_code, answer.json()) == (status, documented), args
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_serve(server)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from plugin_venv import run, venv_with_kit
+from plugin_venv import install_plugin, run
 
 from core.cli import main
 
@@ -23,8 +23,7 @@ def installed(tmp_path_factory) -> tuple[Path, Path, dict]:
     where = tmp_path_factory.mktemp("plugins")
     result = CliRunner().invoke(main, ["new-plugin", "shop", "acme", "--into", str(where)])
     assert result.exit_code == 0, result.output
-    python, env = venv_with_kit(where)
-    run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", where / "acme")
+    python, env = install_plugin(where, "acme")
     return where / "acme", python, env
 
 
@@ -83,8 +82,7 @@ def test_a_provider_plugin_passes_the_provider_contract(tmp_path):
     result = CliRunner().invoke(main, ["new-plugin", "provider", "zahl", "--into",
                                        str(tmp_path)])
     assert result.exit_code == 0, result.output
-    python, env = venv_with_kit(tmp_path)
-    run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", tmp_path / "zahl")
+    python, env = install_plugin(tmp_path, "zahl")
     listed = run(python, "-m", "webhooks.cli", "plugins", env=env)
     assert "zahl 0.1.0 (invoicekit_zahl.plugin): activate_order, credit_full, " \
         "declare_provider, place_order" in listed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from plugin_venv import run, venv_with_kit
+from plugin_venv import install_plugin, run
 
 from core.cli import main
 
@@ -37,8 +37,7 @@ def test_the_walkthrough_works_as_written(tmp_path):
         target = tmp_path / path
         assert target.exists(), f"the template has no {path} to replace"
         target.write_text(content, encoding="utf-8")
-    python, env = venv_with_kit(tmp_path)
-    run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", tmp_path / "kontor")
+    python, env = install_plugin(tmp_path, "kontor")
     listed = run(python, "-m", "webhooks.cli", "plugins", env=env)
     assert "kontor 0.1.0 (invoicekit_kontor.plugin): declare_platform, parse_delivery, " \
         "verify_delivery" in listed
