@@ -27,8 +27,9 @@ from core.snapshot import (
     RefundLine,
 )
 
-__all__ = ["OrderSnapshotSchema", "dump_snapshot", "flatten_errors", "load_snapshot",
-           "read_json_object"]
+__all__ = ["MoneyField", "OrderSnapshotSchema", "StrictInteger", "StrictSchema",
+           "country_field", "dump_snapshot", "flatten_errors", "load_snapshot", "optional_text",
+           "read_json_object", "text_field"]
 
 MAX_QUANTITY = 1_000_000
 Text = fields.String
@@ -59,41 +60,50 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def _text(maximum: int = 255, **kwargs: Any) -> fields.String:
+def text_field(maximum: int = 255, **kwargs: Any) -> fields.String:
+    """A text of 1 to ``maximum`` characters."""
     return Text(validate=validate.Length(min=1, max=maximum), **kwargs)
 
 
-def _optional_text(maximum: int = 255) -> fields.String:
+def optional_text(maximum: int = 255) -> fields.String:
+    """A text of at most ``maximum`` characters, or null."""
     return Text(load_default=None, allow_none=True, validate=validate.Length(max=maximum))
 
 
-class _Strict(Schema):
+def country_field() -> fields.String:
+    """A required upper-case ISO 3166-1 alpha-2 country code."""
+    return Text(required=True, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="must be an upper-case ISO 3166-1 alpha-2 code"))
+
+
+class StrictSchema(Schema):
+    """Refuses fields it does not know (422 naming them)."""
+
     class Meta:
         unknown = RAISE
 
 
-class BuyerSchema(_Strict):
-    company = _optional_text()
-    legal_form = _optional_text(64)
-    vat_id = _optional_text(32)
-    first_name = _optional_text()
-    last_name = _optional_text()
+class BuyerSchema(StrictSchema):
+    company = optional_text()
+    legal_form = optional_text(64)
+    vat_id = optional_text(32)
+    first_name = optional_text()
+    last_name = optional_text()
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    street = _text(required=True)
-    address_2 = _optional_text()
-    postcode = _text(32, required=True)
-    city = _text(required=True)
-    country = Text(required=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="must be an "
-                   "upper-case ISO 3166-1 alpha-2 code"))
+    street = text_field(required=True)
+    address_2 = optional_text()
+    postcode = text_field(32, required=True)
+    city = text_field(required=True)
+    country = country_field()
     language = Text(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^[a-z]{2}$", error="must be a lower-case ISO 639-1 code such as de, en, fr"))
 
 
-class LineSchema(_Strict):
-    line_id = _text(64, required=True)
+class LineSchema(StrictSchema):
+    line_id = text_field(64, required=True)
     kind = fields.Enum(LineKind, by_value=True, load_default=LineKind.PRODUCT)
-    sku = _optional_text(64)
-    name = _text(required=True)
+    sku = optional_text(64)
+    name = text_field(required=True)
     quantity = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
     net = MoneyField(required=True)
     tax = MoneyField(required=True)
@@ -103,37 +113,37 @@ class LineSchema(_Strict):
                             validate=validate.Range(min=0, max=MAX_QUANTITY))
 
 
-class DiscountSchema(_Strict):
-    code = _text(64, required=True)
+class DiscountSchema(StrictSchema):
+    code = text_field(64, required=True)
     amount = MoneyField(required=True)
 
 
-class RefundLineSchema(_Strict):
-    line_id = _text(64, required=True)
+class RefundLineSchema(StrictSchema):
+    line_id = text_field(64, required=True)
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
     amount = MoneyField(required=True)
 
 
-class RefundSchema(_Strict):
-    refund_id = _text(64, required=True)
+class RefundSchema(StrictSchema):
+    refund_id = text_field(64, required=True)
     amount = MoneyField(required=True)
     lines = fields.List(fields.Nested(RefundLineSchema), load_default=None, allow_none=True)
-    reason = _optional_text(1000)
+    reason = optional_text(1000)
 
 
-class OrderSnapshotSchema(_Strict):
+class OrderSnapshotSchema(StrictSchema):
     """Field-level shape of a snapshot; cross-field rules live in :func:`load_snapshot`."""
 
-    shop = _text(64, required=True)
-    order_id = _text(64, required=True)
-    order_number = _text(64, required=True)
+    shop = text_field(64, required=True)
+    order_id = text_field(64, required=True)
+    order_number = text_field(64, required=True)
     currency = Text(required=True)
     buyer = fields.Nested(BuyerSchema, required=True)
     lines = fields.List(fields.Nested(LineSchema), required=True,
                         validate=validate.Length(min=1, max=1000))
     total = MoneyField(required=True)
     total_tax = MoneyField(required=True)
-    status = _text(64, required=True)
+    status = text_field(64, required=True)
     ordering_key = fields.AwareDateTime(required=True, default_timezone=UTC)
     discounts = fields.List(fields.Nested(DiscountSchema), load_default=list)
     refunds = fields.List(fields.Nested(RefundSchema), load_default=list)

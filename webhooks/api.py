@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from core.context import Company
 from core.errors import PayloadError
@@ -22,7 +22,16 @@ from core.money import is_known_currency, to_minor
 from core.risk.apikeys import authenticate
 from core.risk.decide import decide
 from core.risk.rules import Cart, CartLine
-from core.schemas import MoneyField, StrictInteger, flatten_errors, read_json_object
+from core.schemas import (
+    MoneyField,
+    StrictInteger,
+    StrictSchema,
+    country_field,
+    flatten_errors,
+    optional_text,
+    read_json_object,
+    text_field,
+)
 from webhooks.receiver import current_kit
 
 __all__ = ["bp"]
@@ -30,38 +39,26 @@ __all__ = ["bp"]
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def _text(maximum: int, *, required: bool = True) -> fields.String:
-    if required:
-        return fields.String(required=True, validate=validate.Length(min=1, max=maximum))
-    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=maximum))
-
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class BuyerSchema(_Strict):
+class BuyerSchema(StrictSchema):
     company = fields.String(required=True, validate=validate.Length(max=255))  # "": consumer
-    legal_form = _text(64, required=False)
-    vat_id = _text(32, required=False)
-    street = _text(255)
-    postcode = _text(32)
-    city = _text(255)
-    country = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="must be an upper-case ISO 3166-1 alpha-2 code"))
+    legal_form = optional_text(64)
+    vat_id = optional_text(32)
+    street = text_field(255, required=True)
+    postcode = text_field(32, required=True)
+    city = text_field(255, required=True)
+    country = country_field()
     founded_on = fields.Date(load_default=None, allow_none=True)
     employees = StrictInteger(load_default=None, allow_none=True,
                               validate=validate.Range(min=0))
-    business_type = _text(64, required=False)
+    business_type = optional_text(64)
 
 
-class LineSchema(_Strict):
-    sku = _text(64, required=False)
+class LineSchema(StrictSchema):
+    sku = optional_text(64)
     trial = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
-class EligibilityRequest(_Strict):
+class EligibilityRequest(StrictSchema):
     amount = MoneyField(required=True)
     currency = fields.String(required=True)
     buyer = fields.Nested(BuyerSchema, required=True)
