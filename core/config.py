@@ -3,7 +3,8 @@
 The instance folder (``INVOICEKIT_HOME``, default ``./instance``) holds ``invoicekit.toml``,
 the SQLite ledger and the SQLite queue of the embedded default. The first run creates it.
 Environment variables override the file: ``INVOICEKIT_DATABASE_URL``,
-``INVOICEKIT_QUEUE_URL``, ``INVOICEKIT_MAX_BODY_BYTES``.
+``INVOICEKIT_QUEUE_URL``, ``INVOICEKIT_MAX_BODY_BYTES``; ``INVOICEKIT_SECRET_KEY`` signs the
+back office's sessions (:func:`session_secret`).
 """
 
 from __future__ import annotations
