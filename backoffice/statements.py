@@ -21,6 +21,7 @@ __all__ = ["statement_file", "statements"]
 
 
 WEEKS = 8  # the statements and chart show this many weeks back
+AHEAD = 5  # and the chart this many after this week: a 30-day term from any weekday
 
 
 def _weeks(today: date) -> list[tuple[str, date]]:
@@ -39,9 +40,9 @@ def _chart(session: Any, merchant_id: int, today: date) -> list[dict[str, Any]]:
                            .where(Receivable.merchant_id == merchant_id,
                                   Receivable.currency == "EUR",
                                   Receivable.due_on >= first,
-                                  Receivable.due_on < first + timedelta(weeks=WEEKS + 4)))
+                                  Receivable.due_on < first + timedelta(weeks=WEEKS + AHEAD)))
     bars: dict[date, dict[str, int]] = {first + timedelta(weeks=n): {
-        "paid": 0, "open": 0, "overdue": 0} for n in range(WEEKS + 4)}
+        "paid": 0, "open": 0, "overdue": 0} for n in range(WEEKS + AHEAD)}
     for due_on, paid, open_, status in rows:
         bar = bars[due_on - timedelta(days=due_on.weekday())]
         bar["paid"] += int(paid)

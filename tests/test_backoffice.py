@@ -4,8 +4,10 @@ CSRF on every form, buyer text escaped."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from conftest import MERCHANT_ID
@@ -187,6 +189,7 @@ def test_dead_deliveries_are_listed_and_replayed_only_for_their_merchant(office,
                        data={"csrf": token, "confirm": "yes"}).status_code == 302
 
 
+@time_machine.travel(datetime(2026, 12, 13, 12, tzinfo=UTC))  # a Sunday: due in week +5
 def test_statements_download_for_the_own_merchant_and_the_chart(office, kit):
     sign_in(office)
     oid = order_id(kit, "1001")
@@ -194,8 +197,6 @@ def test_statements_download_for_the_own_merchant_and_the_chart(office, kit):
     page = office.get("/office/statements").get_data(as_text=True)
     assert 'id="chart"' in page and "paid 0.00 EUR" in page
     assert "open 549.73 EUR" in page  # the invoice is due in 30 days
-    from datetime import UTC, datetime
-
     from core.statements.build import week_of
 
     week = week_of(datetime.now(UTC).date())
