@@ -623,7 +623,7 @@ def read_payable(engine: Engine, buyer_ids: list[int]) -> tuple[float, list[str]
         started = time.perf_counter()
         for buyer_id in buyer_ids:
             with session_scope(engine, write=False) as session:
-                payable(Ledger(session), buyer_id=buyer_id, first_order_id=buyer_id)
+                payable(Ledger(session), buyer_id=buyer_id, first_order_ids=(buyer_id,))
         seconds = (time.perf_counter() - started) / len(buyer_ids)
     return seconds, explain(engine, *capture.sent) if capture.sent else ["(no query seen)"]
 

@@ -44,6 +44,7 @@ from core.scaffold import KINDS, create_plugin
 from core.schemas import load_snapshot
 from core.statements.commands import statements
 from core.sync.commands import orders_preview, shops_sync
+from core.sync.poll import NOT_MAPPED
 from core.users import create_user
 from core.writeback.commands import writebacks
 
@@ -463,8 +464,14 @@ def shops_show(shop: str) -> None:
             last = session.scalars(select(ShopSync).where(ShopSync.connection_id == c.id)
                                    .order_by(ShopSync.id.desc()).limit(1)).first()
             if last is not None:
+                unmapped = [d for d in last.drift if d.get("drift") == NOT_MAPPED]
                 outcome = f"failed: {last.error}" if last.error else \
-                    f"{last.orders_read} read, {last.fed} new, {len(last.drift)} drifted"
+                    f"{last.orders_read} read, {last.fed} new, " \
+                    f"{len(last.drift) - len(unmapped)} drifted"
+                if unmapped:
+                    outcome += (f", {len(unmapped)} not mapped (replay after fixing: "
+                                "invoicekit deliveries replay "
+                                + " ".join(str(d["delivery"]) for d in unmapped) + ")")
                 click.echo(f"  last poll {last.started_at:%Y-%m-%d %H:%M} UTC: {outcome}")
     except InvoicekitError as exc:
         fail(exc)
@@ -596,6 +603,11 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     click.echo(f"order {d['order_number']} ({shop}/{order_id}): {d['status']}, total "
                f"{d['total']} {d['currency']}, activated {d['activated']}, credited "
                f"{d['credited']}, open {d['open']} {d['currency']}")
+    if "invoiced" in d:
+        charges = f", charges {d['charges']} (paid {d['charges_paid']}" + (
+            f", waived {d['charges_waived']})" if Decimal(d["charges_waived"]) else ")")
+        click.echo(f"  invoiced {d['invoiced']}, credited {d['credited']}, paid {d['paid']}"
+                   f"{charges}, open {d['open']} {d['currency']}")
     if d["decline_reason"]:
         click.echo(f"  declined: {d['decline_reason']}")
     if d["decision"]:

@@ -1,5 +1,11 @@
 """One order as plain values, for ``invoicekit orders show`` and the back office: state,
-amounts, bank details, documents, operations, provider events and write-backs."""
+amounts, bank details, documents, operations, provider events and write-backs.
+
+Amounts: ``authorised`` and ``activated``; for the local provider's invoices ``invoiced``,
+``credited``, ``paid`` (principal and charges), ``charges`` (claimed in default, less
+waived), ``charges_paid``, ``charges_open``, ``charges_waived`` and ``open`` (what the buyer
+still owes: :mod:`core.receivables.balance`); otherwise ``credited`` and ``open`` as the
+provider's operations left them."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from sqlalchemy import select
 from core.ledger.models import Invoice, Order, WriteBackRecord
 from core.ledger.store import Ledger
 from core.money import to_decimal
+from core.receivables.balance import balance_of
 
 __all__ = ["order_details"]
 
@@ -25,6 +32,11 @@ def order_details(ledger: Ledger, order: Order) -> dict[str, Any]:
                                       .order_by(Invoice.id)).all()
     invoice = next((i for i in invoices if i.kind == "invoice"), None)
     snapshot = order.snapshot
+    balance = balance_of(ledger, order)
+    amounts = {"credited": money(state.credited + state.reduced),
+               "open": money(state.open_amount)}
+    if balance is not None:  # the local provider's invoices: what the buyer paid counts
+        amounts = {name: money(value) for name, value in balance.as_dict().items()}
     return {
         "shop": order.connection.name, "order_id": order.shop_order_id,
         "order_number": order.order_number,
@@ -32,7 +44,7 @@ def order_details(ledger: Ledger, order: Order) -> dict[str, Any]:
         "decision": order.decision,
         "currency": order.currency, "total": snapshot["total"],
         "authorised": money(state.authorised), "activated": money(state.activated),
-        "credited": money(state.credited + state.reduced), "open": money(state.open_amount),
+        **amounts,
         "payment_reference": invoice.payment_reference if invoice else order.provider_reference,
         "iban": invoice.iban if invoice else None, "bic": invoice.bic if invoice else None,
         "due_on": invoice.due_on.isoformat() if invoice and invoice.due_on else None,

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from conftest import MERCHANT_ID
 from core import hookimpl
 from core.ledger.db import session_scope
-from core.ledger.models import DunningStep, Merchant, OperationRecord, Order, Receivable
+from core.ledger.models import (
+    Charge,
+    DunningStep,
+    Merchant,
+    OperationRecord,
+    Order,
+    Receivable,
+)
 from core.ledger.store import Ledger
 from core.receivables.book import choose_policy, record_payment, stop_dunning
 from core.receivables.tick import DailyTick
@@ -44,10 +51,11 @@ def test_paid_on_day_7_gets_only_the_call_and_the_day_5_reminder(engine, buy, ti
 def test_unpaid_order_runs_the_whole_default_policy(engine, buy, tick, tmp_path):
     buy()
     run(tick, 0, 40)
-    # hand-over on day 30 after the purchase, but never before the day after the due date:
-    # with the default 30-day term that is day 31
+    # with the default 30-day term the day-20 letter would dun a claim not yet due: it goes
+    # out the day after the due date (day 31), and the hand-over waits for the 7 days it
+    # gives (day 39)
     assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10),
-                                 ("letter_2", 20), ("handover", 31)]}
+                                 ("letter_2", 31), ("handover", 39)]}
     r = receivable(engine)
     assert r.status == "handed_over" and r.handover_batch_id is not None
     assert sorted(p.name for p in (tmp_path / "letters").glob("*.pdf")) == [
@@ -56,13 +64,18 @@ def test_unpaid_order_runs_the_whole_default_policy(engine, buy, tick, tmp_path)
     [row] = list(csv.DictReader(handover.open(encoding="utf-8")))
     assert row["order_id"] == "1001" and row["principal"] == "1190.00"
     assert row["payment_reference"] == "BP1001/3333"
-    # every reminder went out before the due date: no default, so no fee, no interest
-    assert (row["fee"], row["interest"], row["total"]) == ("0.00", "0.00", "1190.00")
+    # the day-31 letter, received on day 34, put the buyer in default from day 35: the
+    # hand-over claims the flat fee and 4 days of interest at 10.27 %
+    interest = Decimal(119000) * Decimal("10.27") / 100 * 4 / 365
+    assert (row["fee"], row["interest"], row["total"]) == (
+        "40.00", "1.34", "1231.34") and int(interest.quantize(Decimal(1))) == 134
     assert row["reminders"].split() == [(DAY0 + timedelta(days=d)).isoformat()
-                                        for d in (5, 10, 20)]
+                                        for d in (5, 10, 31)]
     with session_scope(engine, write=False) as session:
         assert {s.notice["fee"] for s in session.scalars(select(DunningStep))
-                if s.notice} == {0}
+                if s.notice} == {0}  # no notice charged: the last came before default
+        assert {(c.kind, c.claimed, c.paid) for c in session.scalars(select(Charge))} == {
+            ("fee", 4000, 0), ("interest", 134, 0)}
 
 
 def test_auto_cancel_cancels_the_unpaid_order_after_30_days(engine, buy, tick, tmp_path, read):
@@ -71,7 +84,7 @@ def test_auto_cancel_cancels_the_unpaid_order_after_30_days(engine, buy, tick, t
     buy()
     run(tick, 0, 40)
     assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10),
-                                 ("letter_2", 20), ("cancel", 31)]}
+                                 ("letter_2", 31), ("cancel", 39)]}
     assert receivable(engine).status == "cancelled"
     order = read(lambda ledger: ledger.find_order("acme", "1001"))
     assert order.status == Status.CREDITED.value and order.credited == 119000
@@ -234,7 +247,7 @@ def test_a_tick_that_dies_midway_repeats_nothing_when_run_again(engine, buy, tic
         tick.run(DAY0 + timedelta(days=5))  # the reminder is decided, then the worker dies
     monkeypatch.setattr(Outbox, "send_email", send)
     run(tick, 5, 30)
-    calls = []
+    calls: list[int] = []
     handover = collection.handover_to_collection
 
     def dies_once(**kwargs):
@@ -244,12 +257,13 @@ def test_a_tick_that_dies_midway_repeats_nothing_when_run_again(engine, buy, tic
         return handover(**kwargs)
 
     monkeypatch.setattr(tick.hooks.pm.hook, "handover_to_collection", dies_once)
-    with time_machine.travel(at(31, 6), tick=False), pytest.raises(WorkerDied):
-        tick.run(DAY0 + timedelta(days=31))
-    run(tick, 31, 40)
+    run(tick, 31, 38)
+    with time_machine.travel(at(39, 6), tick=False), pytest.raises(WorkerDied):
+        tick.run(DAY0 + timedelta(days=39))
+    run(tick, 39, 45)
     assert calls[0] == calls[1] and len(calls) == 2  # the same batch, acknowledged once
     assert taken(engine) == {1: [("call", 1), ("reminder", 5), ("letter_1", 10),
-                                 ("letter_2", 20), ("handover", 31)]}
+                                 ("letter_2", 31), ("handover", 39)]}
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     assert len(list((tmp_path / "collection").glob("*.csv"))) == 1
     with session_scope(engine, write=False) as session:
@@ -307,4 +321,4 @@ def test_a_partly_paid_order_is_not_cancelled_but_left_to_the_merchant(engine, b
     r = receivable(engine)
     assert (r.status, r.stop_reason, r.open_amount) == ("stopped", "partly_paid", 69000)
     assert read(lambda ledger: ledger.find_order("acme", "1001")).status == "active"
-    assert [s for s in steps(engine)[1] if s[0] == "cancel"] == [("cancel", 31, "done")]
+    assert [s for s in steps(engine)[1] if s[0] == "cancel"] == [("cancel", 39, "done")]

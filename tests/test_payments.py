@@ -322,3 +322,78 @@ def test_a_credit_note_after_payment_moves_the_money_to_the_buyers_credit(engine
     assert (r.open_amount, r.paid, r.status) == (0, 0, "settled")
     assert credit_of(engine) == 119_000
     assert journal(engine, "buyer_credit") == -119_000
+
+
+OTHER_BUYER = {"company": "Beispiel Handel", "legal_form": "GmbH", "vat_id": "DE811569869",
+               "first_name": "Hans", "last_name": "Beispiel", "email": "hans@beispiel.example",
+               "street": "Weg 1", "postcode": "20095", "city": "Hamburg", "country": "DE"}
+
+
+def booked(engine) -> tuple[str, str, list[int]]:
+    """The last transfer's status, how it was matched, and the orders its payments went to."""
+    with session_scope(engine, write=False) as session:
+        record = session.scalars(select(BankTransactionRecord)
+                                 .order_by(BankTransactionRecord.id.desc())).first()
+        orders = session.scalars(select(Payment.order_id).where(
+            Payment.transaction_id == record.id).order_by(Payment.id)).all()
+        return record.status, record.matched_by, list(orders)
+
+
+@pytest.mark.parametrize(("amount", "expected_open", "credit"), [
+    (238_000, [0, 0], 0),  # exact
+    (150_000, [0, 119_000 - 31_000], 0),  # short: the one due first first
+    (250_000, [0, 0], 12_000),  # over: the rest is the buyer's credit
+])
+def test_one_transfer_for_two_orders_of_one_buyer_pays_both(engine, buy, book, amount,
+                                                             expected_open, credit):
+    buy("1001", activate_on=0)
+    buy("1002", activate_on=3)
+    # named in the other order, and one of them cut by the bank over two lines
+    assert book(transfer(amount, key="t1", lines=("BP1002/3333 BP1001/", "3333"))) \
+        == ["booked"]
+    assert open_amounts(engine, "1001", "1002") == expected_open
+    assert credit_of(engine) == credit
+    assert booked(engine)[:2] == ("booked", "reference")
+    if not credit:
+        assert [receivable(engine, o).status for o in ("1001", "1002")] == \
+            ["settled" if left == 0 else "open" for left in expected_open]
+
+
+def test_one_transfer_for_three_orders_pays_them_oldest_first(engine, buy, book):
+    buy("1001", activate_on=0)
+    buy("1002", activate_on=2)
+    buy("1003", activate_on=4)
+    buy("1004", activate_on=1)  # not named: paid only once the named ones are
+    lines = ("Rechnungen BP1003/3333, BP1001/3333", "und BP 1002 / 3333")
+    assert book(transfer(3 * 119_000 - 500, key="t1", lines=lines)) == ["booked"]
+    assert open_amounts(engine, "1001", "1002", "1003", "1004") == [0, 0, 500, 119_000]
+    # the rest of 1003, then what is left to the buyer's other open invoice
+    assert book(transfer(1_700, key="t2", lines=lines)) == ["booked"]
+    assert open_amounts(engine, "1001", "1002", "1003", "1004") == [0, 0, 0, 119_000 - 1_200]
+
+
+def test_references_to_orders_of_different_buyers_are_only_proposed(engine, buy, book):
+    buy("1001", activate_on=0)
+    buy("1002", activate_on=0, buyer=OTHER_BUYER)
+    assert book(transfer(238_000, key="t1", lines=("BP1001/3333 BP1002/3333",))) \
+        == ["proposed"]
+    assert open_amounts(engine, "1001", "1002") == [119_000, 119_000]
+
+
+def test_a_reference_to_an_order_that_does_not_exist_makes_it_a_proposal(engine, buy, book):
+    buy("1001", activate_on=0)
+    assert book(transfer(238_000, key="t1", lines=("BP1001/3333 BP1999/3333",))) \
+        == ["proposed"]
+    assert open_amounts(engine, "1001") == [119_000]
+    # a word that merely starts with BP names no order of a merchant: no conflict
+    assert book(transfer(119_000, key="t2", lines=("BP1001/3333 via BPost",))) == ["booked"]
+    assert open_amounts(engine, "1001") == [0]
+
+
+def test_reference_groups_read_each_reference_apart():
+    from core.payments.matching import reference_groups
+
+    groups = reference_groups(["BP4809/3333 BP4810/", "3333"])
+    assert len(groups) == 2
+    assert ("4809", 3333) in groups[0] and ("4810", 3333) in groups[1]
+    assert ("4810", 3333) not in groups[0]

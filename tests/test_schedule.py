@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from core.errors import ConfigurationError
 from core.receivables.law import GermanLaw, default_on
-from core.receivables.policy import Policy, default_policy
-from core.receivables.schedule import ReceivableView, decide, timeline
+from core.receivables.policy import Action, Policy, default_policy
+from core.receivables.schedule import ReceivableView, decide, notice_kind, timeline
 
 DAY0 = date(2026, 3, 2)
 
@@ -59,9 +59,22 @@ def test_the_documented_timeline():
         "call": 1, "reminder": 5, "letter_1": 10, "letter_2": 20, "handover": 30}
 
 
-def test_no_hand_over_before_the_due_date_has_passed():
-    assert days(simulate(view(term=30), default_policy(), 60))["handover"] == 31
-    assert days(simulate(view(term=45), default_policy("cancel"), 60))["cancel"] == 46
+def test_no_announcing_letter_before_the_due_date_and_no_hand_over_before_its_deadline():
+    # a 30-day term: the day-20 letter would threaten a claim not yet due; it waits for the
+    # day after the due date, and the hand-over for the 7 days it gives to pass
+    assert days(simulate(view(term=30), default_policy(), 60)) == {
+        "call": 1, "reminder": 5, "letter_1": 10, "letter_2": 31, "handover": 39}
+    assert days(simulate(view(term=45), default_policy("cancel"), 60)) == {
+        "call": 1, "reminder": 5, "letter_1": 10, "letter_2": 46, "cancel": 54}
+
+
+def test_a_notice_on_or_before_the_due_date_is_worded_as_a_payment_coming_up():
+    due = DAY0 + timedelta(days=30)
+    assert notice_kind(Action.REMIND, due, due) == "upcoming"
+    assert notice_kind(Action.ANNOUNCE, due - timedelta(days=10), due) == "upcoming"
+    assert notice_kind(Action.REMIND, due + timedelta(days=1), due) == "reminder"
+    assert notice_kind(Action.ANNOUNCE, due + timedelta(days=1), due) == "final"
+    assert notice_kind(Action.CANCEL, due + timedelta(days=9), due) == "cancellation"
 
 
 def test_an_invoice_issued_late_moves_the_timeline_with_its_spacing():
@@ -98,7 +111,8 @@ def test_every_step_once_in_order_one_a_day_and_the_end_after_the_due_date(
     last = policy.steps[-1].id
     assert last in taken  # the procedure ends
     assert taken[last] > r.due_on
-    # not before the deadline the announcing letter set has passed
+    # the announcing letter only for an overdue claim, the end not before its deadline
+    assert taken["letter_2"] > r.due_on
     assert taken[last] > max(r.due_on, taken["letter_2"] + timedelta(days=7))
     required = {"call", "reminder", "letter_1", "letter_2"}
     assert required <= set(taken)  # only the pre-due reminder can be skipped
@@ -164,3 +178,12 @@ def test_policies_are_checked_and_name_the_field():
             {"id": "r", "anchor": "purchase", "offset_days": 40, "channel": "email",
              "action": "remind"}]})
     assert Policy.from_json(default_policy("cancel").to_json()) == default_policy("cancel")
+    for action, offset in (("announce", 0), ("announce", -3), ("handover", 0), ("cancel", -1)):
+        with pytest.raises(ConfigurationError, match="needs an overdue claim"):
+            Policy.from_json({"steps": [{"id": "x", "anchor": "due", "offset_days": offset,
+                                         "channel": "letter" if action == "announce"
+                                         else "none", "action": action}]})
+    Policy.from_json({"steps": [{"id": "x", "anchor": "due", "offset_days": -3,
+                                 "channel": "letter", "action": "remind"},
+                                {"id": "y", "anchor": "due", "offset_days": 1,
+                                 "channel": "letter", "action": "announce"}]})

@@ -106,14 +106,18 @@ def test_authorise_activate_and_credit_write_meta_and_notes(client, kit, shop_ap
         ("POST", "/orders/4711/notes", note(
             "Invoice payment of 549.73 EUR authorised by local (reference BP4711/3333). "
             + marker(kit, "authorised"))),
-        ("PUT", "/orders/4711", meta(**invoice, open_amount="549.73", currency="EUR",
-                                     state="active")),
+        ("PUT", "/orders/4711", meta(**invoice, invoiced_amount="549.73",
+                                     credited_amount="0.00", paid_amount="0.00",
+                                     charges_amount="0.00", open_amount="549.73",
+                                     currency="EUR", state="active")),
         ("POST", "/orders/4711/notes", note(
             "Invoice INV-000001 issued for 549.73 EUR. The buyer pays 549.73 EUR to "
             f"DE25100200304000000000, reference BP4711/3333, by {due}. "
             + marker(kit, "activated"))),
-        ("PUT", "/orders/4711", meta(**invoice, open_amount="466.43", currency="EUR",
-                                     state="active")),
+        ("PUT", "/orders/4711", meta(**invoice, invoiced_amount="549.73",
+                                     credited_amount="83.30", paid_amount="0.00",
+                                     charges_amount="0.00", open_amount="466.43",
+                                     currency="EUR", state="active")),
         ("POST", "/orders/4711/notes", note(
             "Partial credit of 83.30 EUR: credit note CN-000001. " + marker(kit, "credited"))),
     ]

@@ -34,6 +34,7 @@ __all__ = [
     "BankTransactionRecord",
     "Base",
     "Buyer",
+    "Charge",
     "CreditProfile",
     "Delivery",
     "DunningStep",
@@ -426,10 +427,52 @@ class Receivable(Base):
 
     invoice: Mapped[Invoice] = relationship()
     steps: Mapped[list[DunningStep]] = relationship(order_by="DunningStep.id")
+    charges: Mapped[list[Charge]] = relationship(order_by="Charge.kind")
 
     @property
     def open_amount(self) -> int:
+        """The principal still open: invoiced, less credit notes and payments."""
         return self.gross - self.credited - self.paid
+
+    @property
+    def charges_open(self) -> int:
+        """The charges claimed (fee, interest) not yet paid or waived."""
+        return sum(charge.open for charge in self.charges)
+
+    @property
+    def owed(self) -> int:
+        """What the buyer still owes on this invoice: principal and charges."""
+        return self.open_amount + self.charges_open
+
+
+class Charge(Base):
+    """What default adds to an invoice and a notice (or the hand-over) claimed from the
+    buyer, a receivable of its own: ``kind`` ``fee`` (the flat fee) or ``interest``.
+
+    ``claimed`` grows with each notice that states more; payments go to charges before the
+    principal (``paid``); ``waived`` is what the merchant let go, on ``waived_on``, after
+    which no more of the kind is claimed.
+    """
+
+    __tablename__ = "charges"
+    __table_args__ = (UniqueConstraint("receivable_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receivable_id: Mapped[int] = mapped_column(Integer, ForeignKey("receivables.id"),
+                                               index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    claimed: Mapped[int] = mapped_column(default=0)
+    paid: Mapped[int] = mapped_column(default=0)
+    waived: Mapped[int] = mapped_column(default=0)
+    waived_on: Mapped[date | None] = mapped_column(Date)
+    waive_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def open(self) -> int:
+        return self.claimed - self.paid - self.waived
 
 
 class DunningStep(Base):
@@ -473,7 +516,8 @@ class HandoverBatch(Base):
 
 
 class Payment(Base):
-    """Money the buyer paid towards an invoice, once per ``idempotency_key``."""
+    """Money the buyer paid towards an invoice, once per ``idempotency_key``: towards its
+    ``principal``, or a charge (``fee``, ``interest``)."""
 
     __tablename__ = "payments"
 
@@ -484,6 +528,8 @@ class Payment(Base):
                                                index=True)
     amount: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
+    part: Mapped[str] = mapped_column(String(16), default="principal",
+                                      server_default="principal")
     booked_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(140))
     source: Mapped[str] = mapped_column(String(32))

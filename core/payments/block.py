@@ -265,7 +265,7 @@ def to_text(block: PaymentBlock, language: str = "en") -> str:
 
 def payment_blocks(ledger: Ledger, order: Order) -> list[PaymentBlock]:
     """One block per invoice of the order that has a receivable, the one due first first,
-    each asking what is still open on it."""
+    each asking what is still owed on it (principal and charges claimed)."""
     merchant = order.connection.merchant
     rows = ledger.session.execute(
         select(Invoice, Receivable).join(Receivable, Receivable.invoice_id == Invoice.id)
@@ -275,7 +275,7 @@ def payment_blocks(ledger: Ledger, order: Order) -> list[PaymentBlock]:
         PaymentBlock(
             account_holder=merchant.account_holder, iban=invoice.iban, bic=invoice.bic,
             reference=invoice.creditor_reference or invoice.payment_reference,
-            due_on=invoice.due_on, amount=max(receivable.open_amount, 0),
+            due_on=invoice.due_on, amount=max(receivable.owed, 0),
             currency=invoice.currency, invoice_number=invoice.number)
         for invoice, receivable in rows
     ]

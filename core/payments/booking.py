@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,11 +71,12 @@ def _latest_order(ledger: Ledger, buyer_id: int) -> int:
 
 
 def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,
-           order_id: int | None, method: str) -> int:
-    """Pay the buyer's open invoices with the transfer (the named order's first); what is
-    left becomes the buyer's credit. Returns the amount paid."""
-    receivables = [r for r in payable(ledger, buyer_id=buyer_id, first_order_id=order_id)
+           order_ids: Sequence[int], method: str) -> int:
+    """Pay the buyer's open invoices with the transfer (the named orders' first, the one
+    due first first); what is left becomes the buyer's credit. Returns the amount paid."""
+    receivables = [r for r in payable(ledger, buyer_id=buyer_id, first_order_ids=order_ids)
                    if r.currency == record.currency]
+    order_id = order_ids[0] if order_ids else None
     allocations, left = pay(ledger, receivables, record.amount, booked_on=record.booked_on,
                             reference=record.remittance[:140] or record.creditor_reference,
                             source="bank", key=record.key[:48], transaction_id=record.id)
@@ -152,7 +153,7 @@ def book_transaction(ledger: Ledger, matcher: Matcher, transaction: BankTransact
         return record.status, record
     match: Match = Match("none") if transaction.reversal else matcher.match(transaction)
     if match.certain and match.buyer_id is not None:
-        _apply(ledger, record, match.buyer_id, match.order_id, match.method)
+        _apply(ledger, record, match.buyer_id, match.order_ids, match.method)
     elif match.method == "proposal":
         record.status, record.proposed_order_id = "proposed", match.order_id
         record.buyer_id = match.buyer_id
@@ -236,7 +237,7 @@ def assign(ledger: Ledger, transaction_id: int, order: Order | None = None) -> i
         order = ledger.session.get(Order, record.proposed_order_id)
     if order.buyer_id is None:
         raise ConfigurationError(f"order {order.shop_order_id} has no invoice yet")
-    return _apply(ledger, record, order.buyer_id, order.id, "manual")
+    return _apply(ledger, record, order.buyer_id, (order.id,), "manual")
 
 
 def refund_credit(ledger: Ledger, buyer_id: int, amount: int | None = None, *,

@@ -5,6 +5,11 @@ In this order: the credited per-buyer virtual IBAN; the payment reference
 case, other separators, lines cut in the middle); an ISO 11649 ``RF`` creditor reference of
 a merchant that gives them out; else the amount and the payer's name, only proposed for the
 merchant to confirm.
+
+A transfer may name several orders (``BP4809/3333 BP4810/3333``): when each reference reads
+as exactly one order and all are the same buyer's, it pays them, the one due first first.
+A reference that could be two orders, names an order of that merchant that does not exist,
+or orders of different buyers make it a proposal only.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from stdnum import iso11649
 from core.ledger.models import Buyer, Invoice, Merchant, Order, Receivable, ShopConnection
 from core.payments.transactions import BankTransaction
 
-__all__ = ["Match", "Matcher", "creditor_references", "reference_candidates"]
+__all__ = ["Match", "Matcher", "creditor_references", "reference_candidates",
+           "reference_groups"]
 
 SEPARATORS = "/.-_:\\|"
 _TOKEN = re.compile(rf"[0-9A-Za-z{re.escape(SEPARATORS)}]+")
@@ -35,11 +41,17 @@ MAX_CANDIDATES = 64
 @dataclass(frozen=True, slots=True)
 class Match:
     """What a transfer was matched to: ``method`` is ``virtual_iban``, ``reference``,
-    ``rf``, ``proposal`` (to be confirmed) or ``none``."""
+    ``rf``, ``proposal`` (to be confirmed) or ``none``; ``order_ids`` the orders its
+    references name, in the order named."""
 
     method: str
     buyer_id: int | None = None
-    order_id: int | None = None
+    order_ids: tuple[int, ...] = ()
+
+    @property
+    def order_id(self) -> int | None:
+        """The order named first."""
+        return self.order_ids[0] if self.order_ids else None
 
     @property
     def certain(self) -> bool:
@@ -61,13 +73,16 @@ def _splits(token: str) -> list[tuple[str, str]]:
     return found
 
 
-def reference_candidates(lines: Sequence[str]) -> list[tuple[str, int]]:
-    """Every (order number, merchant id) a remittance text may name as ``BP<order>/<id>``,
-    the likeliest first; the ledger tells which exists."""
-    variants = ("".join(lines), " ".join(lines))
-    found: dict[tuple[str, int], None] = {}
-    for text in variants:
-        for hit in _BP.finditer(text):
+def reference_groups(lines: Sequence[str]) -> list[list[tuple[str, int]]]:
+    """Per ``BP`` in a remittance text, every (order number, merchant id) it may name as
+    ``BP<order>/<id>``, the likeliest first; the ledger tells which exists. The lines are
+    read both glued and apart (a bank may cut a reference anywhere): ``B\\s*P`` is found
+    the same number of times in both, so the n-th of each is the same reference."""
+    groups: list[dict[tuple[str, int], None]] = []
+    for text in ("".join(lines), " ".join(lines)):
+        for n, hit in enumerate(_BP.finditer(text)):
+            if n == len(groups):
+                groups.append({})
             tail = text[hit.end():hit.end() + 80]
             for squeezed in (re.sub(r"\s+", "", tail), re.sub(r"\s+", "/", tail.strip())):
                 token = _TOKEN.match(squeezed)
@@ -75,7 +90,16 @@ def reference_candidates(lines: Sequence[str]) -> list[tuple[str, int]]:
                     continue
                 for order, merchant in _splits(token.group()):
                     for number in (order, order.upper(), order.lower()):
-                        found.setdefault((number, int(merchant)), None)
+                        groups[n].setdefault((number, int(merchant)), None)
+    return [list(group)[:MAX_CANDIDATES] for group in groups if group][:MAX_CANDIDATES]
+
+
+def reference_candidates(lines: Sequence[str]) -> list[tuple[str, int]]:
+    """Every (order number, merchant id) a remittance text may name as ``BP<order>/<id>``,
+    the likeliest first."""
+    found: dict[tuple[str, int], None] = {}
+    for group in reference_groups(lines):
+        found.update(dict.fromkeys(group))
     return list(found)[:MAX_CANDIDATES]
 
 
@@ -116,15 +140,16 @@ class Matcher:
             buyer_id = self.session.scalar(select(Buyer.id).where(
                 Buyer.virtual_iban == transaction.credited_iban.replace(" ", "").upper()))
             if buyer_id is not None:
-                order_id = by_reference.order_id if by_reference is not None \
-                    and by_reference.certain and by_reference.buyer_id == buyer_id else None
-                return Match("virtual_iban", buyer_id, order_id)
+                named = by_reference.order_ids if by_reference is not None \
+                    and by_reference.certain and by_reference.buyer_id == buyer_id else ()
+                return Match("virtual_iban", buyer_id, named)
         if by_reference is not None:
             return by_reference
         return self._proposal(transaction)
 
     def _by_reference(self, transaction: BankTransaction) -> Match | None:
-        candidates = reference_candidates(transaction.remittance)
+        groups = reference_groups(transaction.remittance)
+        candidates = [reading for group in groups for reading in group]
         if not candidates:
             return None
         rows = self.session.execute(
@@ -134,12 +159,28 @@ class Matcher:
             .where(Order.buyer_id.is_not(None))).all()
         if not rows:
             return None
-        rank = {candidate: n for n, candidate in enumerate(candidates)}
-        rows = sorted(rows, key=lambda r: rank[(r.order_number, r.merchant_id)])
-        # two orders fit different readings (BP10015: 1001 of merchant 5, or 100 of 15):
-        # only a guess, for the merchant to confirm
-        certain = len({row.id for row in rows}) == 1
-        return Match("reference" if certain else "proposal", rows[0].buyer_id, rows[0].id)
+        found = {(row.order_number, row.merchant_id): row for row in rows}
+        merchants = {row.merchant_id for row in rows}
+        named: dict[int, int] = {}  # order id -> buyer id, in the order named
+        certain = True
+        for group in groups:
+            orders = {found[r].id: found[r].buyer_id for r in group if r in found}
+            if len(orders) > 1:
+                # two orders fit different readings (BP10015: 1001 of merchant 5, or 100 of
+                # 15): only a guess, for the merchant to confirm
+                certain = False
+            elif not orders and any(merchant in merchants for _, merchant in group):
+                certain = False  # names an order of that merchant that does not exist
+            for order_id, buyer_id in orders.items():
+                named.setdefault(order_id, buyer_id)
+        if not named:
+            return None
+        buyers = set(named.values())
+        first_buyer = next(iter(named.values()))
+        if certain and len(buyers) == 1:
+            return Match("reference", first_buyer, tuple(named))
+        return Match("proposal", first_buyer, tuple(o for o, b in named.items()
+                                                    if b == first_buyer))
 
     def _by_rf(self, transaction: BankTransaction) -> Match | None:
         for reference in creditor_references(transaction):
@@ -150,7 +191,7 @@ class Matcher:
                 .where(Invoice.creditor_reference == reference, Merchant.rf_references,
                        Order.buyer_id.is_not(None)).limit(1)).first()
             if row is not None:
-                return Match("rf", row.buyer_id, row.id)
+                return Match("rf", row.buyer_id, (row.id,))
         return None
 
     def _proposal(self, transaction: BankTransaction) -> Match:
@@ -169,5 +210,5 @@ class Matcher:
             .order_by(Receivable.due_on, Receivable.id).limit(50)).all()
         for row in rows:
             if words & _name_words(row.company):
-                return Match("proposal", row.buyer_id, row.id)
+                return Match("proposal", row.buyer_id, (row.id,))
         return Match("none")

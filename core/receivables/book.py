@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 
 from core.errors import ConfigurationError, NotFound
-from core.ledger.models import Buyer, Invoice, Merchant, Order, Payment, Receivable
+from core.ledger.models import Buyer, Charge, Invoice, Merchant, Order, Payment, Receivable
 from core.ledger.store import Ledger
+from core.receivables.charges import charge_of, split
 from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
 from core.writeback.notices import payment_notice
 
@@ -25,6 +26,7 @@ __all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit", "buy
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
 ENDED = ("settled", "cancelled")
+PAID_FOR = {"principal": "payment", "fee": "flat fee paid", "interest": "default interest paid"}
 
 
 def open_receivable(ledger: Ledger, invoice: Invoice, *, purchased_on: date,
@@ -44,7 +46,7 @@ def open_receivable(ledger: Ledger, invoice: Invoice, *, purchased_on: date,
 
 
 def _settle_if_paid(receivable: Receivable) -> None:
-    if receivable.open_amount <= 0 and receivable.status not in ENDED:
+    if receivable.owed <= 0 and receivable.status not in ENDED:
         receivable.status, receivable.next_step_on = "settled", None
 
 
@@ -88,12 +90,16 @@ class Allocation:
 
 
 def payable(ledger: Ledger, *, buyer_id: int | None = None, order_id: int | None = None,
-            first_order_id: int | None = None) -> list[Receivable]:
-    """What a payment can go to, locked: the open receivables of one order, or of one buyer
-    (those of ``first_order_id`` first), each group the one due first first. A cancelled
-    receivable takes no payment."""
+            first_order_ids: Sequence[int] = ()) -> list[Receivable]:
+    """What a payment can go to, locked: the receivables of one order, or of one buyer
+    (those of the orders ``first_order_ids`` first), that owe
+    principal or charges, each group the one due first first. A cancelled receivable takes
+    no payment."""
+    charged = select(Charge.receivable_id).where(
+        Charge.claimed - Charge.paid - Charge.waived > 0)
     query = select(Receivable).where(
-        Receivable.gross - Receivable.credited - Receivable.paid > 0,
+        (Receivable.gross - Receivable.credited - Receivable.paid > 0)
+        | Receivable.id.in_(charged),
         Receivable.status.not_in(("cancelled", "cancelling")))
     if order_id is not None:
         query = query.where(Receivable.order_id == order_id)
@@ -102,42 +108,49 @@ def payable(ledger: Ledger, *, buyer_id: int | None = None, order_id: int | None
             Order.buyer_id == buyer_id)
     found = ledger.session.scalars(query.order_by(Receivable.due_on, Receivable.id)
                                    .with_for_update(of=Receivable)).all()
-    return sorted(found, key=lambda r: r.order_id != first_order_id)
+    return sorted(found, key=lambda r: r.order_id not in first_order_ids)
 
 
 def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booked_on: date,
         reference: str | None, source: str, key: str,
         transaction_id: int | None = None) -> tuple[list[Allocation], int]:
-    """Book ``amount`` against ``receivables`` in their order, each taking what it has
-    open; returns the allocations and what is left over. A receivable paid in full is
-    settled, which ends its dunning. Payments of the buyer to the merchant directly
+    """Book ``amount`` against ``receivables`` in their order, each taking what it owes:
+    its charges first, then its principal (:func:`core.receivables.charges.split`);
+    returns the allocations and what is left over. A receivable paid in full is settled,
+    which ends its dunning. Payments of the buyer to the merchant directly
     (``source="direct"``) are journalled as such: the statement deducts them."""
     allocations, left = [], amount
-    kind = "direct_payment" if source == "direct" else "payment"
     for n, receivable in enumerate(receivables):
-        take = min(left, receivable.open_amount)
-        if take <= 0:
+        parts = split(receivable, left)
+        if not parts:
             break
-        part_key = f"{key}:{n}"
-        ledger.session.add(Payment(
-            merchant_id=receivable.merchant_id, order_id=receivable.order_id,
-            receivable_id=receivable.id, amount=take, currency=receivable.currency,
-            booked_on=booked_on, reference=reference, source=source,
-            idempotency_key=part_key, transaction_id=transaction_id))
-        receivable.paid += take
+        for part, charge, take in parts:
+            part_key = f"{key}:{n}" if charge is None else f"{key}:{n}:{part}"
+            ledger.session.add(Payment(
+                merchant_id=receivable.merchant_id, order_id=receivable.order_id,
+                receivable_id=receivable.id, amount=take, currency=receivable.currency,
+                part=part, booked_on=booked_on, reference=reference, source=source,
+                idempotency_key=part_key, transaction_id=transaction_id))
+            if charge is None:
+                receivable.paid += take
+                kind = "direct_payment" if source == "direct" else "payment"
+            else:
+                charge.paid += take
+                kind = "charge_payment"
+            ledger.journal(merchant_id=receivable.merchant_id, order_id=receivable.order_id,
+                           kind=kind, amount=-take, currency=receivable.currency,
+                           idempotency_key=part_key,
+                           description=f"{PAID_FOR[part]} {reference or ''}".strip(),
+                           document_number=receivable.invoice.number)
         _settle_if_paid(receivable)
         if receivable.status == "settled":
             # the buyer's credit limit grows with invoices paid on time (the risk engine
             # reads this book, hence the late import)
             from core.risk.limits import payment_settled
             payment_settled(ledger.session, receivable, booked_on)
-        allocations.append(Allocation(receivable.id, take))
-        left -= take
-        ledger.journal(merchant_id=receivable.merchant_id, order_id=receivable.order_id,
-                       kind=kind, amount=-take, currency=receivable.currency,
-                       idempotency_key=part_key,
-                       description=f"{kind.replace('_', ' ')} {reference or ''}".strip(),
-                       document_number=receivable.invoice.number)
+        taken = sum(take for _, _, take in parts)
+        allocations.append(Allocation(receivable.id, taken))
+        left -= taken
     ledger.session.flush()
     by_id = {r.id: r.order_id for r in receivables}
     _tell_shops(ledger, [(by_id[a.receivable_id], a.amount) for a in allocations],
@@ -168,12 +181,16 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
     booked = list(ledger.session.scalars(select(Payment).where(
         Payment.idempotency_key.like(f"{digest}:%")).order_by(Payment.id)))
     if booked:  # booked before: the same allocations
-        return [Allocation(p.receivable_id, p.amount) for p in booked]
+        per_receivable: dict[int, int] = {}
+        for p in booked:
+            per_receivable[p.receivable_id] = per_receivable.get(p.receivable_id, 0) + p.amount
+        return [Allocation(r, amount) for r, amount in per_receivable.items()]
     receivables = payable(ledger, order_id=order.id)
-    if amount > sum(r.open_amount for r in receivables):
+    owed = sum(r.owed for r in receivables)
+    if amount > owed:
         raise ConfigurationError(
             f"the payment exceeds what order {order.shop_order_id} has open "
-            f"({sum(r.open_amount for r in receivables)} minor units)")
+            f"({owed} minor units)")
     allocations, _ = pay(ledger, receivables, amount, booked_on=booked_on,
                          reference=reference, source=source, key=digest)
     return allocations
@@ -182,8 +199,9 @@ def record_payment(ledger: Ledger, order: Order, amount: int, *, booked_on: date
 def reverse_payments(ledger: Ledger, payments: Sequence[Payment], *, booked_on: date,
                      key: str, transaction_id: int | None = None) -> int:
     """Undo ``payments`` (the bank returned the transfer): each is booked back, its
-    receivable owes it again, and a receivable that was settled by it is open again, so
-    its dunning goes on from ``booked_on``. Returns the amount reversed."""
+    receivable owes it again (principal or charge, as it was paid), and a receivable that
+    was settled by it is open again, so its dunning goes on from ``booked_on`` with the
+    steps not yet taken. Returns the amount reversed."""
     reversed_total = 0
     for n, payment in enumerate(payments):
         receivable = ledger.session.scalars(select(Receivable).where(
@@ -192,17 +210,21 @@ def reverse_payments(ledger: Ledger, payments: Sequence[Payment], *, booked_on: 
         ledger.session.add(Payment(
             merchant_id=payment.merchant_id, order_id=payment.order_id,
             receivable_id=receivable.id, amount=-payment.amount, currency=payment.currency,
-            booked_on=booked_on, reference=payment.reference, source="reversal",
-            idempotency_key=part_key, transaction_id=transaction_id))
-        receivable.paid -= payment.amount
-        if receivable.status == "settled" and receivable.open_amount > 0:
+            part=payment.part, booked_on=booked_on, reference=payment.reference,
+            source="reversal", idempotency_key=part_key, transaction_id=transaction_id))
+        if payment.part == "principal":
+            receivable.paid -= payment.amount
+        else:
+            charge_of(ledger, receivable, payment.part).paid -= payment.amount
+        if receivable.status == "settled" and receivable.owed > 0:
             if receivable.stop_reason:  # its dunning was stopped: it stays stopped
                 receivable.status = "stopped"
             else:
                 receivable.status, receivable.next_step_on = "open", booked_on
         reversed_total += payment.amount
         ledger.journal(merchant_id=payment.merchant_id, order_id=payment.order_id,
-                       kind="payment_reversal", amount=payment.amount,
+                       kind="payment_reversal" if payment.part == "principal"
+                       else "charge_payment_reversal", amount=payment.amount,
                        currency=payment.currency, idempotency_key=part_key,
                        description=f"payment returned by the bank {payment.reference or ''}"
                        .strip(), document_number=receivable.invoice.number)
@@ -297,7 +319,7 @@ def resume_dunning(ledger: Ledger, order: Order) -> int:
     run plans what is due. Returns how many receivables resumed."""
     resumed = 0
     for receivable in receivables_of(ledger, order, for_update=True):
-        if receivable.status == "stopped" and receivable.open_amount > 0:
+        if receivable.status == "stopped" and receivable.owed > 0:
             receivable.status, receivable.stop_reason = "open", None
             receivable.next_step_on = datetime.now(UTC).date()
             resumed += 1
@@ -313,7 +335,7 @@ def extend_due_date(ledger: Ledger, order: Order, days: int) -> int:
         raise ConfigurationError("extend the due date by 1 to 90 days")
     moved = 0
     for receivable in receivables_of(ledger, order, for_update=True):
-        if receivable.status in ("open", "stopped") and receivable.open_amount > 0:
+        if receivable.status in ("open", "stopped") and receivable.owed > 0:
             receivable.due_on += timedelta(days=days)
             receivable.next_step_on = datetime.now(UTC).date()
             moved += 1

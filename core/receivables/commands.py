@@ -30,11 +30,14 @@ from core.receivables.book import (
     receivables_of,
     stop_dunning,
 )
+from core.receivables.charges import waive
 from core.receivables.policy import FINAL_CHOICES, Policy
 from core.receivables.schedule import timeline
 from core.receivables.tick import DailyTick, view_of
 
 __all__ = ["dunning"]
+
+CHARGE_NAMES = {"fee": "flat fee", "interest": "default interest"}
 
 
 @click.group()
@@ -79,6 +82,13 @@ def dunning_show(shop: str, order_id: str) -> None:
                        + (f" ({r.stop_reason})" if r.stop_reason else "")
                        + (f", in default since {r.default_on}" if r.default_on
                           and r.default_on <= today and r.status == "open" else ""))
+            for charge in r.charges:
+                waived = f", waived {money(charge.waived, r.currency)} on {charge.waived_on} " \
+                    f"({charge.waive_reason})" if charge.waived_on else ""
+                click.echo(f"  {CHARGE_NAMES[charge.kind]} claimed "
+                           f"{money(charge.claimed, r.currency)}, paid "
+                           f"{money(charge.paid, r.currency)}{waived}, open "
+                           f"{money(charge.open, r.currency)}")
             if r.handover_batch_id is not None:
                 batch = session.get(HandoverBatch, r.handover_batch_id)
                 click.echo(f"  handed over in batch {batch.id} on {batch.created_on}: "
@@ -113,6 +123,26 @@ def _step_text(step: DunningStep) -> str:
     if step.error:
         parts.append(f"error: {step.error}")
     return "; ".join(parts)
+
+
+@dunning.command("waive")
+@click.argument("shop")
+@click.argument("order_id")
+@click.option("--reason", required=True, help="Why the merchant lets the charges go.")
+def dunning_waive(shop: str, order_id: str, reason: str) -> None:
+    """Waive an order's flat fee and default interest: those claimed and open, and any the
+    dunning would claim later (recorded, and shown in the statement)."""
+    kit = kit_or_fail()
+    try:
+        with session_scope(kit.engine) as session:
+            ledger = Ledger(session)
+            order = ledger.find_order(shop, order_id)
+            waived = waive(ledger, order, reason, datetime.now(UTC).date())
+            currency = order.currency
+    except InvoicekitError as exc:
+        fail(exc)
+    click.echo(f"charges of order {order_id} waived: {money(waived, currency)} open; no "
+               "more will be claimed")
 
 
 @dunning.command("stop")

@@ -8,6 +8,12 @@ outcome to record), an ``email``, a ``letter`` or ``none``; its action is ``remi
 partner) or ``cancel`` (the order, as unpaid). A policy ends with at most one hand-over or
 cancellation.
 
+No policy can dun a claim that is not yet due: a reminder that falls on or before the due
+date is worded as a friendly note of the payment coming up (no charges, no threat), an
+announcing letter waits until the day after the due date, a hand-over or cancellation until
+the announced deadline has passed (:mod:`core.receivables.schedule`); steps counted from
+the due date that announce, hand over or cancel must lie after it.
+
 The default is the documented timeline counted from the purchase: day 1 after-sales call,
 day 5 payment reminder by e-mail, day 10 first letter, day 20 second letter announcing the
 hand-over, day 30 hand-over to the collection partner (or, where the merchant chose it,
@@ -31,6 +37,9 @@ class Anchor(StrEnum):
     INVOICE = "invoice"
     DUE = "due"
     INSTALLMENT_DUE = "installment_due"
+
+
+DUE_ANCHORS = (Anchor.DUE, Anchor.INSTALLMENT_DUE)
 
 
 class Channel(StrEnum):
@@ -129,6 +138,12 @@ def _check(policy: Policy) -> None:
     for step in policy.steps:
         if step.channel is Channel.CALL and step.action is not Action.REMIND:
             raise ConfigurationError(f"step {step.id!r}: a call can only remind")
+        if step.action is not Action.REMIND and step.anchor in DUE_ANCHORS \
+                and step.offset_days < 1:
+            raise ConfigurationError(
+                f"step {step.id!r}: a {step.action.value} needs an overdue claim; count it "
+                "from the due date with offset_days of 1 or more (before the due date only "
+                "reminders are sent, worded as a note of the payment coming up)")
 
 
 FINAL_CHOICES = ("collection", "cancel")

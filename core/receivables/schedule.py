@@ -5,6 +5,10 @@ The steps' days come from the policy's anchors, with three rules:
 * **the clock starts with the invoice**: when the invoice is issued after the day of the
   first step counted from the purchase (an order activated late), those steps all move by
   the delay, keeping their spacing;
+* **no dunning notice for a claim not yet due**: the announcing letter (the last reminder,
+  which threatens the hand-over) goes out the day after the due date at the earliest, and
+  a reminder taken on or before the due date is worded as a friendly note of the payment
+  coming up (:func:`notice_kind`), with no charges;
 * **no hand-over or cancellation before the due date has passed**, nor before the deadline
   the announcing letter set (``PAY_WITHIN`` after it, at the earliest the due date) passed;
 * **one step a day**: when several steps are due (the tick did not run for days), the
@@ -21,7 +25,8 @@ from types import MappingProxyType
 
 from core.receivables.policy import Action, Anchor, Policy, Step
 
-__all__ = ["PAY_WITHIN", "Decision", "Planned", "ReceivableView", "decide", "timeline"]
+__all__ = ["PAY_WITHIN", "Decision", "Planned", "ReceivableView", "decide", "notice_kind",
+           "timeline"]
 
 ONE_DAY = timedelta(days=1)
 PAY_WITHIN = timedelta(days=7)  # the deadline a reminder sets, at the earliest the due date
@@ -87,6 +92,8 @@ def timeline(r: ReceivableView, policy: Policy) -> tuple[Planned, ...]:
     for day, n, step in nominal:
         if step.anchor is Anchor.PURCHASE:
             day += delay
+        if step.action is Action.ANNOUNCE:
+            day = max(day, r.due_on + ONE_DAY)
         if step.action.is_final:
             deadlines = [max(r.due_on, a + PAY_WITHIN) for a in announced]
             day = max(day, r.due_on + ONE_DAY, *(d + ONE_DAY for d in deadlines))
@@ -112,3 +119,15 @@ def decide(r: ReceivableView, policy: Policy, today: date) -> Decision:
     if first.step.action.is_final or not later:
         return Decision(take=first, skip=skip)
     return Decision(take=first, skip=skip, next_on=max(later[0].on, today + ONE_DAY))
+
+
+def notice_kind(action: Action, day: date, due_on: date) -> str:
+    """How a step's notice is worded: ``cancellation``; ``upcoming`` (a friendly note of the
+    payment coming up, never a dunning notice: the claim is not overdue before the day
+    after its due date); else ``final`` for the announcing letter, ``reminder`` for the
+    others."""
+    if action is Action.CANCEL:
+        return "cancellation"
+    if day <= due_on:
+        return "upcoming"
+    return "final" if action is Action.ANNOUNCE else "reminder"

@@ -48,12 +48,18 @@ from core.ledger.models import (
     ShopConnection,
 )
 from core.ledger.store import Ledger
-from core.receivables import law
+from core.receivables import charges, law
 from core.receivables.book import CHOICE_WINDOW, first_invoice_day, policy_of
 from core.receivables.documents import Notice, render_email, render_letter
 from core.receivables.mail import MailSettings, Outbox
 from core.receivables.policy import Action, Channel, Policy, Step, default_policy
-from core.receivables.schedule import PAY_WITHIN, Decision, ReceivableView, decide
+from core.receivables.schedule import (
+    PAY_WITHIN,
+    Decision,
+    ReceivableView,
+    decide,
+    notice_kind,
+)
 from core.risk.limits import claim_handed_over
 from core.snapshot import Buyer
 from core.state import Status
@@ -99,7 +105,7 @@ def view_of(receivable: Receivable) -> ReceivableView:
     """What :func:`decide` needs of a stored receivable."""
     return ReceivableView(
         purchased_on=receivable.purchased_on, issued_on=receivable.issued_on,
-        due_on=receivable.due_on, open_amount=receivable.open_amount,
+        due_on=receivable.due_on, open_amount=receivable.owed,
         status=receivable.status, installment=receivable.installment is not None,
         taken={s.step_id: s.taken_on for s in receivable.steps if s.status != "skipped"},
         skipped=frozenset(s.step_id for s in receivable.steps if s.status == "skipped"))
@@ -220,8 +226,11 @@ class DailyTick:
         session.add(row)
         report.taken[step.id] += 1
         if step.action is Action.HANDOVER:
+            # the charges the law allows today go with the claim: claimed now
+            self._claim_charges(session, receivable, self._charges_due(session, receivable, day),
+                                f"r{receivable.id}-{step.id}")
             receivable.status, receivable.next_step_on = "handed_over", None
-            _journal(session, receivable, "handover", receivable.open_amount,
+            _journal(session, receivable, "handover", receivable.owed,
                      "handed over to the collection partner")
             claim_handed_over(session, receivable, receivable.invoice.number)
         elif step.action is Action.CANCEL:
@@ -234,16 +243,29 @@ class DailyTick:
             receivable.status = "cancelling"
         if step.channel in (Channel.EMAIL, Channel.LETTER):
             row.notice = self._notice(session, receivable, step, day)
-            if row.notice["fee"]:  # the flat fee is claimed once per invoice
-                _journal(session, receivable, "dunning_fee", row.notice["fee"],
-                         "flat fee for late payment claimed from the buyer")
 
     def _charges(self, session: Session, receivable: Receivable, day: date) -> law.Charges:
+        """What the law allows in all on ``day`` (nothing outside Germany)."""
         merchant = session.get(Merchant, receivable.merchant_id)
         if merchant.country != "DE":
             return law.Charges()
         return self.law.charges(principal=receivable.open_amount, currency=receivable.currency,
                                 in_default_from=_default_on(receivable), on=day)
+
+    def _charges_due(self, session: Session, receivable: Receivable, day: date,
+                     ) -> charges.ChargesDue:
+        """The charges a notice (or the hand-over) states on ``day``: those claimed and
+        open, and what the law allows beyond them."""
+        allowed = self._charges(session, receivable, day)
+        return charges.due_now(receivable, fee=allowed.fee, interest=allowed.interest)
+
+    @staticmethod
+    def _claim_charges(session: Session, receivable: Receivable, due: charges.ChargesDue,
+                       key: str) -> None:
+        ledger = Ledger(session)
+        for kind, amount in (("fee", due.new_fee), ("interest", due.new_interest)):
+            charges.claim(ledger, receivable, kind, amount, key=f"{key}:{kind}",
+                          document_number=receivable.invoice.number)
 
     def _notice(self, session: Session, receivable: Receivable, step: Step,
                 day: date) -> dict[str, Any]:
@@ -253,14 +275,12 @@ class DailyTick:
         order = session.get(Order, receivable.order_id)
         merchant = session.get(Merchant, receivable.merchant_id)
         buyer = order.snapshot["buyer"]
-        if step.action is Action.CANCEL:
-            kind, charges = "cancellation", law.Charges()
-        elif step.action is Action.REMIND and day < receivable.due_on:
-            kind, charges = "upcoming", law.Charges()
-        else:
-            kind = "final" if step.action is Action.ANNOUNCE else "reminder"
-            charges = self._charges(session, receivable, day)
-        pay_by = None if kind == "cancellation" else max(receivable.due_on, day + PAY_WITHIN)
+        kind = notice_kind(step.action, day, receivable.due_on)
+        stated = self._charges_due(session, receivable, day) \
+            if kind in ("reminder", "final") else charges.ChargesDue()
+        interest = self._charges(session, receivable, day) if stated.interest else None
+        pay_by = {"cancellation": None, "upcoming": receivable.due_on}.get(
+            kind, max(receivable.due_on, day + PAY_WITHIN))
         return {
             "key": f"r{receivable.id}-{step.id}", "kind": kind,
             "language": _language(buyer.get("language"), merchant),
@@ -273,10 +293,15 @@ class DailyTick:
             "installment": [receivable.installment, receivable.installments]
             if receivable.installment else None,
             "currency": receivable.currency, "principal": receivable.open_amount,
-            "fee": charges.fee, "interest": charges.interest,
-            "interest_rate": str(charges.interest_rate) if charges.interest else None,
-            "interest_from": charges.interest_from.isoformat()
-            if charges.interest and charges.interest_from else None,
+            "fee": stated.fee, "interest": stated.interest,
+            "interest_rate": str(interest.interest_rate)
+            if interest and interest.interest_rate is not None else None,
+            "interest_from": interest.interest_from.isoformat()
+            if interest and interest.interest_from else None,
+            # what the notice claims anew, recorded once it went out; and what was open
+            # before, so a notice no longer true is not sent
+            "claims": {"fee": stated.new_fee, "interest": stated.new_interest},
+            "charges_open": stated.fee_open + stated.interest_open,
             "payment_reference": invoice.payment_reference, "iban": invoice.iban,
             "bic": invoice.bic, "account_holder": merchant.account_holder,
         }
@@ -330,7 +355,8 @@ class DailyTick:
                 if receivable.status == "cancelling":
                     continue  # the buyer is told once the order is cancelled
                 notice = notice_from_json(step.notice or {})
-                void = _no_longer_true(notice, receivable)
+                void = _no_longer_true(notice, receivable) or _charges_changed(
+                    step.notice or {}, receivable)
                 if void:
                     step.status, step.error = "void", void
                     continue
@@ -352,7 +378,13 @@ class DailyTick:
             step = session.get(DunningStep, step_id)
             if exc is None:
                 step.status, step.delivered_to, step.error = "done", where, None
-                receivable = session.get(Receivable, step.receivable_id)
+                receivable = session.scalars(select(Receivable).where(
+                    Receivable.id == step.receivable_id).with_for_update()
+                    .execution_options(populate_existing=True)).one()
+                claims = (step.notice or {}).get("claims") or {}
+                self._claim_charges(session, receivable, charges.ChargesDue(
+                    new_fee=claims.get("fee", 0), new_interest=claims.get("interest", 0)),
+                    (step.notice or {}).get("key", f"step{step.id}"))
                 receivable.default_on = _default_on(receivable)
                 report.delivered += 1
             elif isinstance(exc, RetryableError):
@@ -410,7 +442,7 @@ class DailyTick:
         connection = session.get(ShopConnection, order.connection_id)
         buyer = Buyer(**order.snapshot["buyer"])
         reminders = [s.taken_on for s in receivable.steps if _is_written_reminder(s)]
-        charges = self._charges(session, receivable, day)
+        held = {charge.kind: charge.open for charge in receivable.charges}
         default = _default_on(receivable)
         return Claim(
             merchant_id=merchant.id, merchant_name=merchant.name, shop=connection.name,
@@ -420,7 +452,7 @@ class DailyTick:
             installment=f"{receivable.installment}/{receivable.installments}"
             if receivable.installment else None,
             currency=receivable.currency, principal=receivable.open_amount,
-            fee=charges.fee, interest=charges.interest, as_of=day,
+            fee=held.get("fee", 0), interest=held.get("interest", 0), as_of=day,
             default_on=default if default <= day else None,
             payment_reference=invoice.payment_reference, buyer_company=buyer.company or "",
             buyer_name=_contact(order.snapshot["buyer"]),
@@ -476,6 +508,16 @@ def _no_longer_true(notice: Notice, receivable: Receivable) -> str | None:
         return f"receivables management ended ({receivable.status})"
     if receivable.open_amount != notice.principal:
         return "the amount open changed since the notice was decided"
+    if receivable.due_on != notice.due_on:
+        return "the due date changed since the notice was decided"
+    return None
+
+
+def _charges_changed(notice: dict[str, Any], receivable: Receivable) -> str | None:
+    """Why a notice may not go out because the charges it states changed meanwhile."""
+    before = notice.get("charges_open")
+    if before is not None and before != receivable.charges_open:
+        return "the charges open changed since the notice was decided"
     return None
 
 

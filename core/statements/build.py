@@ -35,7 +35,9 @@ BATCH = 2000  # journal rows fetched at a time
 # Amounts in the journal are seen from the buyer (an invoice adds to what is owed); the
 # statement shows them as the merchant reads them. The provider pays the merchant what it
 # invoices, takes back credit notes, fees and what the buyer paid the merchant directly;
-# what buyers pay the provider does not change the payout.
+# what buyers pay the provider does not change the payout. The charges of default (flat
+# fee, interest) are the provider's: claimed, received, returned and waived, they are
+# shown and leave the payout as it is.
 LINE_TYPES: dict[str, tuple[str, int, int]] = {
     "authorisation": ("authorisation", 1, 0),
     "declined": ("declined", 1, 0),
@@ -51,6 +53,10 @@ LINE_TYPES: dict[str, tuple[str, int, int]] = {
     "fee": ("fee", 1, -1),
     "fee_vat": ("fee_vat", 1, -1),
     "dunning_fee": ("dunning_fee", 1, 0),
+    "default_interest": ("default_interest", 1, 0),
+    "charge_payment": ("charges_received", -1, 0),
+    "charge_payment_reversal": ("charges_returned", -1, 0),
+    "charge_waiver": ("charges_waived", 1, 0),
     "handover": ("handover", 1, 0),
 }
 OTHER = ("other", 1, 0)

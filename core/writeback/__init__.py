@@ -9,4 +9,5 @@ retries (``outbox``), and the kit's observer plugin that queues one for every ou
 # The machine-readable values a write-back can carry, as the shop stores them (WooCommerce
 # order meta and Shopware custom fields, each prefixed ``invoicekit_``).
 FIELDS = ("provider", "provider_order_id", "invoice_ids", "payment_reference", "iban", "bic",
-          "due_date", "open_amount", "currency", "state", "decline_reason")
+          "due_date", "invoiced_amount", "credited_amount", "paid_amount", "charges_amount",
+          "open_amount", "currency", "state", "decline_reason")

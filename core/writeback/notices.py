@@ -15,6 +15,7 @@ from core.ledger.store import Ledger
 from core.money import money_text, to_decimal
 from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
 from core.payments.block import payment_blocks, printed_reference
+from core.receivables.balance import balance_of
 from core.state import OrderState, Status, apply, decline
 from core.writeback import FIELDS
 from core.writeback.outbox import queue_writeback
@@ -55,6 +56,11 @@ def order_values(ledger: Ledger, order: Order, state: OrderState,
             values["state"] = "paid"
     else:
         values["open_amount"] = str(to_decimal(state.open_amount, currency))
+    balance = balance_of(ledger, order)
+    if balance is not None:
+        values.update({f"{name}_amount": str(to_decimal(amount, currency)) for name, amount in (
+            ("invoiced", balance.invoiced), ("credited", balance.credited),
+            ("paid", balance.paid), ("charges", balance.charges), ("open", balance.open))})
     if state.status is Status.DECLINED and state.decline_reason:
         values["decline_reason"] = state.decline_reason
     return {key: values[key] for key in FIELDS if key in values}

@@ -1,0 +1,64 @@
+"""What an order of the local provider stands at: invoiced, credited, paid, charges, open.
+
+One reading for every place that shows it (``invoicekit orders show``, the back office,
+the write-back to the shop), so they agree: ``open = invoiced - credited - paid + charges``,
+where ``paid`` is all the buyer paid (principal and charges) and ``charges`` what default
+added and was claimed, less what the merchant waived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.ledger.models import Order, Receivable
+from core.ledger.store import Ledger
+
+__all__ = ["Balance", "balance_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Amounts in minor units of ``currency``."""
+
+    currency: str
+    invoiced: int
+    credited: int
+    paid: int
+    charges: int  # claimed, less waived
+    charges_paid: int
+    charges_waived: int
+
+    @property
+    def charges_open(self) -> int:
+        return self.charges - self.charges_paid
+
+    @property
+    def open(self) -> int:
+        return self.invoiced - self.credited - self.paid + self.charges
+
+    def as_dict(self) -> dict[str, int]:
+        return {"invoiced": self.invoiced, "credited": self.credited, "paid": self.paid,
+                "charges": self.charges, "charges_paid": self.charges_paid,
+                "charges_open": self.charges_open, "charges_waived": self.charges_waived,
+                "open": self.open}
+
+
+def balance_of(ledger: Ledger, order: Order) -> Balance | None:
+    """The order's balance over its receivables; ``None`` when it has none (not invoiced
+    yet, or a remote provider's order)."""
+    receivables = ledger.session.scalars(select(Receivable).where(
+        Receivable.order_id == order.id)).all()
+    if not receivables:
+        return None
+    charges = [charge for r in receivables for charge in r.charges]
+    charges_paid = sum(c.paid for c in charges)
+    return Balance(
+        currency=order.currency,
+        invoiced=sum(r.gross for r in receivables),
+        credited=sum(r.credited for r in receivables),
+        paid=sum(r.paid for r in receivables) + charges_paid,
+        charges=sum(c.claimed - c.waived for c in charges),
+        charges_paid=charges_paid,
+        charges_waived=sum(c.waived for c in charges))
