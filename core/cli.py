@@ -44,7 +44,6 @@ from core.scaffold import KINDS, create_plugin
 from core.schemas import load_snapshot
 from core.statements.commands import statements
 from core.sync.commands import orders_preview, shops_sync
-from core.sync.poll import NOT_MAPPED
 from core.users import create_user
 from core.writeback.commands import writebacks
 
@@ -464,14 +463,8 @@ def shops_show(shop: str) -> None:
             last = session.scalars(select(ShopSync).where(ShopSync.connection_id == c.id)
                                    .order_by(ShopSync.id.desc()).limit(1)).first()
             if last is not None:
-                unmapped = [d for d in last.drift if d.get("drift") == NOT_MAPPED]
                 outcome = f"failed: {last.error}" if last.error else \
-                    f"{last.orders_read} read, {last.fed} new, " \
-                    f"{len(last.drift) - len(unmapped)} drifted"
-                if unmapped:
-                    outcome += (f", {len(unmapped)} not mapped (replay after fixing: "
-                                "invoicekit deliveries replay "
-                                + " ".join(str(d["delivery"]) for d in unmapped) + ")")
+                    f"{last.orders_read} read, {last.fed} new, {len(last.drift)} drifted"
                 click.echo(f"  last poll {last.started_at:%Y-%m-%d %H:%M} UTC: {outcome}")
     except InvoicekitError as exc:
         fail(exc)
