@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from core.cli import main
@@ -231,3 +233,28 @@ def test_a_payment_returned_after_the_planned_hand_over_is_dunned_before_it_is_h
     with session_scope(engine, write=False) as session:
         letter = session.scalars(select(Receivable)).one().steps[3].notice
     assert letter["kind"] == "final" and letter["fee"] == 0  # not in default before it
+
+
+@given(principal=st.integers(0, 10**9), fee=st.integers(0, 10**6),
+       interest=st.integers(0, 10**7), paid_fee=st.integers(0, 10**6),
+       amount=st.integers(0, 2 * 10**9))
+def test_a_payment_is_split_costs_interest_principal_to_the_cent(principal, fee, interest,
+                                                                 paid_fee, amount):
+    from core.ledger.models import Receivable as Row
+    from core.receivables.charges import split
+
+    paid_fee = min(paid_fee, fee)
+    receivable = Row(gross=principal, credited=0, paid=0, currency="EUR")
+    receivable.charges = [Charge(kind="fee", claimed=fee, paid=paid_fee, waived=0),
+                          Charge(kind="interest", claimed=interest, paid=0, waived=0)]
+    parts = split(receivable, amount)
+    owed = principal + fee - paid_fee + interest
+    assert sum(take for _, _, take in parts) == min(amount, owed)
+    assert [part for part, _, _ in parts] == [
+        part for part, open_ in (("fee", fee - paid_fee), ("interest", interest),
+                                 ("principal", principal)) if open_][:len(parts)]
+    for n, (_part, charge, take) in enumerate(parts):
+        assert take > 0
+        assert take <= (principal if charge is None else charge.open)
+        if n < len(parts) - 1:  # every part but the last is paid in full
+            assert take == (principal if charge is None else charge.open)
