@@ -296,6 +296,10 @@ def test_proposed_payments_are_confirmed_for_the_own_orders_only(office, kit):
     with session_scope(kit.engine) as session:
         receivable = session.scalars(select(Receivable)).one()
         assert (receivable.status, receivable.paid) == ("settled", 549_73)
+    order_page = office.get(f"/office/orders/{order_id(kit, '1001')}").get_data(as_text=True)
+    assert '<dd id="paid">549.73 EUR</dd>' in order_page
+    assert '<dd id="open">0.00 EUR</dd>' in order_page
+    assert '<dd id="charges">0.00 EUR (paid 0.00)</dd>' in order_page
 
 
 def test_return_lines_credits_their_value(office, kit):
