@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from core.money import to_decimal
 from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
 __all__ = ["AppResponse", "Claim", "Company", "CompanyCheck", "CreditAssessment", "CreditFacts",
-           "FetchedOrder", "OrderContext", "ParsedDelivery", "PlatformInfo", "ProviderEvent",
-           "ProviderInfo", "WriteBack"]
+           "Eligibility", "FetchedOrder", "OrderContext", "ParsedDelivery", "PlatformInfo",
+           "ProviderEvent", "ProviderInfo", "WriteBack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,58 @@ class CompanyCheck:
     reasons: tuple[str, ...] = ()
     source: str = "format"
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """The decision: approved, or declined with machine-readable ``reasons``.
+
+    Limits are EUR cents: ``limit`` the buyer's limit for this decision, ``exposure`` what
+    the buyer owes on the instance before this cart, ``cart_eur`` the cart in EUR (rounded
+    up). ``fee`` and ``fee_vat`` are the merchant's fee in the cart's currency.
+    """
+
+    approved: bool
+    reasons: tuple[str, ...]
+    currency: str
+    total: int
+    fee: int
+    fee_vat: int
+    fee_percent: Decimal
+    buyer_key: str
+    company: CompanyCheck | None = None
+    score: int | None = None
+    limit: int | None = None
+    exposure: int | None = None
+    cart_eur: int | None = None
+    notes: tuple[str, ...] = ()
+    new_buyer: bool = False  # the buyer has no credit profile yet: the initial limit applies
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as the API answers it and the order stores it (amounts as text)."""
+        def eur(cents: int) -> str:
+            return str(to_decimal(cents, "EUR"))
+
+        limit = None
+        if self.limit is not None and self.exposure is not None and self.cart_eur is not None:
+            limit = {"currency": "EUR", "limit": eur(self.limit),
+                     "used": eur(self.exposure + self.cart_eur),
+                     "available": eur(max(0, self.limit - self.exposure))}
+        return {
+            "decision": "approved" if self.approved else "declined",
+            "reasons": list(self.reasons),
+            "currency": self.currency,
+            "amount": str(to_decimal(self.total, self.currency)),
+            "fee": {"percent": str(self.fee_percent),
+                    "amount": str(to_decimal(self.fee, self.currency)),
+                    "vat": str(to_decimal(self.fee_vat, self.currency))},
+            "company": None if self.company is None else {
+                "status": self.company.status, "reasons": list(self.company.reasons),
+                "source": self.company.source},
+            "score": self.score,
+            "limit": limit,
+            "notes": list(self.notes),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from core.context import (
     CompanyCheck,
     CreditAssessment,
     CreditFacts,
+    Eligibility,
     FetchedOrder,
     OrderContext,
     ParsedDelivery,
@@ -37,7 +38,6 @@ from core.operations import (
 from core.snapshot import OrderSnapshot
 
 if TYPE_CHECKING:
-    from core.risk.decide import Eligibility
     from core.risk.rules import Cart
 
 __all__ = ["OPERATION_HOOKS", "Hooks"]

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         CompanyCheck,
         CreditAssessment,
         CreditFacts,
+        Eligibility,
         FetchedOrder,
         OrderContext,
         ParsedDelivery,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     )
     from core.ledger.store import Ledger
     from core.operations import Authorisation, Lookup, Operation, OperationResult, Refusal
-    from core.risk.decide import Eligibility
     from core.risk.rules import Cart
     from core.snapshot import OrderSnapshot
 

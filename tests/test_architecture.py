@@ -47,3 +47,41 @@ def test_only_the_entry_point_knows_the_local_provider():
 def test_built_in_plugins_are_declared_in_setup_cfg():
     setup_cfg = (CORE.parent / "setup.cfg").read_text(encoding="utf-8")
     assert "invoicekit =\n    local = core.local_provider.plugin" in setup_cfg
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(CORE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Which core modules each core module imports, anywhere in it (late imports inside
+    functions and typing-only imports count too: they hide a circle, they do not break it)."""
+    names = {_module_name(path) for path in core_modules()}
+    graph: dict[str, set[str]] = {}
+    for path in core_modules():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps |= {node.module} & names
+                deps |= {f"{node.module}.{alias.name}" for alias in node.names} & names
+            elif isinstance(node, ast.Import):
+                deps |= {alias.name for alias in node.names} & names
+        graph[_module_name(path)] = deps - {_module_name(path)}
+    return graph
+
+
+def test_no_import_circles_in_core():
+    graph = _import_graph()
+    circles = []
+    for start in graph:  # a path from a module's imports back to itself is a circle
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module == start:
+                circles.append(start)
+                break
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+    assert circles == []

@@ -26,7 +26,7 @@ from core.ledger.store import Ledger
 from core.payments.booking import assign, book_transaction, refund_credit
 from core.payments.matching import Matcher, creditor_references, reference_candidates
 from core.payments.transactions import BankTransaction
-from core.receivables.book import payment_history
+from core.receivables.history import payment_history
 from core.schemas import load_snapshot
 from orders import order_data
 from timeline import CART, DAY0, at, receivable, rf_of, run, steps

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from stdnum import iso11649
 
 from core import hookimpl
-from core.context import OrderContext, ProviderInfo
+from core.context import Eligibility, OrderContext, ProviderInfo
 from core.errors import ConfigurationError, PermanentError
 from core.ledger.models import Invoice, Order
 from core.ledger.store import Ledger
@@ -23,7 +23,6 @@ from core.money import allocate
 from core.operations import Authorisation, Operation, OperationKind, OperationResult
 from core.payments.block import payment_blocks, to_json
 from core.receivables.book import apply_credit, open_receivable
-from core.risk.decide import Eligibility
 
 NAME = "local"
 MAX_REFERENCE_LENGTH = 35  # SEPA remittance and EPC QR limit of BP<order>/<merchant>

@@ -4,28 +4,26 @@ and payments, stopped by the merchant or a dispute. The daily tick reads what is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import select, update
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.models import Buyer, Charge, Invoice, Merchant, Order, Payment, Receivable
 from core.ledger.store import Ledger
 from core.receivables.charges import charge_of, split
+from core.receivables.history import ENDED
 from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
+from core.risk.limits import payment_settled
 from core.writeback.notices import payment_notice
 
-__all__ = ["CHOICE_WINDOW", "Allocation", "PaymentHistory", "apply_credit", "buyer_receivables",
-           "change_buyer_credit", "choose_policy", "extend_due_date", "history_of",
-           "open_receivable", "pay",
-           "payable", "payment_history", "policy_of", "receivables_of", "record_payment",
-           "resume_dunning", "reverse_payments", "stop_dunning"]
+__all__ = ["CHOICE_WINDOW", "Allocation", "apply_credit", "change_buyer_credit", "choose_policy",
+           "extend_due_date", "open_receivable", "pay", "payable", "policy_of", "receivables_of",
+           "record_payment", "resume_dunning", "reverse_payments", "stop_dunning"]
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
-ENDED = ("settled", "cancelled")
 PAID_FOR = {"principal": "payment", "fee": "flat fee paid", "interest": "default interest paid"}
 
 
@@ -144,9 +142,7 @@ def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booke
                            document_number=receivable.invoice.number)
         _settle_if_paid(receivable)
         if receivable.status == "settled":
-            # the buyer's credit limit grows with invoices paid on time (the risk engine
-            # reads this book, hence the late import)
-            from core.risk.limits import payment_settled
+            # the buyer's credit limit grows with invoices paid on time
             payment_settled(ledger.session, receivable, booked_on)
         taken = sum(take for _, _, take in parts)
         allocations.append(Allocation(receivable.id, taken))
@@ -248,50 +244,6 @@ def change_buyer_credit(ledger: Ledger, buyer: Buyer, amount: int, *, order_id: 
                    amount=-amount, currency=currency, idempotency_key=key,
                    description=description)
     ledger.session.flush()
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentHistory:
-    """How a buyer paid its invoices: what the risk assessment grows credit limits on."""
-
-    invoices_paid: int
-    paid_on_time: int
-    paid_late: int
-    amount_paid: int
-    open_overdue: int
-
-
-def buyer_receivables(ledger: Ledger, buyer_ids: Collection[int] | Select[Any]) -> list[Any]:
-    """Every receivable of these buyer records (one buyer with several merchants has one per
-    merchant): order, currency, status, due day, paid, ``open`` and ``last_paid_on``."""
-    last_paid = select(func.max(Payment.booked_on)).where(
-        Payment.receivable_id == Receivable.id).correlate(Receivable).scalar_subquery()
-    return list(ledger.session.execute(
-        select(Receivable.order_id, Receivable.currency, Receivable.status, Receivable.due_on,
-               Receivable.paid,
-               (Receivable.gross - Receivable.credited - Receivable.paid).label("open"),
-               last_paid.label("last_paid_on"))
-        .join(Order, Order.id == Receivable.order_id)
-        .where(Order.buyer_id.in_(buyer_ids))))
-
-
-def history_of(rows: Sequence[Any], today: date) -> PaymentHistory:
-    """The payment record in :func:`buyer_receivables` rows: invoices paid in full (on time:
-    by the due date) and those overdue ``today``."""
-    settled = [r for r in rows
-               if r.status == "settled" and r.paid > 0 and r.last_paid_on is not None]
-    on_time = sum(1 for r in settled if r.last_paid_on <= r.due_on)
-    return PaymentHistory(
-        invoices_paid=len(settled), paid_on_time=on_time, paid_late=len(settled) - on_time,
-        amount_paid=sum(int(r.paid) for r in rows),
-        open_overdue=sum(1 for r in rows if r.open > 0 and r.due_on < today
-                         and r.status not in ENDED))
-
-
-def payment_history(ledger: Ledger, buyer_id: int, today: date | None = None) -> PaymentHistory:
-    """How the buyer paid its invoices, and how many are overdue now."""
-    return history_of(buyer_receivables(ledger, [buyer_id]),
-                      today or datetime.now(UTC).date())
 
 
 def stop_dunning(ledger: Ledger, order: Order, reason: str) -> int:

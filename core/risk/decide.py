@@ -10,18 +10,18 @@ checkout that breaks a rule asks no register.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, date, datetime
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING
 from typing import Any
 
 from sqlalchemy import select
 
-from core.context import Company, CompanyCheck
+from core.context import Company, CompanyCheck, Eligibility
 from core.hooks import Hooks
 from core.ledger.models import Merchant, Order, Product
 from core.ledger.store import Ledger
-from core.money import percent_of, to_decimal
+from core.money import percent_of
 from core.risk.limits import credit_facts, identity_key, open_profile, profile_of
 from core.risk.policy import RiskPolicy, load_policy, terms_of, to_eur
 from core.risk.rules import Cart, CartLine, Checkout, decline_reasons
@@ -30,58 +30,6 @@ from core.snapshot import OrderSnapshot
 __all__ = ["Eligibility", "decide", "decide_placement"]
 
 STRICTNESS = {"valid": 0, "unknown": 1, "invalid": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class Eligibility:
-    """The decision: approved, or declined with machine-readable ``reasons``.
-
-    Limits are EUR cents: ``limit`` the buyer's limit for this decision, ``exposure`` what
-    the buyer owes on the instance before this cart, ``cart_eur`` the cart in EUR (rounded
-    up). ``fee`` and ``fee_vat`` are the merchant's fee in the cart's currency.
-    """
-
-    approved: bool
-    reasons: tuple[str, ...]
-    currency: str
-    total: int
-    fee: int
-    fee_vat: int
-    fee_percent: Decimal
-    buyer_key: str
-    company: CompanyCheck | None = None
-    score: int | None = None
-    limit: int | None = None
-    exposure: int | None = None
-    cart_eur: int | None = None
-    notes: tuple[str, ...] = ()
-    new_buyer: bool = False  # the buyer has no credit profile yet: the initial limit applies
-
-    def to_json(self) -> dict[str, Any]:
-        """The decision as the API answers it and the order stores it (amounts as text)."""
-        def eur(cents: int) -> str:
-            return str(to_decimal(cents, "EUR"))
-
-        limit = None
-        if self.limit is not None and self.exposure is not None and self.cart_eur is not None:
-            limit = {"currency": "EUR", "limit": eur(self.limit),
-                     "used": eur(self.exposure + self.cart_eur),
-                     "available": eur(max(0, self.limit - self.exposure))}
-        return {
-            "decision": "approved" if self.approved else "declined",
-            "reasons": list(self.reasons),
-            "currency": self.currency,
-            "amount": str(to_decimal(self.total, self.currency)),
-            "fee": {"percent": str(self.fee_percent),
-                    "amount": str(to_decimal(self.fee, self.currency)),
-                    "vat": str(to_decimal(self.fee_vat, self.currency))},
-            "company": None if self.company is None else {
-                "status": self.company.status, "reasons": list(self.company.reasons),
-                "source": self.company.source},
-            "score": self.score,
-            "limit": limit,
-            "notes": list(self.notes),
-        }
 
 
 def _combined(checks: list[CompanyCheck]) -> CompanyCheck:

@@ -25,7 +25,7 @@ from core.context import CreditFacts
 from core.ledger.models import Buyer, CreditProfile, LimitChange, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import money_text
-from core.receivables.book import ENDED, buyer_receivables, history_of
+from core.receivables.history import ENDED, buyer_receivables, history_of
 from core.risk.policy import RiskPolicy, load_policy, to_eur
 
 __all__ = ["claim_handed_over", "credit_facts", "grown_limit", "identity_key", "open_profile",
