@@ -18,7 +18,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from core.errors import PayloadError
 from core.legal_forms import guess_legal_form
-from core.money import exponent, is_known_currency
+from core.money import allocate, exponent, is_known_currency, to_decimal, to_minor
 from core.schemas import flatten_errors, load_snapshot
 from core.snapshot import OrderSnapshot
 
@@ -165,6 +165,38 @@ def _rate(taxes: list[dict[str, Any]], rates: Mapping[int, Decimal], net: str, t
     return str((tax_d * 100 / net_d).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def _taxes_by_rate(taxes: list[dict[str, Any]], rates: Mapping[int, Decimal], money: _Money,
+                   path: str) -> dict[Decimal, str]:
+    """A line's tax per rate, as WooCommerce lists it in ``taxes`` (rates it knows only)."""
+    by_rate: dict[Decimal, Decimal] = {}
+    for n, entry in enumerate(taxes):
+        amount = Decimal(money(entry.get("total"), f"{path}.{n}.total"))
+        if amount and entry["id"] in rates:
+            rate = rates[entry["id"]]
+            by_rate[rate] = by_rate.get(rate, Decimal(0)) + amount
+    return {rate: str(amount) for rate, amount in sorted(by_rate.items())}
+
+
+def _split_by_rate(line_id: str, kind: str, name: str, net: str,
+                   tax_by_rate: Mapping[Decimal, str], before: list[dict[str, Any]],
+                   currency: str) -> list[dict[str, Any]]:
+    """A fee or shipping line WooCommerce taxed at several rates (a fee of a mixed cart is
+    taxed in proportion to the order's other lines per rate: ``WC_Order_Item_Fee::
+    calculate_taxes``) as one line per rate, ``<line id>@<rate>``: each rate's tax as
+    WooCommerce gives it, the net split in proportion to the net per rate of the lines read
+    before it (WooCommerce gives no net per rate), so the parts add up to the line."""
+    weights = {rate: 0 for rate in tax_by_rate}
+    for line in before:
+        rate = Decimal(line["tax_rate"])
+        if line["kind"] != "fee" and rate in weights:
+            weights[rate] += abs(to_minor(line["net"], currency))
+    rates = list(tax_by_rate)
+    nets = allocate(to_minor(net, currency), [weights[rate] for rate in rates])
+    return [_line(f"{line_id}@{rate.normalize():f}", kind, name, 1,
+                  str(to_decimal(part, currency)), tax_by_rate[rate], str(rate))
+            for rate, part in zip(rates, nets, strict=True)]
+
+
 def _meta(order: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     values = {m["key"]: m.get("value") for m in order["meta_data"]}
     for key in keys:
@@ -195,16 +227,20 @@ def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any]
     money = _Money(currency)
     rates = {t["rate_id"]: Decimal(str(t["rate_percent"])) for t in order["tax_lines"]
              if t.get("rate_percent") is not None}
-    lines = []
+    lines: list[dict[str, Any]] = []
     for key, kind, prefix in (("line_items", "product", ""), ("shipping_lines", "shipping",
                                                                "shipping-"),
                               ("fee_lines", "fee", "fee-")):
         for i, item in enumerate(order[key]):
             net = money(item["total"], f"{key}.{i}.total")
             tax = money(item["total_tax"], f"{key}.{i}.total_tax")
-            lines.append(_line(f"{prefix}{item['id']}", kind,
-                               item.get("name") or item.get("method_title") or kind,
-                               item.get("quantity", 1), net, tax,
+            name = item.get("name") or item.get("method_title") or kind
+            line_id = f"{prefix}{item['id']}"
+            by_rate = _taxes_by_rate(item["taxes"], rates, money, f"{key}.{i}.taxes")
+            if kind != "product" and len(by_rate) > 1:
+                lines += _split_by_rate(line_id, kind, name, net, by_rate, lines, currency)
+                continue
+            lines.append(_line(line_id, kind, name, item.get("quantity", 1), net, tax,
                                _rate(item["taxes"], rates, net, tax), item.get("sku")))
     discounts = [
         {"code": c["code"], "amount": str(
