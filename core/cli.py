@@ -44,6 +44,7 @@ from core.scaffold import KINDS, create_plugin
 from core.schemas import load_snapshot
 from core.statements.commands import statements
 from core.sync.commands import orders_preview, shops_sync
+from core.sync.poll import NOT_MAPPED
 from core.users import create_user
 from core.writeback.commands import writebacks
 
@@ -448,7 +449,8 @@ def shops_show(shop: str) -> None:
             capabilities = sorted(k.value for k in platform.capabilities) if platform else []
             hidden = {"consumer_secret", "client_secret", "pending_secret", "writeback_secret"}
             settings = {k: ("***" if k in hidden else v)
-                        for k, v in c.platform_settings.items()}
+                        for k, v in c.platform_settings.items()
+                        if k != "used_registrations"}  # bookkeeping of the app handshake
             click.echo(f"{c.name}: {c.platform} shop of merchant {c.merchant_id}, provider "
                        f"{c.provider}")
             if c.external_id:
@@ -463,8 +465,14 @@ def shops_show(shop: str) -> None:
             last = session.scalars(select(ShopSync).where(ShopSync.connection_id == c.id)
                                    .order_by(ShopSync.id.desc()).limit(1)).first()
             if last is not None:
+                unmapped = [d for d in last.drift if d.get("drift") == NOT_MAPPED]
                 outcome = f"failed: {last.error}" if last.error else \
-                    f"{last.orders_read} read, {last.fed} new, {len(last.drift)} drifted"
+                    f"{last.orders_read} read, {last.fed} new, " \
+                    f"{len(last.drift) - len(unmapped)} drifted"
+                if unmapped:
+                    outcome += (f", {len(unmapped)} not mapped (replay after fixing: "
+                                "invoicekit deliveries replay "
+                                + " ".join(str(d["delivery"]) for d in unmapped) + ")")
                 click.echo(f"  last poll {last.started_at:%Y-%m-%d %H:%M} UTC: {outcome}")
     except InvoicekitError as exc:
         fail(exc)

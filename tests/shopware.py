@@ -15,14 +15,14 @@ SHOP_ID = "Xk2vT9qLm4RwZ8Pc"
 SHOP_URL = "https://shop.beispiel-b2b.de"
 
 
-def registration(merchant: int = 3333, shop_id: str = SHOP_ID,
-                 shop_secret: str | None = None) -> tuple[str, dict[str, str]]:
+def registration(merchant: int = 3333, shop_id: str = SHOP_ID, shop_secret: str | None = None,
+                 timestamp: int | None = None) -> tuple[str, dict[str, str]]:
     """The query string and headers of Shopware's registration request, signed with the app
     secret of the merchant's manifest."""
     from plugins.shopware.registration import app_secret_for
 
     query = (f"merchant={merchant}&shop-id={shop_id}&shop-url={SHOP_URL}"
-             f"&timestamp={int(time.time())}")
+             f"&timestamp={timestamp or int(time.time())}")
     app_secret = app_secret_for({"app_name": APP_NAME, "app_secret": APP_SECRET}, merchant)
     headers = {"shopware-app-signature": hex_hmac(app_secret, query), "sw-version": "6.6.9.0"}
     if shop_secret:

@@ -201,7 +201,8 @@ def test_manifest_command_of_the_doc_renders_the_manifest(tmp_path):
         f"{public_url}/apps/shopware/register?merchant=3333"
     assert root.findtext("setup/secret") == app_secret_for(app, 3333) != app["app_secret"]
     webhooks = root.findall("webhooks/webhook")
-    assert {w.get("url") for w in webhooks} == {f"{public_url}/webhooks/shopware"}
-    assert {w.get("event") for w in webhooks} == set(EVENT_STATUS)
+    assert {w.get("url") for w in webhooks} == {f"{public_url}/webhooks/shopware",
+                                                f"{public_url}/apps/shopware/deleted"}
+    assert {w.get("event") for w in webhooks} == set(EVENT_STATUS) | {"app.deleted"}
     for event in EVENT_STATUS:  # the doc lists what each event does
         assert f"`{event}`" in shopware_doc(), event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import responses
@@ -103,7 +104,7 @@ def test_confirmation_signed_with_another_secret_is_401(sw):
 def test_re_registration_rotates_and_keeps_the_old_secret_briefly(sw):
     kit, client = sw
     old = register(client)
-    new = register(client, shop_secret=old)
+    new = register(client, shop_secret=old, timestamp=int(time.time()) + 1)
     assert new != old
     body, headers = webhook("checkout.order.placed", order(), old, "e" * 32)
     assert client.post("/webhooks/shopware", data=body, headers=headers).status_code == 202
@@ -116,11 +117,21 @@ def test_re_registration_rotates_and_keeps_the_old_secret_briefly(sw):
         assert connection.valid_secrets(later) == [new]
 
 
-def test_unsigned_re_registration_is_refused(sw):
+def test_a_re_registration_signed_by_the_app_alone_is_accepted(sw):
+    # what Shopware sends when the shop's URL changed (AbstractAppUrlChangeStrategy::
+    # reRegisterApp through PrivateHandshake: the app signature only)
     _, client = sw
-    register(client)
-    query, headers = registration()  # app-signed, but without the shop's signature
-    assert client.get(f"/apps/shopware/register?{query}", headers=headers).status_code == 401
+    old = register(client)
+    new = register(client, timestamp=int(time.time()) + 1)
+    assert new != old
+
+
+def test_a_registration_request_is_used_once(sw):
+    _, client = sw
+    query, headers = registration()
+    assert client.get(f"/apps/shopware/register?{query}", headers=headers).status_code == 200
+    replay = client.get(f"/apps/shopware/register?{query}", headers=headers)
+    assert replay.status_code == 401 and "secret" not in replay.json
 
 
 SEARCH = f"{SHOP_URL}/api/search/order"
@@ -249,7 +260,7 @@ def test_manifest_names_the_kit_and_the_merchant():
     assert f"<registrationUrl>{PUBLIC}/apps/shopware/register?merchant=3333</registrationUrl>" \
         in xml
     assert "<secret>s3cret&amp;</secret>" in xml
-    assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == 9
+    assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == 11
     json.dumps(xml)  # plain text, no placeholders left
     assert "PUBLIC_URL" not in xml and "APP_SECRET" not in xml
 
@@ -269,19 +280,18 @@ def test_a_pre_created_shop_registers_without_a_shop_signature(sw):
 def test_reset_registration_lets_a_reinstalled_app_register(sw):
     kit, client = sw
     register(client)
-    query, headers = registration()  # a reinstalled app: no shop signature
-    assert client.get(f"/apps/shopware/register?{query}", headers=headers).status_code == 401
     with session_scope(kit.engine) as session:
         connection = session.scalars(select(ShopConnection)).one()
         connection.platform_settings = {}
         connection.secrets = []
-    register(client)
+    register(client, timestamp=int(time.time()) + 1)
 
 
-def test_a_shop_with_a_secret_cannot_be_taken_over_without_it(sw):
+def test_a_wrong_shop_signature_on_re_registration_is_refused(sw):
     _, client = sw
     register(client)
-    query, headers = registration()  # knows the app secret, not the shop's secret
+    query, headers = registration(shop_secret="not-the-shops-secret",
+                                  timestamp=int(time.time()) + 1)
     assert client.get(f"/apps/shopware/register?{query}", headers=headers).status_code == 401
 
 

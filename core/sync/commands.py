@@ -47,16 +47,26 @@ def shops_sync(shop: str, since: str | None) -> None:
     except InvoicekitError as exc:
         fail(exc)
     kit.queue.send_writebacks()
+    unmapped = report.not_mapped
     click.echo(f"{shop}: {report.read} order(s) modified since "
                f"{report.since:%Y-%m-%d %H:%M} UTC read, {report.ignored} not by invoice, "
-               f"{len(report.fed)} new to the kit")
+               f"{len(report.fed)} new to the kit"
+               + (f", {len(unmapped)} not mapped" if unmapped else ""))
+    for entry in unmapped:
+        click.echo(f"  not mapped {entry['order_id']}: {entry['reason']} "
+                   f"(delivery {entry['delivery']})")
     for entry in report.drift:
+        if entry in unmapped:
+            continue
         kit_side = f", kit {entry['kit']}" if "kit" in entry else ""
         click.echo(f"  drift {entry['order_number']} ({entry['order_id']}): "
                    f"{entry['drift'].replace('_', ' ')} (shop {entry['shop']}{kit_side})")
     for line in processed:
         click.echo(line)
-    if any(": dead" in line or ": retrying" in line for line in processed):
+    if unmapped:
+        click.echo("  replay an order that was not mapped once it is fixed: invoicekit "
+                   "deliveries replay <delivery>")
+    if unmapped or any(": dead" in line or ": retrying" in line for line in processed):
         sys.exit(1)
 
 

@@ -7,10 +7,16 @@ down is found here. Each order read becomes a stored delivery of the platform's 
 twice), processed by the queue; an order whose webhook arrives later as well finds its
 operations done, by their keys. The drift is what the ledger had missed when the poll read
 the shop: orders it never saw, and orders whose amounts or status differ.
+
+An order the platform plugin cannot map (a payload it refuses) does not stop the poll: it is
+stored as a dead delivery with the reason, its body kept, so that it is listed with the
+other failed deliveries and can be replayed once the order or the plugin is fixed; the poll
+reports it (``not_mapped``) and reads on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,22 +25,31 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from core.errors import ConfigurationError, InvoicekitError, describe
+from core.context import FetchedOrder, ParsedDelivery
+from core.errors import (
+    ConfigurationError,
+    InvoicekitError,
+    PayloadError,
+    RetryableError,
+    describe,
+)
 from core.hooks import Hooks
 from core.inbox import store_delivery
 from core.ledger.db import session_scope
-from core.ledger.models import Order, ShopConnection, ShopSync
+from core.ledger.models import Delivery, Order, ShopConnection, ShopSync
 from core.ledger.store import Ledger
 from core.money import money_text
 from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 
-__all__ = ["OVERLAP", "SyncReport", "drift_of", "sync_all", "sync_shop"]
+__all__ = ["NOT_MAPPED", "OVERLAP", "SyncReport", "drift_of", "sync_all", "sync_shop"]
 
 log = logging.getLogger(__name__)
 
 # Each poll reads a little before the last one ended: shop clocks and commits lag.
 OVERLAP = timedelta(minutes=5)
+# The drift entry of an order the plugin could not map.
+NOT_MAPPED = "not_mapped"
 
 
 @dataclass
@@ -48,6 +63,11 @@ class SyncReport:
     ignored: int = 0
     fed: list[int] = field(default_factory=list)
     drift: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def not_mapped(self) -> list[dict[str, Any]]:
+        """The orders the plugin could not map: ``order_id``, ``reason``, ``delivery``."""
+        return [entry for entry in self.drift if entry["drift"] == NOT_MAPPED]
 
 
 def drift_of(shop_view: OrderSnapshot, kit_view: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -103,8 +123,14 @@ def sync_shop(engine: Engine, hooks: Hooks, shop: str, *, since: datetime | None
     try:
         for fetched in orders:
             report.read += 1
-            parsed = hooks.parse_delivery(platform, shop, fetched.body, fetched.headers,
-                                          settings)
+            try:
+                parsed = hooks.parse_delivery(platform, shop, fetched.body, fetched.headers,
+                                              settings)
+            except RetryableError:
+                raise
+            except Exception as exc:  # one order the plugin cannot map stops nothing else
+                report.drift.append(_not_mapped(engine, connection_id, fetched, exc))
+                continue
             if parsed.ignored:
                 report.ignored += 1
                 continue
@@ -137,6 +163,30 @@ def sync_shop(engine: Engine, hooks: Hooks, shop: str, *, since: datetime | None
     return report
 
 
+def _not_mapped(engine: Engine, connection_id: int, fetched: FetchedOrder,
+                exc: Exception) -> dict[str, Any]:
+    """Store an order the plugin refused as a dead delivery with the reason (once per
+    content, like any delivery) and return its drift entry."""
+    if isinstance(exc, PayloadError):
+        reason = "cannot map the order: " + "; ".join(
+            f"{name} {', '.join(messages)}" for name, messages in exc.field_errors.items())
+    else:
+        reason = str(exc) if isinstance(exc, InvoicekitError) else describe(exc)
+    if not isinstance(exc, InvoicekitError):
+        log.error("mapping order %s failed: %s", fetched.order_id, reason, exc_info=exc)
+    key = "unmapped-" + hashlib.sha256(fetched.body).hexdigest()[:48]
+    with session_scope(engine) as session:
+        delivery_id, new = store_delivery(
+            Ledger(session), connection_id, ParsedDelivery(key, "poll", fetched.order_id),
+            fetched.body, fetched.headers)
+        if new:
+            delivery = session.get(Delivery, delivery_id)
+            assert delivery is not None
+            delivery.status, delivery.error = "dead", reason
+    return {"order_id": fetched.order_id, "order_number": fetched.order_id,
+            "drift": NOT_MAPPED, "reason": reason, "delivery": delivery_id}
+
+
 def sync_all(engine: Engine, hooks: Hooks, feed: Callable[[int], object]) -> None:
     """Poll every shop whose connection can read orders (the worker's schedule)."""
     with session_scope(engine, write=False) as session:
@@ -150,6 +200,9 @@ def sync_all(engine: Engine, hooks: Hooks, feed: Callable[[int], object]) -> Non
         except Exception as exc:  # one shop's failure does not stop the others
             log.warning("polling shop %s failed: %s", shop, describe(exc))
             continue
+        for entry in report.not_mapped:
+            log.warning("shop %s: order %s cannot be mapped (delivery %s): %s", shop,
+                        entry["order_id"], entry["delivery"], entry["reason"])
         if report.fed or report.drift:
             log.info("shop %s: %s orders read, %s fed, drift %s", shop, report.read,
                      len(report.fed), report.drift)

@@ -3,6 +3,7 @@ orders changed since a time) and the write-back (custom fields, transaction tran
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,12 @@ __all__ = ["ORDER_ASSOCIATIONS", "TIMEOUT", "changed_orders", "has_credentials",
            "order_refunds", "set_custom_fields", "transition_transaction"]
 
 TIMEOUT = (5, 30)
+# Shopware answers ``Accept: */*`` (requests' default) with JSON:API, whose shape
+# (``data[].attributes``, ``included``) this module does not read; only an explicit
+# ``application/json`` gets the plain entities (src/Core/Framework/Api/Response/
+# ResponseFactoryRegistry.php). A body is read only when its Content-Type is JSON
+# (Api/EventListener/JsonRequestTransformerListener.php).
+HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
 _lock = threading.Lock()
 
@@ -28,11 +35,13 @@ def has_credentials(settings: Mapping[str, Any]) -> bool:
     return all(settings.get(k) for k in ("shop_url", "client_id", "client_secret"))
 
 
-def _call(method: str, url: str, *, writes: bool = False, **kwargs: Any) -> requests.Response:
-    """One request; a write whose answer is lost (a read timeout, a 5xx other than 503) may
-    have been applied: :class:`OutcomeUnknown`."""
+def _call(method: str, url: str, *, writes: bool = False, body: Any = None,
+          headers: Mapping[str, str] | None = None) -> requests.Response:
+    """One request with the headers Shopware expects; a write whose answer is lost (a read
+    timeout, a 5xx other than 503) may have been applied: :class:`OutcomeUnknown`."""
     try:
-        response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
+        response = requests.request(method, url, timeout=TIMEOUT, json=body,
+                                    headers={**HEADERS, **(headers or {})})
     except requests.ReadTimeout:
         error = OutcomeUnknown if writes else RetryableError
         raise error("Shopware Admin API did not answer in time") from None
@@ -55,7 +64,7 @@ def _token(settings: Mapping[str, Any], *, fresh: bool = False) -> str:
         if cached and not fresh and cached[1] > time.monotonic():
             return cached[0]
     response = _call("POST", f"{settings['shop_url'].rstrip('/')}/api/oauth/token",
-                     json={"grant_type": "client_credentials",
+                     body={"grant_type": "client_credentials",
                            "client_id": settings["client_id"],
                            "client_secret": settings["client_secret"]})
     if response.status_code in (400, 401, 403):
@@ -74,15 +83,37 @@ def _admin(settings: Mapping[str, Any], method: str, path: str,
     refused credentials are permanent."""
     url = f"{settings['shop_url'].rstrip('/')}/api/{path}"
     writes = method != "GET" and not path.startswith("search/")
-    response = _call(method, url, writes=writes, json=body,
+    response = _call(method, url, writes=writes, body=body,
                      headers={"Authorization": f"Bearer {_token(settings)}"})
     if response.status_code == 401:
-        response = _call(method, url, writes=writes, json=body, headers={
+        response = _call(method, url, writes=writes, body=body, headers={
             "Authorization": f"Bearer {_token(settings, fresh=True)}"})
-    if response.status_code in (401, 403):
-        raise PermanentError(f"Shopware refused the app's Admin API access "
-                             f"({response.status_code}); register the app again")
+    if response.status_code == 401:
+        raise PermanentError("Shopware refused the app's Admin API access (401); register "
+                             "the app again")
+    if response.status_code == 403:
+        raise PermanentError(_refusal(response))
     return response
+
+
+def _refusal(response: requests.Response) -> str:
+    """What a 403 means: Shopware answers a call the app's ACL role does not allow with
+    ``FRAMEWORK__MISSING_PRIVILEGE_ERROR``, its detail a JSON object naming the missing
+    privileges (src/Core/Framework/Api/Exception/MissingPrivilegeException.php). The role
+    holds what the installed manifest's ``<permissions>`` grant, so the cure is the current
+    manifest, not a new registration."""
+    missing: list[str] = []
+    try:
+        for error in response.json().get("errors") or ():
+            if error.get("code") == "FRAMEWORK__MISSING_PRIVILEGE_ERROR":
+                missing += json.loads(error.get("detail") or "{}").get("missingPrivileges", [])
+    except (ValueError, AttributeError, TypeError):
+        pass
+    what = f"the privilege {', '.join(missing)}" if missing else "this call"
+    return (f"Shopware refused the app {what} (403): the app runs with an older manifest. "
+            "Render it again (python -m plugins.shopware.manifest --merchant <id>), update "
+            "the app in Shopware (bin/console app:refresh InvoiceKit, or upload it again) and "
+            "accept its permissions, then replay")
 
 
 def _search(settings: Mapping[str, Any], criteria: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -29,16 +29,19 @@ def _newest(children: Any) -> Mapping[str, Any] | None:
 
 def current_event(order: Mapping[str, Any]) -> str:
     """The state event that stands for the order's current state: cancelled, then the
-    payment refunded, then the delivery's state, else placed."""
+    payment refunded or cancelled, then the delivery's state, then the payment paid, else
+    placed."""
     if _state(order) == "cancelled":
         return "state_enter.order.state.cancelled"
     payment = _state(_newest(order.get("transactions")))
-    if payment in ("refunded", "refunded_partially"):
+    if payment in ("refunded", "refunded_partially", "cancelled"):
         return f"state_enter.order_transaction.state.{payment}"
     delivery = _state(_newest(order.get("deliveries")))
     if delivery in ("returned", "returned_partially", "shipped", "shipped_partially",
                     "cancelled"):
         return f"state_enter.order_delivery.state.{delivery}"
+    if payment == "paid":
+        return "state_enter.order_transaction.state.paid"
     return "checkout.order.placed"
 
 

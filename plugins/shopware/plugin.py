@@ -107,6 +107,8 @@ def handle_app_request(platform: str, action: str, method: str, query: str,
         return registration.register(query, headers, ledger, settings, public_url)
     if action == "confirm" and method == "POST":
         return registration.confirm(body, headers, ledger)
+    if action == "deleted" and method == "POST":
+        return registration.deleted(body, headers, ledger)
     raise NotFound(f"no Shopware app endpoint {method} {action}")
 
 

@@ -9,6 +9,15 @@
    new secret. The kit stores the credentials and makes the secret current; on a
    re-registration the previous secret stays valid for a minute, because events already
    queued in Shopware still carry it.
+
+Shopware registers when the app is installed and again, with new API credentials, when the
+shop's URL changed (App/AppUrlChangeResolver/AbstractAppUrlChangeStrategy.php
+``reRegisterApp``); both requests carry the app signature only (App/Lifecycle/Registration/
+PrivateHandshake.php), so that is what a re-registration needs; a shop signature, if sent,
+must be right. Each signed request registers once: a replay, before or after its
+confirmation, is refused and hands out no secret. When the app is uninstalled Shopware
+posts ``app.deleted`` (App/Event/AppDeletedEvent.php) signed with the shop's secret: the
+kit forgets the registration (:func:`deleted`), and a new install registers afresh.
 """
 
 from __future__ import annotations
@@ -26,11 +35,14 @@ from core.errors import ConfigurationError, NotFound, PayloadError, SignatureErr
 from core.ledger.store import Ledger
 from plugins.shopware.signature import check, hex_hmac
 
-__all__ = ["PREVIOUS_SECRET_GRACE", "confirm", "register"]
+__all__ = ["KEPT_ON_UNINSTALL", "PREVIOUS_SECRET_GRACE", "confirm", "deleted", "register"]
 
 PREVIOUS_SECRET_GRACE = timedelta(minutes=1)
 MAX_CLOCK_SKEW = 5 * 60
 STATUS_MAP = {"shipped": "activate", "cancelled": "cancel", "refunded": "cancel"}
+# What an uninstall leaves of a connection's settings: the merchant's choices, the shop's
+# URL, and the registration requests already used (they stay used).
+KEPT_ON_UNINSTALL = ("payment_methods", "shop_url", "transitions", "used_registrations")
 
 
 def _app(settings: Mapping[str, Any]) -> tuple[str, str]:
@@ -87,19 +99,29 @@ def register(query: str, headers: Mapping[str, str], ledger: Ledger,
     else:
         if connection.merchant_id != merchant_id:
             raise SignatureError("this shop is registered for another merchant")
-        if connection.secrets:
-            # a shop with a secret re-registers signed with it; after an uninstall,
-            # `invoicekit shops reset-registration` lets it start afresh
-            check(query, headers.get("shopware-shop-signature"), connection.valid_secrets(),
-                  "shopware-shop-signature")
+        shop_signature = headers.get("shopware-shop-signature")
+        if shop_signature is not None and connection.secrets:
+            check(query, shop_signature, connection.valid_secrets(), "shopware-shop-signature")
+    used = _used_registrations(connection.platform_settings, timestamp)
+    request_id = str(headers.get("shopware-app-signature")).strip().lower()[:32]
+    if request_id in used:
+        raise SignatureError("this registration request was used already")
+    used[request_id] = timestamp
     connection.platform_settings = {**connection.platform_settings, "shop_url": shop_url,
-                                    "pending_secret": shop_secret}
+                                    "pending_secret": shop_secret, "used_registrations": used}
     ledger.session.flush()
     return AppResponse(200, {
         "proof": hex_hmac(app_secret, f"{shop_id}{shop_url}{app_name}"),
         "secret": shop_secret,
         "confirmation_url": f"{public_url}/apps/shopware/confirm",
     })
+
+
+def _used_registrations(settings: Mapping[str, Any], now: int) -> dict[str, int]:
+    """The registration requests used within the time a request is valid (older ones are
+    refused for their age anyway): signature prefix -> timestamp."""
+    used = settings.get("used_registrations") or {}
+    return {k: int(v) for k, v in used.items() if abs(now - int(v)) <= 2 * MAX_CLOCK_SKEW}
 
 
 def confirm(body: bytes, headers: Mapping[str, str], ledger: Ledger) -> AppResponse:
@@ -126,3 +148,28 @@ def confirm(body: bytes, headers: Mapping[str, str], ledger: Ledger) -> AppRespo
                                         if previous else None)
     ledger.session.flush()
     return AppResponse(200, {"status": "registered", "shop": connection.name})
+
+
+def deleted(body: bytes, headers: Mapping[str, str], ledger: Ledger) -> AppResponse:
+    """``app.deleted``: the app was uninstalled from the shop. Forget the registration
+    (secrets, API credentials); the orders, the status map and the merchant's settings stay,
+    and a new install registers afresh. Signed with the shop's secret; once forgotten, a
+    repeat changes nothing."""
+    try:
+        data = json.loads(body)
+        shop_id, event = str(data["source"]["shopId"]), data["data"]["event"]
+    except (ValueError, KeyError, TypeError):
+        raise PayloadError({"source.shopId": ["is required"]}) from None
+    if event != "app.deleted":
+        raise PayloadError({"data.event": ["must be app.deleted"]})
+    connection = ledger.connection_by_external_id("shopware", shop_id)
+    if not connection.secrets:
+        return AppResponse(200, {"status": "unregistered", "shop": connection.name})
+    check(body, headers.get("shopware-shop-signature"), connection.valid_secrets(),
+          "shopware-shop-signature")
+    connection.platform_settings = {k: v for k, v in connection.platform_settings.items()
+                                    if k in KEPT_ON_UNINSTALL}
+    connection.secrets = []
+    connection.previous_secret_until = None
+    ledger.session.flush()
+    return AppResponse(200, {"status": "unregistered", "shop": connection.name})
