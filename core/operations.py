@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -22,6 +23,7 @@ __all__ = [
     "Refusal",
     "idempotency_key",
     "rates_from_json",
+    "rates_of_lines",
     "rates_to_json",
     "total_of",
 ]
@@ -132,6 +134,14 @@ def idempotency_key(shop: str, order_id: str, kind: OperationKind, source: str,
     key and all, so a retry can never become a second effect."""
     text = json.dumps([shop, order_id, kind.value, source, gross], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rates_of_lines(lines: Iterable[tuple[Decimal, Amount]]) -> RateAmounts:
+    """Amounts summed per tax rate, sorted by rate; rates that sum to nothing dropped."""
+    by_rate: dict[Decimal, Amount] = {}
+    for rate, amount in lines:
+        by_rate[rate] = by_rate.get(rate, Amount.zero()) + amount
+    return tuple(sorted((rate, a) for rate, a in by_rate.items() if a != Amount.zero()))
 
 
 def total_of(by_rate: RateAmounts) -> Amount:

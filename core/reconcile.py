@@ -53,6 +53,7 @@ from core.operations import (
     RateAmounts,
     Refusal,
     idempotency_key,
+    rates_of_lines,
     total_of,
 )
 from core.snapshot import Line, LineKind, OrderSnapshot, Refund, RefundLine
@@ -85,14 +86,24 @@ class Rules:
 
 
 def take(open_by_rate: RateAmounts, gross: int,
-         weights: Mapping[Decimal, int] | None = None) -> RateAmounts:
+         weights: Mapping[Decimal, int] | None = None,
+         exact: RateAmounts | None = None) -> RateAmounts:
     """Split ``gross`` over the open amounts per tax rate, never taking more than a rate has.
 
-    Shares follow ``weights`` (default: the open gross per rate) by largest remainder; what a
-    rate cannot hold goes to the others. A rate taken whole gives exactly its open net and
-    tax; otherwise net is ``gross / (1 + rate)`` rounded once, kept within what is open.
+    ``exact`` amounts per rate (the shop's own figures) are taken as they are when they add
+    up to ``gross`` and each rate holds them; otherwise they are the weights. Shares follow
+    ``weights`` (default: the open gross per rate) by largest remainder; what a rate cannot
+    hold goes to the others. A rate taken whole gives exactly its open net and tax;
+    otherwise net is ``gross / (1 + rate)`` rounded once, kept within what is open.
     """
     open_rates = {rate: amount for rate, amount in open_by_rate if amount.gross > 0}
+    if exact:
+        if total_of(exact).gross == gross and all(
+                rate in open_rates and open_rates[rate].gross >= a.gross
+                and open_rates[rate].net >= a.net and open_rates[rate].tax >= a.tax
+                for rate, a in exact):
+            return tuple(sorted(exact))
+        weights = {rate: a.gross for rate, a in exact}
     rates = sorted(open_rates)
     if not rates or gross <= 0:
         return ()
@@ -120,6 +131,25 @@ def take(open_by_rate: RateAmounts, gross: int,
         net = max(part - have.tax, min(net_of(part, rate), have.net))
         taken.append((rate, Amount(part, net, part - net)))
     return tuple(taken)
+
+
+def _shop_change(s: OrderSnapshot, state: OrderState) -> RateAmounts | None:
+    """What the shop's order lost per tax rate since the last snapshot processed: the
+    difference of its lines' net and tax, as the shop gave them. ``None`` when there is no
+    earlier snapshot, or some rate gained (not a plain reduction)."""
+    if not state.seen_by_rate:
+        return None
+    now = dict(rates_of_lines((line.tax_rate, Amount(line.gross, line.net, line.tax))
+                              for line in s.lines))
+    seen = dict(state.seen_by_rate)
+    change = []
+    for rate in sorted(set(seen) | set(now)):
+        lost = seen.get(rate, Amount.zero()) - now.get(rate, Amount.zero())
+        if lost.gross < 0 or lost.net < 0 or lost.tax < 0:
+            return None
+        if lost != Amount.zero():
+            change.append((rate, lost))
+    return tuple(change)
 
 
 def _room(by_rate: RateAmounts) -> int:
@@ -293,18 +323,25 @@ def merchant_operations(s: OrderSnapshot, state: OrderState, action: str, *,
 
 
 def _refusals(s: OrderSnapshot, state: OrderState) -> tuple[Refusal, ...]:
+    """What the snapshot raises that is refused: a discount reduced (a coupon removed) and
+    a total that rose beyond what that explains (items added), each reported once."""
     refusals = []
     seen = state.total_seen
-    if s.total > seen:
+    rise = max(s.total - seen, 0)
+    lost = max(state.discount_seen - s.discount_total, 0)
+    if lost:
         refusals.append(Refusal(
-            "increase", s.total - seen,
+            "discount_decrease", lost,
+            f"a discount was reduced by {to_decimal(lost, s.currency)} {s.currency}"
+            + (f" (the order total rose from {to_decimal(seen, s.currency)} to "
+               f"{to_decimal(s.total, s.currency)})" if rise else "")
+            + "; increases of an existing order or invoice are refused"))
+    if rise > lost + len(s.lines):  # beyond the discount and the shop's rounding
+        refusals.append(Refusal(
+            "increase", rise - lost,
             f"the order total rose from {to_decimal(seen, s.currency)} to "
             f"{to_decimal(s.total, s.currency)} {s.currency}; increases of an existing "
             "order or invoice are refused: create a new order for the extra items"))
-    if s.discount_total < state.discount_seen:
-        refusals.append(Refusal(
-            "discount_decrease", state.discount_seen - s.discount_total,
-            "a discount was reduced; increases of an existing order or invoice are refused"))
     return tuple(refusals)
 
 
@@ -404,6 +441,7 @@ class _Part:
     kind: OperationKind
     lines: tuple[OperationLine, ...] = ()
     weights: Mapping[Decimal, int] | None = None
+    exact: RateAmounts | None = None
 
 
 def _reduction(s: OrderSnapshot, state: OrderState, total: int, want: int, source: str,
@@ -417,32 +455,48 @@ def _reduction(s: OrderSnapshot, state: OrderState, total: int, want: int, sourc
     """
     if not unbilled_only:
         by_rate = take(state.invoiced_by_rate, _invoiced_share(state, total, want),
-                       invoiced.weights)
+                       invoiced.weights, invoiced.exact)
         part = total_of(by_rate).gross
         if part > 0:
             final = not take(state.unbilled_by_rate, total - part, unbilled.weights)
             return _operation(s, invoiced.kind, by_rate, source, after_activation=True,
                               lines=invoiced.lines, **marks(part, final))
-    by_rate = take(state.unbilled_by_rate, total, unbilled.weights)
+    by_rate = take(state.unbilled_by_rate, total, unbilled.weights, unbilled.exact)
     return _operation(s, unbilled.kind, by_rate, _unbilled_source(state, source),
                       after_activation=False, lines=unbilled.lines,
                       **marks(total_of(by_rate).gross, True))
 
 
 def _discount_transfer(s: OrderSnapshot, state: OrderState) -> Operation | None:
-    """A discount total that grew by X transfers X, from the invoices first."""
+    """A discount total that grew by X transfers X, from the invoices first. When the
+    shop's lines say what the discount took per tax rate (they lost exactly what the order
+    total did, and no units), that is what is transferred, to the cent per rate: the shop's
+    coupon total can differ from its lines by a cent of rounding."""
     grown = s.discount_total - state.discount_seen
     if grown <= 0:
         return None
     target = s.discount_total
+    exact, amount = _exact_change(s, state), grown
+    if exact is not None and not any(_removed_units(s, state)):
+        amount = total_of(exact).gross
+    else:
+        exact = None
 
     def marks(part: int, final: bool) -> dict[str, Any]:
-        done = grown if final else part
-        return {"discount_total_after": state.discount_seen + done,
-                "order_total_after": state.total_seen - done}
+        return {"discount_total_after": state.discount_seen + (grown if final else part),
+                "order_total_after": state.total_seen - (amount if final else part)}
 
-    kind = _Part(OperationKind.DISCOUNT_TRANSFER)
-    return _reduction(s, state, grown, grown, f"discount:{target}", kind, kind, marks)
+    kind = _Part(OperationKind.DISCOUNT_TRANSFER, exact=exact)
+    return _reduction(s, state, amount, amount, f"discount:{target}", kind, kind, marks)
+
+
+def _exact_change(s: OrderSnapshot, state: OrderState) -> RateAmounts | None:
+    """The shop's change per tax rate (:func:`_shop_change`) when it is all the order total
+    lost since the provider was last told: then it is what to pass on."""
+    change = _shop_change(s, state)
+    if change and total_of(change).gross == state.total_seen - s.total:
+        return change
+    return None
 
 
 def _edit_credit(s: OrderSnapshot, state: OrderState) -> Operation | None:
@@ -462,9 +516,10 @@ def _edit_credit(s: OrderSnapshot, state: OrderState) -> Operation | None:
     def marks(part: int, final: bool) -> dict[str, Any]:
         return {"order_total_after": s.total if final else state.total_seen - part}
 
+    exact = _exact_change(s, state)  # what the lines lost per rate, when that is the shrink
     return _reduction(s, state, shrink, want, f"edit:{s.total}",
-                      _Part(OperationKind.PARTIAL_CREDIT, returned),
-                      _Part(OperationKind.PARTIAL_CREDIT, cancelled), marks)
+                      _Part(OperationKind.PARTIAL_CREDIT, returned, exact=exact),
+                      _Part(OperationKind.PARTIAL_CREDIT, cancelled, exact=exact), marks)
 
 
 def _removed_units(s: OrderSnapshot, state: OrderState,

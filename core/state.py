@@ -94,7 +94,9 @@ class OrderState:
     shop's order total and discount total as far as the provider has been told.
     ``refund_ids`` holds the refunds passed on, and a mark for a refund whose invoiced part is
     passed on while its part not yet invoiced is still to come (see
-    :mod:`core.reconcile`).
+    :mod:`core.reconcile`). ``seen_by_rate`` is the shop's order per tax rate in the last
+    snapshot processed, its lines' net and tax as the shop gave them: what an edit or a
+    discount changed per rate is the difference to the next snapshot's.
     """
 
     status: Status = Status.NEW
@@ -110,6 +112,7 @@ class OrderState:
     unbilled_by_rate: RateAmounts = ()
     ordering_key: datetime | None = None
     decline_reason: str | None = None
+    seen_by_rate: RateAmounts = ()
 
     @property
     def unbilled(self) -> int:

@@ -16,7 +16,7 @@ from core import hookimpl
 from core.context import CompanyCheck
 from core.errors import InvoicekitError
 from core.ledger.db import session_scope
-from core.ledger.models import OperationRecord
+from core.ledger.models import OperationRecord, RefusalRecord
 from core.ledger.store import Ledger
 from core.money import to_minor
 from core.operations import rates_from_json
@@ -154,24 +154,30 @@ def _woo_lines_by_rate(order: dict) -> dict[Decimal, tuple[int, int]]:
 
 
 EDITS = ["negative-fee-mixed-rates", "percent-and-fixed-cart-coupons", "fixed-product-coupon",
-         "coupon-added-to-processing-order", "line-qty-lowered-after-completion",
-         "one-of-two-coupons-removed"]
-# what the kit still splits in proportion where WooCommerce's per-line figures say otherwise
-# (issue 22: the shop's per-rate figures are to be the truth)
-PROPORTIONAL = {"coupon-added-to-processing-order", "line-qty-lowered-after-completion",
-                "one-of-two-coupons-removed", "negative-fee-mixed-rates"}
+         "coupon-added-to-processing-order", "line-qty-lowered-after-completion"]
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="split in proportion"))
-    if n in PROPORTIONAL else n for n in EDITS])
+@pytest.mark.parametrize("name", EDITS)
 def test_after_the_edits_the_ledger_per_rate_is_woocommerces_order(kit, name):
     order = _replay(kit, RECORDINGS_DIR / f"{name}.json")
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
         state = ledger.state_of(ledger.find_order("rec", str(order["id"])))
     ledger_by_rate: dict[Decimal, tuple[int, int]] = {}
-    for rate, amount in (*state.open_by_rate, *state.unbilled_by_rate):
+    for rate, amount in state.open_by_rate:  # invoiced less credited, and not yet invoiced
         net, tax = ledger_by_rate.get(rate, (0, 0))
         ledger_by_rate[rate] = (net + amount.net, tax + amount.tax)
     assert {r: v for r, v in ledger_by_rate.items() if any(v)} == _woo_lines_by_rate(order)
+
+
+def test_a_coupon_removed_is_an_increase_refused_once_and_the_ledger_stays(kit):
+    order = _replay(kit, RECORDINGS_DIR / "one-of-two-coupons-removed.json")
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        row = ledger.find_order("rec", str(order["id"]))
+        refusals = [(r.reason, r.amount) for r in session.scalars(
+            select(RefusalRecord).where(RefusalRecord.order_id == row.id))]
+        state = ledger.state_of(row)
+    total = to_minor(order["total"], "EUR")
+    assert len(refusals) == 1 and refusals[0][1] > 0
+    assert state.open_amount + refusals[0][1] == total  # what was refused is the increase

@@ -26,7 +26,7 @@ from core.ledger.models import (
     RefusalRecord,
     ShopConnection,
 )
-from core.money import Amount
+from core.money import Amount, to_minor
 from core.operations import (
     Operation,
     OperationKind,
@@ -34,6 +34,7 @@ from core.operations import (
     RateAmounts,
     Refusal,
     rates_from_json,
+    rates_of_lines,
     rates_to_json,
 )
 from core.schemas import dump_snapshot
@@ -261,6 +262,7 @@ class Ledger:
             open_by_rate=rates_from_json(order.open_by_rate or []),
             unbilled_by_rate=_unbilled_of(order),
             ordering_key=order.ordering_key, decline_reason=order.decline_reason,
+            seen_by_rate=_lines_by_rate(order.snapshot, order.currency),
         )
 
     def save_state(self, order: Order, state: OrderState, snapshot: OrderSnapshot) -> None:
@@ -432,3 +434,12 @@ def _check_status_map(status_map: Mapping[str, str]) -> None:
                                  "'cancel'")
     if status_map and "activate" not in status_map.values():
         raise ConfigurationError("the status map names no status that activates the invoice")
+
+
+def _lines_by_rate(snapshot: Mapping[str, Any] | None, currency: str) -> RateAmounts:
+    """The lines of a stored snapshot (:func:`dump_snapshot` data) summed per tax rate."""
+    return rates_of_lines(
+        (Decimal(line["tax_rate"]), Amount(to_minor(line["gross"], currency),
+                                           to_minor(line["net"], currency),
+                                           to_minor(line["tax"], currency)))
+        for line in (snapshot or {}).get("lines") or ())
