@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.clitools import DECIMAL, fail, kit_or_fail
 from core.config import setup_logging
+from core.context import PlatformInfo
 from core.errors import ConfigurationError, InvoicekitError, NotFound
 from core.execute import Outcome, process_snapshot
 from core.inbox import replay_delivery
@@ -43,7 +44,8 @@ from core.risk.commands import apikeys, decision_text, merchants_terms, products
 from core.scaffold import KINDS, create_plugin
 from core.schemas import load_snapshot
 from core.statements.commands import statements
-from core.sync.commands import orders_preview, shops_sync
+from core.sync.checks import check_lines, check_shop, delivery_url
+from core.sync.commands import orders_preview, shops_drift, shops_sync
 from core.sync.poll import NOT_MAPPED
 from core.users import create_user
 from core.writeback.commands import writebacks
@@ -288,6 +290,7 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None,
             raise click.BadParameter(str(exc), param_hint="--secret") from None
     if not info.registers_itself:
         secret = secret or (info.new_secret or _new_secret)()
+    _check_settings(info, settings)
     try:
         with session_scope(kit.engine) as session:
             connection = Ledger(session).add_connection(
@@ -350,6 +353,7 @@ def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tu
                 settings["transitions"] = _transitions(settings.get("transitions") or {},
                                                        transitions)
             settings = {k: v for k, v in settings.items() if v is not None}
+            _check_settings(platform, settings)
             status_map = dict(connection.status_map)
             if activate_on:
                 status_map = {k: v for k, v in status_map.items() if v != "activate"}
@@ -369,6 +373,15 @@ def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tu
     if writeback_url:
         click.echo(f"  write-back webhooks to {writeback_url}, signed with "
                    f"{settings['writeback_secret']} (shown once: give it to the shop)")
+
+
+def _check_settings(platform: PlatformInfo | None, settings: dict[str, Any]) -> None:
+    """Let the platform plugin refuse settings the shop would not work with."""
+    if platform is not None and platform.check_settings is not None:
+        try:
+            platform.check_settings(settings)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 def _writeback_settings(declined_status: str | None, writeback_url: str | None,
@@ -462,8 +475,11 @@ def shops_show(shop: str) -> None:
             click.echo(f"  status map: {json.dumps(c.status_map, sort_keys=True)}")
             click.echo(f"  settings: {json.dumps(settings, sort_keys=True)}")
             click.echo(f"  secrets: {len(c.valid_secrets())} valid")
+            platform_name, platform_settings = c.platform, dict(c.platform_settings)
+            url = delivery_url(kit.settings.public_url, c)
             last = session.scalars(select(ShopSync).where(ShopSync.connection_id == c.id)
                                    .order_by(ShopSync.id.desc()).limit(1)).first()
+            last_poll = None
             if last is not None:
                 unmapped = [d for d in last.drift if d.get("drift") == NOT_MAPPED]
                 outcome = f"failed: {last.error}" if last.error else \
@@ -473,9 +489,14 @@ def shops_show(shop: str) -> None:
                     outcome += (f", {len(unmapped)} not mapped (replay after fixing: "
                                 "invoicekit deliveries replay "
                                 + " ".join(str(d["delivery"]) for d in unmapped) + ")")
-                click.echo(f"  last poll {last.started_at:%Y-%m-%d %H:%M} UTC: {outcome}")
+                last_poll = f"  last poll {last.started_at:%Y-%m-%d %H:%M} UTC: {outcome}"
     except InvoicekitError as exc:
         fail(exc)
+    # the shop's API is asked outside any transaction
+    for line in check_lines(check_shop(kit.hooks, platform_name, platform_settings, url)):
+        click.echo(line)
+    if last_poll:
+        click.echo(last_poll)
 
 
 @shops.command("reset-registration")
@@ -629,6 +650,14 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
     for event in d["provider_events"]:
         click.echo(f"  {event['at'][:16]} {event['description']} ({event['amount']} "
                    f"{d['currency']})")
+    for refusal in d["refusals"]:
+        click.echo(f"  {refusal['at'][:16]} not passed on: {refusal['message']}")
+    for drift in d["drift"]:
+        kit_side = f", kit {drift['kit']}" if drift["kit"] else ""
+        acknowledged = f", acknowledged {drift['acknowledged_at'][:16]}" \
+            if drift["acknowledged_at"] else ""
+        click.echo(f"  drift since {drift['since'][:16]}: {drift['kind'].replace('_', ' ')} "
+                   f"(shop {drift['shop']}{kit_side}){acknowledged}")
     for w in d["writebacks"]:
         outcome = f" - {w['outcome']}" if w["outcome"] else ""
         click.echo(f"  write-back {w['id']} {w['event']}: {w['status']}{outcome}")
@@ -782,4 +811,5 @@ for group in (apikeys, dunning, payments, products, risk, statements, writebacks
     main.add_command(group)
 merchants.add_command(merchants_terms)
 shops.add_command(shops_sync)
+shops.add_command(shops_drift)
 orders.add_command(orders_preview)

@@ -13,9 +13,9 @@ from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["AppResponse", "Claim", "Company", "CompanyCheck", "CreditAssessment", "CreditFacts",
-           "Eligibility", "FetchedOrder", "OrderContext", "ParsedDelivery", "PlatformInfo",
-           "ProviderEvent", "ProviderInfo", "WriteBack"]
+__all__ = ["AppResponse", "Claim", "Company", "CompanyCheck", "ConnectionCheck",
+           "CreditAssessment", "CreditFacts", "Eligibility", "FetchedOrder", "OrderContext",
+           "ParsedDelivery", "PlatformInfo", "ProviderEvent", "ProviderInfo", "WriteBack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,9 @@ class PlatformInfo:
         typed in, where the platform needs a particular form.
     :ivar registers_itself: the shop gets its secret through an app registration
         (Shopware), so the kit must not make one up.
+    :ivar check_settings: raises ``ValueError`` naming what is wrong with a connection's
+        platform settings as the merchant configured them (an API URL the platform would
+        refuse the credentials over); called with the settings as they would be stored.
     """
 
     name: str
@@ -69,6 +72,7 @@ class PlatformInfo:
     new_secret: Callable[[], str] | None = None
     check_secret: Callable[[str], None] | None = None
     registers_itself: bool = False
+    check_settings: Callable[[Mapping[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,10 @@ class ParsedDelivery:
     :ivar order_id: the shop's order id, when the delivery concerns one order.
     :ivar snapshots: the canonical snapshots it carries.
     :ivar ignored: why the delivery needs no processing (another payment method, a draft…);
-        an ignored delivery is acknowledged and not stored.
+        an ignored delivery is acknowledged and recorded without its body. With
+        ``snapshots`` as well, it is ignored only for orders the ledger does not hold open:
+        an order placed by invoice is followed whatever the shop says later (its snapshots
+        are processed, and the reason is told to the merchant as a change not passed on).
     :ivar events: provider events it carries (a provider's own webhooks).
     """
 
@@ -140,10 +147,14 @@ class ParsedDelivery:
 
 @dataclass(frozen=True, slots=True)
 class AppResponse:
-    """What the receiver answers to a platform's app lifecycle request."""
+    """What the receiver answers to a platform's app request: ``status`` and the JSON
+    ``body``. A platform that signs the answer gives the body exactly as sent (``raw``, JSON
+    of ``body``) and the signature in ``headers`` (Shopware's pay URL)."""
 
     status: int
     body: Mapping[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +238,22 @@ class FetchedOrder:
     order_id: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    """One thing a platform plugin checked on the shop's side of a connection.
+
+    :ivar subject: what was checked (``webhook order.updated``).
+    :ivar ok: whether it is as the kit needs it.
+    :ivar state: what was found (``active``, ``disabled``, ``missing``).
+    :ivar fix: what the merchant should do when it is not ok, in the shop's own words.
+    """
+
+    subject: str
+    ok: bool
+    state: str
+    fix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,8 +58,8 @@ from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
 
-__all__ = ["LEASE", "Failure", "Outcome", "close_order", "process_snapshot",
-           "record_provider_event", "replay_order"]
+__all__ = ["LEASE", "Failure", "Outcome", "close_order", "followed_refusal", "process_snapshot",
+           "record_provider_event", "refuse_change", "replay_order"]
 
 log = logging.getLogger(__name__)
 
@@ -462,3 +462,35 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
         provider_reference=order.provider_reference, details={"reported_by": event.provider}),
         ledger)
     return f"{event.kind}: the rest not invoiced is cancelled at {event.provider}"
+
+
+# -- what the shop changed and the kit does not pass on -----------------------------------
+
+
+def refuse_change(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot,
+                  refusal: Refusal) -> bool:
+    """Record a change of the shop's order that the kit does not pass on, found outside
+    :func:`~core.reconcile.reconcile` (the platform plugin's reason to ignore an order the
+    kit holds, a refund deleted in the shop…), once per order and refusal, and tell the
+    observers (:func:`~core.hookspecs.change_refused`: the shop's note, ``orders show``).
+    A snapshot older than the one processed last tells nothing. ``True`` if it is new."""
+    connection = ledger.connection(snapshot.shop)
+    order = ledger.find_order(snapshot.shop, snapshot.order_id)
+    order = ledger.lock_order_by_id(order.id)
+    state = ledger.state_of(order)
+    if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
+        return False
+    if not ledger.record_refusal(order, refusal):
+        return False
+    hooks.change_refused(_context(ledger, order, connection, snapshot, state), refusal, ledger)
+    return True
+
+
+def followed_refusal(reason: str) -> Refusal:
+    """The refusal that tells the merchant the kit follows an order whose shop now says it
+    would not take it on (``reason``, the platform plugin's: another payment method…)."""
+    digest = hashlib.sha256(reason.encode()).hexdigest()[:12]
+    return Refusal(f"followed:{digest}", 0,
+                   f"the shop's order now reads \"{reason}\", but the kit placed it by invoice "
+                   "and keeps following it: its invoice stays open until the order is "
+                   "cancelled or refunded in the shop, and those changes are still passed on")

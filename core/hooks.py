@@ -15,6 +15,7 @@ from core.context import (
     Claim,
     Company,
     CompanyCheck,
+    ConnectionCheck,
     CreditAssessment,
     CreditFacts,
     Eligibility,
@@ -125,7 +126,7 @@ class Hooks:
                            settings: Mapping[str, Any], public_url: str) -> AppResponse:
         result = self.pm.hook.handle_app_request(
             platform=platform, action=action, method=method, query=query, headers=headers,
-            body=body, ledger=ledger, settings=settings, public_url=public_url)
+            body=body, ledger=ledger, settings=settings, public_url=public_url, hooks=self)
         if result is None:
             raise NotFound(f"platform {platform!r} has no app endpoint {action!r}")
         return result
@@ -170,6 +171,20 @@ class Hooks:
         if result is None:
             raise ConfigurationError(f"the {platform} plugin cannot read orders from the shop")
         return result
+
+    def check_connection(self, platform: str, settings: Mapping[str, Any],
+                         delivery_url: str) -> list[ConnectionCheck] | None:
+        """What the platform plugin finds on the shop's side; ``None`` if it checks nothing."""
+        result = self.pm.hook.check_connection(platform=platform, settings=settings,
+                                               delivery_url=delivery_url)
+        if result is None:
+            return None
+        checks = list(result)
+        for check in checks:
+            if not isinstance(check, ConnectionCheck):
+                raise ConfigurationError(f"a plugin returned {type(check).__name__} from "
+                                         "check_connection, expected ConnectionCheck")
+        return checks
 
     def verify_company(self, company: Company, settings: Mapping[str, Any]) -> list[CompanyCheck]:
         return _checked(self.pm.hook.verify_company(company=company, settings=settings),

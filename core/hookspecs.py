@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         Claim,
         Company,
         CompanyCheck,
+        ConnectionCheck,
         CreditAssessment,
         CreditFacts,
         Eligibility,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         ProviderInfo,
         WriteBack,
     )
+    from core.hooks import Hooks
     from core.ledger.store import Ledger
     from core.operations import Authorisation, Lookup, Operation, OperationResult, Refusal
     from core.risk.rules import Cart
@@ -155,8 +157,9 @@ def handle_return(order: OrderContext, operation: Operation,
                   ledger: Ledger | None) -> OperationResult | None:
     """Return handling: credit returned lines of an activated order; no new invoice is needed.
 
-    The amount is the shop's refund or, if that is lower, the value of the returned lines
-    (return shipping is never charged to the buyer), capped at the open amount.
+    The amount is the shop's refund or, if that is lower, what the shop values the returned
+    lines at (their refund amounts; without them, their value in the ledger): return
+    shipping is never charged to the buyer. Capped at the open amount.
 
     :param order: the order; answer only if ``order.provider`` is yours.
     :param operation: a ``return`` with the returned ``lines`` and their amounts.
@@ -252,9 +255,10 @@ def identify_shop(platform: str, body: bytes, headers: Mapping[str, str]) -> str
 @hookspec(firstresult=True)
 def handle_app_request(platform: str, action: str, method: str, query: str,
                        headers: Mapping[str, str], body: bytes, ledger: Ledger,
-                       settings: Mapping[str, Any], public_url: str) -> AppResponse | None:
-    """Answer a platform's app lifecycle request (``/apps/<platform>/<action>``), such as
-    Shopware's registration handshake and confirmation.
+                       settings: Mapping[str, Any], public_url: str,
+                       hooks: Hooks) -> AppResponse | None:
+    """Answer a platform's app request (``/apps/<platform>/<action>``), such as Shopware's
+    registration handshake and confirmation, or its pay URL at checkout.
 
     :param platform: answer only for your own platform name.
     :param action: the last part of the path (``register``, ``confirm``…).
@@ -266,6 +270,8 @@ def handle_app_request(platform: str, action: str, method: str, query: str,
     :param settings: the instance's settings for this platform (``[platforms.<name>]`` in
         ``invoicekit.toml``, e.g. the app secret).
     :param public_url: the kit's public base URL, for URLs handed to the platform.
+    :param hooks: the kit's hooks, for a request that runs the eligibility decision
+        (:func:`core.risk.decide.decide`) at the shop's checkout.
     :return: a :class:`core.context.AppResponse`; raise :class:`core.errors.SignatureError`
         for a bad signature (HTTP 401) or :class:`core.errors.NotFound` for an unknown action;
         ``None`` if not your platform.
@@ -302,9 +308,10 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
     :param settings: the connection's platform settings (payment method ids, REST
         credentials…).
     :return: a :class:`core.context.ParsedDelivery` (``ignored`` set for deliveries that
-        concern no invoice order); raise :class:`core.errors.MalformedPayload` for a body
-        that is not readable and :class:`core.errors.PayloadError` naming bad fields;
-        ``None`` if not your platform.
+        concern no invoice order, with the snapshot where the order can be read: the core
+        follows an order its ledger holds open whatever the delivery says); raise
+        :class:`core.errors.MalformedPayload` for a body that is not readable and
+        :class:`core.errors.PayloadError` naming bad fields; ``None`` if not your platform.
     """
 
 
@@ -360,6 +367,27 @@ def fetch_orders(platform: str, settings: Mapping[str, Any], modified_since: dat
         credentials, :class:`core.errors.NotFound` for an unknown ``order_id`` and
         :class:`core.errors.RetryableError` when the shop cannot be reached; ``None`` if not
         your platform.
+    """
+
+
+@hookspec(firstresult=True)
+def check_connection(platform: str, settings: Mapping[str, Any],
+                     delivery_url: str) -> Sequence[ConnectionCheck] | None:
+    """Check the shop's side of a connection over the shop's API: are the webhooks the kit
+    needs there, active, and posting to ``delivery_url``?
+
+    Called by ``invoicekit shops sync`` (and the worker's poll) and ``invoicekit shops
+    show``, outside any transaction. Platforms whose shops cannot switch their webhooks off
+    need not implement it.
+
+    :param platform: answer only for your own platform name.
+    :param settings: the connection's platform settings (API credentials).
+    :param delivery_url: where the shop must post this connection's deliveries.
+    :return: a :class:`core.context.ConnectionCheck` per thing checked (one per webhook
+        topic the kit needs), with the fix for each that is not ok; raise
+        :class:`core.errors.ConfigurationError` when the connection has no API credentials
+        and :class:`core.errors.RetryableError` or :class:`core.errors.PermanentError` when
+        the shop cannot be read; ``None`` if not your platform.
     """
 
 

@@ -30,16 +30,24 @@ from core.errors import (
     RetryableError,
     describe,
 )
-from core.execute import process_snapshot, record_provider_event
+from core.execute import (
+    followed_refusal,
+    process_snapshot,
+    record_provider_event,
+    refuse_change,
+)
 from core.hooks import Hooks
 from core.ledger.db import insert, session_scope
-from core.ledger.models import Delivery, ShopConnection
+from core.ledger.models import Delivery, Order, ShopConnection
 from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
+from core.snapshot import OrderSnapshot
+from core.state import Status
+from core.sync.drift import after_processing
 
-__all__ = ["KEPT_HEADERS", "Processed", "due_deliveries", "process_delivery",
-           "replay_delivery", "replay_order_deliveries", "store_delivery",
-           "unfinished_deliveries"]
+__all__ = ["KEPT_HEADERS", "Processed", "due_deliveries", "followed_snapshots",
+           "ignored_reason", "process_delivery", "replay_delivery", "replay_order_deliveries",
+           "store_delivery", "unfinished_deliveries"]
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +70,49 @@ class Processed:
     attempted: bool = True
 
 
+def followed_snapshots(ledger: Ledger, connection_id: int,
+                       parsed: ParsedDelivery) -> tuple[OrderSnapshot, ...]:
+    """The snapshots of a delivery the kit processes: all of them, or, of a delivery the
+    plugin would ignore (another payment method now, a status it does not place), those of
+    orders the ledger holds open. An order placed by invoice is followed whatever its shop
+    says later: its invoice or authorisation stays with the provider until the shop cancels
+    or refunds it."""
+    if not parsed.ignored:
+        return parsed.snapshots
+    if not parsed.snapshots:
+        return ()
+    held = set(ledger.session.scalars(select(Order.shop_order_id).where(
+        Order.connection_id == connection_id,
+        Order.shop_order_id.in_([s.order_id for s in parsed.snapshots]),
+        Order.status.in_([status.value for status in Status if status.is_open]))))
+    return tuple(s for s in parsed.snapshots if s.order_id in held)
+
+
+def ignored_reason(ledger: Ledger, connection_id: int, parsed: ParsedDelivery) -> str | None:
+    """Why the kit ignores a delivery (the plugin's reason), or ``None`` when it processes
+    it: a delivery the plugin would ignore is processed all the same when it carries an
+    order the ledger holds open (:func:`followed_snapshots`)."""
+    if parsed.ignored and not followed_snapshots(ledger, connection_id, parsed):
+        return parsed.ignored
+    return None
+
+
 def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                    body: bytes, headers: Mapping[str, str]) -> tuple[int, bool]:
     """Store a verified delivery once; return its id and whether it is new.
 
-    A delivery the plugin ignores (another payment method, a draft) is recorded as
-    ``ignored`` with the reason, so that every acknowledged delivery can be seen, but
-    without its body: it concerns no invoice order, and the kit keeps no data it does not
-    need.
+    A delivery the kit ignores (:func:`ignored_reason`: another payment method, a draft) is
+    recorded as ``ignored`` with the reason, so that every acknowledged delivery can be
+    seen, but without its body: it concerns no invoice order, and the kit keeps no data it
+    does not need.
     """
+    ignored = ignored_reason(ledger, connection_id, parsed)
     kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
     values = dict(connection_id=connection_id, dedupe_key=parsed.dedupe_key[:64],
                   topic=parsed.topic[:64], shop_order_id=parsed.order_id, headers=kept,
-                  body=b"" if parsed.ignored else body,
-                  status="ignored" if parsed.ignored else "pending",
-                  error=parsed.ignored, attempts=0, received_at=datetime.now(UTC))
+                  body=b"" if ignored else body,
+                  status="ignored" if ignored else "pending",
+                  error=ignored, attempts=0, received_at=datetime.now(UTC))
     session = ledger.session
     statement = insert(session, Delivery).values(**values)
     statement = statement.on_conflict_do_nothing(
@@ -131,15 +167,25 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
     retry_after: float | None = None
     try:
         parsed = _parse(hooks, delivery, connection)
+        with session_scope(engine, write=False) as session:
+            followed = followed_snapshots(Ledger(session), connection.id, parsed)
         # the shop's API is asked outside any transaction
         snapshots = [hooks.enrich_snapshot(connection.platform, s, connection.platform_settings)
-                     for s in parsed.snapshots]
+                     for s in followed]
         for snapshot in snapshots:
+            if parsed.ignored and not snapshot.cancelled:
+                # an order the kit holds, whatever the shop says now: the merchant is told
+                # (a cancellation tells by its own credit)
+                with session_scope(engine) as session:
+                    refuse_change(Ledger(session), hooks, snapshot, followed_refusal(
+                        parsed.ignored))
             outcome = process_snapshot(engine, hooks, snapshot, backoff)
             if outcome.failure is not None:
                 error, permanent = outcome.failure.error, outcome.failure.permanent
                 retry_after, waiting = outcome.failure.retry_after, outcome.failure.waiting
                 break
+            if not outcome.stale:
+                _record_drift(engine, hooks, snapshot)
         if error is None:
             for event in parsed.events:
                 with session_scope(engine) as session:
@@ -154,6 +200,16 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
         log.error("processing delivery %s failed: %s", delivery.id, error,
                   exc_info=not error.startswith("database error"))
     return error, permanent, retry_after, waiting
+
+
+def _record_drift(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot) -> None:
+    """What the ledger could not follow of the order, recorded (:mod:`core.sync.drift`);
+    a failure here is logged and never fails the delivery."""
+    try:
+        after_processing(engine, hooks, snapshot)
+    except Exception:
+        log.exception("recording the drift of order %s/%s failed", snapshot.shop,
+                      snapshot.order_id)
 
 
 Finishing = Callable[[], AbstractContextManager[Session]]

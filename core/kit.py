@@ -58,7 +58,8 @@ class Kit:
             if every < 0 or 60 % every:
                 raise ConfigurationError("sync_every_minutes must divide 60 (or be 0)")
             queue.periodic(crontab(minute=f"*/{every}"), "sync_shops",
-                           partial(sync_all, engine, hooks, queue.enqueue))
+                           partial(sync_all, engine, hooks, queue.enqueue,
+                                   public_url=settings.public_url))
         return cls(settings, engine, hooks, queue, backoff)
 
 

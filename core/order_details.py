@@ -1,5 +1,6 @@
 """One order as plain values, for ``invoicekit orders show`` and the back office: state,
-amounts, bank details, documents, operations, provider events and write-backs.
+amounts, bank details, documents, operations, provider events, the changes of the shop the
+kit did not pass on (refusals), where shop and ledger still differ (drift) and write-backs.
 
 Amounts: ``authorised`` and ``activated``; for the local provider's invoices ``invoiced``,
 ``credited``, ``paid`` (principal and charges), ``charges`` (claimed in default, less
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.ledger.models import Invoice, Order, WriteBackRecord
+from core.ledger.models import Invoice, Order, OrderDrift, RefusalRecord, WriteBackRecord
 from core.ledger.store import Ledger
 from core.money import to_decimal
 from core.receivables.balance import balance_of
@@ -61,6 +62,20 @@ def order_details(ledger: Ledger, order: Order) -> dict[str, Any]:
                              "at": m.occurred_at.isoformat(), "description": m.description}
                             for m in ledger.movements_of(order)
                             if m.kind.startswith("provider_")],
+        "refusals": [{"reason": r.reason, "amount": money(r.amount), "message": r.message,
+                      "at": r.created_at.isoformat()}
+                     for r in ledger.session.scalars(
+                         select(RefusalRecord).where(RefusalRecord.order_id == order.id)
+                         .order_by(RefusalRecord.id))],
+        "drift": [{"kind": d.kind, "shop": d.shop, "kit": d.kit,
+                   "since": d.first_seen_at.isoformat(), "seen": d.seen,
+                   "acknowledged_at": d.acknowledged_at.isoformat() if d.acknowledged_at
+                   else None}
+                  for d in ledger.session.scalars(
+                      select(OrderDrift).where(OrderDrift.connection_id == order.connection_id,
+                                               OrderDrift.shop_order_id == order.shop_order_id,
+                                               OrderDrift.resolved_at.is_(None))
+                      .order_by(OrderDrift.id))],
         "writebacks": [{"id": w.id, "event": w.event, "status": w.status,
                         "attempts": w.attempts, "outcome": w.error or w.result}
                        for w in ledger.session.scalars(

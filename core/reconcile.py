@@ -15,8 +15,8 @@
   credits the difference; an increase is refused and reported, never applied;
 * every refund not seen before credits its amount: by lines when the shop names them (a
   return of invoiced units, a partial cancellation of units not yet invoiced), otherwise as an
-  amount; returned lines are credited at least at their value, so return shipping is never
-  charged;
+  amount; a refund naming lines credits the shop's amount, at least what the shop values
+  the lines at (else their value), so return shipping is never charged;
 * a reduction of a partially activated order is passed on in up to two parts: first against
   the invoices (a credit note, ``after_activation``), then against the part not yet invoiced.
   Units go to the pot they are in (refunded or removed units count as not yet invoiced
@@ -568,13 +568,24 @@ def _refund_part(s: OrderSnapshot, state: OrderState, refund: Refund) -> Operati
         return _reduction(s, state, total, total, source, part, part, marks,
                           unbilled_only=to_come is not None)
     returned, cancelled = _refunded_units(s, state, refund)
-    value = sum(ol.amount for ol in returned + cancelled)
-    total = max(refund.amount, value) if to_come is None else to_come
+    total = _refund_total(refund, returned + cancelled) if to_come is None else to_come
     want = total - sum(ol.amount for ol in cancelled)
     return _reduction(s, state, total, want, source,
                       _Part(OperationKind.RETURN, returned, _weights(s, returned)),
                       _Part(OperationKind.PARTIAL_CREDIT, cancelled, _weights(s, cancelled)),
                       marks, unbilled_only=to_come is not None)
+
+
+def _refund_total(refund: Refund, valued: tuple[OperationLine, ...]) -> int:
+    """What a refund naming lines credits: the shop's refund amount, but never less than
+    what the shop itself says the returned lines are worth (their refund amounts): a part
+    of that kept back, such as return shipping, is not charged to the buyer. Where the shop
+    does not value every line (a return entered in the back office), never less than the
+    lines' value in the ledger (``valued``)."""
+    lines = refund.lines or ()
+    if lines and all(rl.amount > 0 for rl in lines):
+        return max(refund.amount, sum(rl.amount for rl in lines))
+    return max(refund.amount, sum(ol.amount for ol in valued))
 
 
 def _refunded_units(s: OrderSnapshot, state: OrderState, refund: Refund,

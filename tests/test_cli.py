@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import responses
 from click.testing import CliRunner
 
 from webhooks.cli import main
@@ -93,9 +94,12 @@ def test_shops_configure_changes_settings_and_mapping(cli):
 def test_shops_show_lists_capabilities_and_hides_secrets(cli):
     cli("shops", "configure", "acme", "--rest-url", "https://shop.example", "--consumer-key",
         "ck", "--consumer-secret", "cs_hidden")
-    shown = cli("shops", "show", "acme").output
+    with responses.RequestsMock() as shop_api:  # the shop's webhooks are read
+        shop_api.get("https://shop.example/wp-json/wc/v3/webhooks", json=[])
+        shown = cli("shops", "show", "acme").output
     assert "capabilities: activation, discount_transfer, full_credit, partial_credit, return" \
         in shown
+    assert "shop checks: webhook order.created missing, webhook order.updated missing" in shown
     assert "cs_hidden" not in shown and "s3cret" not in shown and '"***"' in shown
 
 

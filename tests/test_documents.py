@@ -17,12 +17,12 @@ import pypdf
 import pytest
 from babel.dates import format_date
 from babel.numbers import format_currency
-from smtp import Collector, free_port, smtp_server
 
 from core.errors import ConfigurationError, PermanentError, RetryableError
 from core.receivables.documents import Notice, render_email, render_letter, safe_key
 from core.receivables.mail import MailSettings, Outbox
 from core.receivables.texts import TEXTS
+from smtp import Collector, free_port, smtp_server
 
 LANGUAGES = ("de", "en", "fr")
 KINDS = ("reminder", "final", "upcoming", "cancellation")

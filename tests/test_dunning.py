@@ -273,9 +273,8 @@ def test_a_tick_that_dies_midway_repeats_nothing_when_run_again(engine, buy, tic
 def test_reminders_go_out_over_smtp_when_configured(engine, buy, hooks, tmp_path):
     from contextlib import contextmanager
 
-    from smtp import smtp_server
-
     from core.receivables.mail import MailSettings
+    from smtp import smtp_server
 
     with contextmanager(smtp_server)(refuse=False) as (collector, port):
         tick = DailyTick(engine, hooks, tmp_path, MailSettings(

@@ -103,6 +103,37 @@ def test_return_then_cancel_of_the_rest_then_activate_status():
     assert reconcile(completed, rest_cancelled, RULES).operations == ()
 
 
+def _returned(refund):
+    state = placed()
+    _, state = run(snapshot(10, shipped={"1": 2, "2": 10, "ship": 1}), state)
+    (op,), _ = run(snapshot(20, shipped={"1": 2, "2": 10, "ship": 1}, refunds=[refund]),
+                   state)
+    assert op.kind is OperationKind.RETURN
+    return op
+
+
+def test_a_return_credits_the_amount_the_shop_refunded_for_lines_it_valued_so():
+    # a shop that refunds a chair after its share of a promotion (the chair's line is worth
+    # 178.50 before the order's promotion lines): its amount is the credit, not a cent more
+    op = _returned({"refund_id": "r1", "amount": "160.66",
+                    "lines": [{"line_id": "1", "quantity": 1, "amount": "160.66"}]})
+    assert amounts(op)[0] == 160_66
+    assert lines_of(op) == [("1", 1, 178_50)]  # the line's own value, for the provider
+
+
+def test_a_return_fee_the_shop_kept_is_not_charged_to_the_buyer():
+    # the shop values the chair at 178.50 and refunds 170.00, keeping 8.50 return shipping
+    op = _returned({"refund_id": "r1", "amount": "170.00",
+                    "lines": [{"line_id": "1", "quantity": 1, "amount": "178.50"}]})
+    assert amounts(op)[0] == 178_50
+
+
+def test_a_refund_above_the_lines_value_is_credited_whole():
+    op = _returned({"refund_id": "r1", "amount": "190.40",
+                    "lines": [{"line_id": "1", "quantity": 1, "amount": "178.50"}]})
+    assert amounts(op)[0] == 190_40
+
+
 def test_shipments_invoice_the_units_shipped_each_time_and_the_last_the_rest():
     state = placed()
     (first,), state = run(snapshot(10, shipped={"2": 4}), state)

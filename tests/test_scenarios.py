@@ -206,14 +206,32 @@ def test_returns_listed_newest_first_credit_the_line_to_the_cent(feed, read):
     placed = order_data(lines=lines, discounts=[], status="completed")
     feed(load_snapshot(placed))
     refunds = []
+    for n, amount in ((1, "3.33"), (2, "3.33"), (3, "3.34")):  # the shop's cent comes last
+        refunds.insert(0, {"refund_id": f"r{n}", "amount": amount, "lines": [
+            {"line_id": "L", "quantity": 1, "amount": amount}]})
+        feed(load_snapshot(changed(placed, refunds=list(refunds),
+                                   ordering_key=f"2026-11-0{n + 3}T10:00:00+00:00")))
+    view = read(order_view)
+    assert view["open"] == 50_00
+    assert sum(d[2] for d in view["documents"][1:]) == 10_00
+
+
+def test_a_return_credits_what_the_shop_refunded_to_the_cent(feed, read):
+    # three cables of a 10.00 line refunded at 3.33 each: the shop's order keeps 0.01, and
+    # so does the invoice (the kit credits what the shop refunded, not its own unit value)
+    lines = [("L", "product", "Cable", 3, "10.00", "0"), ("M", "product", "Plug", 1,
+                                                            "50.00", "0")]
+    placed = order_data(lines=lines, discounts=[], status="completed")
+    feed(load_snapshot(placed))
+    refunds = []
     for n in range(1, 4):
         refunds.insert(0, {"refund_id": f"r{n}", "amount": "3.33", "lines": [
             {"line_id": "L", "quantity": 1, "amount": "3.33"}]})
         feed(load_snapshot(changed(placed, refunds=list(refunds),
                                    ordering_key=f"2026-11-0{n + 3}T10:00:00+00:00")))
     view = read(order_view)
-    assert view["open"] == 50_00
-    assert sum(d[2] for d in view["documents"][1:]) == 10_00
+    assert view["open"] == 60_00 - 3 * 3_33
+    assert [d[2] for d in view["documents"][1:]] == [3_33, 3_33, 3_33]
 
 
 def test_a_return_of_many_lines_fits_every_database(feed, read):

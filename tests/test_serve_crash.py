@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+import trustme
 
 from servers import free_port, invoicekit, kit_env, start_serve, wait_until
 from woo import body, headers, order, with_refund
@@ -23,9 +26,11 @@ REFUND = {"id": 5001, "amount": "83.30", "reason": "", "line_items": [
 
 
 class Shop:
-    """The shop's REST API: stalls until ``open`` is set, as a hung shop would."""
+    """The shop's REST API over HTTPS (WooCommerce takes keys only over HTTPS; the kit
+    trusts the test CA through ``REQUESTS_CA_BUNDLE``): stalls until ``open`` is set, as a
+    hung shop would."""
 
-    def __init__(self) -> None:
+    def __init__(self, ca_file: Path) -> None:
         self.open = threading.Event()
         self.requests = 0
         shop = self
@@ -47,14 +52,20 @@ class Shop:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
+        ca.cert_pem.write_to_path(str(ca_file))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.mark.slow
 def test_stored_delivery_survives_sigkill(tmp_path, database_url, queue_url, engine):
-    shop = Shop()
+    shop = Shop(tmp_path / "ca.pem")
     env = kit_env(tmp_path / "instance", database_url, queue_url)
+    env["REQUESTS_CA_BUNDLE"] = str(tmp_path / "ca.pem")
     invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH",
                "--kyc-verified")
     invoicekit(env, "shops", "add", "woocommerce", "acme", "--merchant", "3333", "--secret",

@@ -12,8 +12,6 @@ from decimal import Decimal
 
 import pytest
 import requests
-from shopware_standin import Product, StandIn, priced_order, running
-from shopware_standin.schema import PRIVILEGE_DEPENDENCE, manifest_privileges
 from sqlalchemy import select
 
 from core.config import Settings
@@ -28,6 +26,8 @@ from plugins.shopware.manifest import render
 from plugins.shopware.plugin import enrich_snapshot, fetch_orders, parse_delivery, write_back
 from plugins.shopware.registration import app_secret_for
 from shopware import APP_NAME, APP_SECRET
+from shopware_standin import Product, StandIn, priced_order, running
+from shopware_standin.schema import PRIVILEGE_DEPENDENCE, manifest_privileges
 from webhooks import create_app
 
 PUBLIC = "https://kit.example"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from shopware_standin import Product, StandIn, priced_order, running
 from sqlalchemy import select
 from test_shopware_admin_api import PUBLIC, install, kit, manifest  # noqa: F401  (kit fixture)
 
 from core.ledger.db import session_scope
 from core.ledger.models import ShopConnection
 from plugins.shopware.signature import hex_hmac
+from shopware_standin import Product, StandIn, priced_order, running
 
 CHAIRS = Product("Office chair", 2, Decimal("183.50"), Decimal(19), "CH-2")
 def reach(client):

@@ -8,13 +8,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from click.testing import CliRunner
-from shopware_standin import Product, StandIn, priced_order, running
 from sqlalchemy import select
 from test_shopware_admin_api import SHOP, install, kit  # noqa: F401  (the kit fixture)
 
 from core.ledger.db import session_scope
 from core.ledger.models import Delivery, ShopSync
 from core.ledger.store import Ledger
+from shopware_standin import Product, StandIn, priced_order, running
 from webhooks.cli import main
 
 CHAIRS = Product("Office chair", 2, Decimal("183.50"), Decimal(19), "CH-2")

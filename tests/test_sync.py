@@ -47,6 +47,10 @@ def shop_api():
     """The shop's REST API: the poll's order list, and room for write-backs."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
         api.get(ORDERS, json=[COMPLETED, NEW, BY_TRANSFER])
+        api.get(f"{SHOP_URL}/wp-json/wc/v3/webhooks", json=[
+            {"id": n, "name": topic, "status": "active", "topic": topic,
+             "delivery_url": "http://127.0.0.1:8000/webhooks/woocommerce/acme"}
+            for n, topic in ((1, "order.created"), (2, "order.updated"))])
         api.put(f"{ORDERS}/4711", json={})
         api.put(f"{ORDERS}/4712", json={})
         api.post(f"{ORDERS}/4711/notes", status=201, json={})
@@ -66,7 +70,7 @@ def test_the_poll_finds_a_change_whose_webhook_was_lost_and_runs_it_once(client,
     assert (report.read, report.ignored, len(report.fed)) == (3, 1, 2)
     assert report.drift == [
         {"order_id": "4711", "order_number": "4711", "drift": "status_differs",
-         "shop": "completed", "kit": "processing"},
+         "shop": "completed", "kit": "authorised"},
         {"order_id": "4712", "order_number": "4712", "drift": "never_seen",
          "shop": "549.73 EUR"}]
     assert operations(kit, "4711") == [("placement", "succeeded"), ("activation", "succeeded")]
@@ -127,9 +131,11 @@ def test_shops_sync_and_orders_preview_on_the_command_line(client, kit, shop_api
     assert lines[0] == ("acme: 3 order(s) modified since 2026-11-03 13:00 UTC read, 1 not by "
                         "invoice, 2 new to the kit")
     assert lines[1:3] == [
-        "  drift 4711 (4711): status differs (shop completed, kit processing)",
+        "  drift 4711 (4711): status differs (shop completed, kit authorised)",
         "  drift 4712 (4712): never seen (shop 549.73 EUR)"]
-    assert [line.split(":")[1] for line in lines[3:]] == [" done", " done"]
+    assert [line.split(":")[1] for line in lines[3:5]] == [" done", " done"]
+    assert lines[5:] == ["  shop checks: webhook order.created active, webhook order.updated "
+                         "active"]
     assert operations(kit, "4711") == [("placement", "succeeded"), ("activation", "succeeded")]
 
     assert cli("orders", "preview", "acme", "4711").output.splitlines()[-1] == \

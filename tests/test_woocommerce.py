@@ -130,14 +130,26 @@ def test_full_refund_sets_refunded(hooks):
     assert s.status == "refunded" and s.refund_total == s.total
 
 
-def test_other_payment_methods_are_ignored(hooks):
+def test_other_payment_methods_are_ignored_with_the_snapshot_for_orders_the_kit_holds(hooks):
     parsed = parse(hooks, order(payment_method="paypal"))
+    assert "paypal" in parsed.ignored
+    (snapshot,) = parsed.snapshots  # the core follows the order if it placed it by invoice
+    assert (snapshot.order_id, snapshot.total, snapshot.cancelled) == ("4711", 549_73, False)
+
+
+def test_an_order_paid_otherwise_that_is_no_invoice_order_is_ignored_without_snapshot(hooks):
+    data = order(payment_method="paypal")
+    data["currency"] = "XXY"  # a consumer's order in any shape: not read as an invoice order
+    parsed = parse(hooks, data)
     assert parsed.snapshots == () and "paypal" in parsed.ignored
 
 
 @pytest.mark.parametrize("status", ["checkout-draft", "pending", "failed"])
 def test_unplaced_statuses_are_ignored(hooks, status):
-    assert parse(hooks, order(status=status)).ignored
+    parsed = parse(hooks, order(status=status))
+    assert parsed.ignored
+    (snapshot,) = parsed.snapshots
+    assert snapshot.cancelled == (status == "failed")  # a placed order that fails is cancelled
 
 
 def test_deleted_order_is_ignored_with_a_reason(hooks):

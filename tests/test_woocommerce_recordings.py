@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from conftest import MERCHANT_ID
-from core import hookimpl
-from core.context import CompanyCheck
 from core.errors import InvoicekitError
 from core.ledger.db import session_scope
 from core.ledger.models import OperationRecord, RefusalRecord
@@ -21,15 +17,9 @@ from core.ledger.store import Ledger
 from core.money import to_minor
 from core.operations import rates_from_json
 from plugins.woocommerce import plugin
+from recordings import RECORDINGS_DIR, deliveries, replay
 
-RECORDINGS_DIR = Path(__file__).parent / "fixtures" / "woocommerce" / "recordings"
 RECORDINGS = sorted(RECORDINGS_DIR.glob("*.json"))
-
-
-def deliveries(path: Path) -> list[tuple[dict, bytes]]:
-    recording = json.loads(path.read_text(encoding="utf-8"))
-    return [(d["headers"], d["body"].encode("utf-8"))
-            for step in recording["steps"] for d in step["deliveries"]]
 
 
 def test_there_are_recordings_of_the_cases_issue_22_names():
@@ -54,7 +44,7 @@ NOT_YET_READ = {"rounding-pens-7x099": "shipping totals without a shipping line"
 def test_every_recorded_delivery_verifies_and_parses(path):
     recording = json.loads(path.read_text(encoding="utf-8"))
     secret = recording["secret"]
-    for headers, body in deliveries(path):
+    for headers, body in deliveries(recording["steps"]):
         if plugin.is_ping(platform="woocommerce", body=body, headers=headers):
             assert "X-WC-Webhook-Signature" not in headers
             continue
@@ -78,46 +68,6 @@ def test_every_recorded_delivery_verifies_and_parses(path):
                 r: t for r, t in _woo_tax_by_rate(order).items() if t}
 
 
-class AcceptRecordedVatId:
-    """The recorded buyer's VAT ID (DE123456789) fails its check digit; the company check
-    takes it as valid here so the orders are placed."""
-
-    @hookimpl(wrapper=True)
-    def verify_company(self, company, settings):
-        checks = yield
-        if company.vat_id == "DE123456789":
-            return [CompanyCheck("valid", source="recording")]
-        return checks
-
-
-def _replay(kit, path: Path) -> dict:
-    """Post a recording's deliveries to a shop ``rec`` as WooCommerce sent them; the last
-    order JSON delivered."""
-    from webhooks import create_app
-
-    recording = json.loads(path.read_text(encoding="utf-8"))
-    with session_scope(kit.engine) as session:
-        ledger = Ledger(session)
-        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
-                            account_holder="ACME Receivables", bank_code="10020030",
-                            account_first=4_000_000_000, account_last=4_000_009_999,
-                            kyc_verified=True)
-        ledger.add_connection(name="rec", merchant_id=MERCHANT_ID, platform="woocommerce",
-                              status_map={"completed": "activate", "cancelled": "cancel",
-                                          "refunded": "cancel"},
-                              secrets=[recording["secret"]],
-                              platform_settings={"payment_methods": ["invoice"]})
-    kit.hooks.pm.register(AcceptRecordedVatId())
-    client = create_app({"TESTING": True}, kit=kit).test_client()
-    last = None
-    for headers, body in deliveries(path):
-        assert client.post("/webhooks/woocommerce/rec", data=body,
-                           headers=headers).status_code in (200, 202)
-        if "X-WC-Webhook-Signature" in headers:
-            last = json.loads(body)
-    return last
-
-
 def _woo_tax_by_rate(order: dict) -> dict[Decimal, int]:
     """WooCommerce's own tax per rate of an order: its tax lines, in cents."""
     return {Decimal(str(t["rate_percent"])): to_minor(
@@ -126,7 +76,7 @@ def _woo_tax_by_rate(order: dict) -> dict[Decimal, int]:
 
 
 def test_a_negative_fee_taxed_at_19_and_7_invoices_each_rate_as_woocommerce_does(kit):
-    order = _replay(kit, RECORDINGS_DIR / "negative-fee-mixed-rates.json")
+    order = replay(kit, "negative-fee-mixed-rates")
     with session_scope(kit.engine) as session:
         [activation] = session.scalars(select(OperationRecord).where(
             OperationRecord.kind == "activation")).all()
@@ -159,7 +109,7 @@ EDITS = ["negative-fee-mixed-rates", "percent-and-fixed-cart-coupons", "fixed-pr
 
 @pytest.mark.parametrize("name", EDITS)
 def test_after_the_edits_the_ledger_per_rate_is_woocommerces_order(kit, name):
-    order = _replay(kit, RECORDINGS_DIR / f"{name}.json")
+    order = replay(kit, name)
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
         state = ledger.state_of(ledger.find_order("rec", str(order["id"])))
@@ -171,7 +121,7 @@ def test_after_the_edits_the_ledger_per_rate_is_woocommerces_order(kit, name):
 
 
 def test_a_coupon_removed_is_an_increase_refused_once_and_the_ledger_stays(kit):
-    order = _replay(kit, RECORDINGS_DIR / "one-of-two-coupons-removed.json")
+    order = replay(kit, "one-of-two-coupons-removed")
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
         row = ledger.find_order("rec", str(order["id"]))

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from core.errors import NotFound, SignatureError
-from core.inbox import store_delivery
+from core.inbox import ignored_reason, store_delivery
 from core.kit import Kit
 from core.ledger.db import schema_state, session_scope
 from core.ledger.store import Ledger
@@ -64,11 +64,11 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
             raise SignatureError("signature does not match")
         parsed = kit.hooks.parse_delivery(platform, shop, body, headers,
                                           connection.platform_settings)
+        ignored = ignored_reason(ledger, connection.id, parsed)
         delivery_id, new = store_delivery(ledger, connection.id, parsed, body, headers)
-    if parsed.ignored:
-        log.info("delivery %s for %s/%s ignored: %s", delivery_id, platform, shop,
-                 parsed.ignored)
-        return jsonify(status="ignored", reason=parsed.ignored, delivery=delivery_id), 200
+    if ignored:
+        log.info("delivery %s for %s/%s ignored: %s", delivery_id, platform, shop, ignored)
+        return jsonify(status="ignored", reason=ignored, delivery=delivery_id), 200
     if not new:
         return jsonify(status="duplicate", delivery=delivery_id), 200
     try:
@@ -80,14 +80,20 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
 
 @bp.route("/apps/<platform>/<action>", methods=["GET", "POST"])
 def app_request(platform: str, action: str) -> tuple[Response, int]:
-    """A platform's app lifecycle request (Shopware's registration and confirmation)."""
+    """A platform's app request (Shopware's registration, confirmation, uninstall and pay
+    URL); an answer the platform signs goes out byte for byte as the plugin made it."""
     kit = current_kit()
     with session_scope(kit.engine) as session:
         answer = kit.hooks.handle_app_request(
             platform, action, request.method, request.query_string.decode("latin-1"),
             request.headers, request.get_data(cache=False), Ledger(session),
             kit.settings.platforms.get(platform, {}), kit.settings.public_url)
-    return jsonify(answer.body), answer.status
+    if answer.raw is None:
+        response = jsonify(answer.body)
+    else:
+        response = Response(answer.raw, content_type="application/json")
+    response.headers.update(dict(answer.headers))
+    return response, answer.status
 
 
 @bp.get("/livez")

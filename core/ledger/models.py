@@ -35,6 +35,7 @@ __all__ = [
     "Base",
     "Buyer",
     "Charge",
+    "CheckoutDecision",
     "CreditProfile",
     "Delivery",
     "DunningStep",
@@ -45,6 +46,7 @@ __all__ = [
     "Movement",
     "OperationRecord",
     "Order",
+    "OrderDrift",
     "OrderLine",
     "OrderRefund",
     "Payment",
@@ -637,6 +639,32 @@ class ShopSync(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class OrderDrift(Base):
+    """A lasting difference between a shop's order and the ledger, found by comparing the
+    shop's current order with the ledger (``core.sync.drift``): after a delivery was
+    processed, and on every poll. ``key`` names it within the order (``kind``, or
+    ``kind:<refund id>``); ``shop`` and ``kit`` say each side. It stays open (reported on
+    every poll) until the two agree (``resolved_at``) or the merchant acknowledges it
+    (``acknowledged_at``); a change of either side opens a new one. ``seen`` counts the
+    comparisons that found it."""
+
+    __tablename__ = "order_drift"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"))
+    shop_order_id: Mapped[str] = mapped_column(String(64))
+    order_number: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(96))
+    kind: Mapped[str] = mapped_column(String(32))
+    shop: Mapped[str] = mapped_column(String(255))
+    kit: Mapped[str | None] = mapped_column(String(255))
+    seen: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+
 class Product(Base):
     """A product of a merchant as the risk rules see it: approved for invoice payment or
     not, and whether it has a trial period (never payable by invoice)."""
@@ -695,6 +723,26 @@ class LimitChange(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CheckoutDecision(Base):
+    """An eligibility decision made at a shop's checkout for an order the kit has not seen
+    yet (Shopware's pay URL), kept for that order's placement: reused when the order comes
+    with the same ``currency`` and ``total`` (minor units) within
+    :data:`core.risk.kept.KEPT_FOR` of ``decided_at``. ``eligibility`` is the whole
+    decision (:func:`core.risk.kept.to_record`)."""
+
+    __tablename__ = "checkout_decisions"
+    __table_args__ = (UniqueConstraint("connection_id", "shop_order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"))
+    shop_order_id: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[int]
+    approved: Mapped[bool] = mapped_column(Boolean)
+    eligibility: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiKey(Base):
     """A merchant's key for the HTTP API. Only a SHA-256 of the secret is stored (keys are
     random, 256 bits: a slow password hash would add nothing); ``prefix`` finds the row."""
@@ -727,3 +775,6 @@ class User(Base):
 
 # the expiry of authorisations reads open orders by age
 Index("ix_orders_status_created_at", Order.status, Order.created_at)
+# the drift of an order, and the open drift of a shop
+Index("ix_order_drift_connection_id_shop_order_id", OrderDrift.connection_id,
+      OrderDrift.shop_order_id)

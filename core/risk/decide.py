@@ -10,7 +10,7 @@ checkout that breaks a rule asks no register.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING
 from typing import Any
@@ -22,6 +22,7 @@ from core.hooks import Hooks
 from core.ledger.models import Merchant, Order, Product
 from core.ledger.store import Ledger
 from core.money import percent_of
+from core.risk.kept import recall
 from core.risk.limits import credit_facts, identity_key, open_profile, profile_of
 from core.risk.policy import RiskPolicy, load_policy, terms_of, to_eur
 from core.risk.rules import Cart, CartLine, Checkout, decline_reasons
@@ -113,10 +114,28 @@ def company_of(snapshot: OrderSnapshot) -> Company:
                    street=b.street, postcode=b.postcode, city=b.city, country=b.country)
 
 
+def _within_limit(ledger: Ledger, kept: Eligibility, order: Order,
+                  policy: RiskPolicy) -> Eligibility:
+    """A decision kept from the checkout, with the buyer's limit checked again against what
+    the ledger holds now (other orders of the buyer placed since); no hook is asked."""
+    if not kept.approved or kept.limit is None or kept.cart_eur is None:
+        return kept
+    profile = profile_of(ledger.session, kept.buyer_key)
+    limit = min(kept.limit, profile.limit) if profile is not None else kept.limit
+    facts = credit_facts(ledger, kept.buyer_key, policy, today=datetime.now(UTC).date(),
+                         exclude_order=order.id)
+    if facts.exposure + kept.cart_eur <= limit:
+        return replace(kept, limit=limit, exposure=facts.exposure)
+    return replace(kept, approved=False, reasons=("limit_exceeded",), limit=limit,
+                   exposure=facts.exposure)
+
+
 def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
                      snapshot: OrderSnapshot) -> Eligibility:
     """Decide on a newly placed order, store the decision on it, and open the buyer's credit
-    profile when approved."""
+    profile when approved. A decision the shop's checkout asked for this order
+    (:mod:`core.risk.kept`: same amount and currency, recent) is reused, only the buyer's
+    limit checked again, so the buyer is not checked twice."""
     merchant = ledger.merchant(order.connection.merchant_id)
     cart = Cart(snapshot.currency, snapshot.total,
                 tuple(CartLine(line.sku) for line in snapshot.products))
@@ -124,6 +143,15 @@ def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
     # hold the buyer's profile while deciding: two orders of one buyer placed at once are
     # decided one after the other, the second seeing the first's exposure
     profile_of(ledger.session, _key(company), for_update=True)
+    kept = recall(ledger, order.connection_id, order.shop_order_id, snapshot.currency,
+                  snapshot.total)
+    if kept is not None:
+        eligibility = _within_limit(ledger, kept, order, policy)
+        if eligibility.approved and eligibility.new_buyer:
+            open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
+                         f"opened at the initial limit with order {snapshot.order_number}")
+        order.decision = eligibility.to_json()
+        return eligibility
     eligibility = decide(ledger, hooks, merchant, company, cart, exclude_order=order.id,
                          policy=policy)
     if eligibility.approved and eligibility.new_buyer:

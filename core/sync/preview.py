@@ -7,17 +7,20 @@ would be (:func:`core.reconcile.reconcile`), and nothing is run or stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
 from core.errors import NotFound
 from core.hooks import Hooks
+from core.inbox import followed_snapshots, ignored_reason
 from core.ledger.db import session_scope
 from core.ledger.store import Ledger
 from core.operations import Decision, Operation
 from core.reconcile import Rules, reconcile
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
+from core.sync.drift import compare
 
 __all__ = ["Preview", "preview_order"]
 
@@ -27,6 +30,9 @@ class Preview:
     """What the shop's order would trigger now; ``ignored`` when it is no invoice order.
 
     ``unfinished`` are operations decided before and not yet done: they run first.
+    ``followed`` is why the plugin would ignore an order the kit follows all the same (it
+    holds it open). ``drift`` is where the shop's order and the ledger differ now
+    (:func:`core.sync.drift.compare`).
     """
 
     shop: str
@@ -37,6 +43,8 @@ class Preview:
     unfinished: tuple[Operation, ...] = ()
     ignored: str | None = None
     known: bool = False
+    followed: str | None = None
+    drift: tuple[dict[str, Any], ...] = ()
 
 
 def preview_order(engine: Engine, hooks: Hooks, shop: str, order_id: str) -> Preview:
@@ -49,20 +57,26 @@ def preview_order(engine: Engine, hooks: Hooks, shop: str, order_id: str) -> Pre
     if fetched is None:
         raise NotFound(f"shop {shop} has no order {order_id}")
     parsed = hooks.parse_delivery(platform, shop, fetched.body, fetched.headers, settings)
-    if parsed.ignored or not parsed.snapshots:
+    with session_scope(engine, write=False) as session:
+        ledger = Ledger(session)
+        connection_id = ledger.connection(shop).id
+        ignored = ignored_reason(ledger, connection_id, parsed)
+        followed = followed_snapshots(ledger, connection_id, parsed)
+    if ignored or not followed:
         return Preview(shop, order_id, None, OrderState(), Decision(),
-                       ignored=parsed.ignored or "nothing to decide")
-    snapshot = hooks.enrich_snapshot(platform, parsed.snapshots[0], settings)
+                       ignored=ignored or "nothing to decide")
+    snapshot = hooks.enrich_snapshot(platform, followed[0], settings)
     with session_scope(engine, write=False) as session:
         ledger = Ledger(session)
         try:
             order = ledger.find_order(shop, snapshot.order_id)
         except NotFound:
-            state, unfinished, known = OrderState(), (), False
+            state, unfinished, known, drift = OrderState(), (), False, ()
         else:
             state, known = ledger.state_of(order), True
             unfinished = tuple(ledger.operation_of(r)
                                for r in ledger.unfinished_operations(order))
+            drift = tuple(compare(ledger, order, snapshot, status_map))
     return Preview(shop, order_id, snapshot, state,
                    reconcile(snapshot, state, Rules.from_mapping(status_map)), unfinished,
-                   known=known)
+                   known=known, followed=parsed.ignored, drift=drift)

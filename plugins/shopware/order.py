@@ -22,7 +22,7 @@ from core.money import allocate, exponent, is_known_currency
 from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 
-__all__ = ["EVENT_STATUS", "payment_method_matches", "to_snapshot"]
+__all__ = ["EVENT_STATUS", "buyer_of", "payment_method_matches", "to_snapshot"]
 
 # Event name → the status word the snapshot carries (the connection maps words to triggers).
 EVENT_STATUS = {
@@ -184,11 +184,15 @@ def payment_method_matches(order: Mapping[str, Any], methods: Sequence[str]) -> 
     return False
 
 
-def _buyer(order: Mapping[str, Any]) -> dict[str, Any]:
+def buyer_of(order: Mapping[str, Any]) -> dict[str, Any]:
+    """The buyer in canonical form: company and VAT ID from the order customer, the address
+    from the billing address (``billingAddress``, loaded for the pay URL; else the one of
+    ``addresses`` the order's ``billingAddressId`` names, as webhooks carry it)."""
     customer = order.get("orderCustomer") or {}
     addresses = order.get("addresses") or []
-    billing = next((a for a in addresses if a.get("id") == order.get("billingAddressId")),
-                   addresses[0] if addresses else {})
+    billing = order.get("billingAddress") or next(
+        (a for a in addresses if a.get("id") == order.get("billingAddressId")),
+        addresses[0] if addresses else {})
     company = (billing.get("company") or customer.get("company") or "").strip() or None
     vat_ids = customer.get("vatIds") or []
     return {
@@ -265,7 +269,7 @@ def to_snapshot(order: Mapping[str, Any], shop: str, status: str, *, returned: b
     data = {
         "shop": shop, "order_id": str(order.get("id")),
         "order_number": str(order.get("orderNumber") or order.get("id")),
-        "currency": currency, "buyer": _buyer(order), "lines": lines,
+        "currency": currency, "buyer": buyer_of(order), "lines": lines,
         "total": str(total), "total_tax": str(total - net if tax_status != "tax-free" else 0),
         "status": status, "ordering_key": _latest(order), "returned": returned,
         "discounts": [{"code": "promotions", "amount": str(discount)}] if discount > 0 else [],

@@ -9,11 +9,12 @@ from typing import Any
 from core import hookimpl
 from core.context import AppResponse, FetchedOrder, ParsedDelivery, PlatformInfo, WriteBack
 from core.errors import ConfigurationError, MalformedPayload, NotFound, PermanentError
+from core.hooks import Hooks
 from core.ledger.store import Ledger
 from core.operations import OperationKind
 from core.schemas import dump_snapshot, load_snapshot, read_json_object
 from core.snapshot import OrderSnapshot
-from plugins.shopware import admin, backfill, order_fields, registration
+from plugins.shopware import admin, backfill, order_fields, payment, registration
 from plugins.shopware.order import EVENT_STATUS, payment_method_matches, to_snapshot
 from plugins.shopware.signature import check
 
@@ -65,7 +66,8 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
                               ignored=f"event {event or '(none)'} is not handled")
     if not isinstance(order, dict):
         raise MalformedPayload("data.payload.order is missing")
-    methods = settings.get("payment_methods") or DEFAULT_PAYMENT_METHODS
+    methods = [*(settings.get("payment_methods") or DEFAULT_PAYMENT_METHODS),
+               *(settings.get("app_payment_methods") or ())]
     if not payment_method_matches(order, methods):
         return ParsedDelivery(event_id, event, order_id, ignored="not paid by invoice")
     status = EVENT_STATUS[event]
@@ -100,9 +102,12 @@ def enrich_snapshot(platform: str, snapshot: OrderSnapshot,
 @hookimpl
 def handle_app_request(platform: str, action: str, method: str, query: str,
                        headers: Mapping[str, str], body: bytes, ledger: Ledger,
-                       settings: Mapping[str, Any], public_url: str) -> AppResponse | None:
+                       settings: Mapping[str, Any], public_url: str,
+                       hooks: Hooks) -> AppResponse | None:
     if platform != NAME:
         return None
+    if action == "pay" and method == "POST":
+        return payment.pay(body, headers, ledger, hooks, settings)
     if action == "register" and method == "GET":
         return registration.register(query, headers, ledger, settings, public_url)
     if action == "confirm" and method == "POST":

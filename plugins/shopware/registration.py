@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 from core.context import AppResponse
 from core.errors import ConfigurationError, NotFound, PayloadError, SignatureError
 from core.ledger.store import Ledger
+from plugins.shopware.payment import method_names
 from plugins.shopware.signature import check, hex_hmac
 
 __all__ = ["KEPT_ON_UNINSTALL", "PREVIOUS_SECRET_GRACE", "confirm", "deleted", "register"]
@@ -42,7 +43,8 @@ MAX_CLOCK_SKEW = 5 * 60
 STATUS_MAP = {"shipped": "activate", "cancelled": "cancel", "refunded": "cancel"}
 # What an uninstall leaves of a connection's settings: the merchant's choices, the shop's
 # URL, and the registration requests already used (they stay used).
-KEPT_ON_UNINSTALL = ("payment_methods", "shop_url", "transitions", "used_registrations")
+KEPT_ON_UNINSTALL = ("app_payment_methods", "payment_methods", "shop_url", "transitions",
+                     "used_registrations")
 
 
 def _app(settings: Mapping[str, Any]) -> tuple[str, str]:
@@ -107,8 +109,11 @@ def register(query: str, headers: Mapping[str, str], ledger: Ledger,
     if request_id in used:
         raise SignatureError("this registration request was used already")
     used[request_id] = timestamp
+    # the app's own payment method ("Purchase on account (B2B)") is always one of the
+    # connection's invoice payment methods, besides those the merchant names
     connection.platform_settings = {**connection.platform_settings, "shop_url": shop_url,
-                                    "pending_secret": shop_secret, "used_registrations": used}
+                                    "pending_secret": shop_secret, "used_registrations": used,
+                                    "app_payment_methods": method_names(app_name)}
     ledger.session.flush()
     return AppResponse(200, {
         "proof": hex_hmac(app_secret, f"{shop_id}{shop_url}{app_name}"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core import hookimpl
-from core.context import FetchedOrder, ParsedDelivery, PlatformInfo, WriteBack
+from core.context import ConnectionCheck, FetchedOrder, ParsedDelivery, PlatformInfo, WriteBack
 from core.errors import ConfigurationError, PayloadError
 from core.operations import OperationKind
 from core.schemas import dump_snapshot, load_snapshot, read_json_object
@@ -23,7 +24,12 @@ NAME = "woocommerce"
 DEFAULT_PAYMENT_METHODS = ("invoice",)
 STATUS_MAP = {"completed": "activate", "cancelled": "cancel", "refunded": "cancel"}
 ORDER_TOPICS = ("order.created", "order.updated", "order.restored")
+# the webhooks a connection needs, by topic, as WooCommerce's admin names the topics
+NEEDED_WEBHOOKS = {"order.created": "Order created", "order.updated": "Order updated"}
+WEBHOOKS_SCREEN = "WooCommerce → Settings → Advanced → Webhooks"
 DEFAULT_DECLINED_STATUS = "on-hold"
+# WooCommerce's status of an order whose payment failed: never placed, or cancelled
+FAILED = "failed"
 META_PREFIX = "invoicekit_"
 _PING = re.compile(rb"webhook_id=\d{1,20}")
 
@@ -38,6 +44,7 @@ def declare_platform() -> PlatformInfo:
                                 OperationKind.PARTIAL_CREDIT, OperationKind.DISCOUNT_TRANSFER,
                                 OperationKind.RETURN}),
         status_map=STATUS_MAP,
+        check_settings=rest.check_settings,
     )
 
 
@@ -72,15 +79,30 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
     if topic not in ORDER_TOPICS:
         return ParsedDelivery(key, topic, order_id, ignored=f"topic {topic} is not an order")
     order = read_order(data)
+    ignored = _not_taken_on(order, settings)
+    if ignored is None:
+        return ParsedDelivery(key, topic, order_id, (to_snapshot(order, shop, settings),))
+    # the kit follows an order it placed whatever the shop says now, so the snapshot goes
+    # with the reason; an order that cannot be read as an invoice order is just ignored
+    try:
+        snapshot = to_snapshot(order, shop, settings)
+    except PayloadError:
+        return ParsedDelivery(key, topic, order_id, ignored=ignored)
+    if order["status"] == FAILED:  # a placed order that failed is cancelled
+        snapshot = dataclasses.replace(snapshot, cancelled=True)
+    return ParsedDelivery(key, topic, order_id, (snapshot,), ignored=ignored)
+
+
+def _not_taken_on(order: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:
+    """Why the kit would not take the order on, if it does not hold it already."""
     methods = settings.get("payment_methods") or DEFAULT_PAYMENT_METHODS
     if order["payment_method"] not in methods:
-        return ParsedDelivery(key, topic, order_id,
-                              ignored="not paid by invoice (payment method "
-                                      f"{order['payment_method'] or 'none'!r})")
+        return f"not paid by invoice (payment method {order['payment_method'] or 'none'!r})"
+    if order["status"] == FAILED:
+        return f"status {FAILED!r} is not placed (a placed order that fails is cancelled)"
     if order["status"] in IGNORED_STATUSES:
-        return ParsedDelivery(key, topic, order_id,
-                              ignored=f"status {order['status']!r} is not placed yet")
-    return ParsedDelivery(key, topic, order_id, (to_snapshot(order, shop, settings),))
+        return f"status {order['status']!r} is not placed yet"
+    return None
 
 
 @hookimpl
@@ -123,6 +145,52 @@ def write_back(platform: str, writeback: WriteBack, settings: Mapping[str, Any])
         return "meta written; the note was written before"
     rest.add_note(settings, order_id, f"{writeback.note} {marker}")
     return f"meta, status {status} and note written" if status else "meta and note written"
+
+
+@hookimpl
+def check_connection(platform: str, settings: Mapping[str, Any],
+                     delivery_url: str) -> list[ConnectionCheck] | None:
+    """The two order webhooks (``GET webhooks``): each must post to the connection's
+    delivery URL and be active. WooCommerce disables a webhook by itself after repeated
+    failed deliveries and never sends what it missed."""
+    if platform != NAME:
+        return None
+    if not rest.has_credentials(settings):
+        raise ConfigurationError("the WooCommerce connection has no REST credentials, so its "
+                                 "webhooks cannot be read")
+    found = rest.webhooks(settings)
+    return [_webhook_check(topic, title, found, delivery_url)
+            for topic, title in NEEDED_WEBHOOKS.items()]
+
+
+def _same_url(a: object, b: str) -> bool:
+    return str(a or "").strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def _webhook_check(topic: str, title: str, found: Sequence[Mapping[str, Any]],
+                   delivery_url: str) -> ConnectionCheck:
+    of_topic = [w for w in found if w.get("topic") == topic]
+    ours = [w for w in of_topic if _same_url(w.get("delivery_url"), delivery_url)]
+    subject = f"webhook {topic}"
+    if any(w.get("status") == "active" for w in ours):
+        return ConnectionCheck(subject, True, "active")
+    if ours:
+        hook = ours[0]
+        status = str(hook.get("status") or "unknown")
+        return ConnectionCheck(subject, False, status, (
+            f"set webhook {hook.get('id')} \"{hook.get('name') or title}\" to Active in "
+            f"{WEBHOOKS_SCREEN}. WooCommerce disables a webhook after its deliveries failed "
+            "more than 5 times in a row and sends nothing while it is off; re-activated, it "
+            "keeps its failure count until a delivery succeeds, so one more failure disables "
+            f"it again: check first that {delivery_url} answers (invoicekit serve running "
+            "and reachable from the shop), then run invoicekit shops sync for the changes "
+            "it did not send"))
+    elsewhere = "".join(f"; webhook {w.get('id')} of this topic posts to "
+                        f"{w.get('delivery_url')} instead" for w in of_topic)
+    return ConnectionCheck(subject, False, "missing", (
+        f"add a webhook in {WEBHOOKS_SCREEN}: status Active, topic {title}, delivery URL "
+        f"{delivery_url}, the connection's secret, API version WP REST API Integration v3"
+        f"{elsewhere}"))
 
 
 @hookimpl

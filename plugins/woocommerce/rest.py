@@ -15,14 +15,31 @@ from core.errors import NotFound, OutcomeUnknown, PermanentError, RetryableError
 from core.money import exponent
 from core.retry import retry_after
 
-__all__ = ["TIMEOUT", "add_note", "has_credentials", "has_note", "modified_orders",
-           "order", "refund_lines", "update_order"]
+__all__ = ["HTTPS_ONLY", "TIMEOUT", "add_note", "check_settings", "has_credentials",
+           "has_note", "modified_orders", "order", "refund_lines", "update_order", "webhooks"]
 
 TIMEOUT = (5, 30)  # connect, read (seconds)
+# WooCommerce reads REST API keys (HTTP Basic or query parameters) only over HTTPS; over
+# plain http it answers as if no key was sent: 401 woocommerce_rest_cannot_view, "Sorry, you
+# cannot view this resource." (recorded on WooCommerce 10.5.2: rest-basic-auth-over-http)
+HTTPS_ONLY = ("WooCommerce accepts REST API keys only over HTTPS: over plain http it answers "
+              "every request 401 (\"Sorry, you cannot view this resource.\") even for a valid "
+              "key")
 
 
 def has_credentials(settings: Mapping[str, Any]) -> bool:
     return all(settings.get(k) for k in ("rest_url", "consumer_key", "consumer_secret"))
+
+
+def _over_http(settings: Mapping[str, Any]) -> bool:
+    return not str(settings.get("rest_url") or "").strip().lower().startswith("https://")
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Refuse a REST URL the key would be refused over: anything but ``https://``."""
+    if settings.get("rest_url") and settings.get("consumer_key") and _over_http(settings):
+        raise ValueError(f"--rest-url {settings['rest_url']}: {HTTPS_ONLY}; use the shop's "
+                         "https:// address")
 
 
 def _request(settings: Mapping[str, Any], method: str, path: str, *,
@@ -43,6 +60,11 @@ def _request(settings: Mapping[str, Any], method: str, path: str, *,
         raise RetryableError(f"WooCommerce REST API not reachable ({type(exc).__name__})") \
             from None
     status = response.status_code
+    if status in (401, 403) and _over_http(settings):
+        raise PermanentError(f"WooCommerce answered {status} because the REST URL "
+                             f"{settings['rest_url']} is not https: {HTTPS_ONLY}; set the "
+                             "shop's https:// address with invoicekit shops configure SHOP "
+                             "--rest-url https://… --consumer-key … --consumer-secret …")
     if status in (401, 403):
         raise PermanentError(f"WooCommerce refused the REST API key ({status}); check the "
                              "connection's consumer key and secret (write-back needs "
@@ -138,3 +160,18 @@ def has_note(settings: Mapping[str, Any], order_id: str, marker: str) -> bool:
     """Whether a note of the order contains ``marker`` (a write whose outcome was lost)."""
     notes = _get(settings, f"orders/{order_id}/notes", type="internal")
     return any(marker in str(note.get("note", "")) for note in notes)
+
+
+def webhooks(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every webhook of the shop, whatever its status (``GET webhooks``, page by page):
+    ``id``, ``name``, ``status`` (``active``, ``paused``, ``disabled``), ``topic``,
+    ``delivery_url``. The resource has no failure count."""
+    found: list[dict[str, Any]] = []
+    for page in range(1, 101):
+        batch = _get(settings, "webhooks", per_page=100, page=page)
+        if not isinstance(batch, list):
+            raise PermanentError("WooCommerce answered something else than a list of webhooks")
+        found.extend(batch)
+        if len(batch) < 100:
+            break
+    return found

@@ -46,6 +46,19 @@ class Call:
 
 
 @dataclass
+class Checkout:
+    """What became of a checkout with the app's payment method: the transaction's state
+    (``authorized``, ``failed``, ``open``), the failure's message as Shopware logs it, the
+    pay request's answer, and the order event still queued (``None`` once sent)."""
+
+    state: str
+    message: str | None
+    status: int
+    answer: bytes
+    webhook: tuple[str, bytes, dict[str, str]] | None
+
+
+@dataclass
 class StandIn:
     """One Shopware shop: its orders, the app's integration and ACL role, what was called."""
 
@@ -67,6 +80,8 @@ class StandIn:
     registration_url: str = ""
     last_registration: tuple[str, dict[str, str]] | None = None
     registered_at: int = 0
+    payment_methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # identifier ->
+    language: str = "en-GB"  # the buyer's storefront language (sw-user-language)
 
     # -- the shop's data -----------------------------------------------------------------
 
@@ -103,6 +118,17 @@ class StandIn:
         self.registration_url = root.findtext("setup/registrationUrl") or ""
         self.privileges = schema.manifest_privileges(manifest_xml)
         self.webhooks = {w.get("event", ""): w.get("url", "") for w in root.iter("webhook")}
+        self.payment_methods = {}
+        for method in root.iter("payment-method"):
+            # Lifecycle/Persister/PaymentMethodPersister.php: the names Shopware gives it
+            identifier = method.findtext("identifier") or ""
+            self.payment_methods[identifier] = {
+                "id": f"pm-app-{identifier}", "apiAlias": "payment_method",
+                "technicalName": f"payment_{self.app_name}_{identifier}",
+                "handlerIdentifier": f"app\\{self.app_name}_{identifier}",
+                "name": method.findtext("name"), "active": True,
+                "appPaymentMethod": {"identifier": identifier, "appName": self.app_name,
+                                     "payUrl": method.findtext("pay-url"), "app": None}}
         return self.register(get, post)
 
     def register(self, get: Callable[..., Any], post: Callable[..., Any],
@@ -176,6 +202,115 @@ class StandIn:
                          "timestamp": int(time.time())}).encode()
         return url, body, {"Content-Type": "application/json", "sw-version": self.version,
                            "shopware-shop-signature": hex_hmac(self.shop_secret, body)}
+
+    # -- checkout with the app's payment method -------------------------------------------
+
+    def pay_with_app(self, order_id: str, identifier: str = "purchase_on_account") -> None:
+        """The buyer chose the app's payment method for the order."""
+        method = self.payment_methods[identifier]
+        transaction = self.orders[order_id]["transactions"][-1]
+        transaction["paymentMethodId"] = method["id"]
+        transaction["paymentMethod"] = copy.deepcopy(method)
+
+    def pay_request(self, order_id: str) -> tuple[str, bytes, dict[str, str]]:
+        """The pay request of the order's transaction: up to 6.6.4 App/Payment/Handler/
+        AppSyncPaymentHandler.php with Payload/Struct/SyncPayPayload.php, from 6.6.5
+        AppPaymentHandler.php ``pay`` with Payload/Struct/PaymentPayload.php; the order as
+        AppPaymentHandler ``getOrderTransaction`` loads it (billingAddress.country,
+        lineItems, currency, orderCustomer, transactions), encoded by JsonEntityEncoder
+        (App/Payload/AppPayloadServiceHelper.php ``encode``, ApiAware fields only); signed
+        with the shop secret (App/Hmac/RequestSigner.php ``signRequest``) and sent with the
+        language headers of App/Hmac/Guzzle/AuthMiddleware.php."""
+        order = copy.deepcopy(self.orders[order_id])
+        transaction = order["transactions"][-1]
+        method = transaction.get("paymentMethod") or {}
+        url = (method.get("appPaymentMethod") or {}).get("payUrl")
+        assert url, "the order's payment method is not the app's"
+        method["appPaymentMethod"]["app"] = None  # Payload/Struct/RemoveAppTrait.php
+        addresses = order.get("addresses") or []
+        order["billingAddress"] = next(
+            (a for a in addresses if a["id"] == order.get("billingAddressId")), None)
+        order["addresses"] = None  # not among the association the handler loads
+        source = {"url": self.shop_url, "shopId": self.shop_id, "appVersion": "0.1.0"}
+        encoded_order = encode.as_json("order", order)
+        encoded_transaction = encode.as_json("order_transaction", transaction)
+        if self.version_tuple >= (6, 6, 5):
+            payload = {"source": source, "orderTransaction": encoded_transaction,
+                       "queryParameters": [], "order": encoded_order, "requestData": [],
+                       "returnUrl": f"{self.shop_url}/payment/finalize-transaction?"
+                                    f"_sw_payment_token={uuid.uuid4().hex}",
+                       "validateStruct": {"extensions": [], "apiAlias": "array_struct"},
+                       "recurring": None}
+        else:
+            payload = {"source": source, "orderTransaction": encoded_transaction,
+                       "order": encoded_order, "requestData": [], "recurring": None}
+        body = php_json(payload).encode()
+        return url, body, {"Content-Type": "application/json", "sw-version": self.version,
+                           "sw-context-language": "2fbb5fe2e29a4d70aa5854ce7ce3e20b",
+                           "sw-user-language": self.language,
+                           "shopware-shop-signature": hex_hmac(self.shop_secret, body)}
+
+    def checkout(self, order_id: str, send: Callable[..., Any], *,
+                 admin_worker: bool = False) -> Checkout:
+        """The buyer places the order with the app's payment method, as Shopware does it:
+        the order is created and ``checkout.order.placed`` dispatched (Webhook/
+        WebhookDispatcher.php: sent at once when the admin worker is on, else queued and
+        sent later: ``Checkout.webhook`` is then the queued one, still to send); then the
+        pay request (:meth:`pay_request`) and its answer applied (:meth:`answered`).
+        ``send(url, body, headers)`` reaches the kit and returns ``(status, body bytes,
+        headers)``."""
+        placed = self.webhook("checkout.order.placed", order_id)
+        if admin_worker and placed is not None:
+            send(*placed)
+            placed = None
+        status, raw, headers = send(*self.pay_request(order_id))
+        outcome, message = self.answered(order_id, status, raw, headers)
+        return Checkout(outcome, message, status, raw, placed)
+
+    def answered(self, order_id: str, status: int, raw: bytes,
+                 headers: dict[str, str]) -> tuple[str, str | None]:
+        """Apply the app's answer to the pay request as Shopware does; return the
+        transaction's state and the failure's message. An answer not signed with the shop
+        secret (``shopware-app-signature``; a 401 is not checked) is refused (App/Hmac/
+        Guzzle/AuthMiddleware.php), as is any error status (Guzzle's ``http_errors``); a
+        ``message``, or ``status`` ``fail``, fails the payment (Response/PaymentResponse.php
+        ``getErrorMessage``, 6.5: AppSyncPaymentHandler ``pay``); another ``status`` is
+        a transition of the transaction. A failed payment moves the transaction to
+        ``failed`` (Checkout/Payment/PaymentService.php ``handlePaymentByOrder``, 6.6.5:
+        PaymentProcessor.php ``pay``)."""
+        message: str | None
+        given = {k.lower(): v for k, v in headers.items()}.get("shopware-app-signature")
+        if status != 401 and given != hex_hmac(self.shop_secret, raw):
+            message = "Could not verify the authenticity of the response"
+        elif status >= 400:
+            message = f"App error: the app answered {status}"
+        else:
+            answer = json.loads(raw)
+            action = answer.get("status")
+            message = answer.get("message") or (
+                "Payment was reported as failed." if action == "fail" else None)
+            if message is None:
+                if action:
+                    self._transition(order_id, action)
+                return self._transaction_state(order_id), None
+        self._transition(order_id, "fail")
+        return self._transaction_state(order_id), message
+
+    def _transaction_state(self, order_id: str) -> str:
+        return self.orders[order_id]["transactions"][-1]["stateMachineState"]["technicalName"]
+
+    def _transition(self, order_id: str, action: str) -> None:
+        """A transition of the order's transaction along the state machine
+        (StateMachineRegistry ``transition``)."""
+        transaction = self.orders[order_id]["transactions"][-1]
+        state = transaction["stateMachineState"]["technicalName"]
+        target = schema.transaction_transition(state, action) or state
+        self.history.append({"entityName": "order_transaction",
+                             "referencedId": transaction["id"], "fromState": state,
+                             "toState": target, "transitionActionName": action})
+        transaction["stateId"] = encode.state_id("order_transaction.state", target)
+        transaction["stateMachineState"] = {"id": transaction["stateId"],
+                                            "technicalName": target}
 
     # -- the Admin API ---------------------------------------------------------------------
 
