@@ -28,7 +28,8 @@ from core.operations import (
     total_of,
 )
 from core.plugins import get_plugin_manager
-from core.reconcile import Rules, reconcile, take
+from core.rates import take
+from core.reconcile import Rules, reconcile
 from core.state import OrderState, apply
 from orders import snapshot
 from plugins.billie import client, plugin, wire

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.money import Amount, allocate, exponent, share, to_decimal, to_minor
-from core.reconcile import take
+from core.rates import take
 
 
 @pytest.mark.parametrize(("currency", "places"), [("EUR", 2), ("JPY", 0), ("BHD", 3)])

@@ -1,0 +1,74 @@
+"""The ledger's tables (SQLAlchemy 2), one module per area. Money columns are integer minor
+units.
+
+Every change to these modules needs an Alembic revision in ``migrations/versions``; a test
+compares the models with the migrated schema. Import the tables from here:
+``from core.ledger.models import Order``.
+"""
+
+from core.ledger.models.access import ApiKey, User
+from core.ledger.models.base import Base, UTCDateTime, utcnow
+from core.ledger.models.orders import (
+    Buyer,
+    Delivery,
+    Invoice,
+    Merchant,
+    Movement,
+    OperationRecord,
+    Order,
+    OrderLine,
+    OrderRefund,
+    PeriodicRun,
+    RefusalRecord,
+    ShopConnection,
+)
+from core.ledger.models.receivables import (
+    BankTransactionRecord,
+    Charge,
+    DunningStep,
+    HandoverBatch,
+    Payment,
+    Receivable,
+)
+from core.ledger.models.risk import (
+    CheckoutDecision,
+    CreditProfile,
+    LimitChange,
+    Product,
+    RiskPolicyRecord,
+)
+from core.ledger.models.sync import OrderDrift, ShopSync, WriteBackRecord
+
+__all__ = [
+    "ApiKey",
+    "BankTransactionRecord",
+    "Base",
+    "Buyer",
+    "Charge",
+    "CheckoutDecision",
+    "CreditProfile",
+    "Delivery",
+    "DunningStep",
+    "HandoverBatch",
+    "Invoice",
+    "LimitChange",
+    "Merchant",
+    "Movement",
+    "OperationRecord",
+    "Order",
+    "OrderDrift",
+    "OrderLine",
+    "OrderRefund",
+    "Payment",
+    "PeriodicRun",
+    "Product",
+    "Receivable",
+    "RefusalRecord",
+    "RiskPolicyRecord",
+    "ShopConnection",
+    "ShopSync",
+    "UTCDateTime",
+    "User",
+    "WriteBackRecord",
+    "utcnow",
+]
