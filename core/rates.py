@@ -1,17 +1,18 @@
-"""Amounts per tax rate: what a reduction takes from each rate of a pot, and what the shop's
-order lost per rate between two snapshots. Pure functions for :mod:`core.reconcile`."""
+"""Amounts per tax rate and the value of units: what a reduction takes from each rate of a
+pot, what the shop's order lost per rate between two snapshots, what units of a line are
+worth. Pure functions for :mod:`core.reconcile`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
 
-from core.money import Amount, allocate, net_of
-from core.operations import RateAmounts, rates_of_lines, total_of
-from core.snapshot import OrderSnapshot
+from core.money import Amount, allocate, net_of, share
+from core.operations import OperationLine, RateAmounts, rates_of_lines, total_of
+from core.snapshot import Line, LineKind, OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["room", "shop_change", "take"]
+__all__ = ["line_value", "room", "shop_change", "take", "units_value", "weights_of"]
 
 
 def take(open_by_rate: RateAmounts, gross: int,
@@ -84,3 +85,37 @@ def shop_change(s: OrderSnapshot, state: OrderState) -> RateAmounts | None:
 def room(by_rate: RateAmounts) -> int:
     """What :func:`take` can take out of a pot: the gross of its rates with something open."""
     return sum(amount.gross for _, amount in by_rate if amount.gross > 0)
+
+
+def weights_of(s: OrderSnapshot, lines: tuple[OperationLine, ...]) -> dict[Decimal, int]:
+    """The value of ``lines`` per tax rate."""
+    rates = {line.line_id: line.tax_rate for line in s.lines}
+    weights: dict[Decimal, int] = {}
+    for ol in lines:
+        if ol.line_id in rates:
+            weights[rates[ol.line_id]] = weights.get(rates[ol.line_id], 0) + ol.amount
+    return weights
+
+
+def line_value(s: OrderSnapshot, state: OrderState, line_id: str,
+                quantity: int) -> OperationLine:
+    """Gross value of ``quantity`` more units of a line, after the units the ledger already
+    took back; counted cumulatively so all units together are worth the line total."""
+    line = next(li for li in s.lines if li.line_id == line_id)
+    known = state.lines.get(line_id)
+    before = 0
+    if known is not None:  # units taken back, less those an edit removed from the line
+        before = known.cancelled + known.returned - max(known.ordered - line.quantity, 0)
+    before = min(max(before, 0), line.quantity)
+    units = min(quantity, line.quantity - before)
+    return OperationLine(line_id, units, units_value(line, before, units),
+                         article=line.kind is LineKind.PRODUCT)
+
+
+def units_value(line: Line, before: int, units: int) -> int:
+    """The share of the line total of ``units`` units counted on from ``before``."""
+    if line.quantity <= 0:
+        return 0
+    start = min(max(before, 0), line.quantity)
+    end = min(start + units, line.quantity)
+    return share(line.gross, end, line.quantity) - share(line.gross, start, line.quantity)

@@ -44,7 +44,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from core.money import Amount, allocate, share, to_decimal
+from core.money import Amount, allocate, to_decimal
 from core.operations import (
     Decision,
     Operation,
@@ -55,7 +55,7 @@ from core.operations import (
     idempotency_key,
     total_of,
 )
-from core.rates import room, shop_change, take
+from core.rates import line_value, room, shop_change, take, units_value, weights_of
 from core.snapshot import Line, LineKind, OrderSnapshot, Refund, RefundLine
 from core.state import LineState, OrderState, Status, apply
 
@@ -301,7 +301,7 @@ def _shipment(s: OrderSnapshot, state: OrderState) -> Operation | None:
         by_rate = state.unbilled_by_rate
     else:
         by_rate = take(state.unbilled_by_rate, sum(ol.amount for ol in lines),
-                       _weights(s, lines))
+                       weights_of(s, lines))
     return _operation(s, OperationKind.ACTIVATION, by_rate, _shipment_source(s),
                       after_activation=state.activated > 0, lines=lines)
 
@@ -327,7 +327,7 @@ def _activation_line(line: Line | None, line_id: str, known: LineState,
     """``units`` more units of a line to invoice, valued on from those already invoiced."""
     if line is None:  # gone from the order: its value is unknown
         return OperationLine(line_id, units, 0, known.article)
-    return OperationLine(line_id, units, _units_value(line, known.activated, units),
+    return OperationLine(line_id, units, units_value(line, known.activated, units),
                          article=line.kind is LineKind.PRODUCT)
 
 
@@ -419,8 +419,8 @@ def _discount_transfer(s: OrderSnapshot, state: OrderState) -> Operation | None:
 
 
 def _exact_change(s: OrderSnapshot, state: OrderState) -> RateAmounts | None:
-    """The shop's change per tax rate (:func:`core.rates.shop_change`) when it is all the order total
-    lost since the provider was last told: then it is what to pass on."""
+    """The shop's change per tax rate (:func:`core.rates.shop_change`) when it is all the
+    order total lost since the provider was last told: then it is what to pass on."""
     change = shop_change(s, state)
     if change and total_of(change).gross == state.total_seen - s.total:
         return change
@@ -498,9 +498,15 @@ def _refund_part(s: OrderSnapshot, state: OrderState, refund: Refund) -> Operati
     returned, cancelled = _refunded_units(s, state, refund)
     total = _refund_total(refund, returned + cancelled) if to_come is None else to_come
     want = total - sum(ol.amount for ol in cancelled)
+    # units back make a return; amounts of lines without units (quantity 0) a credit, at
+    # the rates of those lines
+    units = tuple(ol for ol in returned if ol.quantity)
+    kind = OperationKind.RETURN if units else OperationKind.PARTIAL_CREDIT
     return _reduction(s, state, total, want, source,
-                      _Part(OperationKind.RETURN, returned, _weights(s, returned)),
-                      _Part(OperationKind.PARTIAL_CREDIT, cancelled, _weights(s, cancelled)),
+                      _Part(kind, units, weights_of(s, returned)),
+                      _Part(OperationKind.PARTIAL_CREDIT,
+                            tuple(ol for ol in cancelled if ol.quantity),
+                            weights_of(s, cancelled)),
                       marks, unbilled_only=to_come is not None)
 
 
@@ -522,15 +528,22 @@ def _refunded_units(s: OrderSnapshot, state: OrderState, refund: Refund,
 
     Units not yet invoiced count as refunded first: a shop refunds what it has not shipped
     rather than take back what it has. Returned units are valued first, cancelled ones on
-    from them, so both together are worth what all the units are.
+    from them, so both together are worth what all the units are. A line refunded without
+    units (quantity 0: part of its price, the shipping alone) is its amount at that line's
+    rate, from the invoices when the line is invoiced.
     """
     unbilled = {line_id: ls.unbilled for line_id, ls in state.lines.items()}
     returned, cancelled = [], []
     for rl in refund.lines or ():
-        whole = _line_value(s, state, rl.line_id, rl.quantity)
+        if rl.quantity == 0:
+            known = state.lines.get(rl.line_id)
+            pot = returned if known is None or known.activated else cancelled
+            pot.append(OperationLine(rl.line_id, 0, rl.amount, article=False))
+            continue
+        whole = line_value(s, state, rl.line_id, rl.quantity)
         units = min(whole.quantity, unbilled.get(rl.line_id, 0))
         unbilled[rl.line_id] = unbilled.get(rl.line_id, 0) - units
-        back = _line_value(s, state, rl.line_id, whole.quantity - units)
+        back = line_value(s, state, rl.line_id, whole.quantity - units)
         if back.quantity > 0:
             returned.append(back)
         if units > 0:
@@ -555,37 +568,3 @@ def _refund_to_come(state: OrderState, refund_id: str) -> int | None:
     prefix = _mark_prefix(refund_id)
     return next((int(mark[len(prefix):]) for mark in state.refund_ids
                  if mark.startswith(prefix)), None)
-
-
-def _weights(s: OrderSnapshot, lines: tuple[OperationLine, ...]) -> dict[Decimal, int]:
-    """The value of ``lines`` per tax rate."""
-    rates = {line.line_id: line.tax_rate for line in s.lines}
-    weights: dict[Decimal, int] = {}
-    for ol in lines:
-        if ol.line_id in rates:
-            weights[rates[ol.line_id]] = weights.get(rates[ol.line_id], 0) + ol.amount
-    return weights
-
-
-def _line_value(s: OrderSnapshot, state: OrderState, line_id: str,
-                quantity: int) -> OperationLine:
-    """Gross value of ``quantity`` more units of a line, after the units the ledger already
-    took back; counted cumulatively so all units together are worth the line total."""
-    line = next(li for li in s.lines if li.line_id == line_id)
-    known = state.lines.get(line_id)
-    before = 0
-    if known is not None:  # units taken back, less those an edit removed from the line
-        before = known.cancelled + known.returned - max(known.ordered - line.quantity, 0)
-    before = min(max(before, 0), line.quantity)
-    units = min(quantity, line.quantity - before)
-    return OperationLine(line_id, units, _units_value(line, before, units),
-                         article=line.kind is LineKind.PRODUCT)
-
-
-def _units_value(line: Line, before: int, units: int) -> int:
-    """The share of the line total of ``units`` units counted on from ``before``."""
-    if line.quantity <= 0:
-        return 0
-    start = min(max(before, 0), line.quantity)
-    end = min(start + units, line.quantity)
-    return share(line.gross, end, line.quantity) - share(line.gross, start, line.quantity)

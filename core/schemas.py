@@ -119,8 +119,11 @@ class DiscountSchema(StrictSchema):
 
 
 class RefundLineSchema(StrictSchema):
+    """A line a refund covered: ``quantity`` units of it, or (quantity 0) an amount of it
+    with no units back, such as part of a line's price or the shipping alone."""
+
     line_id = text_field(64, required=True)
-    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    quantity = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
     amount = MoneyField(required=True)
 
 
@@ -281,9 +284,12 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
                 refunded_units[line.line_id] = refunded_units.get(line.line_id, 0) + rl["quantity"]
                 if refunded_units[line.line_id] > line.quantity:
                     check.fail(f"{path}.lines.{j}.quantity", "refunds more units than ordered")
-                refund_lines.append(RefundLine(
-                    line_id=line.line_id, quantity=rl["quantity"],
-                    amount=check.minor(rl["amount"], f"{path}.lines.{j}.amount")))
+                line_amount = check.minor(rl["amount"], f"{path}.lines.{j}.amount")
+                if rl["quantity"] == 0 and line_amount <= 0:
+                    check.fail(f"{path}.lines.{j}.amount",
+                               "a line refunded without units needs a positive amount")
+                refund_lines.append(RefundLine(line_id=line.line_id, quantity=rl["quantity"],
+                                               amount=line_amount))
             refund_lines = tuple(refund_lines)
         refunds.append(Refund(refund_id=r["refund_id"], amount=amount, lines=refund_lines,
                               reason=r["reason"]))

@@ -90,7 +90,8 @@ class Discount:
 
 @dataclass(frozen=True, slots=True)
 class RefundLine:
-    """Which line a refund covered, when the shop says so."""
+    """Which line a refund covered, when the shop says so: ``quantity`` units of it, or with
+    quantity 0 an ``amount`` of it and no units (part of its price, or the shipping alone)."""
 
     line_id: str
     quantity: int

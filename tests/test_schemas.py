@@ -119,6 +119,15 @@ def test_refund_naming_an_unknown_line_is_refused():
     assert "refunds.0.lines.0.line_id" in errors_of(order_data(refunds=refunds))
 
 
+def test_a_refund_line_without_units_needs_an_amount():
+    refunds = [{"refund_id": "r1", "amount": "10.00",
+                "lines": [{"line_id": "1", "quantity": 0, "amount": "0.00"}]}]
+    assert "refunds.0.lines.0.amount" in errors_of(order_data(refunds=refunds))
+    refunds[0]["lines"][0]["amount"] = "10.00"  # part of the line's price, no units back
+    [line] = load_snapshot(order_data(refunds=refunds)).refunds[0].lines
+    assert (line.quantity, line.amount) == (0, 10_00)
+
+
 def test_refunds_above_the_total_are_refused():
     refunds = [{"refund_id": "r1", "amount": "549.74"}]
     assert "refunds" in errors_of(order_data(refunds=refunds))

@@ -101,24 +101,43 @@ def _all_refunds(settings: Mapping[str, Any], order_id: str) -> list[dict[str, A
 
 def refund_lines(settings: Mapping[str, Any], order_id: str,
                  currency: str) -> dict[str, list[dict[str, Any]] | None]:
-    """Refund id → its article lines (``line_id``, ``quantity``, ``amount`` gross), or None
-    for a refund of an amount only."""
+    """Refund id → the lines it covered (``line_id``, ``quantity``, ``amount`` gross), or None
+    for a refund of an amount only.
+
+    Articles refunded by quantity give their units; an article refunded by amount with
+    quantity 0, and shipping and fee rows (``shipping-<id>``, ``fee-<id>``, which have no
+    quantity), give quantity 0 and their amount. An amount is the row's total plus its
+    taxes as ``taxes`` lists them per rate (``total_tax`` can be a cent off their sum)."""
     quantum = Decimal(1).scaleb(-exponent(currency))
     result: dict[str, list[dict[str, Any]] | None] = {}
     for refund in _all_refunds(settings, order_id):
         lines = []
-        for item in refund.get("line_items") or ():
-            meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or ()}
-            original = meta.get("_refunded_item_id")
-            quantity = abs(int(item.get("quantity") or 0))
-            if not original or quantity == 0:
-                continue
-            gross = -(Decimal(str(item.get("total") or 0))
-                      + Decimal(str(item.get("total_tax") or 0)))
-            lines.append({"line_id": str(original), "quantity": quantity,
-                          "amount": str(gross.quantize(quantum, rounding=ROUND_HALF_UP))})
+        for key, prefix in (("line_items", ""), ("shipping_lines", "shipping-"),
+                            ("fee_lines", "fee-")):
+            for item in refund.get(key) or ():
+                meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or ()}
+                original = meta.get("_refunded_item_id")
+                gross = -(_decimal(item.get("total")) + _row_tax(item))
+                if not original or gross <= 0:
+                    continue
+                lines.append({"line_id": f"{prefix}{original}",
+                              "quantity": abs(int(item.get("quantity") or 0)) if not prefix
+                              else 0,
+                              "amount": str(gross.quantize(quantum, rounding=ROUND_HALF_UP))})
         result[str(refund["id"])] = lines or None
     return result
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def _row_tax(item: Mapping[str, Any]) -> Decimal:
+    """A refund row's tax: the sum of its ``taxes`` per rate, else its ``total_tax``."""
+    taxes = item.get("taxes") or ()
+    if taxes:
+        return sum((_decimal(t.get("total")) for t in taxes), Decimal(0))
+    return _decimal(item.get("total_tax"))
 
 
 def order(settings: Mapping[str, Any], order_id: str) -> dict[str, Any]:
