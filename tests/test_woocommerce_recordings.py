@@ -34,15 +34,7 @@ def test_there_are_recordings_of_the_cases_issue_22_names():
     assert len(names) >= 24
 
 
-# Found by the recordings, open in issue 22: WooCommerce's order carries shipping_total and
-# shipping_tax (4.90 + 0.93) with no shipping line, so the lines do not add up to the total.
-NOT_YET_READ = {"rounding-pens-7x099": "shipping totals without a shipping line"}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, raises=InvoicekitError,
-                                            reason=NOT_YET_READ[p.stem]))
-    if p.stem in NOT_YET_READ else p for p in RECORDINGS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
 def test_every_recorded_delivery_verifies_and_parses(path):
     recording = json.loads(path.read_text(encoding="utf-8"))
     secret = recording["secret"]
@@ -155,7 +147,7 @@ def _refunded_by_rate(order: dict, refunds: list[dict]) -> dict[Decimal, tuple[i
 @pytest.mark.parametrize("name", ["shipping-refunded-alone", "line-amount-refunded-qty-0",
                                   "partial-refund-quantities-two-rates",
                                   "three-rates-shipping-completed-fully-refunded",
-                                  "two-partial-refunds"])
+                                  "two-partial-refunds", "rounding-pens-7x099"])
 def test_a_refund_read_from_woocommerce_credits_each_rate_as_woocommerce_did(kit, name):
     """With the REST key the kit reads the refund's rows: shipping alone, part of a line's
     price (quantity 0), a fee, units at two rates; its credit notes take per rate what

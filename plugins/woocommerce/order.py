@@ -100,6 +100,7 @@ class _Refund(_Loose):
 class _TaxLine(_Loose):
     rate_id = fields.Integer(required=True)
     rate_percent = fields.Raw(load_default=None)
+    shipping_tax_total = fields.Raw(load_default=None)
 
 
 class WooOrderSchema(_Loose):
@@ -114,6 +115,8 @@ class WooOrderSchema(_Loose):
     date_modified_gmt = fields.NaiveDateTime(required=True)
     total = fields.String(required=True)
     total_tax = fields.String(required=True)
+    shipping_total = fields.Raw(load_default=None)
+    shipping_tax = fields.Raw(load_default=None)
     billing = fields.Nested(_Billing, required=True)
     line_items = fields.List(fields.Nested(_Line), required=True)
     shipping_lines = fields.List(fields.Nested(_Shipping), load_default=list)
@@ -197,6 +200,28 @@ def _split_by_rate(line_id: str, kind: str, name: str, net: str,
             for rate, part in zip(rates, nets, strict=True)]
 
 
+def _shipping_without_line(order: Mapping[str, Any], rates: Mapping[int, Decimal],
+                           money: _Money, before: list[dict[str, Any]],
+                           currency: str) -> list[dict[str, Any]]:
+    """The shipping of an order that has a ``shipping_total`` but no shipping row (seen from
+    WooCommerce 10.5's checkout when no method was chosen): one line ``shipping``, taxed at
+    the rates its tax lines give ``shipping_tax_total`` at (split per rate like a fee)."""
+    net = money(order.get("shipping_total"), "shipping_total")
+    tax = money(order.get("shipping_tax"), "shipping_tax")
+    if Decimal(net) == 0 and Decimal(tax) == 0:
+        return []
+    by_rate = {rates[t["rate_id"]]: money(t["shipping_tax_total"],
+                                          f"tax_lines.{n}.shipping_tax_total")
+               for n, t in enumerate(order["tax_lines"])
+               if t["rate_id"] in rates and t.get("shipping_tax_total")
+               and Decimal(str(t["shipping_tax_total"])) != 0}
+    if len(by_rate) > 1:
+        return _split_by_rate("shipping", "shipping", "Shipping", net, by_rate, before,
+                              currency)
+    rate = next(iter(by_rate), Decimal(0))
+    return [_line("shipping", "shipping", "Shipping", 1, net, tax, str(rate))]
+
+
 def _meta(order: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
     values = {m["key"]: m.get("value") for m in order["meta_data"]}
     for key in keys:
@@ -242,6 +267,8 @@ def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any]
                 continue
             lines.append(_line(line_id, kind, name, item.get("quantity", 1), net, tax,
                                _rate(item["taxes"], rates, net, tax), item.get("sku")))
+    if not order["shipping_lines"]:
+        lines += _shipping_without_line(order, rates, money, lines, currency)
     discounts = [
         {"code": c["code"], "amount": str(
             Decimal(money(c["discount"], f"coupon_lines.{i}.discount"))
