@@ -335,8 +335,7 @@ LASTING = {
     "refund-deleted": ["refund_deleted"],
 }
 REPLAYED = sorted(p.stem for p in RECORDINGS_DIR.glob("*.json")
-                  if p.stem not in {"webhook-ping", "rest-basic-auth-over-http",
-                                    "rounding-pens-7x099"})  # no orders, or not read yet
+                  if p.stem not in {"webhook-ping", "rest-basic-auth-over-http"})  # no orders
 
 
 @pytest.mark.parametrize("name", REPLAYED)
