@@ -106,3 +106,11 @@ def test_a_promoted_order_placed_shipped_returned_and_refunded(kit):  # noqa: F8
     # the credit is what Shopware refunded, not the lines' value before the promotions
     assert operations[-1] == ("return", 8_43, "succeeded")
     assert (status, open_amount) == ("active", 482_80 - 8_43)
+    # per tax rate the invoice was Shopware's calculatedTaxes, and the paper's refund comes
+    # off the 7 % rate alone: 19 % stays 436.61 (tax 69.71), 7 % is 46.19 - 8.43
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        state = ledger.state_of(ledger.find_order(SHOP, order["id"]))
+    held = {str(rate.normalize()): (a.gross, a.tax) for rate, a in state.open_by_rate}
+    assert held["19"] == (436_61, 69_71)
+    assert held["7"][0] == 46_19 - 8_43 and held["7"][1] == 3_02 - 55
