@@ -53,6 +53,7 @@ from core.operations import (
     RateAmounts,
     Refusal,
     idempotency_key,
+    rates_of_lines,
     total_of,
 )
 from core.rates import line_value, room, shop_change, take, units_value, weights_of
@@ -499,15 +500,28 @@ def _refund_part(s: OrderSnapshot, state: OrderState, refund: Refund) -> Operati
     total = _refund_total(refund, returned + cancelled) if to_come is None else to_come
     want = total - sum(ol.amount for ol in cancelled)
     # units back make a return; amounts of lines without units (quantity 0) a credit, at
-    # the rates of those lines
+    # the rates of those lines; where the shop gave each line's tax, its figures per rate
     units = tuple(ol for ol in returned if ol.quantity)
     kind = OperationKind.RETURN if units else OperationKind.PARTIAL_CREDIT
+    exact = _refund_by_rate(s, refund) if to_come is None else None
     return _reduction(s, state, total, want, source,
-                      _Part(kind, units, weights_of(s, returned)),
+                      _Part(kind, units, weights_of(s, returned), exact),
                       _Part(OperationKind.PARTIAL_CREDIT,
                             tuple(ol for ol in cancelled if ol.quantity),
-                            weights_of(s, cancelled)),
+                            weights_of(s, cancelled), exact),
                       marks, unbilled_only=to_come is not None)
+
+
+def _refund_by_rate(s: OrderSnapshot, refund: Refund) -> RateAmounts | None:
+    """A refund per tax rate as the shop computed it: its lines' amounts and taxes at their
+    lines' rates, when every line has its tax and they make up the refund."""
+    rates = {line.line_id: line.tax_rate for line in s.lines}
+    lines = refund.lines or ()
+    if not lines or any(rl.tax is None or rl.line_id not in rates for rl in lines) \
+            or sum(rl.amount for rl in lines) != refund.amount:
+        return None
+    return rates_of_lines((rates[rl.line_id], Amount(rl.amount, rl.amount - rl.tax, rl.tax))
+                          for rl in lines)
 
 
 def _refund_total(refund: Refund, valued: tuple[OperationLine, ...]) -> int:

@@ -125,6 +125,7 @@ class RefundLineSchema(StrictSchema):
     line_id = text_field(64, required=True)
     quantity = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
     amount = MoneyField(required=True)
+    tax = MoneyField(load_default=None, allow_none=True)
 
 
 class RefundSchema(StrictSchema):
@@ -288,8 +289,12 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
                 if rl["quantity"] == 0 and line_amount <= 0:
                     check.fail(f"{path}.lines.{j}.amount",
                                "a line refunded without units needs a positive amount")
+                line_tax = None if rl["tax"] is None else check.minor(
+                    rl["tax"], f"{path}.lines.{j}.tax")
+                if line_tax is not None and line_tax > line_amount:
+                    check.fail(f"{path}.lines.{j}.tax", "must not exceed the amount")
                 refund_lines.append(RefundLine(line_id=line.line_id, quantity=rl["quantity"],
-                                               amount=line_amount))
+                                               amount=line_amount, tax=line_tax))
             refund_lines = tuple(refund_lines)
         refunds.append(Refund(refund_id=r["refund_id"], amount=amount, lines=refund_lines,
                               reason=r["reason"]))
@@ -336,7 +341,8 @@ def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
         "refunds": [
             {"refund_id": r.refund_id, "amount": money(r.amount), "reason": r.reason,
              "lines": None if r.lines is None else [
-                 {"line_id": rl.line_id, "quantity": rl.quantity, "amount": money(rl.amount)}
+                 {"line_id": rl.line_id, "quantity": rl.quantity, "amount": money(rl.amount),
+                  **({} if rl.tax is None else {"tax": money(rl.tax)})}
                  for rl in r.lines]}
             for r in snapshot.refunds
         ],

@@ -96,6 +96,7 @@ class RefundLine:
     line_id: str
     quantity: int
     amount: int
+    tax: int | None = None  # the tax in ``amount`` at the line's rate, when the shop says
 
 
 @dataclass(frozen=True, slots=True)

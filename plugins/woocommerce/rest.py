@@ -101,8 +101,8 @@ def _all_refunds(settings: Mapping[str, Any], order_id: str) -> list[dict[str, A
 
 def refund_lines(settings: Mapping[str, Any], order_id: str,
                  currency: str) -> dict[str, list[dict[str, Any]] | None]:
-    """Refund id → the lines it covered (``line_id``, ``quantity``, ``amount`` gross), or None
-    for a refund of an amount only.
+    """Refund id → the lines it covered (``line_id``, ``quantity``, ``amount`` gross and its
+    ``tax``), or None for a refund of an amount only.
 
     Articles refunded by quantity give their units; an article refunded by amount with
     quantity 0, and shipping and fee rows (``shipping-<id>``, ``fee-<id>``, which have no
@@ -117,13 +117,15 @@ def refund_lines(settings: Mapping[str, Any], order_id: str,
             for item in refund.get(key) or ():
                 meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or ()}
                 original = meta.get("_refunded_item_id")
-                gross = -(_decimal(item.get("total")) + _row_tax(item))
+                tax = -_row_tax(item)
+                gross = -_decimal(item.get("total")) + tax
                 if not original or gross <= 0:
                     continue
                 lines.append({"line_id": f"{prefix}{original}",
                               "quantity": abs(int(item.get("quantity") or 0)) if not prefix
                               else 0,
-                              "amount": str(gross.quantize(quantum, rounding=ROUND_HALF_UP))})
+                              "amount": str(gross.quantize(quantum, rounding=ROUND_HALF_UP)),
+                              "tax": str(tax.quantize(quantum, rounding=ROUND_HALF_UP))})
         result[str(refund["id"])] = lines or None
     return result
 
