@@ -123,15 +123,20 @@ def run_at_once(queue) -> None:
     queue.enqueue = enqueue_and_run
 
 
+def add_acme(ledger: Ledger) -> None:
+    """Merchant 3333, ACME Office GmbH: KYC-verified, with an account range for IBANs."""
+    ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
+                        account_holder="ACME Receivables", bank_code="10020030",
+                        account_first=4_000_000_000, account_last=4_000_009_999,
+                        kyc_verified=True)
+
+
 @pytest.fixture
 def woo_shop(kit) -> str:
     """Merchant 3333 with the WooCommerce shop ``acme`` (REST credentials set)."""
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
-        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
-                            account_holder="ACME Receivables", bank_code="10020030",
-                            account_first=4_000_000_000, account_last=4_000_009_999,
-                            kyc_verified=True)
+        add_acme(ledger)
         ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
                               status_map={"completed": "activate", "cancelled": "cancel",
                                           "refunded": "cancel"},

@@ -12,7 +12,7 @@ from typing import Any
 
 import responses
 
-from conftest import MERCHANT_ID
+from conftest import MERCHANT_ID, add_acme
 from core import hookimpl
 from core.context import CompanyCheck
 from core.ledger.db import session_scope
@@ -53,10 +53,7 @@ def connect(kit, secret: str, settings: dict[str, Any] | None = None):
 
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
-        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
-                            account_holder="ACME Receivables", bank_code="10020030",
-                            account_first=4_000_000_000, account_last=4_000_009_999,
-                            kyc_verified=True)
+        add_acme(ledger)
         ledger.add_connection(name=SHOP, merchant_id=MERCHANT_ID, platform="woocommerce",
                               status_map=STATUS_MAP, secrets=[secret],
                               platform_settings={"payment_methods": ["invoice"],
