@@ -260,7 +260,9 @@ def test_manifest_names_the_kit_and_the_merchant():
     assert f"<registrationUrl>{PUBLIC}/apps/shopware/register?merchant=3333</registrationUrl>" \
         in xml
     assert "<secret>s3cret&amp;</secret>" in xml
-    assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == 11
+    from plugins.shopware.order import EVENT_STATUS
+
+    assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == len(EVENT_STATUS) == 12
     json.dumps(xml)  # plain text, no placeholders left
     assert "PUBLIC_URL" not in xml and "APP_SECRET" not in xml
 

@@ -140,6 +140,26 @@ def test_payment_state_changes_reach_the_kit(kit):  # noqa: F811
         assert ledger.state_of(row).status.value == "voided"  # cancelled before shipping
 
 
+def test_a_payment_shopware_failed_voids_the_placement(kit):  # noqa: F811
+    the_kit, client = kit
+    with running(StandIn()) as shop:
+        install(shop, client)
+        order = shop.add_order(priced_order([CHAIRS]))
+        assert order_webhook(shop, client, order["id"]) == 202
+        shop.set_state(order["id"], "transaction", "failed", "2026-11-04T10:00:00.000+00:00")
+        failed = shop.webhook("state_enter.order_transaction.state.failed", order["id"])
+        assert failed is not None, "the manifest subscribes to failed transactions"
+        url, body, headers = failed
+        assert client.post(url.removeprefix(PUBLIC), data=body,
+                           headers=headers).status_code == 202
+    with session_scope(the_kit.engine) as session:
+        from core.ledger.store import Ledger
+
+        ledger = Ledger(session)
+        row = ledger.find_order("shopware-xk2vt9qlm4rwz8pc", order["id"])
+        assert ledger.state_of(row).status.value == "voided"  # the limit is free again
+
+
 def test_an_order_paid_otherwise_is_recorded_as_ignored_without_its_body(kit):  # noqa: F811
     the_kit, client = kit
     with running(StandIn()) as shop:

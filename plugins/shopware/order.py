@@ -36,6 +36,8 @@ EVENT_STATUS = {
     "state_enter.order_transaction.state.refunded": "refunded",
     "state_enter.order_transaction.state.refunded_partially": "refunded_partially",
     "state_enter.order_transaction.state.cancelled": "cancelled",
+    # Shopware failed the payment (after the pay URL answered, say): not on invoice
+    "state_enter.order_transaction.state.failed": "cancelled",
     "state_enter.order_transaction.state.paid": "paid",
 }
 
