@@ -167,8 +167,10 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
     retry_after: float | None = None
     try:
         parsed = _parse(hooks, delivery, connection)
-        with session_scope(engine, write=False) as session:
-            followed = followed_snapshots(Ledger(session), connection.id, parsed)
+        followed = parsed.snapshots
+        if parsed.ignored:  # only then is the ledger asked which orders it follows
+            with session_scope(engine, write=False) as session:
+                followed = followed_snapshots(Ledger(session), connection.id, parsed)
         # the shop's API is asked outside any transaction
         snapshots = [hooks.enrich_snapshot(connection.platform, s, connection.platform_settings)
                      for s in followed]

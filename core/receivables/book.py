@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.models import Buyer, Charge, Invoice, Merchant, Order, Payment, Receivable
@@ -105,6 +106,7 @@ def payable(ledger: Ledger, *, buyer_id: int | None = None, order_id: int | None
         query = query.join(Order, Order.id == Receivable.order_id).where(
             Order.buyer_id == buyer_id)
     found = ledger.session.scalars(query.order_by(Receivable.due_on, Receivable.id)
+                                   .options(selectinload(Receivable.charges))
                                    .with_for_update(of=Receivable)).all()
     return sorted(found, key=lambda r: r.order_id not in first_order_ids)
 

@@ -276,9 +276,11 @@ class DailyTick:
         merchant = session.get(Merchant, receivable.merchant_id)
         buyer = order.snapshot["buyer"]
         kind = notice_kind(step.action, day, receivable.due_on)
-        stated = self._charges_due(session, receivable, day) \
-            if kind in ("reminder", "final") else charges.ChargesDue()
-        interest = self._charges(session, receivable, day) if stated.interest else None
+        charged = kind in ("reminder", "final")  # what the law allows, worked out once
+        allowed = self._charges(session, receivable, day) if charged else law.Charges()
+        stated = charges.due_now(receivable, fee=allowed.fee, interest=allowed.interest) \
+            if charged else charges.ChargesDue()
+        interest = allowed if stated.interest else None
         pay_by = {"cancellation": None, "upcoming": receivable.due_on}.get(
             kind, max(receivable.due_on, day + PAY_WITHIN))
         return {
