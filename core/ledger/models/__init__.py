@@ -6,7 +6,7 @@ compares the models with the migrated schema. Import the tables from here:
 ``from core.ledger.models import Order``.
 """
 
-from core.ledger.models.access import ApiKey, User
+from core.ledger.models.access import ApiKey, AuditEvent, OfficeSession, User
 from core.ledger.models.base import Base, UTCDateTime, utcnow
 from core.ledger.models.orders import (
     Buyer,
@@ -41,6 +41,7 @@ from core.ledger.models.sync import OrderDrift, ShopSync, WriteBackRecord
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "BankTransactionRecord",
     "Base",
     "Buyer",
@@ -54,6 +55,7 @@ __all__ = [
     "LimitChange",
     "Merchant",
     "Movement",
+    "OfficeSession",
     "OperationRecord",
     "Order",
     "OrderDrift",

@@ -80,6 +80,9 @@ class Merchant(Base):
     rf_references: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # the merchant's own eligibility terms over the defaults (see core.risk.terms)
     risk_terms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # the IANA time zone the back office shows the merchant's times in
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin",
+                                           server_default="Europe/Berlin")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 class ShopConnection(Base):
