@@ -41,6 +41,9 @@ class Settings:
     platforms: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     mail: Mapping[str, Any] = field(default_factory=dict, repr=False)  # holds a password
     dunning: Mapping[str, Any] = field(default_factory=dict)
+    # the back office's and the HTTP API's protection: session lifetimes, rate limits
+    # (docs/deploy.md lists the keys and their defaults)
+    office: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _template(home: Path) -> str:
@@ -100,6 +103,7 @@ def load_settings(home: str | Path | None = None, *, create: bool = True) -> Set
             platforms={name: dict(table) for name, table in values.get("platforms", {}).items()},
             mail=dict(values.get("mail", {})),
             dunning=dict(values.get("dunning", {})),
+            office=dict(values.get("office", {})),
         )
     except (KeyError, ValueError) as exc:
         raise ConfigurationError(f"{path}: missing or invalid setting {exc}") from None
