@@ -6,7 +6,7 @@ after a confirmation, and runs through the same core functions as the command li
 module per area registers its pages on the blueprint.
 """
 
-from backoffice import deliveries, orders, receivables, sessions, statements  # noqa: F401
+from backoffice import deliveries, orders, receivables, sessions, shops, statements  # noqa: F401
 from backoffice.blueprint import bp
 
 __all__ = ["bp"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from backoffice.auth import signed_in
-from backoffice.blueprint import PAGE, bp
+from backoffice.auth import audit_note, signed_in
+from backoffice.blueprint import bp, paged
 from core.errors import NotFound
 from core.inbox import replay_delivery
 from core.ledger.db import session_scope
@@ -20,13 +20,13 @@ __all__ = ["deliveries", "replay"]
 @signed_in
 def deliveries() -> str:
     with session_scope(current_kit().engine, write=False) as s:
-        rows = list(s.scalars(select(Delivery).join(ShopConnection).where(
+        page = paged(s, select(Delivery).join(ShopConnection).where(
             ShopConnection.merchant_id == g.merchant_id, Delivery.status == "dead")
-            .order_by(Delivery.id.desc()).limit(PAGE)))
+            .order_by(Delivery.id.desc()), scalars=True)
         rows = [{"id": d.id, "shop": d.connection.name, "topic": d.topic,
                  "order": d.shop_order_id, "error": d.error, "at": d.received_at}
-                for d in rows]
-    return render_template("office/deliveries.html", rows=rows)
+                for d in page.rows]
+    return render_template("office/deliveries.html", rows=rows, page=page)
 
 
 @bp.post("/deliveries/<int:delivery_id>/replay")
@@ -39,6 +39,7 @@ def replay(delivery_id: int) -> Response:
         delivery = s.get(Delivery, delivery_id)
         if delivery is None or delivery.connection.merchant_id != g.merchant_id:
             abort(404)
+        audit_note(detail=f"{delivery.topic} of order {delivery.shop_order_id}")
     try:
         replay_delivery(kit.engine, delivery_id)
     except NotFound:

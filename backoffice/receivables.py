@@ -4,15 +4,14 @@ the transfers proposed for the merchant's orders."""
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from backoffice.auth import signed_in
-from backoffice.blueprint import bp
+from backoffice.auth import audit_note, signed_in
+from backoffice.blueprint import bp, today
 from core.errors import InvoicekitError
 from core.ledger.db import session_scope
 from core.ledger.models import (
@@ -37,7 +36,7 @@ __all__ = ["confirm_payment", "dunning_choice", "payments", "receivables", "reco
 @signed_in
 def receivables() -> str:
     """Today's calls, overdue invoices by dunning stage, hand-overs, the dunning choice."""
-    today = datetime.now(UTC).date()
+    day = today()
     with session_scope(current_kit().engine, write=False) as s:
         mine = (select(Receivable, Order, ShopConnection.name)
                 .join(Order, Order.id == Receivable.order_id)
@@ -45,7 +44,8 @@ def receivables() -> str:
                 .where(ShopConnection.merchant_id == g.merchant_id))
         calls = [{"id": step.id, "order_id": o.id, "number": o.order_number, "shop": shop,
                   "company": o.snapshot["buyer"].get("company") or "",
-                  "email": o.snapshot["buyer"].get("email") or "", "since": step.taken_on}
+                  "email": o.snapshot["buyer"].get("email") or "",
+                  "phone": o.snapshot["buyer"].get("phone") or "", "since": step.taken_on}
                  for step, o, shop in s.execute(
                      select(DunningStep, Order, ShopConnection.name)
                      .join(Receivable, Receivable.id == DunningStep.receivable_id)
@@ -56,7 +56,7 @@ def receivables() -> str:
         overdue: dict[str, list[dict[str, Any]]] = {}
         handed_over = []
         for r, o, shop in s.execute(mine.where(
-                Receivable.due_on < today,
+                Receivable.due_on < day,
                 Receivable.status.in_(("open", "stopped", "handed_over")),
                 Receivable.gross - Receivable.credited - Receivable.paid > 0)
                 .order_by(Receivable.due_on)):
@@ -76,7 +76,7 @@ def receivables() -> str:
                   else None, "set_by": merchant.dunning_policy_set_by,
                   "deadline": first + CHOICE_WINDOW if first else None,
                   "open": merchant.dunning_policy_set_by != "default" and (
-                      first is None or today <= first + CHOICE_WINDOW)}
+                      first is None or day <= first + CHOICE_WINDOW)}
     return render_template("office/receivables.html", calls=calls, overdue=overdue,
                            handed_over=handed_over, choice=choice, finals=FINAL_CHOICES)
 
@@ -92,6 +92,7 @@ def record_call(step_id: int) -> Response:
         if step is None or step.status != "open" or \
                 s.get(Receivable, step.receivable_id).merchant_id != g.merchant_id:
             abort(404)
+        audit_note(order_id=s.get(Receivable, step.receivable_id).order_id)
         step.status, step.outcome = "done", outcome[:1000]
     flash("Call outcome recorded.")
     return redirect(url_for("backoffice.receivables"))
@@ -141,6 +142,7 @@ def confirm_payment(transaction_id: int) -> Response:
             if record is not None and record.proposed_order_id else None
         if proposed is None or proposed.connection.merchant_id != g.merchant_id:
             abort(404)
+        audit_note(order_id=proposed.id)
         try:
             paid = assign(Ledger(s), transaction_id)
             flash(f"Transfer {transaction_id}: {money_text(paid, record.currency)} paid to "
@@ -154,11 +156,10 @@ UPLOAD_LIMIT = 20 * 1024 * 1024  # a week of a busy merchant's camt.053 fits
 
 
 @bp.post("/payments/upload")
-@signed_in
+@signed_in(max_body=UPLOAD_LIMIT)  # raised before the form (and its CSRF token) is read
 def upload_statement() -> Response:
     """Import a bank statement of the merchant's own collection account; a file holding
     other merchants' transfers or bank returns is refused whole, nothing booked."""
-    request.max_content_length = UPLOAD_LIMIT
     upload = request.files.get("statement")
     if upload is None or not upload.filename:
         abort(400, "statement: choose a camt.053 or MT940 file")

@@ -107,6 +107,8 @@ def main() -> None:
     runs = []
     for backend in chosen_backends(args):
         with Instance(backend, folder / backend.name) as instance:
+            with (instance.folder / "instance" / "invoicekit.toml").open("a") as config:
+                config.write("\n[office]\napi_per_minute = 0  # measure the decision, unlimited\n")
             instance.cli("risk", "policy", "--initial-limit", "100000.00")
             created = instance.cli("apikeys", "create", "--merchant", "3333")
             key = re.search(r"^(ik_\S+)$", created, re.MULTILINE).group(1)

@@ -1,5 +1,6 @@
-"""The ``invoicekit`` management commands: the group, the worker, the database, back-office
-users and plugins; the other groups come from ``core.commands`` and the area packages.
+"""The ``invoicekit`` management commands: the group, the worker, the database and plugins;
+the other groups (back-office users and the audit record among them) come from
+``core.commands`` and the area packages.
 Settings come from the instance folder (``INVOICEKIT_HOME``).
 
 The receiver adds ``serve`` to this group (``webhooks.cli``), which is the console script.
@@ -14,17 +15,16 @@ import click
 from core.clitools import fail, kit_or_fail
 from core.commands.orders import deliveries, operations, orders
 from core.commands.shops import merchants, shops
+from core.commands.users import audit, users
 from core.config import setup_logging
 from core.errors import InvoicekitError
-from core.ledger.db import session_scope, upgrade
-from core.ledger.store import Ledger
+from core.ledger.db import upgrade
 from core.payments.commands import payments
 from core.plugins import loaded_plugins
 from core.receivables.commands import dunning
 from core.risk.commands import apikeys, products, risk
 from core.scaffold import KINDS, create_plugin
 from core.statements.commands import statements
-from core.users import create_user
 from core.writeback.commands import writebacks
 
 __all__ = ["fail", "kit_or_fail", "main"]
@@ -68,27 +68,6 @@ def db_upgrade() -> None:
     click.echo(f"database is up to date ({kit.settings.home})")
 
 
-@main.group()
-def users() -> None:
-    """Users of the merchants' back office (``/office``)."""
-
-
-@users.command("add")
-@click.argument("email")
-@click.option("--merchant", "merchant_id", type=int, required=True)
-@click.password_option(help="At least 12 characters [prompted for, twice].")
-def users_add(email: str, merchant_id: int, password: str) -> None:
-    """Add a back-office user of MERCHANT (the password is stored as a scrypt hash)."""
-    kit = kit_or_fail()
-    try:
-        with session_scope(kit.engine) as session:
-            create_user(Ledger(session), merchant_id, email, password)
-    except InvoicekitError as exc:
-        fail(exc)
-    click.echo(f"user {email.strip().lower()} of merchant {merchant_id} added; sign in at "
-               f"{kit.settings.public_url}/office/")
-
-
 @main.command("plugins")
 def plugins() -> None:
     """List the registered plugins: version, hooks implemented, and what each declares (a
@@ -119,6 +98,6 @@ def new_plugin(kind: str, name: str, into: Path) -> None:
     click.echo(f"created {folder}\nnext: pip install -e {folder} && invoicekit plugins")
 
 
-for group in (apikeys, deliveries, dunning, merchants, operations, orders, payments, products,
-              risk, shops, statements, writebacks):
+for group in (apikeys, audit, deliveries, dunning, merchants, operations, orders, payments,
+              products, risk, shops, statements, users, writebacks):
     main.add_command(group)

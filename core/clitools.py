@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
@@ -13,7 +15,7 @@ from core.errors import InvoicekitError, PayloadError
 from core.kit import Kit
 from core.money import money_text
 
-__all__ = ["DECIMAL", "fail", "kit_or_fail", "money", "parse_day"]
+__all__ = ["DECIMAL", "echo_rows", "fail", "kit_or_fail", "money", "parse_day"]
 
 
 def kit_or_fail(*, migrate: bool = False) -> Kit:
@@ -67,3 +69,15 @@ class DecimalType(click.ParamType):
 
 
 DECIMAL = DecimalType()
+
+
+def echo_rows(rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str],
+              empty: str) -> None:
+    """Print ``rows`` as JSON, or one ``line`` each (``empty`` when there are none)."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(empty)
+    for row in rows:
+        click.echo(line(row))

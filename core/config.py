@@ -70,6 +70,13 @@ def _template(home: Path) -> str:
         '# sender = "Receivables <billing@example.com>"\n'
         '# smtp_host = "smtp.example.com"\n'
         "# smtp_port = 587\n"
+        "\n# The back office's and the API's protection (see docs/deploy.md):\n"
+        "# [office]\n"
+        "# session_idle_minutes = 30\n"
+        "# session_max_hours = 12\n"
+        "# sign_in_per_minute = 10\n"
+        "# api_per_minute = 120\n"
+        "# trusted_proxies = 0   # 1 behind one reverse proxy such as nginx\n"
     )
 
 

@@ -10,16 +10,77 @@ provider's operations left them."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from core.ledger.models import Invoice, Order, OrderDrift, RefusalRecord, WriteBackRecord
+from core.ledger.models import (
+    Invoice,
+    OperationRecord,
+    Order,
+    OrderDrift,
+    RefusalRecord,
+    WriteBackRecord,
+)
 from core.ledger.store import Ledger
-from core.money import to_decimal
+from core.money import exponent, to_decimal
 from core.receivables.balance import balance_of
 
 __all__ = ["order_details"]
+
+_CREDITS = ("full_credit", "partial_credit", "discount_transfer", "return")
+
+
+def _lines(order: Order, state_lines: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lines as the shop sent them (name, SKU, quantity, unit price, tax rate and line
+    total, gross, from the snapshot) with what the ledger did with each."""
+    sent = {line["line_id"]: line for line in order.snapshot.get("lines") or []}
+    cent = Decimal(1).scaleb(-exponent(order.currency))
+    lines = []
+    for line_id in [*sent, *(k for k in state_lines if k not in sent)]:
+        shop = sent.get(line_id, {})
+        quantity = shop.get("quantity")
+        gross = Decimal(shop["gross"]) if shop.get("gross") is not None else None
+        unit = (gross / quantity).quantize(cent, ROUND_HALF_UP) \
+            if gross is not None and quantity else None
+        ledger_line = state_lines.get(line_id)
+        lines.append({
+            "line_id": line_id, "kind": shop.get("kind"), "name": shop.get("name"),
+            "sku": shop.get("sku"), "quantity": quantity,
+            "unit_price": str(unit) if unit is not None else None,
+            "tax_rate": shop.get("tax_rate"),
+            "total": str(gross.quantize(cent)) if gross is not None else None,
+            "ordered": ledger_line.ordered if ledger_line else 0,
+            "activated": ledger_line.activated if ledger_line else 0,
+            "cancelled": ledger_line.cancelled if ledger_line else 0,
+            "returned": ledger_line.returned if ledger_line else 0})
+    return lines
+
+
+def _provider_documents(ledger: Ledger, order: Order) -> list[dict[str, Any]]:
+    """A remote provider's invoices and credit notes as its operations reported them
+    (number, amount, the provider's reference)."""
+    return [{"kind": "invoice" if r.kind == "activation" else "credit_note",
+             "number": r.document_number, "gross": str(to_decimal(r.gross, order.currency)),
+             "reference": r.provider_reference,
+             "at": r.created_at.isoformat()}
+            for r in ledger.session.scalars(select(OperationRecord).where(
+                OperationRecord.order_id == order.id, OperationRecord.status == "succeeded",
+                OperationRecord.kind.in_(("activation", *_CREDITS)))
+                .order_by(OperationRecord.id))
+            if r.document_number]
+
+
+def _pay_to(ledger: Ledger, order: Order) -> dict[str, str] | None:
+    """Where a remote provider's buyer pays: the bank details it reported last (stored
+    with the write-backs to the shop)."""
+    for values in ledger.session.scalars(select(WriteBackRecord.values).where(
+            WriteBackRecord.order_id == order.id).order_by(WriteBackRecord.id.desc())):
+        if values and values.get("iban"):
+            return {key: values[key] for key in ("iban", "bic", "payment_reference",
+                                                 "due_date") if values.get(key)}
+    return None
 
 
 def order_details(ledger: Ledger, order: Order) -> dict[str, Any]:
@@ -49,9 +110,10 @@ def order_details(ledger: Ledger, order: Order) -> dict[str, Any]:
         "payment_reference": invoice.payment_reference if invoice else order.provider_reference,
         "iban": invoice.iban if invoice else None, "bic": invoice.bic if invoice else None,
         "due_on": invoice.due_on.isoformat() if invoice and invoice.due_on else None,
-        "lines": [{"line_id": k, "ordered": v.ordered, "activated": v.activated,
-                   "cancelled": v.cancelled, "returned": v.returned}
-                  for k, v in state.lines.items()],
+        "lines": _lines(order, dict(state.lines)),
+        "provider": order.provider, "provider_reference": order.provider_reference,
+        "provider_documents": [] if invoices else _provider_documents(ledger, order),
+        "pay_to": None if invoice else _pay_to(ledger, order),
         "documents": [{"kind": d.kind, "number": d.number, "gross": money(d.gross),
                        "net": money(d.net), "tax": money(d.tax),
                        "issued_on": d.issued_on.isoformat()} for d in invoices],

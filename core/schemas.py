@@ -29,9 +29,11 @@ from core.snapshot import (
 
 __all__ = ["MoneyField", "OrderSnapshotSchema", "StrictInteger", "StrictSchema",
            "country_field", "dump_snapshot", "flatten_errors", "load_snapshot", "optional_text",
-           "read_json_object", "text_field"]
+           "parse_json", "read_json_object", "text_field"]
 
 MAX_QUANTITY = 1_000_000
+MAX_JSON_DEPTH = 64  # arrays and objects in one another; recorded shop orders nest up to 9
+TOO_DEEP = f"the body is JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)"
 Text = fields.String
 
 
@@ -97,6 +99,7 @@ class BuyerSchema(StrictSchema):
     country = country_field()
     language = Text(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^[a-z]{2}$", error="must be a lower-case ISO 639-1 code such as de, en, fr"))
+    phone = optional_text(64)
 
 
 class LineSchema(StrictSchema):
@@ -161,16 +164,41 @@ _SNAPSHOT_SCHEMA = OrderSnapshotSchema()  # schemas keep no state between loads:
 _BUYER_SCHEMA = BuyerSchema()
 
 
-def read_json_object(body: bytes, *, exact_numbers: bool = False) -> dict[str, Any]:
-    """A request body that must be one JSON object; :class:`MalformedPayload` otherwise.
+def parse_json(body: bytes | str, *, exact_numbers: bool = False) -> Any:
+    """A request body as JSON; :class:`MalformedPayload` (400) if it is not JSON or nests
+    arrays and objects more than :data:`MAX_JSON_DEPTH` deep. Every request body is read
+    here: a body nested thousands deep would otherwise end in a ``RecursionError`` (500).
 
     ``exact_numbers`` reads JSON numbers with fractions as ``Decimal`` (for platforms that
     send money as numbers); by default they stay floats, which money fields refuse.
     """
     try:
         data = json.loads(body, parse_float=Decimal if exact_numbers else None)
+    except RecursionError:
+        raise MalformedPayload(TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError):
         raise MalformedPayload("the body is not JSON") from None
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise MalformedPayload(TOO_DEEP)
+    return data
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and dicts more than ``limit`` deep (level by level,
+    without recursion)."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [child for item in level for child in (
+            item.values() if isinstance(item, dict) else item) if isinstance(child, dict | list)]
+    return bool(level)
+
+
+def read_json_object(body: bytes, *, exact_numbers: bool = False) -> dict[str, Any]:
+    """A request body that must be one JSON object (:func:`parse_json`);
+    :class:`MalformedPayload` otherwise."""
+    data = parse_json(body, exact_numbers=exact_numbers)
     if not isinstance(data, dict):
         raise MalformedPayload("the body is not a JSON object")
     return data

@@ -48,6 +48,7 @@ class Buyer:
     country: str  # ISO 3166-1 alpha-2, upper case
     address_2: str | None = None
     language: str | None = None  # ISO 639-1, lower case: the language of reminders
+    phone: str | None = None  # as the buyer typed it: for the after-sales call
 
 
 @dataclass(frozen=True, slots=True)

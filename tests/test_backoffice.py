@@ -4,11 +4,10 @@ CSRF on every form, buyer text escaped."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import MERCHANT_ID
 from core.execute import process_snapshot
@@ -21,6 +20,8 @@ from orders import order_data
 
 PASSWORD = "correct horse battery"
 EVIL = "<script>alert(1)</script> Bürobedarf"
+# the back office's "now" in these tests (a Sunday): no test depends on the day it runs
+FIXED = datetime(2026, 12, 13, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -40,9 +41,9 @@ def office(kit, woo_shop):
             ("acme", "1001", EVIL, "DE136695976"), ("acme", "1002", "Beispiel", "DE811128135"),
             ("other", "2001", "Fremd", "DE136695976")):
         data = order_data(order_id, shop=shop, discounts=[])
-        data["buyer"].update(company=company, vat_id=vat_id)
+        data["buyer"].update(company=company, vat_id=vat_id, phone="+49 30 1234567")
         process_snapshot(kit.engine, kit.hooks, load_snapshot(data))
-    return create_app({"TESTING": True}, kit=kit).test_client()
+    return create_app({"TESTING": True, "OFFICE_NOW": FIXED}, kit=kit).test_client()
 
 
 def csrf(page) -> str:
@@ -189,17 +190,20 @@ def test_dead_deliveries_are_listed_and_replayed_only_for_their_merchant(office,
                        data={"csrf": token, "confirm": "yes"}).status_code == 302
 
 
-@time_machine.travel(datetime(2026, 12, 13, 12, tzinfo=UTC))  # a Sunday: due in week +5
 def test_statements_download_for_the_own_merchant_and_the_chart(office, kit):
+    from core.ledger.models import Receivable
+
     sign_in(office)
     oid = order_id(kit, "1001")
     act(office, oid, "activate")
+    with session_scope(kit.engine) as session:  # issued on the office's Sunday: due in 30
+        session.scalars(select(Receivable)).one().due_on = FIXED.date() + timedelta(days=30)
     page = office.get("/office/statements").get_data(as_text=True)
     assert 'id="chart"' in page and "paid 0.00 EUR" in page
-    assert "open 549.73 EUR" in page  # the invoice is due in 30 days
+    assert "2027-W02: paid 0.00 EUR, open 549.73 EUR" in page  # due Tuesday 2027-01-12
     from core.statements.build import week_of
 
-    week = week_of(datetime.now(UTC).date())
+    week = week_of(datetime.now(UTC).date())  # the statement is of the real activation
     answer = office.get(f"/office/statements/{week}.csv")
     assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
     text = answer.get_data(as_text=True)
@@ -210,14 +214,12 @@ def test_statements_download_for_the_own_merchant_and_the_chart(office, kit):
 
 
 def test_receivables_calls_overdue_and_the_dunning_choice(office, kit):
-    from datetime import UTC, datetime, timedelta
-
     from core.ledger.models import DunningStep, Merchant, Receivable
 
     sign_in(office)
     oid = order_id(kit, "1001")
     act(office, oid, "activate")
-    today = datetime.now(UTC).date()
+    today = FIXED.date()
     with session_scope(kit.engine) as session:
         receivable = session.scalars(select(Receivable)).one()
         receivable.due_on = today - timedelta(days=3)
@@ -226,6 +228,7 @@ def test_receivables_calls_overdue_and_the_dunning_choice(office, kit):
                                 status="open"))
     page = office.get("/office/receivables").get_data(as_text=True)
     assert "&lt;script&gt;" in page and "einkauf@muster.example" in page
+    assert '<a href="tel:+49301234567">+49 30 1234567</a>' in page  # the after-sales call
     assert "<h3>call</h3>" in page and "INV-000001" in page
     assert "can be made until" in page
     step = re.search(r'action="/office/calls/(\d+)"', page).group(1)
@@ -314,7 +317,8 @@ def test_return_lines_credits_their_value(office, kit):
     act(office, oid, "return", **{"units-1": "1"})  # one of two office chairs, 357.00
     page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
     assert "Return lines: done: return 178.50 EUR" in page
-    assert "<td>1</td><td>2</td><td>2</td><td>0</td><td>1</td>" in page
+    assert re.search(r"<td>Office chair</td><td>SKU-1</td>.*?<td class=\"num\">2</td>"
+                     r"<td class=\"num\">0</td><td class=\"num\">1</td></tr>", page)
     with session_scope(kit.engine) as session:
         assert session.scalars(select(Invoice.gross).where(
             Invoice.order_id == oid, Invoice.kind == "credit_note")).all() == [178_50]
@@ -364,3 +368,360 @@ def test_the_order_shows_the_girocode_of_its_open_invoice(office, kit):
     assert office.get(f"/office/orders/{oid}/girocode-1.svg").status_code == 404
     foreign = order_id(kit, "2001")
     assert office.get(f"/office/orders/{foreign}/girocode-0.svg").status_code == 404
+
+
+# -- issue 24: what a real merchant needs -----------------------------------------------------
+
+
+def offered(page: str) -> list[str]:
+    """The actions the order page offers (their labels)."""
+    block = re.search(r'<div class="actions card" id="actions">(.*?)</div>', page, re.S)
+    return re.findall(r'class="button" href="[^"]+">([^<]+)</a>', block.group(1))
+
+
+def counts(kit) -> tuple[int, int, int]:
+    from core.ledger.models import OperationRecord, WriteBackRecord
+
+    with session_scope(kit.engine) as session:
+        return tuple(session.scalar(select(func.count()).select_from(model))
+                     for model in (OperationRecord, Invoice, WriteBackRecord))
+
+
+def test_order_lines_show_what_the_shop_sent(office, kit):
+    sign_in(office)
+    page = office.get(f"/office/orders/{order_id(kit, '1001')}").get_data(as_text=True)
+    rows = re.search(r'<table id="lines">(.*?)</table>', page, re.S).group(1)
+    assert "<th>Product</th><th>SKU</th>" in rows
+    chair = ('<td>Office chair</td><td>SKU-1</td><td class="num">2</td>'
+             '<td class="num">178.50</td><td class="num">19 %</td><td class="num">357.00</td>'
+             '<td class="num">0</td><td class="num">0</td><td class="num">0</td>')
+    assert chair in rows
+    assert '<td>DHL Paket</td><td></td><td class="num">1</td><td class="num">11.90</td>' in rows
+    assert '<td class="num">5.35</td><td class="num">7 %</td><td class="num">53.50</td>' \
+        in rows  # paper: 10 at 5.35
+    assert ">ship<" not in rows and ">1201<" not in rows  # names, not the shop's line ids
+
+
+def test_only_the_actions_the_orders_state_allows_are_offered(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert offered(page) == ["Activate", "Partial cancellation", "Cancel"]
+    act(office, oid, "activate")
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert offered(page) == ["Partial cancellation", "Return lines", "Cancel", "Stop dunning",
+                             "Extend due date"]
+    act(office, oid, "stop-dunning")
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert offered(page) == ["Partial cancellation", "Return lines", "Cancel",
+                             "Resume dunning", "Extend due date"]
+    act(office, oid, "cancel")
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert '<dd id="status">credited</dd>' in page
+    assert offered(page) == [] and "No action applies to this order now." in page
+
+
+@pytest.mark.parametrize(("prepare", "action", "why"), [
+    ("cancel", "activate", "the order is voided"),
+    ("cancel", "cancel", "the order is voided"),
+    (None, "return", "no units are invoiced to return"),
+    (None, "retry", "the order has no dead operation or delivery"),
+    (None, "stop-dunning", "the order has no open invoice of the local provider"),
+    (None, "resume-dunning", "dunning is not stopped"),
+    (None, "extend", "the order has no open invoice of the local provider"),
+])
+def test_an_action_that_does_not_apply_is_refused_and_changes_nothing(
+        office, kit, monkeypatch, prepare, action, why):
+    import backoffice.orders
+
+    sign_in(office)
+    oid = order_id(kit, "1002")
+    if prepare:
+        act(office, oid, prepare)
+    before = counts(kit)
+    called = []
+    monkeypatch.setattr(backoffice.orders, "run_decided", lambda *a, **k: called.append(a))
+    monkeypatch.setattr(backoffice.orders, "retry_order", lambda *a, **k: called.append(a))
+    page = office.get(f"/office/orders/{oid}/confirm/{action}")
+    assert page.status_code == 409 and why in page.get_data(as_text=True)
+    answer = office.post(f"/office/orders/{oid}/{action}", data={
+        "csrf": csrf(office.get("/office/orders")), "nonce": "forged-nonce", "amount": "1",
+        "days": "14", "units-1": "1"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and answer.mimetype == "text/html"
+    assert why in text and f'id="back" href="/office/orders/{oid}"' in text
+    assert called == [] and counts(kit) == before
+
+
+def test_a_partial_cancellation_above_what_is_open_is_refused_with_the_open_amount(office,
+                                                                                   kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    before = counts(kit)
+    answer = act(office, oid, "reduce", amount="600,00")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "amount: at most 549.73 EUR is open; 600.00 EUR cannot be cancelled" in text
+    assert 'name="amount" inputmode="decimal" required placeholder="10,00" value="600,00"' \
+        in text  # the form again, with what was typed
+    assert counts(kit) == before
+    assert act(office, oid, "reduce", amount="549,73").status_code == 302  # all that is open
+    assert '<dd id="open">0.00 EUR</dd>' in office.get(f"/office/orders/{oid}").get_data(
+        as_text=True)
+
+
+@pytest.mark.parametrize(("text", "comma", "minor"), [
+    ("1.000,00", True, 100_000), ("1,000.00", False, 100_000), ("10,50", True, 1050),
+    ("10.50", True, 1050), ("10,5", False, 1050), ("1000", True, 100_000),
+    ("1 000,00", True, 100_000), ("1.234.567,89", True, 123_456_789),
+    ("1,234,567.89", False, 123_456_789), ("0,01", True, 1),
+])
+def test_amounts_are_read_in_the_merchants_notation(text, comma, minor):
+    from backoffice.actions import parse_amount
+
+    assert parse_amount(text, "EUR", comma=comma) == minor
+
+
+@pytest.mark.parametrize(("text", "comma", "message"), [
+    ("1.000", True, "'1.000' is ambiguous"), ("1,000", False, "'1,000' is ambiguous"),
+    ("1,000.00", True, "not an amount in your notation: type it as 1.000,00"),
+    ("1.000,00", False, "not an amount in your notation: type it as 1,000.00"),
+    ("10,001", True, "ambiguous"), ("1.2.3", True, "not an amount"), ("ten", True,
+                                                                      "not an amount"),
+    ("10,555", False, "ambiguous"), ("0,001", True, "ambiguous"), ("1,0000", True,
+                                                                  "not an amount"),
+    ("-5", True, "only reductions"), ("0", True, "above zero"), ("", True, "type an amount"),
+    ("12,3,4", False, "not an amount"), ("1.00.000,00", True, "not an amount"),
+])
+def test_unclear_amounts_are_refused_naming_the_field(text, comma, message):
+    from backoffice.actions import FormError, parse_amount
+
+    with pytest.raises(FormError) as refused:
+        parse_amount(text, "EUR", comma=comma)
+    assert refused.value.field == "amount" and message in refused.value.message
+
+
+def test_the_merchants_language_decides_the_notation(office, kit):
+    from core.ledger.models import Merchant
+
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    act(office, oid, "activate")
+    assert act(office, oid, "reduce", amount="1.5").status_code == 302  # 1.50, not 15
+    answer = act(office, oid, "reduce", amount="1,000.00")  # German: refused, not 1.00
+    assert answer.status_code == 400 and "type it as 1.000,00" in answer.get_data(
+        as_text=True)
+    with session_scope(kit.engine) as session:
+        session.get(Merchant, MERCHANT_ID).language = "en"
+    assert act(office, oid, "reduce", amount="1,000.00").status_code == 400  # > open
+    assert act(office, oid, "reduce", amount="2.25").status_code == 302
+    with session_scope(kit.engine) as session:
+        assert sorted(session.scalars(select(Invoice.gross).where(
+            Invoice.order_id == oid, Invoice.kind == "credit_note")).all()) == [150, 225]
+
+
+def test_errors_are_pages_with_a_way_back_and_forms_keep_what_was_typed(office, kit):
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    answer = office.post(f"/office/orders/{oid}/activate", data={"csrf": "forged"},
+                         headers={"Referer": f"http://localhost/office/orders/{oid}"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and answer.mimetype == "text/html"
+    assert "the form has expired" in text and f'id="back" href="http://localhost/office/' \
+        f'orders/{oid}"' in text
+    missing = office.get("/office/orders/999999")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert 'id="back" href="/office/orders"' in missing.get_data(as_text=True)
+    act(office, oid, "activate")
+    answer = act(office, oid, "extend", days="abc")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "days: type a number of days, 1 to 90" in text
+    assert 'value="abc"' in text and "Confirm: Extend due date" in text
+    answer = act(office, oid, "return", **{"units-1": "x", "units-2": "3"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "units-1: type a whole number of units" in text
+    assert 'value="x"' in text and 'value="3"' in text
+    answer = act(office, oid, "return", **{"units-1": "5"})
+    assert answer.status_code == 400 and "at most 2 unit(s) of line 1" in answer.get_data(
+        as_text=True)
+
+
+def test_times_are_shown_in_the_merchants_time_zone(office, kit):
+    from core.ledger.models import Merchant
+
+    sign_in(office)
+    oid = order_id(kit, "1001")
+    with session_scope(kit.engine) as session:
+        session.get(Order, oid).updated_at = datetime(2026, 12, 7, 8, 15, tzinfo=UTC)
+    assert '<td class="when">2026-12-07 09:15 CET</td>' in office.get(
+        "/office/orders").get_data(as_text=True)
+    with session_scope(kit.engine) as session:
+        Ledger(session).configure_merchant(MERCHANT_ID, time_zone="America/New_York")
+        assert session.get(Merchant, MERCHANT_ID).time_zone == "America/New_York"
+    assert '<td class="when">2026-12-07 03:15 EST</td>' in office.get(
+        "/office/orders").get_data(as_text=True)
+    timeline = re.search(r'<table id="timeline">(.*?)</table>', office.get(
+        f"/office/orders/{oid}").get_data(as_text=True), re.S).group(1)
+    assert "<th>By</th>" in timeline
+    assert re.search(r"<td class=.when.>\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T</td>", timeline)
+
+
+def test_merchants_configure_sets_and_checks_the_time_zone(monkeypatch, database_url, engine,
+                                                           tmp_path):
+    from click.testing import CliRunner
+
+    from core.ledger.models import Merchant
+    from webhooks.cli import main
+
+    monkeypatch.setenv("INVOICEKIT_HOME", str(tmp_path / "instance"))
+    monkeypatch.setenv("INVOICEKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("INVOICEKIT_QUEUE_URL", "memory://")
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(main, ["merchants", "add", "3333", "--name", "ACME"]).exit_code == 0
+    with session_scope(engine) as session:
+        assert session.get(Merchant, 3333).time_zone == "Europe/Berlin"
+    refused = runner.invoke(main, ["merchants", "configure", "3333", "--time-zone",
+                                   "Europe/Atlantis"])
+    assert refused.exit_code == 2
+    assert "--time-zone" in refused.output and "'Europe/Atlantis' is not a time zone" in \
+        refused.output
+    done = runner.invoke(main, ["merchants", "configure", "3333", "--time-zone",
+                                "Europe/Vienna"])
+    assert done.exit_code == 0, done.output
+    with session_scope(engine) as session:
+        assert session.get(Merchant, 3333).time_zone == "Europe/Vienna"
+
+
+def _more_orders(kit, count: int, company: str = "Serie") -> None:
+    for n in range(count):
+        data = order_data(f"5{n:03d}", discounts=[])
+        data["buyer"]["company"] = company
+        process_snapshot(kit.engine, kit.hooks, load_snapshot(data))
+
+
+def test_the_orders_list_pages_beyond_fifty_and_exports_csv(office, kit):
+    _more_orders(kit, 51, company="=HYPERLINK(\"http://evil.example\")")
+    sign_in(office)
+    first = office.get("/office/orders").get_data(as_text=True)
+    assert first.count('<a href="/office/orders/') == 50
+    assert "Page 1" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    second = office.get("/office/orders?page=2").get_data(as_text=True)
+    assert ">1001<" in second and ">1002<" in second and ">2001<" not in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert 'href="/office/orders.csv?q=50"' in office.get(
+        "/office/orders?q=50").get_data(as_text=True)
+    export = office.get("/office/orders.csv?q=50")  # orders 5000 to 5050
+    assert export.mimetype == "text/csv" and "attachment" in export.headers[
+        "Content-Disposition"]
+    rows = export.get_data(as_text=True).splitlines()
+    assert rows[0].startswith("order_number,shop_order_id,shop,buyer,status,total")
+    assert len(rows) == 52 and all(",\"'=HYPERLINK(" in row for row in rows[1:])
+    everything = office.get("/office/orders.csv").get_data(as_text=True)
+    assert "1001," in everything and "2001," not in everything  # only the own merchant's
+    only = office.get("/office/orders.csv?status=authorised&q=Beispiel").get_data(
+        as_text=True).splitlines()
+    assert len(only) == 2 and only[1].startswith("1002,1002,acme,Beispiel,authorised,")
+
+
+def test_failed_deliveries_page_beyond_fifty(office, kit):
+    from core.ledger.models import Delivery
+
+    with session_scope(kit.engine) as session:
+        connection = Ledger(session).connection("acme")
+        for n in range(53):
+            session.add(Delivery(connection_id=connection.id, dedupe_key=f"dead-{n}",
+                                 topic="order.updated", shop_order_id=f"9{n:02d}",
+                                 headers={}, body=b"{}", status="dead", attempts=8,
+                                 error=f"gone {n}"))
+    sign_in(office)
+    first = office.get("/office/deliveries").get_data(as_text=True)
+    assert first.count("Replay</button>") == 50 and 'rel="next"' in first
+    second = office.get("/office/deliveries?page=2").get_data(as_text=True)
+    assert second.count("Replay</button>") == 3 and "gone 0<" in second
+
+
+def test_the_chart_reaches_the_longest_payment_term_from_any_weekday(office, kit):
+    from backoffice.statements import WEEKS, _chart
+    from core.ledger.models import Merchant, Receivable
+    from core.statements.build import week_of
+
+    with session_scope(kit.engine) as session:
+        merchant = session.get(Merchant, MERCHANT_ID)
+        for term in (14, 30, 60, 120):
+            merchant.payment_term_days = term
+            for n in range(7):  # every weekday
+                day = date(2026, 12, 7) + timedelta(days=n)
+                weeks = [bar["week"] for bar in _chart(session, MERCHANT_ID, day)]
+                assert week_of(day + timedelta(days=term)) in weeks, (term, day)
+                assert weeks[WEEKS - 1] == week_of(day)
+    sign_in(office)
+    act(office, order_id(kit, "1001"), "activate")
+    with session_scope(kit.engine) as session:  # installments: the last one due later
+        session.get(Merchant, MERCHANT_ID).payment_term_days = 30
+        session.scalars(select(Receivable)).one().due_on = FIXED.date() + timedelta(days=95)
+    page = office.get("/office/statements").get_data(as_text=True)
+    assert f"{week_of(FIXED.date() + timedelta(days=95))}: paid 0.00 EUR, open 549.73 EUR" \
+        in page
+
+
+def test_drift_and_dead_writebacks_are_shown_per_shop_and_on_the_order(office, kit):
+    from core.ledger.models import OrderDrift, WriteBackRecord
+
+    oid, foreign = order_id(kit, "1001"), order_id(kit, "2001")
+    with session_scope(kit.engine) as session:
+        for key, shop_order, connection in (("mine", "1001", "acme"),
+                                            ("theirs", "2001", "other")):
+            connection_id = Ledger(session).connection(connection).id
+            session.add(OrderDrift(connection_id=connection_id, shop_order_id=shop_order,
+                                   order_number=shop_order, key="status_differs",
+                                   kind="status_differs", shop=f"completed ({key})",
+                                   kit="declined", seen=3,
+                                   first_seen_at=datetime(2026, 12, 1, 7, 0, tzinfo=UTC)))
+            session.add(WriteBackRecord(
+                connection_id=connection_id, order_id=oid if key == "mine" else foreign,
+                event="activated", note="n", values={}, idempotency_key=f"wb-{key}",
+                status="dead", attempts=8, error=f"shop said 401 <{key}>"))
+    sign_in(office)
+    page = office.get("/office/shops").get_data(as_text=True)
+    drift = re.search(r'<table id="drift">(.*?)</table>', page, re.S).group(1)
+    assert "completed (mine)" in drift and "status differs" in drift
+    assert "2026-12-01 08:00 CET" in drift and f'href="/office/orders/{oid}"' in drift
+    assert "theirs" not in page
+    assert "shop said 401 &lt;mine&gt;" in page
+    assert re.search(r"<td>acme</td><td>woocommerce</td><td>local</td><td class=\"num\">1</td>"
+                     r"<td class=\"num\">1</td>", page)
+    order_page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert 'id="order-drift"' in order_page and "completed (mine)" in order_page
+    assert "shop said 401 &lt;mine&gt;" in order_page
+
+
+def test_a_billie_order_shows_its_invoice_numbers_credit_notes_and_pay_to(office, kit):
+    from core.ledger.models import OperationRecord, WriteBackRecord
+
+    oid = order_id(kit, "1002")
+    with session_scope(kit.engine) as session:  # what the Billie plugin's results leave
+        order = session.get(Order, oid)
+        order.provider, order.provider_reference = "billie", "ORDER-UUID-1"
+        for n, (kind, gross, number, ref) in enumerate((
+                ("activation", 549_73, "1002", "INVOICE-UUID-1"),
+                ("partial_credit", 10_00, "1002-CN-1", "CN-UUID-1"))):
+            session.add(OperationRecord(
+                order_id=oid, kind=kind, source="shop", idempotency_key=f"billie-{n}",
+                after_activation=kind != "activation", gross=gross, net=gross, tax=0,
+                status="succeeded", provider_reference=ref, document_number=number))
+        session.add(WriteBackRecord(
+            connection_id=order.connection_id, order_id=oid, event="authorised", note="n",
+            idempotency_key="billie-wb", status="done",
+            values={"provider": "billie", "iban": "DE12500105170648489890",
+                    "bic": "INGDDEFFXXX"}))
+    sign_in(office)
+    page = office.get(f"/office/orders/{oid}").get_data(as_text=True)
+    assert "billie · ORDER-UUID-1" in page
+    documents = re.search(r'<table id="documents">(.*?)</table>', page, re.S).group(1)
+    assert "<td>invoice</td><td>1002</td><td class=\"num\">549.73</td><td>INVOICE-UUID-1" \
+        in documents
+    assert "<td>credit note</td><td>1002-CN-1</td><td class=\"num\">10.00</td>" in documents
+    assert re.search(r'<dd id="pay-to">DE12500105170648489890 \(BIC INGDDEFFXXX\).*billie',
+                     page)

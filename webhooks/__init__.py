@@ -2,8 +2,10 @@
 merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`) and the back office (``/office``,
 :mod:`backoffice`).
 
-``create_app()`` builds the app on the instance folder's settings; gunicorn serves it as
-``webhooks:create_app()``, ``invoicekit serve`` runs it with the queue consumer in one process.
+Every answer carries the security headers of :mod:`webhooks.security`; sign-in and API calls
+are rate-limited by :mod:`webhooks.limits`. ``create_app()`` builds the app on the instance
+folder's settings; gunicorn serves it as ``webhooks:create_app()``, ``invoicekit serve`` runs
+it with the queue consumer in one process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from flask import Flask
 import backoffice
 from core.config import session_secret, setup_logging
 from core.kit import Kit
-from webhooks import api, errors, receiver
+from core.office_sessions import session_limits
+from webhooks import api, errors, limits, receiver, security
 
 __all__ = ["create_app"]
 
@@ -31,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
         MAX_CONTENT_LENGTH=kit.settings.max_body_bytes, JSON_SORT_KEYS=False,
         SECRET_KEY=session_secret(kit.settings), SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=session_limits(kit.settings).max_age,
         SESSION_COOKIE_SECURE=kit.settings.public_url.startswith("https://"))
     if test_config:
         app.config.update(test_config)
@@ -39,5 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
     app.register_blueprint(api.bp)
     app.register_blueprint(backoffice.bp)
     errors.register(app)
+    security.register(app, kit.settings.office)
+    limits.register(app, kit.settings.office)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app

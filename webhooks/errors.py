@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from backoffice.blueprint import http_error as office_error
 from core.errors import (
     IdempotencyConflict,
     InvoicekitError,
@@ -68,5 +69,7 @@ def register(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
+    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
+        if request.path.startswith("/office/"):  # e.g. a 405, raised before any view
+            return office_error(exc)
         return _answer(exc.code or 500, exc.description or exc.name)

@@ -1,6 +1,7 @@
 """``POST /webhooks/<platform>/<shop>``: verify, store once, answer 2xx in milliseconds.
 
-Order of checks: the shop connection exists for that platform (404); a platform handshake
+Order of checks: the shop connection exists for that platform (404, the same answer for an
+unknown platform, an unknown shop and a shop of another platform); a platform handshake
 (WooCommerce's ping) is answered 200 and nothing else; the signature over the raw body (401);
 the body is read and validated by the platform plugin (400, 422); then the delivery is stored
 in the inbox, committed, and handed to the queue (202; 200 for a duplicate). Nothing is
@@ -10,14 +11,17 @@ written before every check passed, and no provider or shop is called inside the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from core.errors import NotFound, SignatureError
+from core.hooks import Hooks
 from core.inbox import ignored_reason, store_delivery
 from core.kit import Kit
 from core.ledger.db import schema_state, session_scope
+from core.ledger.models import ShopConnection
 from core.ledger.store import Ledger
 
 __all__ = ["bp"]
@@ -49,14 +53,8 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
     # which measured faster under load than a read transaction followed by a write one.
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)
-        if shop is None:
-            connection = ledger.connection_by_external_id(
-                platform, kit.hooks.identify_shop(platform, body, headers))
-            shop = connection.name
-        else:
-            connection = ledger.connection(shop)
-        if connection.platform != platform:
-            raise NotFound(f"no {platform} shop is connected under the name {shop!r}")
+        connection = _connection(ledger, kit.hooks, platform, shop, body, headers)
+        shop = connection.name
         if kit.hooks.is_ping(platform, body, headers):
             log.info("ping from %s/%s answered", platform, shop)
             return jsonify(status="pong"), 200
@@ -76,6 +74,25 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
     except Exception:  # stored is enough: the queue's sweep will pick it up
         log.exception("delivery %s stored but not queued; the sweep will queue it", delivery_id)
     return jsonify(status="accepted", delivery=delivery_id), 202
+
+
+NO_SHOP = "no shop is connected at this address"
+
+
+def _connection(ledger: Ledger, hooks: Hooks, platform: str, shop: str | None, body: bytes,
+                headers: Mapping[str, str]) -> ShopConnection:
+    """The shop connection the delivery is for. An unknown platform, an unknown shop and a
+    shop of another platform get the same 404, so the answer tells no shop's name."""
+    try:
+        if shop is None:
+            return ledger.connection_by_external_id(
+                platform, hooks.identify_shop(platform, body, headers))
+        connection = ledger.connection(shop)
+    except NotFound:
+        raise NotFound(NO_SHOP) from None
+    if connection.platform != platform:
+        raise NotFound(NO_SHOP)
+    return connection
 
 
 @bp.route("/apps/<platform>/<action>", methods=["GET", "POST"])

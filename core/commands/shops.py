@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from core.clitools import DECIMAL, fail, kit_or_fail
 from core.context import PlatformInfo
-from core.errors import InvoicekitError
+from core.errors import ConfigurationError, InvoicekitError
 from core.ledger.db import session_scope
 from core.ledger.models import (
     Merchant,
     ShopConnection,
     ShopSync,
 )
-from core.ledger.store import Ledger
+from core.ledger.store import Ledger, check_time_zone
 from core.reconcile import Trigger
 from core.risk.commands import merchants_terms
 from core.sync.checks import check_lines, check_shop, delivery_url
@@ -125,19 +125,28 @@ def merchants_list() -> None:
               help="VAT charged on the fee, in percent [default when added: 0].")
 @click.option("--rf-references/--no-rf-references", default=None,
               help="Give new invoices an ISO 11649 RF creditor reference as well.")
+@click.option("--time-zone", metavar="ZONE",
+              help="IANA time zone the back office shows times in, e.g. Europe/Vienna "
+                   "[default when added: Europe/Berlin].")
 def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool | None,
                         account_holder: str | None, bic: str | None,
                         account_last: int | None, payment_term: int | None,
                         provider: str | None, provider_settings: tuple[str, ...],
                         billie_client_id: str | None, billie_client_secret: str | None,
                         billie_production: bool | None, fee_percent: Decimal | None,
-                        fee_vat_percent: Decimal | None, rf_references: bool | None) -> None:
+                        fee_vat_percent: Decimal | None, rf_references: bool | None,
+                        time_zone: str | None) -> None:
     """Change a merchant's details, provider and provider settings; the bank code and
     merchant id stay as they are."""
     kit = kit_or_fail()
     if provider is not None and provider not in kit.hooks.providers():
         raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
                                  param_hint="--provider")
+    if time_zone is not None:
+        try:
+            time_zone = check_time_zone(time_zone)
+        except ConfigurationError as exc:
+            raise click.BadParameter(str(exc), param_hint="--time-zone") from None
     settings = _provider_settings(provider_settings)
     for key, value in (("client_id", billie_client_id),
                        ("client_secret", billie_client_secret),
@@ -151,7 +160,8 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                 account_holder=account_holder, bic=bic, account_last=account_last,
                 payment_term_days=payment_term, provider=provider,
                 provider_settings=settings, fee_percent=fee_percent,
-                fee_vat_percent=fee_vat_percent, rf_references=rf_references)
+                fee_vat_percent=fee_vat_percent, rf_references=rf_references,
+                time_zone=time_zone)
     except InvoicekitError as exc:
         fail(exc)
     click.echo(f"merchant {merchant_id} configured")

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -41,7 +42,21 @@ from core.schemas import dump_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import LineState, OrderState, Status
 
-__all__ = ["Ledger"]
+__all__ = ["Ledger", "check_time_zone"]
+
+
+def check_time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone this machine knows (``Europe/Berlin``), else
+    :class:`ConfigurationError` saying so."""
+    name = name.strip()
+    try:
+        if not name or name != name.strip("/") or ".." in name:
+            raise ValueError
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"{name!r} is not a time zone: give an IANA name such as "
+                                 "Europe/Berlin or Europe/Vienna") from None
+    return name
 
 
 class Ledger:
@@ -102,7 +117,8 @@ class Ledger:
                            provider_settings: Mapping[str, Any] | None = None,
                            fee_percent: Decimal | None = None,
                            fee_vat_percent: Decimal | None = None,
-                           rf_references: bool | None = None) -> Merchant:
+                           rf_references: bool | None = None,
+                           time_zone: str | None = None) -> Merchant:
         """Change a merchant's details; the account range can only grow.
 
         A new ``provider`` applies to the merchant's shops that used the merchant's provider
@@ -135,12 +151,14 @@ class Ledger:
                                             and percent == percent.quantize(Decimal("0.01"))):
                 raise ConfigurationError(f"the {label} must be a percentage from 0 to 99.99 "
                                          "with at most two decimals")
+        if time_zone is not None:
+            time_zone = check_time_zone(time_zone)
         for field, value in (("name", name), ("kyc_verified", kyc_verified),
                              ("account_holder", account_holder), ("bic", bic),
                              ("payment_term_days", payment_term_days),
                              ("fee_percent", fee_percent),
                              ("fee_vat_percent", fee_vat_percent),
-                             ("rf_references", rf_references)):
+                             ("rf_references", rf_references), ("time_zone", time_zone)):
             if value is not None:
                 setattr(merchant, field, value)
         self.session.flush()

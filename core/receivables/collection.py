@@ -3,11 +3,11 @@
 The file ``collection/handover-<batch>-m<merchant>-<date>.csv`` in the instance folder has
 one row per claim, amounts as decimals in major units; the merchant (or a script) passes it
 to the collection partner. A partner's own plugin answers the hook first and replaces this.
+A cell a spreadsheet would run as a formula is written as text (:mod:`core.spreadsheet`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +16,7 @@ from core import hookimpl
 from core.context import Claim
 from core.money import to_decimal
 from core.receivables.mail import write_atomic
+from core.spreadsheet import writer as csv_writer
 
 __all__ = ["COLUMNS", "handover_to_collection"]
 
@@ -51,7 +52,7 @@ def handover_to_collection(batch_id: int, merchant_id: int, claims: Sequence[Cla
     day = claims[0].as_of.isoformat() if claims else "empty"
     path = folder / f"handover-{batch_id}-m{merchant_id}-{day}.csv"
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(COLUMNS)
     writer.writerows(_row(claim) for claim in claims)
     write_atomic(path, buffer.getvalue().encode())  # a repeated call rewrites it whole

@@ -1,18 +1,22 @@
 """The weekly statement of a merchant: every movement of the local provider's orders in one
 ISO week (Monday to Sunday, UTC), as CSV and as PDF, with totals per line type and the
 payout balance. Rows are read from the journal in chunks and written as they come, so
-memory stays flat however many movements the week has."""
+memory stays flat however many movements the week has. A cell a spreadsheet would run as a
+formula (a buyer named ``=HYPERLINK(…)``) is written as text (:mod:`core.spreadsheet`)."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
+import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased
@@ -21,6 +25,7 @@ from core.errors import ConfigurationError
 from core.ledger.db import session_scope
 from core.ledger.models import Buyer, Invoice, Merchant, Movement, Order
 from core.money import to_decimal
+from core.spreadsheet import writer as csv_writer
 from core.statements.pdf import StreamingPdf
 
 __all__ = ["COLUMNS", "LINE_TYPES", "Statement", "StatementRow", "Totals", "build_last_week",
@@ -67,13 +72,23 @@ COLUMNS = ("period_start", "period_end", "line_type", "booked_at", "merchant_ord
            "fee_amount", "vat_on_fee", "net_amount", "currency", "description")
 
 
-def parse_week(week: str) -> tuple[date, date]:
-    """``2026-W47`` as its Monday and Sunday."""
+FIRST_YEAR = 2000  # the journal holds nothing older
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+def parse_week(week: str, *, latest: date | None = None) -> tuple[date, date]:
+    """``2026-W47`` as its Monday and Sunday: a real ISO week from 2000 on and, with
+    ``latest``, not after the week of that day (a week to come has no statement)."""
+    found = _WEEK.fullmatch(week.upper())
     try:
-        year, number = week.upper().split("-W")
-        monday = date.fromisocalendar(int(year), int(number), 1)
+        if found is None or int(found[1]) < FIRST_YEAR:
+            raise ValueError(week)
+        monday = date.fromisocalendar(int(found[1]), int(found[2]), 1)
     except ValueError:
-        raise ConfigurationError(f"{week!r} is not an ISO week such as 2026-W47") from None
+        raise ConfigurationError(f"{week!r} is not an ISO week such as 2026-W47, "
+                                 f"from {FIRST_YEAR} on") from None
+    if latest is not None and monday > latest:
+        raise ConfigurationError(f"{week!r} has not begun: it has no statement yet")
     return monday, monday + timedelta(days=6)
 
 
@@ -217,16 +232,15 @@ def _pdf_values(row: StatementRow) -> list[str]:
             _money(fee, row.currency), _money(row.net, row.currency), row.currency]
 
 
-def _write_totals_csv(writer: csv.writer, totals: Totals, week: tuple[date, date]) -> None:
+def _totals_csv(totals: Totals, week: tuple[date, date]) -> Iterator[list[object]]:
     for (line_type, currency), (count, gross, fee, vat, net) in sorted(totals.by_type.items()):
-        writer.writerow([week[0], week[1], f"total:{line_type}", "", "", "", "", "", "", "",
-                         "", "", _money(gross, currency), "", _money(fee, currency),
-                         _money(vat, currency), _money(net, currency), currency,
-                         f"{count} movements"])
+        yield [week[0], week[1], f"total:{line_type}", "", "", "", "", "", "", "", "", "",
+               _money(gross, currency), "", _money(fee, currency), _money(vat, currency),
+               _money(net, currency), currency, f"{count} movements"]
     for currency in totals.currencies:
-        writer.writerow([week[0], week[1], "total:payout", *[""] * 13,
-                         _money(totals.payout(currency), currency), currency,
-                         "what the week changes in the payout to the merchant"])
+        yield [week[0], week[1], "total:payout", *[""] * 13,
+               _money(totals.payout(currency), currency), currency,
+               "what the week changes in the payout to the merchant"]
 
 
 def _write_totals_pdf(pdf: StreamingPdf, totals: Totals) -> None:
@@ -243,25 +257,26 @@ def _write_totals_pdf(pdf: StreamingPdf, totals: Totals) -> None:
 
 
 def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -> Statement:
-    """Write ``<folder>/<merchant>/statement-<merchant>-<week>.csv`` and ``.pdf``; each file
-    appears whole (written aside, then renamed), so a build can be repeated any time."""
+    """Write ``<folder>/<merchant>/statement-<merchant>-<week>.csv`` and ``.pdf``. Each file
+    is written aside under a name of its own and then renamed over the old one, so builds
+    may run at the same time and a reader only ever opens a whole file."""
     monday, sunday = parse_week(week)
-    target = folder / str(merchant_id)
-    target.mkdir(parents=True, exist_ok=True)
-    stem = f"statement-{merchant_id}-{week}"
-    csv_path, pdf_path = target / f"{stem}.csv", target / f"{stem}.pdf"
-    csv_tmp, pdf_tmp = csv_path.with_suffix(".csv.part"), pdf_path.with_suffix(".pdf.part")
+    week = week_of(monday)  # one spelling, one file name
     totals, count = Totals(), 0
     with session_scope(engine, write=False) as session:
         merchant = session.get(Merchant, merchant_id)
         if merchant is None:
             raise ConfigurationError(f"no merchant {merchant_id}")
+        target = folder / str(merchant_id)
+        target.mkdir(parents=True, exist_ok=True)
+        stem = f"statement-{merchant_id}-{week}"
+        csv_path, pdf_path = target / f"{stem}.csv", target / f"{stem}.pdf"
         title = f"{merchant.name}: statement {week} ({monday} to {sunday})"
-        with csv_tmp.open("w", newline="", encoding="utf-8") as text, \
-                pdf_tmp.open("wb") as binary, \
+        with _aside(csv_path, "w") as (csv_tmp, text), \
+                _aside(pdf_path, "wb") as (pdf_tmp, binary), \
                 StreamingPdf(binary, title=title,
                              header=[_pdf_line([n for n, _ in _PDF_WIDTHS])]) as pdf:
-            writer = csv.writer(text)
+            writer = csv_writer(text)
             writer.writerow(COLUMNS)
             pdf.heading(title)
             for row in statement_rows(session, merchant, monday):
@@ -271,11 +286,24 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
                 count += 1
             if not count:
                 pdf.line("No movements this week.")
-            _write_totals_csv(writer, totals, (monday, sunday))
+            writer.writerows(_totals_csv(totals, (monday, sunday)))
             _write_totals_pdf(pdf, totals)
     os.replace(csv_tmp, csv_path)
     os.replace(pdf_tmp, pdf_path)
     return Statement(merchant_id, week, csv_path, pdf_path, count, totals)
+
+
+@contextmanager
+def _aside(path: Path, mode: str) -> Iterator[tuple[Path, IO[Any]]]:
+    """A new file of a unique name next to ``path``, removed again if writing it fails."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    text = {} if "b" in mode else {"newline": "", "encoding": "utf-8"}
+    try:
+        with os.fdopen(fd, mode, **text) as file:
+            yield Path(name), file
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def build_last_week(engine: Engine, folder: Path, today: date | None = None,

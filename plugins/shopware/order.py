@@ -206,6 +206,7 @@ def buyer_of(order: Mapping[str, Any]) -> dict[str, Any]:
         "address_2": billing.get("additionalAddressLine1") or None,
         "postcode": billing.get("zipcode") or "", "city": billing.get("city") or "",
         "country": ((billing.get("country") or {}).get("iso") or ""),
+        "phone": (billing.get("phoneNumber") or "").strip()[:64] or None,
     }
 
 

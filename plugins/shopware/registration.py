@@ -22,7 +22,6 @@ kit forgets the registration (:func:`deleted`), and a new install registers afre
 
 from __future__ import annotations
 
-import json
 import secrets as secrets_module
 import time
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from urllib.parse import parse_qs
 from core.context import AppResponse
 from core.errors import ConfigurationError, NotFound, PayloadError, SignatureError
 from core.ledger.store import Ledger
+from core.schemas import read_json_object
 from plugins.shopware.payment import method_names
 from plugins.shopware.signature import check, hex_hmac
 
@@ -131,10 +131,10 @@ def _used_registrations(settings: Mapping[str, Any], now: int) -> dict[str, int]
 
 def confirm(body: bytes, headers: Mapping[str, str], ledger: Ledger) -> AppResponse:
     """Step 2: the confirmation, signed with the new secret, carries the API credentials."""
+    data = read_json_object(body)  # 400 for a body that is not a JSON object
     try:
-        data = json.loads(body)
         shop_id = str(data["shopId"])
-    except (ValueError, KeyError, TypeError):
+    except KeyError:
         raise PayloadError({"shopId": ["is required"]}) from None
     connection = ledger.connection_by_external_id("shopware", shop_id)
     pending = connection.platform_settings.get("pending_secret")
@@ -160,10 +160,10 @@ def deleted(body: bytes, headers: Mapping[str, str], ledger: Ledger) -> AppRespo
     (secrets, API credentials); the orders, the status map and the merchant's settings stay,
     and a new install registers afresh. Signed with the shop's secret; once forgotten, a
     repeat changes nothing."""
+    data = read_json_object(body)
     try:
-        data = json.loads(body)
         shop_id, event = str(data["source"]["shopId"]), data["data"]["event"]
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         raise PayloadError({"source.shopId": ["is required"]}) from None
     if event != "app.deleted":
         raise PayloadError({"data.event": ["must be app.deleted"]})

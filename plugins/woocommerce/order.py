@@ -60,6 +60,7 @@ class _Billing(_Loose):
     postcode = _text()
     country = _text()
     email = _text()
+    phone = _text()
 
 
 class _Taxed(_Loose):
@@ -299,6 +300,7 @@ def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any]
             "email": billing["email"], "street": billing["address_1"],
             "address_2": billing["address_2"] or None, "postcode": billing["postcode"],
             "city": billing["city"], "country": billing["country"],
+            "phone": (billing.get("phone") or "").strip()[:64] or None,
         },
         "lines": lines,
         "total": money(order["total"], "total"),

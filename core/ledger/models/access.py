@@ -27,8 +27,10 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 class User(Base):
-    """A merchant's user of the back office. ``password_hash`` is werkzeug's (scrypt);
-    ``failed_sign_ins`` in a row lock the account until ``locked_until``."""
+    """A merchant's user of the back office. ``password_hash`` is werkzeug's (scrypt).
+    Sign-in locks are per account and client address, counted from the audit record
+    (:mod:`core.users`); ``failed_sign_ins`` and ``locked_until`` are no longer used (kept
+    for databases made before; ``users unlock`` resets them)."""
 
     __tablename__ = "users"
 
