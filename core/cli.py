@@ -17,6 +17,7 @@ from core.commands.orders import deliveries, operations, orders
 from core.commands.shops import merchants, shops
 from core.commands.users import audit, users
 from core.config import setup_logging
+from core.einvoice.commands import documents
 from core.errors import InvoicekitError
 from core.ledger.db import upgrade
 from core.payments.commands import payments
@@ -98,6 +99,6 @@ def new_plugin(kind: str, name: str, into: Path) -> None:
     click.echo(f"created {folder}\nnext: pip install -e {folder} && invoicekit plugins")
 
 
-for group in (apikeys, audit, deliveries, dunning, merchants, operations, orders, payments,
-              products, risk, shops, statements, users, writebacks):
+for group in (apikeys, audit, deliveries, documents, dunning, merchants, operations, orders,
+              payments, products, risk, shops, statements, users, writebacks):
     main.add_command(group)

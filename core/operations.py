@@ -21,6 +21,7 @@ __all__ = [
     "OperationLine",
     "OperationResult",
     "Refusal",
+    "document_key",
     "idempotency_key",
     "rates_from_json",
     "rates_of_lines",
@@ -134,6 +135,13 @@ def idempotency_key(shop: str, order_id: str, kind: OperationKind, source: str,
     key and all, so a retry can never become a second effect."""
     text = json.dumps([shop, order_id, kind.value, source, gross], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def document_key(key: str, n: int) -> str:
+    """The key of the ``n``-th document (from 0) one operation makes (installment invoices,
+    credit notes against several invoices): the operation's own key for the first, then a
+    digest of it and the document's place."""
+    return key if n == 0 else hashlib.sha256(f"{key}:{n}".encode()).hexdigest()
 
 
 def rates_of_lines(lines: Iterable[tuple[Decimal, Amount]]) -> RateAmounts:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core.clitools import DECIMAL, fail, kit_or_fail
 from core.context import PlatformInfo
+from core.einvoice.seller import KEYS as SELLER_KEYS
 from core.errors import ConfigurationError, InvoicekitError
 from core.ledger.db import session_scope
 from core.ledger.models import (
@@ -128,6 +129,9 @@ def merchants_list() -> None:
 @click.option("--time-zone", metavar="ZONE",
               help="IANA time zone the back office shows times in, e.g. Europe/Vienna "
                    "[default when added: Europe/Berlin].")
+@click.option("--seller", "seller", multiple=True, metavar="KEY=VALUE",
+              help="A seller detail for e-invoices (repeatable; KEY= removes it): "
+                   f"{', '.join(SELLER_KEYS)}.")
 def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool | None,
                         account_holder: str | None, bic: str | None,
                         account_last: int | None, payment_term: int | None,
@@ -135,9 +139,15 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                         billie_client_id: str | None, billie_client_secret: str | None,
                         billie_production: bool | None, fee_percent: Decimal | None,
                         fee_vat_percent: Decimal | None, rf_references: bool | None,
-                        time_zone: str | None) -> None:
+                        time_zone: str | None, seller: tuple[str, ...]) -> None:
     """Change a merchant's details, provider and provider settings; the bank code and
     merchant id stay as they are."""
+    seller_details: dict[str, str | None] = {}
+    for item in seller:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"use KEY=VALUE, not {item!r}", param_hint="--seller")
+        seller_details[key.strip()] = value
     kit = kit_or_fail()
     if provider is not None and provider not in kit.hooks.providers():
         raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
@@ -161,7 +171,7 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                 payment_term_days=payment_term, provider=provider,
                 provider_settings=settings, fee_percent=fee_percent,
                 fee_vat_percent=fee_vat_percent, rf_references=rf_references,
-                time_zone=time_zone)
+                time_zone=time_zone, seller=seller_details)
     except InvoicekitError as exc:
         fail(exc)
     click.echo(f"merchant {merchant_id} configured")

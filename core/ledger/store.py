@@ -14,6 +14,7 @@ from schwifty.exceptions import SchwiftyException
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.einvoice.seller import merge_seller
 from core.errors import ConfigurationError, NotFound
 from core.ledger.db import insert
 from core.ledger.models import (
@@ -118,16 +119,20 @@ class Ledger:
                            fee_percent: Decimal | None = None,
                            fee_vat_percent: Decimal | None = None,
                            rf_references: bool | None = None,
-                           time_zone: str | None = None) -> Merchant:
+                           time_zone: str | None = None,
+                           seller: Mapping[str, str | None] | None = None) -> Merchant:
         """Change a merchant's details; the account range can only grow.
 
         A new ``provider`` applies to the merchant's shops that used the merchant's provider
         (not those given their own), for orders placed from now on; orders already placed
         stay with the provider that authorised them.
         ``provider_settings`` are merged into the existing ones (a ``None`` value removes a
-        setting).
+        setting). ``seller`` details for e-invoices (:mod:`core.einvoice.seller`) are checked
+        and merged the same way (an empty value removes one).
         """
         merchant = self.merchant(merchant_id, for_update=True)
+        if seller:
+            merchant.seller = merge_seller(merchant.seller or {}, seller, merchant.country)
         if provider is not None:
             for connection in self.session.scalars(select(ShopConnection).where(
                     ShopConnection.merchant_id == merchant_id,

@@ -6,7 +6,6 @@ operation whose key already produced a document or movement returns what it prod
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -20,7 +19,13 @@ from core.ledger.store import Ledger
 from core.local_provider.banking import buyer_account, creditor_reference, payment_reference
 from core.local_provider.fees import charge_fee
 from core.money import allocate
-from core.operations import Authorisation, Operation, OperationKind, OperationResult
+from core.operations import (
+    Authorisation,
+    Operation,
+    OperationKind,
+    OperationResult,
+    document_key,
+)
 from core.payments.block import payment_blocks, to_json
 from core.receivables.book import apply_credit, open_receivable
 
@@ -122,8 +127,7 @@ def _credit_note(ledger: Ledger, order: OrderContext, operation: Operation,
     taxes = [tax if tax is not None else next(shared) for _, _, tax in parts]
     notes = []
     for n, ((invoice, gross, _), tax) in enumerate(zip(parts, taxes, strict=True)):
-        key = operation.idempotency_key if n == 0 else hashlib.sha256(
-            f"{operation.idempotency_key}:{n}".encode()).hexdigest()
+        key = document_key(operation.idempotency_key, n)
         note = Invoice(
             merchant_id=order.merchant_id, order_id=order.order_key, idempotency_key=key,
             kind="credit_note", number=_next_number(ledger, order.merchant_id, "credit_note"),
@@ -216,8 +220,7 @@ def activate_order(order: OrderContext, operation: Operation,
     rf = creditor_reference(order.order_key) if merchant.rf_references else None
     invoices = []
     for n, (gross, tax) in enumerate(zip(grosses, taxes, strict=True)):
-        key = operation.idempotency_key if n == 0 else hashlib.sha256(
-            f"{operation.idempotency_key}:{n}".encode()).hexdigest()
+        key = document_key(operation.idempotency_key, n)
         invoice = Invoice(
             merchant_id=merchant.id, order_id=order.order_key, idempotency_key=key,
             kind="invoice", number=_next_number(ledger, merchant.id, "invoice"),

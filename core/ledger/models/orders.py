@@ -83,6 +83,9 @@ class Merchant(Base):
     # the IANA time zone the back office shows the merchant's times in
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin",
                                            server_default="Europe/Berlin")
+    # the seller details e-invoices need beyond the above (see core.einvoice.seller):
+    # street, postcode, city, vat_id, tax_number, register, contact_name, phone, email…
+    seller: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 class ShopConnection(Base):
