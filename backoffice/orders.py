@@ -22,6 +22,7 @@ from backoffice.actions import (
 )
 from backoffice.auth import audit_note, signed_in
 from backoffice.blueprint import NotApplicable, bp, now, own_order, paged, today
+from core.einvoice.documents import document_file, find_document
 from core.errors import InvoicekitError
 from core.execute import run_decided
 from core.kit import retry_order
@@ -185,6 +186,21 @@ def girocode(order_id: int, n: int) -> Response:
     except InvoicekitError:
         abort(404)
     return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.get("/orders/<int:order_id>/documents/<number>.<any(xml, pdf):kind>")
+@signed_in
+def document(order_id: int, number: str, kind: str) -> Response:
+    """An invoice's or credit note's e-invoice: the XRechnung XML or the ZUGFeRD PDF."""
+    with session_scope(current_kit().engine, write=False) as s:
+        ledger = Ledger(s)
+        record = own_order(ledger, order_id)
+        try:
+            file = document_file(ledger, find_document(ledger, record, number), kind)
+        except NotImplementedError:
+            abort(503, "The ZUGFeRD PDF cannot be made yet; download the XML.")
+    return Response(file.data, mimetype=file.mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{file.filename}"'})
 
 
 def _read_form(ledger: Ledger, order: Order, action: str) -> dict[str, Any]:

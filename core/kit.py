@@ -9,6 +9,8 @@ from huey import crontab
 from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
+from core.einvoice.links import DocumentLinks
+from core.einvoice.mail import send_due as send_document_emails
 from core.errors import ConfigurationError
 from core.execute import Outcome, replay_order
 from core.hooks import Hooks
@@ -47,10 +49,13 @@ class Kit:
         if migrate:
             upgrade(engine)
         hooks = Hooks(get_plugin_manager())
-        queue = Queue(make_huey(settings.queue_url), engine, hooks, backoff)
+        queue = Queue(make_huey(settings.queue_url), engine, hooks, backoff,
+                      links=DocumentLinks.for_settings(settings))
         tick = DailyTick.for_settings(engine, hooks, settings)
         queue.periodic(daily_at(settings.dunning.get("run_at", "06:00")), "dunning_tick",
                        tick.run)
+        queue.periodic(crontab(minute="*"), "send_document_emails",
+                       partial(send_document_emails, engine, tick.outbox))
         queue.periodic(crontab(day_of_week="1", hour="4", minute="0"), "weekly_statements",
                        partial(build_last_week, engine, settings.home / "statements"))
         every = settings.sync_every_minutes

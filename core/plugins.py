@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_PLUGINS", "LoadedPlugin", "get_plugin_manager", "loaded_plug
 
 ENTRY_POINT_GROUP = "invoicekit"
 DEFAULT_PLUGINS = ("core.timing", "core.receivables.collection",
-                   "core.writeback.plugin", "core.risk.plugin")
+                   "core.writeback.plugin", "core.risk.plugin", "core.einvoice.plugin")
 
 log = logging.getLogger(__name__)
 

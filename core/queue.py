@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
+from core.einvoice.links import DocumentLinks
 from core.errors import ConfigurationError
 from core.inbox import due_deliveries, process_delivery, unfinished_deliveries
 from core.ledger.db import session_scope
@@ -58,8 +59,9 @@ class Queue:
     """The kit's tasks on one huey instance."""
 
     def __init__(self, huey: Huey, engine: Engine, hooks: Hooks,
-                 backoff: Backoff = DEFAULT_BACKOFF) -> None:
+                 backoff: Backoff = DEFAULT_BACKOFF, links: DocumentLinks | None = None) -> None:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
+        self.links = links  # the e-invoice download links the write-backs carry
         self._sending = threading.Lock()
         self._process = huey.task(name="process_delivery")(self._run)
         self._send = huey.task(name="send_writebacks")(self.send_writebacks)
@@ -107,7 +109,7 @@ class Queue:
         if not self._sending.acquire(blocking=False):
             return  # the sending thread takes what is due; what it misses, the next minute
         try:
-            sent = send_due(self.engine, self.hooks, self.backoff)
+            sent = send_due(self.engine, self.hooks, self.backoff, links=self.links)
         finally:
             self._sending.release()
         if sent.failed or sent.dead:

@@ -100,6 +100,7 @@ class BuyerSchema(StrictSchema):
     language = Text(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^[a-z]{2}$", error="must be a lower-case ISO 639-1 code such as de, en, fr"))
     phone = optional_text(64)
+    buyer_reference = optional_text(200)
 
 
 class LineSchema(StrictSchema):

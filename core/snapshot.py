@@ -49,6 +49,8 @@ class Buyer:
     address_2: str | None = None
     language: str | None = None  # ISO 639-1, lower case: the language of reminders
     phone: str | None = None  # as the buyer typed it: for the after-sales call
+    # the buyer's reference for its invoices (BT-10): a public buyer's Leitweg-ID
+    buyer_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The Flask app: the webhook receiver (verify, store durably, acknowledge fast), the
-merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`) and the back office (``/office``,
-:mod:`backoffice`).
+merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`), the back office (``/office``,
+:mod:`backoffice`) and the buyer's e-invoice downloads (``/documents``,
+:mod:`webhooks.documents`).
 
 Every answer carries the security headers of :mod:`webhooks.security`; sign-in and API calls
 are rate-limited by :mod:`webhooks.limits`. ``create_app()`` builds the app on the instance
@@ -20,7 +21,7 @@ import backoffice
 from core.config import session_secret, setup_logging
 from core.kit import Kit
 from core.office_sessions import session_limits
-from webhooks import api, errors, limits, receiver, security
+from webhooks import api, documents, errors, limits, receiver, security
 
 __all__ = ["create_app"]
 
@@ -41,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
     app.extensions["invoicekit"] = kit
     app.register_blueprint(receiver.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(documents.bp)
     app.register_blueprint(backoffice.bp)
     errors.register(app)
     security.register(app, kit.settings.office)

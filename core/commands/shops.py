@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from core.clitools import DECIMAL, fail, kit_or_fail
 from core.context import PlatformInfo
+from core.einvoice.formats import SETTINGS as EINVOICE_SETTINGS
+from core.einvoice.formats import set_einvoice_setting
 from core.einvoice.seller import KEYS as SELLER_KEYS
 from core.errors import ConfigurationError, InvoicekitError
 from core.ledger.db import session_scope
@@ -132,6 +134,9 @@ def merchants_list() -> None:
 @click.option("--seller", "seller", multiple=True, metavar="KEY=VALUE",
               help="A seller detail for e-invoices (repeatable; KEY= removes it): "
                    f"{', '.join(SELLER_KEYS)}.")
+@click.option("--einvoice", type=click.Choice(EINVOICE_SETTINGS), help="The e-invoice buyers "
+              "get: auto (XRechnung XML for a buyer with a Leitweg-ID, ZUGFeRD PDF "
+              "otherwise), zugferd, xrechnung or both [default when added: auto].")
 def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool | None,
                         account_holder: str | None, bic: str | None,
                         account_last: int | None, payment_term: int | None,
@@ -139,7 +144,8 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                         billie_client_id: str | None, billie_client_secret: str | None,
                         billie_production: bool | None, fee_percent: Decimal | None,
                         fee_vat_percent: Decimal | None, rf_references: bool | None,
-                        time_zone: str | None, seller: tuple[str, ...]) -> None:
+                        time_zone: str | None, seller: tuple[str, ...],
+                        einvoice: str | None = None) -> None:
     """Change a merchant's details, provider and provider settings; the bank code and
     merchant id stay as they are."""
     seller_details: dict[str, str | None] = {}
@@ -172,6 +178,8 @@ def merchants_configure(merchant_id: int, name: str | None, kyc_verified: bool |
                 provider_settings=settings, fee_percent=fee_percent,
                 fee_vat_percent=fee_vat_percent, rf_references=rf_references,
                 time_zone=time_zone, seller=seller_details)
+            if einvoice is not None:
+                set_einvoice_setting(Ledger(session).merchant(merchant_id), einvoice)
     except InvoicekitError as exc:
         fail(exc)
     click.echo(f"merchant {merchant_id} configured")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -31,8 +32,8 @@ from core.ledger.store import Ledger
 from core.money import Amount, to_decimal
 from core.operations import RateAmounts, document_key, rates_from_json, total_of
 
-__all__ = ["BUSINESS_PROCESS", "XRECHNUNG_3", "document_rates", "document_xml",
-           "issued_documents",
+__all__ = ["BUSINESS_PROCESS", "XRECHNUNG_3", "Figures", "document_figures", "document_rates",
+           "document_xml", "exemption", "figures_xml", "issued_documents", "line_price",
            "vat_category"]
 
 # BT-24 specification identifier of XRechnung 3.0 (KoSIT), BT-23 business process
@@ -85,9 +86,55 @@ def vat_category(rate: Decimal, seller_country: str, buyer_country: str,
     return "Z"
 
 
-def document_xml(ledger: Ledger, invoice: Invoice) -> bytes:
-    """The CII XML (XRechnung 3.0) of a local-provider invoice (type 380) or credit note
-    (381, with its invoice as preceding invoice BG-3), as UTF-8 bytes.
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Everything one e-invoice shows, read once from the ledger: both the CII XML
+    (:func:`document_xml`) and the visible ZUGFeRD PDF (:mod:`core.einvoice.pdf`) render
+    these, so the two never disagree. Amounts are minor units of ``invoice.currency``."""
+
+    invoice: Invoice
+    order: Order
+    merchant: Merchant
+    seller: dict[str, Any]  # the merchant's seller details
+    buyer: dict[str, Any]  # the order's buyer as the shop sent it
+    buyer_name: str  # company with legal form (BT-44)
+    buyer_vat: str | None  # BT-48, with its country prefix
+    buyer_reference: str  # BT-10: the shop's buyer reference (Leitweg-ID) or order number
+    credited: Invoice | None  # the invoice a credit note credits (BG-3)
+    installment: tuple[int, int] | None  # (n, of) for an installment invoice
+    delivery_date: date  # BT-72: the invoice date (for a credit note: its invoice's)
+    by_rate: RateAmounts  # the ledger's amounts per rate (BG-23)
+    categories: dict[Decimal, str]  # VAT category of each rate
+    lines: tuple[Item, ...]  # invoice lines (BG-25), with their net amounts
+    charges: tuple[Item, ...]  # document-level charges (BG-21), negative: allowances
+    notes: tuple[str, ...]  # BT-22
+    payment_reference: str  # BT-83 (for a credit note: its invoice's)
+    due_on: date | None  # BT-9 (invoices only)
+    terms: str  # BT-20
+
+    @property
+    def credit_note(self) -> bool:
+        return self.credited is not None or self.invoice.kind == "credit_note"
+
+    @property
+    def line_total(self) -> int:
+        """BT-106: the sum of the lines' net amounts."""
+        return sum(item.net for item in self.lines)
+
+    @property
+    def charge_total(self) -> int:
+        """BT-108: the sum of the charges."""
+        return sum(item.net for item in self.charges if item.net >= 0)
+
+    @property
+    def allowance_total(self) -> int:
+        """BT-107: the sum of the allowances (a positive amount)."""
+        return -sum(item.net for item in self.charges if item.net < 0)
+
+
+def document_figures(ledger: Ledger, invoice: Invoice) -> Figures:
+    """What the e-invoice of a local-provider invoice or credit note shows, from the
+    ledger (see :class:`Figures`).
 
     Raises :class:`ConfigurationError` when the merchant lacks seller details the document
     needs, :class:`NotFound` when the ledger has no operation behind the document.
@@ -105,31 +152,89 @@ def document_xml(ledger: Ledger, invoice: Invoice) -> bytes:
     if ("K" in categories.values() or "G" in categories.values()) and not seller.get("vat_id"):
         raise ConfigurationError(f"merchant {merchant.id} needs a VAT ID for a tax-free "
                                  f"supply abroad ({invoice.number}): --seller vat_id=…")
+    installment = ((source.index + 1, len(source.documents))
+                   if len(source.documents) > 1 and invoice.kind == "invoice" else None)
     label = _KIND_LABELS.get(source.record.kind, "Position")
-    if len(source.documents) > 1 and invoice.kind == "invoice":
-        label = (f"Rate {source.index + 1} von {len(source.documents)}, Bestellung "
-                 f"{order.order_number}")
+    if installment:
+        label = f"Rate {installment[0]} von {installment[1]}, Bestellung {order.order_number}"
     items = place_nets(_items(ledger, order, source), by_rate, label)
     if not any(not item.charge for item in items):  # a document needs a line (BG-25)
         items = [Item(key=i.key, name=i.name, rate=i.rate, quantity=1, weight=i.weight,
                       net=i.net, sku=i.sku) for i in items]
     credited = (ledger.session.get(Invoice, invoice.invoice_id)
                 if invoice.kind == "credit_note" and invoice.invoice_id else None)
+    notes = []
+    if installment:
+        notes.append(f"Rate {installment[0]} von {installment[1]} zur Bestellung "
+                     f"{order.order_number}.")
+    if credited is not None:
+        notes.append(f"Gutschrift zur Rechnung {credited.number} vom "
+                     f"{credited.issued_on:%d.%m.%Y}.")
+    if credited is None:
+        reference = invoice.creditor_reference or invoice.payment_reference
+        due: date | None = invoice.due_on or invoice.issued_on
+        plan = f"Rate {installment[0]} von {installment[1]}: " if installment else ""
+        terms = (f"{plan}Zahlbar ohne Abzug bis {due:%d.%m.%Y} per Überweisung "
+                 f"mit Verwendungszweck {reference}.")
+    else:
+        reference = credited.creditor_reference or credited.payment_reference
+        due = None
+        terms = (f"Wird mit Rechnung {credited.number} verrechnet; ein bereits "
+                 "gezahlter Betrag wird erstattet.")
+    return Figures(
+        invoice=invoice, order=order, merchant=merchant, seller=seller, buyer=buyer,
+        buyer_name=_company(buyer), buyer_vat=buyer_vat,
+        buyer_reference=buyer.get("buyer_reference") or order.order_number,
+        credited=credited, installment=installment,
+        delivery_date=(credited or invoice).issued_on, by_rate=by_rate,
+        categories=categories, lines=tuple(i for i in items if not i.charge),
+        charges=tuple(i for i in items if i.charge), notes=tuple(notes),
+        payment_reference=reference, due_on=due, terms=terms)
 
+
+def line_price(item: Item, currency: str) -> tuple[Decimal, int | None]:
+    """A line's net price (BT-146) and, where the quantity does not divide the line amount
+    into whole cents, the base quantity (BT-149) it is the price of: price x quantity is
+    the line amount exactly."""
+    net = _money(item.net, currency)
+    if item.net % item.quantity == 0:
+        return net / item.quantity, None
+    return net, item.quantity
+
+
+def exemption(category: str) -> tuple[str, str] | None:
+    """The VAT exemption reason (BT-120) and its code (BT-121) of a category, if any."""
+    return _EXEMPTIONS.get(category)
+
+
+def document_xml(ledger: Ledger, invoice: Invoice) -> bytes:
+    """The CII XML (XRechnung 3.0) of a local-provider invoice (type 380) or credit note
+    (381, with its invoice as preceding invoice BG-3), as UTF-8 bytes.
+
+    Raises :class:`ConfigurationError` when the merchant lacks seller details the document
+    needs, :class:`NotFound` when the ledger has no operation behind the document.
+    """
+    return figures_xml(document_figures(ledger, invoice))
+
+
+def figures_xml(figures: Figures) -> bytes:
+    """The CII XML of a document's :class:`Figures`."""
+    invoice = figures.invoice
     doc = Document()
-    _header(doc, invoice, order, source, credited)
-    _parties(doc, merchant, seller, buyer, buyer_vat, order)
-    doc.trade.delivery.event.occurrence = (credited or invoice).issued_on
-    _settlement(doc, invoice, merchant, source, credited)
+    _header(doc, figures)
+    _parties(doc, figures)
+    doc.trade.delivery.event.occurrence = figures.delivery_date
+    _settlement(doc, figures)
     currency = invoice.currency
-    for n, item in enumerate((i for i in items if not i.charge), start=1):
-        doc.trade.items.add(_line(n, item, categories[item.rate], currency))
-    for item in (i for i in items if i.charge):
+    for n, item in enumerate(figures.lines, start=1):
+        doc.trade.items.add(_line(n, item, figures.categories[item.rate], currency))
+    for item in figures.charges:
         doc.trade.settlement.allowance_charge.add(
-            _charge(item, categories[item.rate], currency))
-    for rate, amount in by_rate:
-        doc.trade.settlement.trade_tax.add(_breakdown(rate, amount, categories[rate], currency))
-    _totals(doc, items, invoice, currency)
+            _charge(item, figures.categories[item.rate], currency))
+    for rate, amount in figures.by_rate:
+        doc.trade.settlement.trade_tax.add(
+            _breakdown(rate, amount, figures.categories[rate], currency))
+    _totals(doc, figures)
     return doc.serialize(schema=_SCHEMA)
 
 
@@ -216,21 +321,14 @@ def _vat_id(vat_id: str | None, country: str) -> str | None:
     return number
 
 
-def _header(doc: Document, invoice: Invoice, order: Order, source: _Source,
-            credited: Invoice | None) -> None:
+def _header(doc: Document, figures: Figures) -> None:
+    invoice = figures.invoice
     doc.context.business_parameter.id = BUSINESS_PROCESS
     doc.context.guideline_parameter.id = XRECHNUNG_3
     doc.header.id = invoice.number
     doc.header.type_code = "381" if invoice.kind == "credit_note" else "380"
     doc.header.issue_date_time = invoice.issued_on
-    texts = []
-    if len(source.documents) > 1 and invoice.kind == "invoice":
-        texts.append(f"Rate {source.index + 1} von {len(source.documents)} zur Bestellung "
-                     f"{order.order_number}.")
-    if credited is not None:
-        texts.append(f"Gutschrift zur Rechnung {credited.number} vom "
-                     f"{credited.issued_on:%d.%m.%Y}.")
-    for text in texts:
+    for text in figures.notes:
         note = IncludedNote()
         note.content = text
         doc.header.notes.add(note)
@@ -243,10 +341,10 @@ def _company(buyer: dict[str, Any]) -> str:
     return company or " ".join(p for p in (buyer.get("first_name"), buyer.get("last_name")) if p)
 
 
-def _parties(doc: Document, merchant: Merchant, seller: dict[str, Any], buyer: dict[str, Any],
-             buyer_vat: str | None, order: Order) -> None:
+def _parties(doc: Document, figures: Figures) -> None:
+    merchant, seller, buyer = figures.merchant, figures.seller, figures.buyer
     agreement = doc.trade.agreement
-    agreement.buyer_reference = (buyer.get("buyer_reference") or order.order_number)
+    agreement.buyer_reference = figures.buyer_reference
     party = agreement.seller
     party.name = merchant.name
     if seller.get("register"):
@@ -267,7 +365,7 @@ def _parties(doc: Document, merchant: Merchant, seller: dict[str, Any], buyer: d
         party.tax_registrations.add(TaxRegistration(id=("FC", seller["tax_number"])))
 
     party = agreement.buyer
-    party.name = doc.trade.delivery.ship_to.name = _company(buyer)
+    party.name = doc.trade.delivery.ship_to.name = figures.buyer_name
     person = " ".join(p for p in (buyer.get("first_name"), buyer.get("last_name")) if p)
     if person:
         party.contact.person_name = person
@@ -282,39 +380,31 @@ def _parties(doc: Document, merchant: Merchant, seller: dict[str, Any], buyer: d
         target.city_name = buyer["city"]
         target.country_id = buyer["country"]
     party.electronic_address.uri_ID = ("EM", buyer["email"])
-    if buyer_vat:
-        party.tax_registrations.add(TaxRegistration(id=("VA", buyer_vat)))
-    agreement.seller_order.issuer_assigned_id = order.order_number
+    if figures.buyer_vat:
+        party.tax_registrations.add(TaxRegistration(id=("VA", figures.buyer_vat)))
+    agreement.seller_order.issuer_assigned_id = figures.order.order_number
 
 
-def _settlement(doc: Document, invoice: Invoice, merchant: Merchant, source: _Source,
-                credited: Invoice | None) -> None:
+def _settlement(doc: Document, figures: Figures) -> None:
     """Currency, payment instructions (BG-16) and terms (BT-20, BT-9). The local provider
     collects for the merchant, so the merchant is the payee and there is no BG-10; a
     provider that receives the money itself would add ``settlement.payee`` (BT-59)."""
+    invoice, credited = figures.invoice, figures.credited
     settlement = doc.trade.settlement
     settlement.currency_code = invoice.currency
+    settlement.payment_reference = figures.payment_reference
     means = PaymentMeans()
     terms = PaymentTerms()
+    terms.description = figures.terms
     if credited is None:
-        reference = invoice.creditor_reference or invoice.payment_reference
-        settlement.payment_reference = reference
         means.type_code = "58"  # SEPA credit transfer to the buyer's virtual IBAN
         means.payee_account.iban = invoice.iban
-        means.payee_account.account_name = merchant.account_holder
+        means.payee_account.account_name = figures.merchant.account_holder
         if invoice.bic:
             means.payee_institution.bic = invoice.bic
-        plan = (f"Rate {source.index + 1} von {len(source.documents)}: "
-                if len(source.documents) > 1 else "")
-        due = invoice.due_on or invoice.issued_on
-        terms.description = (f"{plan}Zahlbar ohne Abzug bis {due:%d.%m.%Y} per Überweisung "
-                             f"mit Verwendungszweck {reference}.")
-        terms.due = due
+        terms.due = figures.due_on
     else:
-        settlement.payment_reference = credited.creditor_reference or credited.payment_reference
         means.type_code = "97"  # clearing between partners: set off against the invoice
-        terms.description = (f"Wird mit Rechnung {credited.number} verrechnet; ein bereits "
-                             "gezahlter Betrag wird erstattet.")
         settlement.invoice_referenced_document.issuer_assigned_id = credited.number
         settlement.invoice_referenced_document.issue_date_time = credited.issued_on
     settlement.payment_means.add(means)
@@ -335,11 +425,10 @@ def _line(n: int, item: Item, category: str, currency: str) -> LineItem:
         line.product.seller_assigned_id = item.sku
     unit = "H87" if item.sku else "C62"
     net = _money(item.net, currency)
-    if item.net % item.quantity == 0:  # an exact unit price; else the price of them all
-        line.agreement.net.amount = net / item.quantity
-    else:
-        line.agreement.net.amount = net
-        line.agreement.net.basis_quantity = (Decimal(item.quantity), unit)
+    price, basis = line_price(item, currency)  # an exact unit price, or that of them all
+    line.agreement.net.amount = price
+    if basis is not None:
+        line.agreement.net.basis_quantity = (Decimal(basis), unit)
     line.delivery.billed_quantity = (Decimal(item.quantity), unit)
     _tax(line.settlement.trade_tax, item.rate, category)
     line.settlement.monetary_summation.total_amount = net
@@ -370,16 +459,14 @@ def _breakdown(rate: Decimal, amount: Amount, category: str,
     return tax
 
 
-def _totals(doc: Document, items: list[Item], invoice: Invoice, currency: str) -> None:
+def _totals(doc: Document, figures: Figures) -> None:
     """BG-22: line sum (BT-106), charges and allowances, net (BT-109), VAT (BT-110), gross
     (BT-112) and the amount due (BT-115), each the ledger's."""
-    lines = sum(i.net for i in items if not i.charge)
-    charges = sum(i.net for i in items if i.charge and i.net >= 0)
-    allowances = -sum(i.net for i in items if i.charge and i.net < 0)
+    invoice, currency = figures.invoice, figures.invoice.currency
     total = doc.trade.settlement.monetary_summation
-    total.line_total = _money(lines, currency)
-    total.charge_total = _money(charges, currency)
-    total.allowance_total = _money(allowances, currency)
+    total.line_total = _money(figures.line_total, currency)
+    total.charge_total = _money(figures.charge_total, currency)
+    total.allowance_total = _money(figures.allowance_total, currency)
     total.tax_basis_total = _money(invoice.net, currency)
     total.tax_total = (_money(invoice.tax, currency), currency)
     total.grand_total = _money(invoice.gross, currency)

@@ -66,7 +66,7 @@ def writebacks_retry(writeback_id: int | None, shop: str | None, everything: boo
         count = retry_writebacks(kit.engine, record_id=writeback_id, shop=shop)
     except InvoicekitError as exc:
         fail(exc)
-    sent = send_due(kit.engine, kit.hooks, kit.backoff)
+    sent = send_due(kit.engine, kit.hooks, kit.backoff, links=kit.queue.links)
     click.echo(f"{count} dead write-back(s) made pending; sent {sent.done}, to be retried "
                f"{sent.failed}, dead {sent.dead}")
 
@@ -75,6 +75,7 @@ def writebacks_retry(writeback_id: int | None, shop: str | None, everything: boo
 def writebacks_send() -> None:
     """Send every write-back that is due now (the worker does this every minute)."""
     kit = kit_or_fail()
-    sent = send_due(kit.engine, kit.hooks, kit.backoff, count_waiting=True)
+    sent = send_due(kit.engine, kit.hooks, kit.backoff, count_waiting=True,
+                    links=kit.queue.links)
     click.echo(f"sent {sent.done}, to be retried {sent.failed}, dead {sent.dead}, "
                f"still waiting {sent.waiting}")

@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from core.context import WriteBack
+from core.einvoice.documents import document_url
+from core.einvoice.links import DocumentLinks
 from core.errors import NotFound, OutcomeUnknown, PermanentError, RetryableError, describe
 from core.hooks import Hooks
 from core.ledger.db import insert, session_scope
@@ -77,7 +79,7 @@ def _due(engine: Engine, limit: int) -> list[int]:
             or (row.status == "sending" and (row.claimed_at or now) <= now - LEASE)]
 
 
-def _claim(engine: Engine, record_id: int
+def _claim(engine: Engine, record_id: int, links: DocumentLinks | None = None
            ) -> tuple[WriteBack, str, dict[str, Any]] | None:
     """Mark a write-back as being sent by this worker; ``None`` if another was quicker."""
     now = _now()
@@ -97,25 +99,33 @@ def _claim(engine: Engine, record_id: int
         if not claimed:
             return None
         order, connection = record.order, record.connection
+        values = dict(record.values)
+        if links is not None and "invoice_ids" in values:  # signed when sent, not stored
+            url = document_url(links, Ledger(session), order)
+            if url:
+                values["invoice_document_url"] = url
         writeback = WriteBack(
             id=record.id, idempotency_key=record.idempotency_key, event=record.event,
             shop=connection.name, shop_order_id=order.shop_order_id,
-            order_number=order.order_number, note=record.note, values=dict(record.values),
+            order_number=order.order_number, note=record.note, values=values,
             occurred_at=record.created_at, uncertain=record.uncertain or lost)
         return writeback, connection.platform, dict(connection.platform_settings)
 
 
 def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *,
-             limit: int = 200, count_waiting: bool = False) -> Sent:
+             limit: int = 200, count_waiting: bool = False,
+             links: DocumentLinks | None = None) -> Sent:
     """Send the write-backs that are due, oldest first, one per order per round, until
     nothing more is due (or ``limit`` were tried); with ``count_waiting``, also count those
-    still waiting."""
+    still waiting. With the instance's ``links``, a write-back that names the order's
+    invoices also carries ``invoice_document_url``, the download link of the latest
+    invoice's e-invoice (:mod:`core.einvoice.links`)."""
     counts = {"done": 0, "failed": 0, "dead": 0}
     tried = 0
     while tried < limit:
         claimed_any = False
         for record_id in _due(engine, limit - tried):
-            claimed = _claim(engine, record_id)
+            claimed = _claim(engine, record_id, links)
             if claimed is None:  # another worker was quicker
                 continue
             claimed_any, tried = True, tried + 1

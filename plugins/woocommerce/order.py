@@ -29,6 +29,10 @@ IGNORED_STATUSES = frozenset({"checkout-draft", "pending", "failed", "draft", "a
 DEFAULT_VAT_ID_KEYS = ("_billing_vat_id", "billing_vat_id", "_vat_number", "vat_number",
                        "_billing_vat", "vat_id")
 DEFAULT_LEGAL_FORM_KEYS = ("_billing_legal_form", "billing_legal_form", "legal_form")
+# WooCommerce has no field for the buyer's reference (BT-10, a public buyer's Leitweg-ID);
+# a checkout field added as "leitweg_id" or "buyer_reference" is stored as these meta keys
+DEFAULT_BUYER_REFERENCE_KEYS = ("_billing_leitweg_id", "_billing_buyer_reference",
+                                "leitweg_id", "buyer_reference")
 
 
 class _Loose(Schema):
@@ -301,6 +305,9 @@ def to_snapshot(order: Mapping[str, Any], shop: str, settings: Mapping[str, Any]
             "address_2": billing["address_2"] or None, "postcode": billing["postcode"],
             "city": billing["city"], "country": billing["country"],
             "phone": (billing.get("phone") or "").strip()[:64] or None,
+            "buyer_reference": (_meta(order, tuple(settings.get("buyer_reference_meta_keys")
+                                                   or DEFAULT_BUYER_REFERENCE_KEYS))
+                                or "")[:200] or None,
         },
         "lines": lines,
         "total": money(order["total"], "total"),
