@@ -160,7 +160,8 @@ def test_mixed_rates_shipping_and_fee_invoice(feed, engine, seller):
     charges = [text(c, "ram:Reason") for c in root.iterfind(
         ".//ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeAllowanceCharge", NS)]
     assert charges == ["DHL Paket", "Handling"]
-    assert root.find(".//ram:PayeeTradeParty", NS) is None  # the merchant receives it
+    # the collection account's holder is not the seller: it is the payee (BG-10)
+    assert text(root, ".//ram:PayeeTradeParty/ram:Name") == "invoicekit Treuhand"
 
 
 @pytest.mark.parametrize(("buyer", "category", "code"), [

@@ -386,9 +386,9 @@ def _parties(doc: Document, figures: Figures) -> None:
 
 
 def _settlement(doc: Document, figures: Figures) -> None:
-    """Currency, payment instructions (BG-16) and terms (BT-20, BT-9). The local provider
-    collects for the merchant, so the merchant is the payee and there is no BG-10; a
-    provider that receives the money itself would add ``settlement.payee`` (BT-59)."""
+    """Currency, payment instructions (BG-16) and terms (BT-20, BT-9). The money goes to
+    the collection account; when its holder is not the seller (``merchants add
+    --account-holder``), the holder is the payee (BG-10, BT-59)."""
     invoice, credited = figures.invoice, figures.credited
     settlement = doc.trade.settlement
     settlement.currency_code = invoice.currency
@@ -400,6 +400,8 @@ def _settlement(doc: Document, figures: Figures) -> None:
         means.type_code = "58"  # SEPA credit transfer to the buyer's virtual IBAN
         means.payee_account.iban = invoice.iban
         means.payee_account.account_name = figures.merchant.account_holder
+        if figures.merchant.account_holder.strip() != figures.merchant.name.strip():
+            settlement.payee.name = figures.merchant.account_holder
         if invoice.bic:
             means.payee_institution.bic = invoice.bic
         terms.due = figures.due_on
