@@ -16,12 +16,14 @@ from functools import wraps
 from typing import Any, TypeVar, overload
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from backoffice.blueprint import bp
 from core.audit import record
 from core.errors import InvoicekitError
 from core.ledger.db import session_scope
+from core.ledger.models import Order, ShopConnection
 from core.office_sessions import resume_session, session_limits
 from webhooks.receiver import current_kit
 
@@ -75,11 +77,18 @@ def _flashed(before: int) -> list[str]:
 
 
 def _audit(kwargs: dict[str, Any], outcome: str, detail: str) -> None:
-    """Record the POST's audit event (its own transaction, after the action's)."""
-    ids = ", ".join(f"{k} {v}" for k, v in kwargs.items() if k not in ("order_id", "action"))
-    detail = "; ".join(part for part in (ids, g.get("audit_detail"), detail) if part)
-    order_id = g.get("audit_order_id", kwargs.get("order_id"))
+    """Record the POST's audit event (its own transaction, after the action's). It names
+    the order only if the order is the signed-in merchant's: another merchant's order in
+    the address leaves no trace in that order's timeline."""
     with session_scope(current_kit().engine) as s:
+        order_id = g.get("audit_order_id")
+        if order_id is None and "order_id" in kwargs:
+            order_id = s.scalar(select(Order.id).join(ShopConnection).where(
+                Order.id == kwargs["order_id"], ShopConnection.merchant_id == g.merchant_id))
+        shown = {k: v for k, v in kwargs.items()
+                 if k != "action" and not (k == "order_id" and order_id is not None)}
+        ids = ", ".join(f"{k} {v}" for k, v in shown.items())
+        detail = "; ".join(part for part in (ids, g.get("audit_detail"), detail) if part)
         record(s, actor=g.email, action=_action(kwargs), user_id=g.user_id,
                merchant_id=g.merchant_id, order_id=order_id, client_address=client_address(),
                outcome=g.get("audit_outcome", outcome), detail=detail or None)

@@ -51,6 +51,7 @@ def own_order(ledger: Ledger, order_id: int) -> Order:
     order = ledger.session.get(Order, order_id)
     if order is None or order.connection.merchant_id != g.merchant_id:
         abort(404)
+    g.audit_order_id = order.id  # the POST's audit event names only an order of its own
     return order
 
 

@@ -149,7 +149,7 @@ def _timeline(ledger: Ledger, order: Order) -> list[dict[str, Any]]:
                for step in ledger.session.scalars(select(DunningStep).join(
                    Receivable, Receivable.id == DunningStep.receivable_id).where(
                    Receivable.order_id == order.id))]
-    events += order_events(ledger, order.id)
+    events += order_events(ledger, order.id, order.connection.merchant_id)
     return sorted(events, key=lambda e: e["at"])
 
 
@@ -192,13 +192,10 @@ def girocode(order_id: int, n: int) -> Response:
 @signed_in
 def document(order_id: int, number: str, kind: str) -> Response:
     """An invoice's or credit note's e-invoice: the XRechnung XML or the ZUGFeRD PDF."""
-    with session_scope(current_kit().engine, write=False) as s:
+    with session_scope(current_kit().engine) as s:  # the first download stores the document
         ledger = Ledger(s)
         record = own_order(ledger, order_id)
-        try:
-            file = document_file(ledger, find_document(ledger, record, number), kind)
-        except NotImplementedError:
-            abort(503, "The ZUGFeRD PDF cannot be made yet; download the XML.")
+        file = document_file(ledger, find_document(ledger, record, number), kind)
     return Response(file.data, mimetype=file.mimetype, headers={
         "Content-Disposition": f'attachment; filename="{file.filename}"'})
 

@@ -65,13 +65,15 @@ def events(target: Ledger | Session, *, merchant_id: int | None = None,
     return list(_session(target).scalars(query))
 
 
-def order_events(target: Ledger | Session, order_id: int) -> list[dict[str, Any]]:
+def order_events(target: Ledger | Session, order_id: int,
+                 merchant_id: int) -> list[dict[str, Any]]:
     """The order's audit events as timeline entries (``at``, ``what``, ``status``,
-    ``detail``, ``by``)."""
+    ``detail``, ``by``): those of the order's own merchant's users only."""
     return [{"at": e.at, "what": f"office {e.action}", "status": e.outcome,
              "detail": e.detail or "", "by": e.actor}
             for e in _session(target).scalars(select(AuditEvent).where(
-                AuditEvent.order_id == order_id).order_by(AuditEvent.id))]
+                AuditEvent.order_id == order_id, AuditEvent.merchant_id == merchant_id)
+                .order_by(AuditEvent.id))]
 
 
 def _office_user_id(source: str) -> int | None:

@@ -55,7 +55,7 @@ class Kit:
         queue.periodic(daily_at(settings.dunning.get("run_at", "06:00")), "dunning_tick",
                        tick.run)
         queue.periodic(crontab(minute="*"), "send_document_emails",
-                       partial(send_document_emails, engine, tick.outbox))
+                       partial(send_document_emails, engine, tick.outbox, backoff))
         queue.periodic(crontab(day_of_week="1", hour="4", minute="0"), "weekly_statements",
                        partial(build_last_week, engine, settings.home / "statements"))
         every = settings.sync_every_minutes

@@ -116,6 +116,20 @@ def test_a_refused_post_is_recorded_and_changes_nothing(client, kit):
     assert event.detail.startswith("400 the form has expired")
 
 
+
+def test_another_merchants_post_leaves_no_trace_in_the_orders_timeline(client, kit):
+    sign_in(client, email=OTTO)
+    oid = order_id(kit)  # merchant 3333's order; otto is a user of 4444
+    for form in ({"csrf": "forged", "nonce": "n1"}, {"csrf": form_token(client), "nonce": "n2"}):
+        assert client.post(f"/office/orders/{oid}/cancel", data=form).status_code in (400, 404)
+    assert order_status(kit) == "authorised"
+    events = audit_rows(kit, action="order-cancel")
+    assert len(events) == 2 and {e.order_id for e in events} == {None}
+    assert all(f"order_id {oid}" in e.detail for e in events)
+    client.post("/office/sign-out", data={"csrf": form_token(client)})
+    sign_in(client)  # anna of 3333 sees her order's timeline without otto in it
+    assert OTTO not in client.get(f"/office/orders/{oid}").get_data(as_text=True)
+
 def test_calls_the_dunning_choice_payments_and_replays_are_recorded(client, kit):
     sign_in(client)
     activate(client, kit)

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -523,3 +523,39 @@ def test_a_refusing_server_makes_the_email_dead_and_it_can_be_retried(feed, engi
 def test_the_worker_sends_the_emails_every_minute(kit):
     due = {t.name for t in kit.queue.huey.read_periodic(datetime(2026, 11, 23, 10, 16))}
     assert "send_document_emails" in due
+
+
+def test_a_library_failure_is_retried_and_ends_dead_never_stuck(feed, engine, tmp_path,
+                                                                  monkeypatch):
+    from core.einvoice import mail
+    from core.retry import Backoff
+
+    configure(engine)
+    feed(load_snapshot(completed("1001")))
+    outbox, backoff = Outbox(tmp_path, MailSettings()), Backoff(max_attempts=2, jitter=False)
+
+    def broken(*args, **kwargs):
+        raise ValueError("a library broke")
+
+    monkeypatch.setattr(mail, "render_document_email", broken)
+    assert send_emails(engine, outbox, backoff).failed == 1
+    with session_scope(engine) as session:
+        row = session.scalars(select(DocumentEmail)).one()
+        assert (row.status, row.error) == ("pending", "the document cannot be made: ValueError")
+        row.next_attempt_at = None
+    assert send_emails(engine, outbox, backoff).dead == 1
+    assert [s for _, s, _ in emails(engine)] == ["dead"]
+
+
+def test_a_claim_left_on_the_last_attempt_ends_dead(feed, engine, tmp_path):
+    from core.retry import Backoff
+
+    configure(engine)
+    feed(load_snapshot(completed("1001")))
+    with session_scope(engine) as session:  # a worker died while sending the last attempt
+        row = session.scalars(select(DocumentEmail)).one()
+        row.status, row.attempts = "sending", 2
+        row.claimed_at = datetime.now(UTC) - timedelta(hours=1)
+    outbox = Outbox(tmp_path, MailSettings())
+    assert send_emails(engine, outbox, Backoff(max_attempts=2)).sent == 0
+    assert [s for _, s, _ in emails(engine)] == ["dead"]

@@ -130,6 +130,13 @@ def test_the_api_without_a_key_is_limited_per_address(make_app):
     assert statuses == [401, 401, 429]
 
 
+
+def test_made_up_key_prefixes_share_the_address_counter(make_app):
+    client = make_app(api_per_minute=2).test_client()
+    statuses = [client.post("/api/v1/eligibility", json=REQUEST, headers={
+        "Authorization": f"Bearer ik_{n:012x}_secret"}).status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
+
 def test_zero_turns_a_limit_off_and_a_wrong_setting_is_refused(make_app):
     client = make_app(api_per_minute=0).test_client()
     assert {client.post("/api/v1/eligibility", json=REQUEST).status_code

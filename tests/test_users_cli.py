@@ -157,3 +157,20 @@ def test_add_asks_for_the_password_and_never_echoes_it(cli):
                  input=f"{PASSWORD}x\n{PASSWORD}x\n")
     assert "user bea@acme.example of merchant 3333 added" in result.output
     assert f"{PASSWORD}x" not in result.output
+
+
+def test_a_removed_users_id_is_never_given_again(cli, kit):
+    """The newest user removed, the next one added gets a new id, not the removed one's
+    (which its audit events and office operations name): AUTOINCREMENT on SQLite."""
+    def user_id(email: str) -> int:
+        with session_scope(kit.engine) as session:
+            return session.scalars(select(User.id).where(User.email == email)).one()
+
+    cli("users", "add", "bea@acme.example", "--merchant", MERCHANT_ID,
+        input=f"{PASSWORD}\n{PASSWORD}\n")
+    removed = user_id("bea@acme.example")
+    assert removed == max(user_id(ANNA), user_id(OTTO), removed)  # the newest
+    cli("users", "remove", "bea@acme.example")
+    cli("users", "add", "carl@acme.example", "--merchant", MERCHANT_ID,
+        input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert user_id("carl@acme.example") > removed

@@ -2,10 +2,11 @@
 
 ``POST /api/v1/eligibility``: may this business buyer pay this cart by invoice? The shop's
 checkout asks before it offers invoice payment; the answer is the same decision that runs
-when the order is placed (:func:`core.risk.decide.decide`). It reads the ledger and writes
-nothing. 401 without a valid key, 400 for a body that is not a JSON object (or nested too
-deeply), 413 for one past ``max_body_bytes``, 422 naming every invalid field (a cart of more
-than :data:`MAX_LINES` lines too), 429 past the key's rate limit (:mod:`webhooks.limits`).
+when the order is placed (:func:`core.risk.decide.decide`). The decision reads the ledger
+and writes nothing (the rate limit counts the call). 401 without a valid key, 400 for a
+body that is not a JSON object (or nested too deeply), 413 for one past ``max_body_bytes``,
+422 naming every invalid field (a cart of more than :data:`MAX_LINES` lines too), 429 past
+the key's rate limit (:mod:`webhooks.limits`).
 """
 
 from __future__ import annotations

@@ -45,17 +45,23 @@ def download(token: str) -> Response:
     reference = DocumentLinks.for_settings(kit.settings).read(token)
     if reference is None:
         return _plain(404, "Not found")
-    with session_scope(kit.engine, write=False) as session:
-        ledger = Ledger(session)
-        invoice = session.get(Invoice, reference.invoice_id)
-        if invoice is None:
-            return _plain(404, "Not found")
-        try:
+    number, merchant_id = reference.invoice_id, None
+    try:
+        with session_scope(kit.engine) as session:  # the first download stores the document
+            ledger = Ledger(session)
+            invoice = session.get(Invoice, reference.invoice_id)
+            if invoice is None:
+                return _plain(404, "Not found")
+            number, merchant_id = invoice.number, invoice.merchant_id
             file = document_file(ledger, invoice, reference.kind)
-        except (InvoicekitError, NotImplementedError) as exc:
-            log.warning("document %s (%s) of merchant %s cannot be made: %s", invoice.number,
-                        reference.kind, invoice.merchant_id, exc)
-            return _plain(503, "The document cannot be made right now; please ask the seller.")
+    except InvoicekitError as exc:
+        log.warning("document %s (%s) of merchant %s cannot be made: %s", number,
+                    reference.kind, merchant_id, exc)
+        return _plain(503, "The document cannot be made right now; please ask the seller.")
+    except Exception as exc:  # never Flask's handler: its log line would carry the token
+        log.error("document %s (%s) cannot be served: %s", reference.invoice_id,
+                  reference.kind, type(exc).__name__)
+        return _plain(503, "The document cannot be made right now; please ask the seller.")
     response = Response(file.data, mimetype=file.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     response.headers.update(PRIVATE)

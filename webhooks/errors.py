@@ -43,7 +43,8 @@ def _status(exc: InvoicekitError) -> int:
 
 
 def _answer(status: int, error: str, **extra: object) -> tuple[Response, int]:
-    log.info("%s %s -> %s: %s", request.method, request.path, status, error)
+    path = "/documents/…" if request.path.startswith("/documents/") else request.path  # a token
+    log.info("%s %s -> %s: %s", request.method, path, status, error)
     return jsonify(error=error, **extra), status
 
 

@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from core.ledger.db import insert, session_scope
-from core.ledger.models import RateLimitWindow
+from core.ledger.models import ApiKey, RateLimitWindow
 from webhooks.receiver import current_kit
 from webhooks.security import setting
 
@@ -44,9 +44,15 @@ def _address() -> str:
 
 
 def _api_caller() -> str:
-    """The API key's prefix (not secret: it names the key), else the client address."""
+    """The API key's prefix when it names a key in use, else the client address: made-up
+    prefixes do not open fresh counters."""
     found = _KEY_PREFIX.match(request.headers.get("Authorization", ""))
-    return f"api:key:{found[1]}" if found else f"api:address:{_address()}"
+    if found:
+        with session_scope(current_kit().engine, write=False) as session:
+            if session.scalar(select(ApiKey.id).where(ApiKey.prefix == found[1],
+                                                      ApiKey.revoked_at.is_(None))):
+                return f"api:key:{found[1]}"
+    return f"api:address:{_address()}"
 
 
 def _sign_in_again(message: str) -> Response:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import func, select
 
-from core.audit import events
+from core.audit import CLI, events, record
 from core.clitools import echo_rows, fail, kit_or_fail, parse_day
 from core.errors import InvoicekitError
 from core.kit import Kit
@@ -61,7 +61,13 @@ def users() -> None:
 def users_add(email: str, merchant_id: int, password: str) -> None:
     """Add a back-office user of MERCHANT (the password is stored as a scrypt hash)."""
     kit = kit_or_fail()
-    _in_ledger(kit, lambda ledger: create_user(ledger, merchant_id, email, password))
+
+    def add(ledger: Ledger) -> None:
+        user = create_user(ledger, merchant_id, email, password)
+        record(ledger, actor=CLI, action="add", outcome="done", user_id=user.id,
+               merchant_id=merchant_id, detail=f"user {user.email} added")
+
+    _in_ledger(kit, add)
     click.echo(f"user {email.strip().lower()} of merchant {merchant_id} added; sign in at "
                f"{kit.settings.public_url}/office/")
 

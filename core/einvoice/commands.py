@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from core.clitools import fail, kit_or_fail
 from core.einvoice.documents import (
+    DocumentFile,
     buyer_format,
     describe,
     document_file,
@@ -72,9 +73,11 @@ def documents_export(shop: str, order_id: str, number: str | None, kind: str | N
                      folder: Path) -> None:
     """Write the e-invoices of the shop's order ORDER_ID as <number>.xml / <number>.pdf."""
     kit = kit_or_fail()
-    written: list[Path] = []
+    files: list[DocumentFile] = []
     try:
-        with session_scope(kit.engine, write=False) as session:
+        # A writing session: a document's first export stores it. The files are written
+        # once that is committed, so none goes out that the ledger does not keep.
+        with session_scope(kit.engine) as session:
             ledger = Ledger(session)
             order = ledger.find_order(shop, order_id)
             chosen = [find_document(ledger, order, number)] if number \
@@ -85,16 +88,14 @@ def documents_export(shop: str, order_id: str, number: str | None, kind: str | N
             for invoice in chosen:
                 kinds = ("pdf", "xml") if kind == "both" else (kind,) if kind \
                     else files_for(buyer_format(ledger, invoice, order))
-                for one in kinds:
-                    file = document_file(ledger, invoice, one)
-                    path = folder / file.filename
-                    write_atomic(path, file.data)
-                    written.append(path)
+                files += [document_file(ledger, invoice, one) for one in kinds]
     except InvoicekitError as exc:
         fail(exc)
     except NotImplementedError as exc:
         raise click.ClickException(f"the ZUGFeRD PDF cannot be made yet: {exc}") from None
-    for path in written:
+    for file in files:
+        path = folder / file.filename
+        write_atomic(path, file.data)
         click.echo(f"wrote {path}")
 
 

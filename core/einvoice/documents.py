@@ -4,10 +4,16 @@ command line (``invoicekit documents show|export``), the back office, the downlo
 
 Only the local provider's documents have e-invoices here: a remote provider (Billie…)
 issues its own invoices, which the kit does not hold.
+
+A document's file is made once, the first time it is asked for, and kept in the ledger
+(table ``issued_documents``); every later download, export and e-mail gets those bytes, so
+an issued invoice does not change when the merchant's details, the shop's buyer data or the
+order lines change afterwards (GoBD, § 14 UStG).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +24,8 @@ from core.einvoice.formats import files_for, format_for
 from core.einvoice.links import DocumentLinks
 from core.einvoice.seller import missing
 from core.errors import NotFound
-from core.ledger.models import Invoice, Order
+from core.ledger.db import insert
+from core.ledger.models import Invoice, IssuedDocument, Order
 from core.ledger.store import Ledger
 from core.money import to_decimal
 
@@ -58,17 +65,42 @@ def find_document(ledger: Ledger, order: Order, number: str) -> Invoice:
 
 
 def render(ledger: Ledger, invoice: Invoice, kind: str) -> bytes:
-    """The document's ``xml`` (XRechnung CII) or ``pdf`` (ZUGFeRD with that XML inside).
+    """The document's ``xml`` (XRechnung CII) or ``pdf`` (ZUGFeRD with that XML inside), as
+    issued: the stored file, or else made now and stored (the PDF around the stored XML).
+    The ledger's session must be one that writes (``session_scope(engine)``); the file is
+    kept when its transaction commits.
 
-    Raises :class:`~core.errors.ConfigurationError` when the merchant lacks seller details.
+    Raises :class:`~core.errors.ConfigurationError` when the merchant lacks seller details
+    (only while the file is not stored yet).
     """
+    if kind not in MIMETYPES:
+        raise ValueError(f"unknown document kind {kind!r}")
+    stored = _stored(ledger, invoice, kind)
+    if stored is not None:
+        return stored
     if kind == "xml":
-        return document_xml(ledger, invoice)
-    if kind == "pdf":
-        from core.einvoice.pdf import document_pdf  # fpdf2 and factur-x: only when asked
+        return _store(ledger, invoice, kind, document_xml(ledger, invoice))
+    from core.einvoice.pdf import document_pdf  # fpdf2 and factur-x: only when asked
 
-        return document_pdf(ledger, invoice)
-    raise ValueError(f"unknown document kind {kind!r}")
+    xml = render(ledger, invoice, "xml")
+    return _store(ledger, invoice, kind, document_pdf(ledger, invoice, xml))
+
+
+def _stored(ledger: Ledger, invoice: Invoice, kind: str) -> bytes | None:
+    return ledger.session.scalar(select(IssuedDocument.content).where(
+        IssuedDocument.invoice_id == invoice.id, IssuedDocument.kind == kind))
+
+
+def _store(ledger: Ledger, invoice: Invoice, kind: str, content: bytes) -> bytes:
+    """Keep the file unless another transaction stored one first (two first downloads at
+    once); either way the stored file, so both get the same bytes."""
+    ledger.session.execute(insert(ledger.session, IssuedDocument).values(
+        invoice_id=invoice.id, kind=kind, content=content,
+        sha256=hashlib.sha256(content).hexdigest()).on_conflict_do_nothing(
+        index_elements=[IssuedDocument.invoice_id, IssuedDocument.kind]))
+    stored = _stored(ledger, invoice, kind)
+    assert stored is not None  # ours, or the one that was first
+    return stored
 
 
 def document_file(ledger: Ledger, invoice: Invoice, kind: str) -> DocumentFile:

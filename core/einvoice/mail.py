@@ -59,14 +59,17 @@ def queue_document_emails(ledger: Ledger, order_id: int, operation_key: str) -> 
     buyer = (order.snapshot or {}).get("buyer") or {} if order else {}
     recipient = str(buyer.get("email") or "").strip()
     if "@" not in parseaddr(recipient)[1]:
+        log.warning("order %s has no usable buyer e-mail: its documents are not mailed "
+                    "(`invoicekit documents export` gives them)", order_id)
         return 0
     new = 0
-    for invoice in invoices:
-        new += ledger.session.execute(
+    for invoice in invoices:  # RETURNING counts a row only where it was inserted
+        new += len(ledger.session.execute(
             insert(ledger.session, DocumentEmail).values(
                 invoice_id=invoice.id, order_id=order_id, recipient=recipient[:254],
                 status="pending", attempts=0, created_at=_now())
-            .on_conflict_do_nothing(index_elements=[DocumentEmail.invoice_id])).rowcount or 0
+            .on_conflict_do_nothing(index_elements=[DocumentEmail.invoice_id])
+            .returning(DocumentEmail.id)).all())
     return new
 
 
@@ -125,7 +128,7 @@ def render_document_email(ledger: Ledger, invoice: Invoice, recipient: str,
     message = EmailMessage()
     address = parseaddr(sender)[1]
     message["From"] = formataddr((merchant.name, address)) if address else sender
-    message["To"] = recipient
+    message["To"] = formataddr(("", parseaddr(recipient)[1]))  # one address, no header tricks
     seller_email = (merchant.seller or {}).get("email")
     if seller_email:
         message["Reply-To"] = seller_email
@@ -161,10 +164,18 @@ def _due(engine: Engine, limit: int) -> list[int]:
             .order_by(DocumentEmail.id).limit(limit)))
 
 
-def _claim(engine: Engine, email_id: int) -> bool:
+def _claim(engine: Engine, email_id: int, backoff: Backoff) -> bool:
+    """Claim the e-mail for this worker; a claim left behind by a worker that died on its
+    last attempt makes it dead instead (visible, and sent again by ``--retry-dead``)."""
     with session_scope(engine) as session:
         row = session.get(DocumentEmail, email_id)
         if row is None or row.status not in ("pending", "sending"):
+            return False
+        if row.status == "sending" and backoff.exhausted(row.attempts):
+            row.status, row.claimed_at, row.next_attempt_at = "dead", None, None
+            row.error = (row.error or "the sending worker stopped during the last attempt")
+            log.warning("the e-mail of document %s is dead: its last attempt never ended",
+                        row.invoice_id)
             return False
         return bool(session.execute(
             update(DocumentEmail).where(DocumentEmail.id == email_id,
@@ -179,7 +190,7 @@ def send_due(engine: Engine, outbox: Outbox, backoff: Backoff = DEFAULT_BACKOFF,
     """Send the document e-mails that are due (see the module docstring)."""
     counts = {"sent": 0, "failed": 0, "dead": 0}
     for email_id in _due(engine, limit):
-        if not _claim(engine, email_id):
+        if not _claim(engine, email_id, backoff):
             continue  # another worker was quicker
         counts[_send(engine, outbox, backoff, email_id)] += 1
     return Mailed(**counts)
@@ -187,7 +198,7 @@ def send_due(engine: Engine, outbox: Outbox, backoff: Backoff = DEFAULT_BACKOFF,
 
 def _send(engine: Engine, outbox: Outbox, backoff: Backoff, email_id: int) -> str:
     error, permanent = None, False
-    with session_scope(engine, write=False) as session:
+    with session_scope(engine) as session:  # the first render stores the documents
         ledger = Ledger(session)
         row = session.get(DocumentEmail, email_id)
         assert row is not None
@@ -197,8 +208,11 @@ def _send(engine: Engine, outbox: Outbox, backoff: Backoff, email_id: int) -> st
         try:
             message = render_document_email(ledger, invoice, row.recipient,
                                             outbox.settings.sender)
-        except (InvoicekitError, NotImplementedError) as exc:
+        except InvoicekitError as exc:
             message, error = None, f"the document cannot be made: {exc}"
+        except Exception as exc:  # a library's failure: retried, and dead in the end
+            log.exception("the e-mail of document %s could not be made", number)
+            message, error = None, f"the document cannot be made: {type(exc).__name__}"
     where = None
     if message is not None:
         try:
@@ -207,6 +221,9 @@ def _send(engine: Engine, outbox: Outbox, backoff: Backoff, email_id: int) -> st
             error, permanent = str(exc), True
         except RetryableError as exc:
             error = str(exc)
+        except Exception as exc:  # e.g. the outbox folder cannot be written
+            log.exception("the e-mail of document %s could not be sent", number)
+            error = f"{type(exc).__name__}: {exc}"
     with session_scope(engine) as session:
         row = session.get(DocumentEmail, email_id)
         assert row is not None

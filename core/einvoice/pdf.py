@@ -164,23 +164,26 @@ def payment_block(figures: Figures) -> PaymentBlock | None:
                         currency=invoice.currency, invoice_number=invoice.number)
 
 
-def document_pdf(ledger: Ledger, invoice: Invoice) -> bytes:
+def document_pdf(ledger: Ledger, invoice: Invoice, xml: bytes | None = None) -> bytes:
     """The ZUGFeRD / Factur-X PDF/A-3 (profile EN 16931) of a local-provider invoice or
-    credit note, with :func:`~core.einvoice.cii.document_xml`'s XML embedded as
-    ``factur-x.xml``.
+    credit note, with ``xml`` embedded as ``factur-x.xml``: the document's XML as issued
+    (:func:`core.einvoice.documents.render` passes the stored one), by default
+    :func:`~core.einvoice.cii.document_xml`'s.
 
     Raises :class:`ConfigurationError` when the merchant lacks seller details the document
     needs or the fonts are missing, :class:`~core.errors.NotFound` when the ledger has no
     operation behind the document.
     """
-    return figures_pdf(document_figures(ledger, invoice))
+    return figures_pdf(document_figures(ledger, invoice), xml)
 
 
-def figures_pdf(figures: Figures) -> bytes:
-    """The ZUGFeRD PDF of a document's :class:`~core.einvoice.cii.Figures`."""
+def figures_pdf(figures: Figures, xml: bytes | None = None) -> bytes:
+    """The ZUGFeRD PDF of a document's :class:`~core.einvoice.cii.Figures`, carrying
+    ``xml`` byte for byte (by default the figures' own XML)."""
     from facturx import generate_from_binary
 
-    xml = figures_xml(figures)
+    if xml is None:
+        xml = figures_xml(figures)
     language = pdf_language(figures)
     words = TEXTS[language]
     kind = "credit_note" if figures.credit_note else "invoice"

@@ -8,7 +8,7 @@ compares the models with the migrated schema. Import the tables from here:
 
 from core.ledger.models.access import ApiKey, AuditEvent, OfficeSession, User
 from core.ledger.models.base import Base, UTCDateTime, utcnow
-from core.ledger.models.documents import DocumentEmail
+from core.ledger.models.documents import DocumentEmail, IssuedDocument
 from core.ledger.models.limits import RateLimitWindow
 from core.ledger.models.orders import (
     Buyer,
@@ -55,6 +55,7 @@ __all__ = [
     "DunningStep",
     "HandoverBatch",
     "Invoice",
+    "IssuedDocument",
     "LimitChange",
     "Merchant",
     "Movement",

@@ -30,9 +30,12 @@ class User(Base):
     """A merchant's user of the back office. ``password_hash`` is werkzeug's (scrypt).
     Sign-in locks are per account and client address, counted from the audit record
     (:mod:`core.users`); ``failed_sign_ins`` and ``locked_until`` are no longer used (kept
-    for databases made before; ``users unlock`` resets them)."""
+    for databases made before; ``users unlock`` resets them). Ids are never given again
+    (AUTOINCREMENT on SQLite; PostgreSQL's sequences never reuse): a removed user's audit
+    events and operation sources (``office:<user id>:…``) stay its own."""
 
     __tablename__ = "users"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"), index=True)
