@@ -9,7 +9,6 @@ rate equal to the ledger's figures to the cent (:mod:`core.einvoice.figures`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -31,6 +30,7 @@ from core.ledger.models import Invoice, Merchant, OperationRecord, Order, OrderL
 from core.ledger.store import Ledger
 from core.money import Amount, to_decimal
 from core.operations import RateAmounts, document_key, rates_from_json, total_of
+from core.risk.company import vat_number
 
 __all__ = ["BUSINESS_PROCESS", "XRECHNUNG_3", "Figures", "document_figures", "document_rates",
            "document_xml", "exemption", "figures_xml", "issued_documents", "line_price",
@@ -146,7 +146,8 @@ def document_figures(ledger: Ledger, invoice: Invoice) -> Figures:
         raise NotFound(f"order {invoice.order_id} of document {invoice.number} is gone")
     source, by_rate = document_rates(ledger, invoice)
     buyer = (order.snapshot or {}).get("buyer") or {}
-    buyer_vat = _vat_id(buyer.get("vat_id"), buyer.get("country") or "")
+    buyer_vat = vat_number(buyer["vat_id"], buyer.get("country") or "") \
+        if buyer.get("vat_id") else None
     categories = {rate: vat_category(rate, merchant.country, buyer.get("country") or "",
                                      buyer_vat) for rate, _ in by_rate}
     if ("K" in categories.values() or "G" in categories.values()) and not seller.get("vat_id"):
@@ -310,15 +311,6 @@ def _money(minor: int, currency: str) -> Decimal:
 
 def _rate(rate: Decimal) -> Decimal:
     return rate.quantize(Decimal("0.01"))
-
-
-def _vat_id(vat_id: str | None, country: str) -> str | None:
-    if not vat_id:
-        return None
-    number = re.sub(r"[\s.\-/]", "", vat_id).upper()
-    if not re.match(r"[A-Z]{2}", number):
-        number = ("EL" if country == "GR" else country) + number
-    return number
 
 
 def _header(doc: Document, figures: Figures) -> None:

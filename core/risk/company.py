@@ -20,8 +20,8 @@ from stdnum.no import mva
 from core.context import Company, CompanyCheck
 from core.legal_forms import forms_of, is_legal_form
 
-__all__ = ["VIES_URL", "address_reason", "legal_form_reason", "vat_id_reason", "verify",
-           "vies_status"]
+__all__ = ["VIES_URL", "address_reason", "legal_form_reason", "vat_id_reason", "vat_number",
+           "verify", "vies_status"]
 
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api/check-vat-number"
 POSTCODES = {  # the nine invoice countries
@@ -37,17 +37,19 @@ def _compact(vat_id: str) -> str:
     return re.sub(r"[\s.\-/]", "", vat_id).upper()
 
 
-def _prefixed(vat_id: str, country: str) -> str:
-    """The VAT ID compacted, with a country prefix (the buyer's, when it had none)."""
+def vat_number(vat_id: str, country: str) -> str:
+    """The VAT ID compacted, with a country prefix (the holder's country's, when it had
+    none; Greece's is ``EL``)."""
     number = _compact(vat_id)
-    return number if re.match(r"[A-Z]{2}", number) else country + number
+    return number if re.match(r"[A-Z]{2}", number) else \
+        ("EL" if country == "GR" else country) + number
 
 
 def vat_id_reason(vat_id: str | None, country: str) -> str | None:
     """Why the VAT ID is wrong for a buyer in ``country``, or ``None``."""
     if not vat_id or country not in POSTCODES:
         return None
-    number = _prefixed(vat_id, country)
+    number = vat_number(vat_id, country)
     if number[:2] != country:
         return "vat_id_country_mismatch"
     if country == "NO":  # not in the EU's VAT system: the MVA number, "MVA" optional
@@ -126,5 +128,5 @@ def verify(company: Company, *, vies: bool = False, timeout: float = 5.0) -> Com
         return CompanyCheck("invalid", tuple(reasons), "format")
     country = company.country
     if vies and company.vat_id and country in POSTCODES and country not in NOT_IN_VIES:
-        return vies_status(_prefixed(company.vat_id, country), timeout=timeout)
+        return vies_status(vat_number(company.vat_id, country), timeout=timeout)
     return CompanyCheck("valid", source="format")
