@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Conflict, HTTPException
 
 from core.errors import InvoicekitError, NotFound
+from core.ledger.db import session_scope
 from core.ledger.models import Merchant, Order
 from core.ledger.store import Ledger
+from webhooks.receiver import current_kit
 
 __all__ = ["PAGE", "NotApplicable", "Paged", "bp", "local_time", "now", "own_order", "paged",
            "today", "zone"]
@@ -73,22 +75,15 @@ def today() -> date:
 # -- the merchant's time zone ---------------------------------------------------------------
 
 
-def zone(session: Session | None = None) -> ZoneInfo:
+def zone() -> ZoneInfo:
     """The signed-in merchant's time zone (``merchants configure --time-zone``), read once
     per request."""
     if "office_zone" not in g:
         name = DEFAULT_ZONE
-        merchant_id = g.get("merchant_id")
-        if merchant_id is not None:
-            from core.ledger.db import session_scope
-            from webhooks.receiver import current_kit
-
-            if session is not None:
-                name = session.get(Merchant, merchant_id).time_zone or DEFAULT_ZONE
-            else:
-                with session_scope(current_kit().engine, write=False) as s:
-                    merchant = s.get(Merchant, merchant_id)
-                    name = (merchant.time_zone if merchant else None) or DEFAULT_ZONE
+        if g.get("merchant_id") is not None:
+            with session_scope(current_kit().engine, write=False) as s:
+                merchant = s.get(Merchant, g.merchant_id)
+                name = (merchant.time_zone if merchant else None) or DEFAULT_ZONE
         try:
             g.office_zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
