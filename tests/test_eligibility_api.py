@@ -54,6 +54,15 @@ def test_a_declined_buyer_gets_every_reason(client, api_key):
                                       "country_not_supported"]
 
 
+def test_a_legal_form_in_the_company_name_counts_as_at_placement(client, api_key):
+    body = {**REQUEST, "buyer": {**REQUEST["buyer"], "company": "Muster Bürobedarf GmbH",
+                                 "legal_form": None}}
+    answer = ask(client, api_key, body)
+    assert answer.json["decision"] == "approved", answer.json
+    no_form = {**REQUEST, "buyer": {**REQUEST["buyer"], "legal_form": None}}
+    assert ask(client, api_key, no_form).json["reasons"] == ["not_a_business"]
+
+
 @pytest.mark.parametrize("header", [
     None, "", "Bearer", "Bearer ", "Basic aWs6aWs=", "Bearer ik_000000000000_wrong",
     "Bearer not-a-key", "Token ik_x_y",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from unittest.mock import ANY
 
 import pytest
 import requests
@@ -96,7 +97,7 @@ def test_authorise_activate_and_credit_write_meta_and_notes(client, kit, shop_ap
     due, bank = due_date(kit), dict(iban="DE25100200304000000000")
     invoice = dict(provider="local", provider_order_id="BP4711/3333",
                    invoice_ids="INV-000001", payment_reference="BP4711/3333", **bank,
-                   due_date=due)
+                   account_holder="ACME Receivables", due_date=due)
     assert writes(shop_api) == [
         # where the buyer will pay is known from the placement on, for the shop's invoice
         ("PUT", "/orders/4711", meta(provider="local", provider_order_id="BP4711/3333",
@@ -109,7 +110,7 @@ def test_authorise_activate_and_credit_write_meta_and_notes(client, kit, shop_ap
         ("PUT", "/orders/4711", meta(**invoice, invoiced_amount="549.73",
                                      credited_amount="0.00", paid_amount="0.00",
                                      charges_amount="0.00", open_amount="549.73",
-                                     currency="EUR", state="active")),
+                                     currency="EUR", state="active", girocode_url=ANY)),
         ("POST", "/orders/4711/notes", note(
             "Invoice INV-000001 issued for 549.73 EUR. The buyer pays 549.73 EUR to "
             f"DE25100200304000000000, reference BP4711/3333, by {due}. "
@@ -117,7 +118,7 @@ def test_authorise_activate_and_credit_write_meta_and_notes(client, kit, shop_ap
         ("PUT", "/orders/4711", meta(**invoice, invoiced_amount="549.73",
                                      credited_amount="83.30", paid_amount="0.00",
                                      charges_amount="0.00", open_amount="466.43",
-                                     currency="EUR", state="active")),
+                                     currency="EUR", state="active", girocode_url=ANY)),
         ("POST", "/orders/4711/notes", note(
             "Partial credit of 83.30 EUR: credit note CN-000001. " + marker(kit, "credited"))),
     ]

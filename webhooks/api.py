@@ -6,7 +6,8 @@ when the order is placed (:func:`core.risk.decide.decide`). The decision reads t
 and writes nothing (the rate limit counts the call). 401 without a valid key, 400 for a
 body that is not a JSON object (or nested too deeply), 413 for one past ``max_body_bytes``,
 422 naming every invalid field (a cart of more than :data:`MAX_LINES` lines too), 429 past
-the key's rate limit (:mod:`webhooks.limits`).
+the key's rate limit (:mod:`webhooks.limits`). Without ``legal_form`` the form is read from
+the company's name ("Muster GmbH"), as the platform plugins do when the order is placed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.context import Company
 from core.errors import PayloadError
 from core.ledger.db import session_scope
 from core.ledger.store import Ledger
+from core.legal_forms import guess_legal_form
 from core.money import is_known_currency, to_minor
 from core.risk.apikeys import authenticate
 from core.risk.decide import decide
@@ -109,7 +111,11 @@ def eligibility() -> tuple[Response, int]:
         except ValidationError as exc:
             raise PayloadError(flatten_errors(exc.messages)) from None
         cart = _cart(data)
-        company = Company(name=data["buyer"].pop("company"), **data["buyer"])
+        buyer = data["buyer"]
+        name = buyer.pop("company")
+        # as when the order is placed: a form named in the company's name counts
+        buyer["legal_form"] = buyer["legal_form"] or guess_legal_form(name)
+        company = Company(name=name, **buyer)
         decision = decide(ledger, kit.hooks, ledger.merchant(key.merchant_id), company, cart)
         session.rollback()  # a decision writes nothing
     return jsonify(decision.to_json()), 200

@@ -1,4 +1,5 @@
-"""The ``invoicekit`` console script: the core's management commands plus ``serve``."""
+"""The ``invoicekit`` console script: the core's management commands plus ``serve`` and
+``woocommerce-plugin`` (the WordPress plugin's zip, :mod:`plugins.woocommerce.wordpress_plugin`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import waitress
 
 from core.cli import kit_or_fail, main
 from core.config import setup_logging
+from plugins.woocommerce.wordpress_plugin import woocommerce_plugin
 from webhooks import create_app
 
 __all__ = ["main"]
@@ -42,6 +44,8 @@ def serve(host: str, port: int, threads: int) -> None:
     finally:
         server.close()
 
+
+main.add_command(woocommerce_plugin)
 
 if __name__ == "__main__":
     main()

@@ -1,10 +1,12 @@
-"""``GET /documents/<token>``: an e-invoice for the buyer, without sign-in.
+"""``GET /documents/<token>``: an e-invoice for the buyer, or its GiroCode, without sign-in.
 
 The token (:mod:`core.einvoice.links`) is signed by this instance and names one document,
-the file (XRechnung XML or ZUGFeRD PDF) and until when the link works; the shop shows the
-link to its buyer (the write-back's ``invoice_document_url``). A token that is malformed,
-forged, altered, expired or names a document that is gone gets the same bare 404, and no
-log line repeats a token: it is a password for one document.
+the file (XRechnung XML or ZUGFeRD PDF, or the PNG of the invoice's EPC QR code) and until
+when the link works; the shop shows the link to its buyer (the write-back's
+``invoice_document_url`` and ``girocode_url``). A token that is malformed, forged, altered,
+expired or names a document that is gone (or an invoice with no GiroCode now: nothing
+owed) gets the same bare 404, and no log line repeats a token: it is a password for one
+document.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 
-from core.einvoice.documents import document_file
+from core.einvoice.documents import document_file, safe_name
 from core.einvoice.links import DocumentLinks
 from core.errors import InvoicekitError
 from core.ledger.db import session_scope
 from core.ledger.models import Invoice
 from core.ledger.store import Ledger
+from core.writeback.girocode import KIND as GIROCODE
+from core.writeback.girocode import girocode_png
 
 __all__ = ["bp"]
 
@@ -29,6 +33,16 @@ PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex, nofol
 
 def _plain(status: int, text: str) -> Response:
     response = Response(text + "\n", status=status, mimetype="text/plain")
+    response.headers.update(PRIVATE)
+    return response
+
+
+def _girocode(png: bytes | None, number: str) -> Response:
+    """The GiroCode shown in the page or e-mail (inline), or 404 when there is none."""
+    if png is None:
+        return _plain(404, "Not found")
+    response = Response(png, mimetype="image/png")
+    response.headers["Content-Disposition"] = f'inline; filename="girocode-{safe_name(number)}.png"'
     response.headers.update(PRIVATE)
     return response
 
@@ -53,6 +67,8 @@ def download(token: str) -> Response:
             if invoice is None:
                 return _plain(404, "Not found")
             number, merchant_id = invoice.number, invoice.merchant_id
+            if reference.kind == GIROCODE:
+                return _girocode(girocode_png(ledger, invoice), number)
             file = document_file(ledger, invoice, reference.kind)
     except InvoicekitError as exc:
         log.warning("document %s (%s) of merchant %s cannot be made: %s", number,

@@ -79,6 +79,7 @@ LIMITS: dict[str, Limit] = {  # by endpoint; "<blueprint>.*" for all of a bluepr
     "api.*": Limit("api_per_minute", 120, _api_caller, "requests",
                    lambda message: make_response(jsonify(error=message), 429)),
 }
+LIMITS["connect.*"] = LIMITS["api.*"]  # the plugin's connect, health and disconnect
 
 
 def register(app: Flask, office: Mapping[str, Any]) -> None:

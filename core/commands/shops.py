@@ -4,7 +4,6 @@ details, shop connections (secrets, status maps, write-back and REST settings)."
 from __future__ import annotations
 
 import json
-import secrets as secrets_module
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -13,6 +12,8 @@ import click
 from sqlalchemy import select
 
 from core.clitools import DECIMAL, fail, kit_or_fail
+from core.commands.connect import shops_connect_code
+from core.connections import SetupError, ShopSetup, add_shop, check_settings, new_secret
 from core.context import PlatformInfo
 from core.einvoice.formats import SETTINGS as EINVOICE_SETTINGS
 from core.einvoice.formats import set_einvoice_setting
@@ -25,7 +26,6 @@ from core.ledger.models import (
     ShopSync,
 )
 from core.ledger.store import Ledger, check_time_zone
-from core.reconcile import Trigger
 from core.risk.commands import merchants_terms
 from core.sync.checks import check_lines, check_shop, delivery_url
 from core.sync.commands import shops_drift, shops_sync
@@ -202,7 +202,8 @@ def _provider_settings(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 @click.group()
 def shops() -> None:
-    """Shop connections."""
+    """Shop connections. A WooCommerce shop with the invoicekit plugin connects itself:
+    give its owner a one-time code from ``invoicekit shops connect-code``."""
 
 
 @shops.command("add")
@@ -230,43 +231,21 @@ def shops_add(platform: str, shop: str, merchant_id: int, secret: str | None,
               cancel_on: tuple[str, ...], rest_url: str | None, consumer_key: str | None,
               consumer_secret: str | None, shop_id: str | None) -> None:
     """Connect SHOP on PLATFORM; prints the delivery URL and secret for the shop's settings."""
+    setup = ShopSetup(platform=platform, name=shop, merchant_id=merchant_id, secret=secret,
+                      provider=provider, payment_methods=payment_methods,
+                      activate_on=activate_on, cancel_on=cancel_on,
+                      rest=_rest_settings(rest_url, consumer_key, consumer_secret),
+                      shop_id=shop_id)
     kit = kit_or_fail(migrate=True)
-    platforms = kit.hooks.platforms()
-    if platform not in platforms:
-        raise click.BadParameter(f"no platform plugin named {platform!r} is installed "
-                                 f"(installed: {', '.join(sorted(platforms)) or 'none'})",
-                                 param_hint="PLATFORM")
-    if provider is not None and provider not in kit.hooks.providers():
-        raise click.BadParameter(f"no provider plugin named {provider!r} is installed",
-                                 param_hint="--provider")
-    status_map = dict(platforms[platform].status_map)
-    if activate_on:
-        status_map = {k: v for k, v in status_map.items() if v != Trigger.ACTIVATE.value}
-    status_map.update({status: Trigger.ACTIVATE.value for status in activate_on})
-    status_map.update({status: Trigger.CANCEL.value for status in cancel_on})
-    settings: dict[str, Any] = _rest_settings(rest_url, consumer_key, consumer_secret)
-    if payment_methods:
-        settings["payment_methods"] = list(payment_methods)
-    info = platforms[platform]
-    if info.registers_itself and secret:
-        raise click.BadParameter(f"{platform} shops get their secret from the app "
-                                 "registration", param_hint="--secret")
-    if secret and info.check_secret is not None:
-        try:
-            info.check_secret(secret)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--secret") from None
-    if not info.registers_itself:
-        secret = secret or (info.new_secret or _new_secret)()
-    _check_settings(info, settings)
     try:
         with session_scope(kit.engine) as session:
-            connection = Ledger(session).add_connection(
-                name=shop, merchant_id=merchant_id, platform=platform, provider=provider,
-                status_map=status_map, secrets=[secret] if secret else [],
-                platform_settings=settings,
-                external_id=shop_id)
-            provider = connection.provider
+            added = add_shop(Ledger(session), kit.hooks, setup)
+            provider, secret, status_map = (added.connection.provider, added.secret,
+                                            added.status_map)
+    except SetupError as exc:
+        if exc.field == "settings":
+            raise click.UsageError(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint=_HINTS[exc.field]) from None
     except InvoicekitError as exc:
         fail(exc)
     click.echo(f"shop {shop} connected ({platform}, provider {provider})")
@@ -343,13 +322,15 @@ def shops_configure(shop: str, payment_methods: tuple[str, ...], activate_on: tu
                    f"{settings['writeback_secret']} (shown once: give it to the shop)")
 
 
+_HINTS = {"platform": "PLATFORM", "provider": "--provider", "secret": "--secret"}
+
+
 def _check_settings(platform: PlatformInfo | None, settings: dict[str, Any]) -> None:
     """Let the platform plugin refuse settings the shop would not work with."""
-    if platform is not None and platform.check_settings is not None:
-        try:
-            platform.check_settings(settings)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+    try:
+        check_settings(platform, settings)
+    except SetupError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _writeback_settings(declined_status: str | None, writeback_url: str | None,
@@ -390,7 +371,7 @@ def _rest_settings(rest_url: str | None, consumer_key: str | None,
 
 
 def _new_secret() -> str:
-    return secrets_module.token_urlsafe(32)
+    return new_secret(None)
 
 
 @shops.command("rotate-secret")
@@ -500,3 +481,4 @@ def shops_list() -> None:
 merchants.add_command(merchants_terms)
 shops.add_command(shops_sync)
 shops.add_command(shops_drift)
+shops.add_command(shops_connect_code)

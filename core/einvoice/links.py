@@ -1,6 +1,7 @@
 """Download links of e-invoices that need no sign-in: ``<public_url>/documents/<token>``.
 
-The token is the document's ledger id, the file kind (``xml`` or ``pdf``) and the last day
+The token is the document's ledger id, the file kind (``xml`` or ``pdf``, or ``girocode``: the
+PNG of the invoice's EPC QR code, :mod:`core.writeback.girocode`) and the last day
 the link works, signed with the instance's secret key (``itsdangerous``, HMAC-SHA256, a
 salt of its own so that no session cookie is a valid token and no token a cookie). Nothing
 is stored: the same document, kind and expiry always give the same token, so the link the
@@ -24,7 +25,7 @@ from core.config import Settings, session_secret
 
 __all__ = ["KINDS", "VALID_DAYS", "DocumentLinks", "Reference"]
 
-KINDS = ("xml", "pdf")
+KINDS = ("xml", "pdf", "girocode")
 VALID_DAYS = 730  # two years after the document's date
 _SALT = "invoicekit.einvoice.document-link.v1"
 
@@ -61,7 +62,7 @@ class DocumentLinks:
 
     def token(self, invoice_id: int, kind: str, issued_on: date, *,
               expires_on: date | None = None) -> str:
-        """The token of a document's ``xml`` or ``pdf``, valid until ``expires_on``
+        """The token of a document's ``xml``, ``pdf`` or ``girocode``, valid until ``expires_on``
         (default: :data:`VALID_DAYS` after ``issued_on``)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
@@ -69,7 +70,7 @@ class DocumentLinks:
         return str(self._serializer.dumps([invoice_id, kind, expires.toordinal()]))
 
     def url(self, invoice_id: int, kind: str, issued_on: date) -> str:
-        """The absolute download URL of a document's ``xml`` or ``pdf``."""
+        """The absolute download URL of a document's ``xml``, ``pdf`` or ``girocode``."""
         return f"{self.public_url.rstrip('/')}/documents/{self.token(invoice_id, kind, issued_on)}"
 
     def read(self, token: str, today: date | None = None) -> Reference | None:

@@ -8,7 +8,9 @@ retries (``outbox``), and the kit's observer plugin that queues one for every ou
 
 # The machine-readable values a write-back can carry, as the shop stores them (WooCommerce
 # order meta and Shopware custom fields, each prefixed ``invoicekit_``);
-# ``invoice_document_url`` is added when a write-back is sent (core.writeback.outbox).
+# ``invoice_document_url`` and ``girocode_url`` are added when a write-back is sent
+# (core.writeback.outbox).
 FIELDS = ("provider", "provider_order_id", "invoice_ids", "payment_reference", "iban", "bic",
-          "due_date", "invoiced_amount", "credited_amount", "paid_amount", "charges_amount",
-          "open_amount", "currency", "state", "decline_reason", "invoice_document_url")
+          "account_holder", "due_date", "invoiced_amount", "credited_amount", "paid_amount",
+          "charges_amount", "open_amount", "currency", "state", "decline_reason",
+          "invoice_document_url", "girocode_url")

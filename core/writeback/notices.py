@@ -18,6 +18,7 @@ from core.payments.block import payment_blocks, printed_reference
 from core.receivables.balance import balance_of
 from core.state import OrderState, Status, apply, decline
 from core.writeback import FIELDS
+from core.writeback.girocode import shown_block
 from core.writeback.outbox import queue_writeback
 
 __all__ = ["failure_notice", "operation_notice", "order_values", "payment_notice",
@@ -39,15 +40,16 @@ def order_values(ledger: Ledger, order: Order, state: OrderState,
     invoices = ledger.invoice_references(order)
     if invoices:
         values["invoice_ids"] = ",".join(invoices)
-    for key in ("iban", "bic", "payment_reference"):
+    for key in ("iban", "bic", "payment_reference", "account_holder"):
         if details and details.get(key):
             values[key] = str(details[key])
     blocks = payment_blocks(ledger, order) if state.activated else []
     if blocks:
         open_amount = sum(block.amount for block in blocks)
-        block = next((b for b in blocks if b.amount > 0), blocks[-1])
+        block = shown_block(blocks)
         values.update(iban=block.iban, payment_reference=printed_reference(block),
-                      open_amount=str(to_decimal(open_amount, currency)))
+                      open_amount=str(to_decimal(open_amount, currency)),
+                      account_holder=block.account_holder)
         if block.bic:
             values["bic"] = block.bic
         if block.due_on:

@@ -29,6 +29,7 @@ from core.ledger.db import insert, session_scope
 from core.ledger.models import Order, WriteBackRecord
 from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
+from core.writeback.girocode import girocode_url
 
 __all__ = ["LEASE", "Sent", "queue_writeback", "retry_writebacks", "send_due"]
 
@@ -104,6 +105,10 @@ def _claim(engine: Engine, record_id: int, links: DocumentLinks | None = None
             url = document_url(links, Ledger(session), order)
             if url:
                 values["invoice_document_url"] = url
+        if links is not None and "iban" in values:
+            girocode = girocode_url(links, Ledger(session), order)
+            if girocode:
+                values["girocode_url"] = girocode
         writeback = WriteBack(
             id=record.id, idempotency_key=record.idempotency_key, event=record.event,
             shop=connection.name, shop_order_id=order.shop_order_id,
@@ -119,7 +124,8 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
     nothing more is due (or ``limit`` were tried); with ``count_waiting``, also count those
     still waiting. With the instance's ``links``, a write-back that names the order's
     invoices also carries ``invoice_document_url``, the download link of the latest
-    invoice's e-invoice (:mod:`core.einvoice.links`)."""
+    invoice's e-invoice (:mod:`core.einvoice.links`), and one that names where the buyer
+    pays ``girocode_url``, the link to that invoice's GiroCode (:mod:`core.writeback.girocode`)."""
     counts = {"done": 0, "failed": 0, "dead": 0}
     tried = 0
     while tried < limit:

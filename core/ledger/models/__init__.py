@@ -6,7 +6,7 @@ compares the models with the migrated schema. Import the tables from here:
 ``from core.ledger.models import Order``.
 """
 
-from core.ledger.models.access import ApiKey, AuditEvent, OfficeSession, User
+from core.ledger.models.access import ApiKey, AuditEvent, ConnectCode, OfficeSession, User
 from core.ledger.models.base import Base, UTCDateTime, utcnow
 from core.ledger.models.documents import DocumentEmail, IssuedDocument
 from core.ledger.models.limits import RateLimitWindow
@@ -49,6 +49,7 @@ __all__ = [
     "Buyer",
     "Charge",
     "CheckoutDecision",
+    "ConnectCode",
     "CreditProfile",
     "Delivery",
     "DocumentEmail",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.ledger.models.base import Base, utcnow
 
-__all__ = ["ApiKey", "AuditEvent", "OfficeSession", "User"]
+__all__ = ["ApiKey", "AuditEvent", "ConnectCode", "OfficeSession", "User"]
 
 
 class ApiKey(Base):
@@ -25,6 +25,25 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class ConnectCode(Base):
+    """A one-time code with which a shop's plugin connects the shop to a merchant
+    (:mod:`core.connect`). Only a SHA-256 of the normalised code is stored; ``shop`` names
+    the connection to make or re-connect (``None``: named after the shop's address).
+    ``used_at`` and ``used_by_shop`` are set when a shop connects with it."""
+
+    __tablename__ = "connect_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"), index=True)
+    shop: Mapped[str | None] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_shop: Mapped[str | None] = mapped_column(String(64))
+
 
 class User(Base):
     """A merchant's user of the back office. ``password_hash`` is werkzeug's (scrypt).
