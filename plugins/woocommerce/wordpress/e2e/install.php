@@ -1,8 +1,8 @@
 <?php
 /**
  * Sets up a local WordPress + WooCommerce for the end-to-end run (see README.md here):
- * installs WordPress into the database named in wp-config.php, activates WooCommerce and
- * invoicekit for WooCommerce, and makes a German B2B shop with two products.
+ * installs WordPress into the database named in wp-config.php and activates WooCommerce (and
+ * invoicekit for WooCommerce when it is in the plugins folder already).
  *
  * Usage: php install.php /path/to/wordpress http://127.0.0.1:8080
  * Nothing of WordPress or WooCommerce is part of this repository.
@@ -27,6 +27,9 @@ update_option( 'permalink_structure', '/%postname%/' );
 update_option( 'WPLANG', '' );
 
 foreach ( array( 'woocommerce/woocommerce.php', 'invoicekit-for-woocommerce/invoicekit-for-woocommerce.php' ) as $plugin ) {
+	if ( ! file_exists( WP_PLUGIN_DIR . '/' . $plugin ) ) {
+		continue; // the plugin itself is uploaded as a zip by run.py
+	}
 	$result = activate_plugin( $plugin );
 	if ( is_wp_error( $result ) ) {
 		fwrite( STDERR, $plugin . ': ' . $result->get_error_message() . "\n" );

@@ -53,6 +53,9 @@ def main() -> None:
         thank_you(_page(browser), args, order)
         payment_mail(_page(browser), args, order)
         settings(admin, args)
+        if not args.connected:
+            webhooks(admin, args)
+            disconnect(admin, args)
         browser.close()
     print(json.dumps({"order": order["id"], "shots": sorted(p.name for p in args.shots.glob(
         "woocommerce-plugin-*.png"))}, indent=1))
@@ -234,6 +237,28 @@ def settings(page: Page, args: argparse.Namespace) -> None:
     page.goto(f"{args.shop}/wp-admin/admin.php?page=invoicekit")
     page.wait_for_load_state("networkidle")
     shot(page, args, "settings")
+
+
+def webhooks(page: Page, args: argparse.Namespace) -> None:
+    """What Connect made, in WooCommerce's own settings."""
+    page.goto(f"{args.shop}/wp-admin/admin.php?page=wc-settings&tab=advanced&section=webhooks")
+    page.wait_for_selector("text=invoicekit order created")
+    shot(page, args, "webhooks", full_page=False)
+
+
+def disconnect(page: Page, args: argparse.Namespace) -> None:
+    """Disconnect: the webhooks and the REST key are gone, invoicekit revoked the key."""
+    page.goto(f"{args.shop}/wp-admin/admin.php?page=invoicekit")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Disconnect").click()
+    page.wait_for_selector("#invoicekit_code")
+    left = _wp_eval(args, "global $wpdb; echo $wpdb->get_var(\"SELECT COUNT(*) FROM "
+                          "{$wpdb->prefix}wc_webhooks WHERE name LIKE 'invoicekit%'\"), ' ', "
+                          "$wpdb->get_var(\"SELECT COUNT(*) FROM {$wpdb->prefix}"
+                          "woocommerce_api_keys WHERE description = 'invoicekit'\");")
+    if left != "0 0":
+        raise SystemExit(f"disconnect left webhooks and REST keys behind: {left}")
+    print("disconnected: no webhook and no REST key left")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,11 @@ if ( ! get_page_by_path( 'classic-checkout' ) ) {
 	echo "classic checkout page\n";
 }
 
+// A complete block theme (the snapshot's Twenty Twenty-Three lacks its templates).
+if ( wp_get_theme( 'twentytwentyfour' )->exists() ) {
+	switch_theme( 'twentytwentyfour' );
+}
+
 // The end-to-end run's mu-plugin: loopback webhooks, HTTPS behind nginx.
 wp_mkdir_p( WP_CONTENT_DIR . '/mu-plugins' );
 copy( __DIR__ . '/mu-plugin/invoicekit-e2e.php', WP_CONTENT_DIR . '/mu-plugins/invoicekit-e2e.php' );
