@@ -2,7 +2,7 @@
 plugin gets for one.
 
 The merchant's operator makes a code (``invoicekit shops connect-code``): 16 characters of
-Crockford's base32 without I, L, O and U, in four groups (``7Q4M-XP2D-9HRT-KL3W``), from
+Crockford's base32 without I, L, O and U, in four groups (``7Q4M-XP2D-9HRT-KM3W``), from
 :mod:`secrets`, valid for minutes. Only a SHA-256 of the normalised code (upper case,
 without dashes and spaces) is stored. The shop owner pastes it into the plugin, which posts
 it with the shop's REST credentials (``POST /api/v1/connect``): in one transaction the code
@@ -164,6 +164,23 @@ def _free_name(ledger: Ledger, base: str) -> str:
     return name
 
 
+def _address(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
+def _same_shop(ledger: Ledger, merchant_id: int, shop_url: str) -> ShopConnection | None:
+    """The merchant's WooCommerce connection made for this shop address before, connected
+    or disconnected since: the same shop connecting again keeps its name and its orders."""
+    address = _address(shop_url)
+    for connection in ledger.session.scalars(select(ShopConnection).where(
+            ShopConnection.merchant_id == merchant_id, ShopConnection.platform == PLATFORM)
+            .order_by(ShopConnection.id)):
+        settings = connection.platform_settings
+        if address in {_address(str(settings.get(k) or "")) for k in ("shop_url", "rest_url")}:
+            return connection
+    return None
+
+
 def _revoke_keys(ledger: Ledger, merchant_id: int, shop: str, now: datetime) -> None:
     for key in ledger.session.scalars(select(ApiKey).where(
             ApiKey.merchant_id == merchant_id, ApiKey.name == key_name(shop),
@@ -183,8 +200,10 @@ def connect(ledger: Ledger, hooks: Hooks, request: ConnectRequest,
             "consumer_secret": request.consumer_secret}
     if request.shop_name:
         rest["shop_name"] = request.shop_name  # the shop's title, as its owner calls it
+    rest["shop_url"] = request.shop_url  # kept after a disconnect: the same shop comes back
     methods = (request.payment_method,)
-    existing = _check_name(ledger, code.merchant_id, code.shop) if code.shop else None
+    existing = _check_name(ledger, code.merchant_id, code.shop) if code.shop \
+        else _same_shop(ledger, code.merchant_id, request.shop_url)
     if existing is not None:
         name = existing.name
         secret = reconnect_shop(ledger, hooks, existing, rest=rest, payment_methods=methods)
@@ -202,11 +221,13 @@ def connect(ledger: Ledger, hooks: Hooks, request: ConnectRequest,
 
 
 def owned_connection(ledger: Ledger, key: ApiKey, shop: str) -> ShopConnection:
-    """The connection named ``shop`` if the key's merchant owns it; else
-    :class:`~core.errors.NotFound`, the same for a shop of another merchant."""
+    """The WooCommerce connection named ``shop`` if the key's merchant owns it; else
+    :class:`~core.errors.NotFound`, the same for a shop of another merchant and for the
+    merchant's connections of other platforms, which no plugin connected and no code could
+    connect again."""
     found = ledger.session.scalars(
         select(ShopConnection).where(ShopConnection.name == shop)).one_or_none()
-    if found is None or found.merchant_id != key.merchant_id:
+    if found is None or found.merchant_id != key.merchant_id or found.platform != PLATFORM:
         raise NotFound(NO_SUCH_SHOP)
     return found
 

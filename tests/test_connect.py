@@ -28,11 +28,13 @@ from core.ledger.models import (
 )
 from core.ledger.store import Ledger
 from webhooks import create_app
-from woo import SHOP_URL, body, headers
+from woo import SHOP_URL as HAND_CONNECTED_URL
+from woo import body, headers
 from woo import order as woo_order
 
 URL = "/api/v1/connect"
-SHOP = "shop-example-b2b-de"  # named after SHOP_URL's host
+SHOP_URL = "https://b2b.example-shop.de"  # not the hand-connected shop of the fixtures
+SHOP = "b2b-example-shop-de"  # named after SHOP_URL's host
 API = f"{SHOP_URL}/wp-json/wc/v3"
 CODE_FORMAT = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}")
 REQUEST = {"platform": "woocommerce", "shop_url": SHOP_URL, "shop_name": "Example Shop",
@@ -141,7 +143,7 @@ def test_a_shop_connects_with_a_code(client, kit):
         assert connection.platform_settings == {
             "rest_url": SHOP_URL, "consumer_key": REQUEST["consumer_key"],
             "consumer_secret": REQUEST["consumer_secret"], "shop_name": "Example Shop",
-            "payment_methods": ["invoicekit"]}
+            "shop_url": SHOP_URL, "payment_methods": ["invoicekit"]}
         assert connection.status_map == {"completed": "activate", "cancelled": "cancel",
                                          "refunded": "cancel"}
         key = session.scalars(select(ApiKey).where(ApiKey.name == f"woocommerce:{SHOP}")).one()
@@ -155,9 +157,25 @@ def test_a_shop_connects_with_a_code(client, kit):
 
 
 def test_a_second_shop_of_the_same_host_gets_a_name_of_its_own(client, kit):
-    first = connect(client, new_code(kit)).json["shop"]
-    second = connect(client, new_code(kit)).json["shop"]
+    first = connect(client, new_code(kit), shop_url=f"{SHOP_URL}/de").json["shop"]
+    second = connect(client, new_code(kit), shop_url=f"{SHOP_URL}/at").json["shop"]
     assert (first, second) == (SHOP, f"{SHOP}-2")
+
+
+def test_the_same_shop_connecting_again_after_a_disconnect_keeps_its_connection(client, kit):
+    first = connect(client, new_code(kit)).json
+    connections = stored(kit)[0]
+    assert client.delete(f"/api/v1/shops/{first['shop']}/connection",
+                         headers=bearer(first["api_key"])).status_code == 200
+    again = connect(client, new_code(kit), shop_url=REQUEST["shop_url"].upper() + "/")
+    assert again.status_code == 201, again.json
+    assert again.json["shop"] == first["shop"]
+    assert again.json["webhook_secret"] != first["webhook_secret"]
+    with session_scope(kit.engine, write=False) as session:
+        connection = Ledger(session).connection(first["shop"])
+        assert connection.secrets == [again.json["webhook_secret"]]
+        assert connection.platform_settings["consumer_key"] == REQUEST["consumer_key"]
+    assert stored(kit)[0] == connections
 
 
 def test_secrets_are_never_logged(client, kit, caplog):
@@ -173,7 +191,7 @@ def test_secrets_are_never_logged(client, kit, caplog):
 @pytest.mark.parametrize("case", ["unknown", "expired", "reused"])
 def test_an_unknown_expired_or_used_code_gets_401_and_stores_nothing(client, kit, case):
     if case == "unknown":
-        code = "7Q4M-XP2D-9HRT-KL3W"
+        code = "7Q4M-XP2D-9HRT-KM3W"
     elif case == "expired":  # made 31 minutes ago, valid for 30
         code = new_code(kit, now=datetime.now(UTC) - timedelta(minutes=31))
     else:
@@ -251,7 +269,7 @@ def test_a_code_naming_a_shop_connects_it_again(client, kit, woo_shop):
 def test_connect_counts_against_the_api_rate_limit(kit, woo_shop):
     kit.settings = dataclasses.replace(kit.settings, office={"api_per_minute": 2})
     client = create_app({"TESTING": True}, kit=kit).test_client()
-    statuses = [connect(client, "7Q4M-XP2D-9HRT-KL3W").status_code for _ in range(3)]
+    statuses = [connect(client, "7Q4M-XP2D-9HRT-KM3W").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
 
 
@@ -294,6 +312,23 @@ def test_health_of_another_merchants_shop_is_404(client, kit):
     assert client.get(f"/api/v1/shops/{data['shop']}/health").status_code == 401
 
 
+def test_the_merchants_shops_of_other_platforms_are_404_and_stay_connected(client, kit):
+    """A WooCommerce plugin's key (any key of the merchant) cannot disconnect the merchant's
+    Shopware app or generic connection: no code could ever connect those again."""
+    data = connect(client, new_code(kit)).json
+    settings = {"rest_url": "https://erp.example", "consumer_key": "k", "consumer_secret": "s"}
+    with session_scope(kit.engine) as session:
+        Ledger(session).add_connection(name="erp", merchant_id=MERCHANT_ID, platform="generic",
+                                       secrets=["erp-secret"], platform_settings=settings)
+    for answer in (client.get("/api/v1/shops/erp/health", headers=bearer(data["api_key"])),
+                   client.delete("/api/v1/shops/erp/connection",
+                                 headers=bearer(data["api_key"]))):
+        assert (answer.status_code, answer.json) == (404, {"error": "no such shop"})
+    with session_scope(kit.engine, write=False) as session:
+        erp = Ledger(session).connection("erp")
+        assert (erp.secrets, erp.platform_settings) == (["erp-secret"], settings)
+
+
 def test_disconnect_revokes_the_key_and_refuses_deliveries_but_keeps_orders(client, kit,
                                                                            shop_api):
     data = connect(client, new_code(kit)).json
@@ -308,6 +343,7 @@ def test_disconnect_revokes_the_key_and_refuses_deliveries_but_keeps_orders(clie
         connection = Ledger(session).connection(shop)
         assert connection.secrets == []
         assert connection.platform_settings == {"shop_name": "Example Shop",
+                                                "shop_url": REQUEST["shop_url"],
                                                 "payment_methods": ["invoicekit"]}
         assert session.scalar(select(func.count()).select_from(Order)) == 1
         assert session.scalars(select(ApiKey.revoked_at)).one() is not None
@@ -333,3 +369,13 @@ def test_the_write_back_carries_the_account_holder_and_a_girocode_link(client, k
     assert image.data.startswith(b"\x89PNG\r\n\x1a\n")
     assert image.headers["Cache-Control"] == "private, no-store"
     assert client.get(url.removeprefix(kit.settings.public_url) + "x").status_code == 404
+
+
+def test_a_shop_connected_by_hand_is_taken_over_by_the_plugin(client, kit, woo_shop):
+    """The fixture's shop ``acme`` was added with ``shops add`` for the same address."""
+    answer = connect(client, new_code(kit), shop_url=HAND_CONNECTED_URL)
+    assert (answer.status_code, answer.json["shop"]) == (201, "acme")
+    with session_scope(kit.engine, write=False) as session:
+        connection = Ledger(session).connection("acme")
+        assert connection.platform_settings["payment_methods"] == ["invoicekit"]
+        assert connection.secrets == [answer.json["webhook_secret"]]

@@ -9,7 +9,8 @@ stored on any refusal, and the code stays usable.
 
 ``GET /api/v1/shops/<shop>/health`` and ``DELETE /api/v1/shops/<shop>/connection``: with the
 API key the connect handed out (any key of the shop's merchant): how the connection is doing,
-and disconnecting it. A shop of another merchant gets the 404 of an unknown one.
+and disconnecting it. A shop of another merchant, or one of the merchant's connections of
+another platform, gets the 404 of an unknown one.
 
 Neither the code, the shop's credentials, the secret nor the key is ever logged. Every
 request counts against the HTTP API's rate limit (:mod:`webhooks.limits`).

@@ -52,6 +52,10 @@ def main() -> None:
         activate(admin, args, order)
         thank_you(_page(browser), args, order)
         payment_mail(_page(browser), args, order)
+        customer = _page(browser)
+        classic = checkout_classic(customer, args)
+        activate(admin, args, classic, shot_name=None)
+        my_account(customer, args, classic)
         settings(admin, args)
         if not args.connected:
             webhooks(admin, args)
@@ -166,6 +170,10 @@ def checkout_approved(page: Page, args: argparse.Namespace) -> dict[str, str]:
     page.wait_for_url(re.compile(r"order-received/(\d+)"))
     number = re.search(r"order-received/(\d+)", page.url).group(1)
     shot(page, args, "thank-you-placed")
+    saved = _wp_eval(args, f"$o = wc_get_order({number}); echo $o->get_meta('_billing_legal_form'),"
+                           " '|', $o->get_meta('_billing_vat_id');")
+    if saved != "GmbH|DE136695976":
+        raise SystemExit(f"the block checkout saved {saved!r}")
     return {"id": number, "url": page.url}
 
 
@@ -189,7 +197,46 @@ def checkout_declined_in_german(page: Page, args: argparse.Namespace) -> None:
         raise SystemExit(f"the decline is not in German: {text!r}")
 
 
-def activate(page: Page, args: argparse.Namespace, order: dict[str, str]) -> None:
+def checkout_classic(page: Page, args: argparse.Namespace) -> dict[str, str]:
+    """A registered business customer in the classic (shortcode) checkout."""
+    page.goto(f"{args.shop}/my-account/")
+    page.fill("#username", "einkauf")
+    page.fill("#password", "customer-password-1")
+    page.click("button[name=login]")
+    page.wait_for_selector("text=Log out")
+    for sku in ("LAMP-1", "BOOK-1"):
+        page.goto(f"{args.shop}/?add-to-cart=" + _product_id(args, sku))
+    page.goto(f"{args.shop}/classic-checkout/")
+    page.fill("#billing_company", "Beispiel Handel")
+    page.select_option("#billing_legal_form", "UG (haftungsbeschränkt)")
+    page.fill("#billing_vat_id", "DE136695976")
+    page.fill("#billing_address_1", "Marktplatz 3")
+    page.fill("#billing_postcode", "80331")
+    page.fill("#billing_city", "München")
+    page.locator("#billing_city").blur()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1500)  # update_order_review: the methods for this buyer
+    page.check("#payment_method_invoicekit")
+    shot(page, args, "classic-checkout")
+    page.click("#place_order")
+    page.wait_for_url(re.compile(r"order-received/(\d+)"))
+    number = re.search(r"order-received/(\d+)", page.url).group(1)
+    saved = _wp_eval(args, f"$o = wc_get_order({number}); echo $o->get_meta('_billing_legal_form'),"
+                           " '|', $o->get_meta('_billing_vat_id'), '|', $o->get_payment_method();")
+    if saved != "UG (haftungsbeschränkt)|DE136695976|invoicekit":
+        raise SystemExit(f"the classic checkout saved {saved!r}")
+    return {"id": number, "url": page.url}
+
+
+def my_account(page: Page, args: argparse.Namespace, order: dict[str, str]) -> None:
+    """My account → Orders → View: the payment details."""
+    page.goto(f"{args.shop}/my-account/view-order/{order['id']}/")
+    page.wait_for_selector("text=IBAN")
+    shot(page, args, "my-account")
+
+
+def activate(page: Page, args: argparse.Namespace, order: dict[str, str],
+             shot_name: str | None = "order-admin") -> None:
     """The merchant completes the order: invoicekit issues the invoice and writes it back."""
     page.goto(f"{args.shop}/wp-admin/admin.php?page=wc-orders&action=edit&id={order['id']}")
     page.select_option("#order_status", "wc-completed")
@@ -204,8 +251,9 @@ def activate(page: Page, args: argparse.Namespace, order: dict[str, str]) -> Non
         time.sleep(1)
     else:
         raise SystemExit("invoicekit did not write the invoice back within 60 s")
-    page.reload()
-    shot(page, args, "order-admin")
+    if shot_name:
+        page.reload()
+        shot(page, args, shot_name)
 
 
 MAIL = Path("/tmp/invoicekit-e2e-mail")  # where the run's mu-plugin writes every e-mail

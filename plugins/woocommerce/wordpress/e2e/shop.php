@@ -68,6 +68,22 @@ if ( ! get_page_by_path( 'classic-checkout' ) ) {
 	echo "classic checkout page\n";
 }
 
+// A registered business customer, for the classic checkout and My account.
+if ( ! get_user_by( 'login', 'einkauf' ) ) {
+	$customer = new WC_Customer();
+	$customer->set_username( 'einkauf' );
+	$customer->set_password( 'customer-password-1' );
+	$customer->set_email( 'einkauf@beispiel-handel.example' );
+	$customer->set_first_name( 'Jonas' );
+	$customer->set_last_name( 'Beispiel' );
+	$customer->set_billing_first_name( 'Jonas' );
+	$customer->set_billing_last_name( 'Beispiel' );
+	$customer->set_billing_email( 'einkauf@beispiel-handel.example' );
+	$customer->set_billing_country( 'DE' );
+	$customer->save();
+	echo "customer einkauf\n";
+}
+
 // A complete block theme (the snapshot's Twenty Twenty-Three lacks its templates).
 if ( wp_get_theme( 'twentytwentyfour' )->exists() ) {
 	switch_theme( 'twentytwentyfour' );

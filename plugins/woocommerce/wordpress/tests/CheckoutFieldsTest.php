@@ -83,6 +83,14 @@ final class CheckoutFieldsTest extends Invoicekit_TestCase {
 		$this->assertArrayNotHasKey( 'billing_company', Checkout_Fields::billing_fields( array() ) );
 	}
 
+	public function test_no_legal_form_or_vat_id_field_while_the_gateway_is_off(): void {
+		update_option( 'woocommerce_invoicekit_settings', array( 'enabled' => 'no' ) );
+		$fields = Checkout_Fields::billing_fields( array( 'billing_company' => array( 'label' => 'Company name' ) ) );
+		$this->assertSame( array( 'billing_company' ), array_keys( $fields ) );
+		Checkout_Fields::register_block_fields();
+		$this->assertSame( array(), Fake_Checkout::$block_fields );
+	}
+
 	public function test_a_guest_s_fields_are_kept_in_the_session(): void {
 		$keys = apply_filters( 'woocommerce_customer_allowed_session_meta_keys', array( '_wc_billing/x/y' ), Fake_WC::$customer );
 		$this->assertSame( array( '_wc_billing/x/y', 'billing_legal_form', 'billing_vat_id' ), $keys );

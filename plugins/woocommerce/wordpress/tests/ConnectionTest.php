@@ -144,11 +144,11 @@ final class ConnectionTest extends Invoicekit_TestCase {
 		$this->assertStringNotContainsString( '4XJ9', $this->stored_state() );
 
 		$this->answer_connected();
-		$again = Connection::connect( self::URL, '9ZZZ-XP2D-9HRT-KL3W' );
+		$again = Connection::connect( self::URL, '9ZZZ-XP2D-9HRT-KM3W' );
 
 		$this->assertTrue( $again->ok, $again->message );
 		$this->assertCount( 2, Fake_WP::$requests );
-		$this->assertSame( '9ZZZ-XP2D-9HRT-KL3W', $this->sent_body( 1 )['code'] );
+		$this->assertSame( '9ZZZ-XP2D-9HRT-KM3W', $this->sent_body( 1 )['code'] );
 		$this->assertCount( 1, Fake_Admin::rows( 'woocommerce_api_keys' ) );
 		$this->assertCount( 2, Fake_Admin::$webhooks );
 	}
@@ -186,6 +186,20 @@ final class ConnectionTest extends Invoicekit_TestCase {
 		$this->assertSame( 'invalid_input', $result->cause );
 		$this->assertStringContainsString( 'shop_url: must be an https address', $result->message );
 		$this->assertStringNotContainsString( '<b>', $result->message );
+		$this->assert_nothing_stored();
+	}
+
+	public function test_a_shop_name_taken_since_the_code_was_made_says_so(): void {
+		Fake_WP::answer( 409, array( 'error' => "the shop name 'acme' is taken by another connection: ask for a new connection code <b>" ) );
+
+		$result = Connection::connect( self::URL, self::CODE );
+
+		$this->assertFalse( $result->ok );
+		$this->assertSame( 'shop_name_taken', $result->cause );
+		$this->assertStringContainsString( "the shop name 'acme' is taken by another connection", $result->message );
+		$this->assertStringContainsString( 'Ask for a new connection code', $result->message );
+		$this->assertStringNotContainsString( '<b>', $result->message );
+		$this->assertStringNotContainsString( '4XJ9', $result->message );
 		$this->assert_nothing_stored();
 	}
 
@@ -281,11 +295,11 @@ final class ConnectionTest extends Invoicekit_TestCase {
 	}
 
 	public function test_codes(): void {
-		$this->assertSame( '7Q4M-XP2D-9HRT-KL3W', Connection::normalise_code( '7q4mxp2d9hrtkl3w' ) );
-		$this->assertSame( '7Q4M-XP2D-9HRT-KL3W', Connection::normalise_code( ' 7Q4M - XP2D - 9HRT - KL3W ' ) );
+		$this->assertSame( '7Q4M-XP2D-9HRT-KM3W', Connection::normalise_code( '7q4mxp2d9hrtkm3w' ) );
+		$this->assertSame( '7Q4M-XP2D-9HRT-KM3W', Connection::normalise_code( ' 7Q4M - XP2D - 9HRT - KM3W ' ) );
 		$this->assertSame( 'ABCD-EFGH-IJKL-MNOP', Connection::normalise_code( 'abcd efgh ijkl mnop' ) );
 		$this->assertNull( Connection::normalise_code( '7Q4M-XP2D-9HRT' ) );
-		$this->assertNull( Connection::normalise_code( '7Q4M-XP2D-9HRT-KL3WX' ) );
+		$this->assertNull( Connection::normalise_code( '7Q4M-XP2D-9HRT-KM3WX' ) );
 		$this->assertNull( Connection::normalise_code( '7Q4M-XP2D-9HRT-KL3_' ) );
 		$this->assertNull( Connection::normalise_code( '7Q4M-XP2D-9HRT-KL3Ä' ) );
 		$this->assertNull( Connection::normalise_code( '' ) );

@@ -226,14 +226,29 @@ final class GatewayTest extends Invoicekit_TestCase {
 		$this->assertSame( '1250.00', $this->sent_body( 2 )['amount'] );
 	}
 
-	public function test_an_unreachable_answer_is_not_cached(): void {
+	public function test_an_unreachable_answer_is_not_cached_and_not_asked_again_for_a_minute(): void {
 		Fake_WP::unreachable();
 		Fake_WP::answer( 200, $this->approved() );
 		$gateway = new Gateway();
 		$this->assertFalse( $gateway->is_available() );
-		$this->assertSame( array(), Fake_WP::$transients );
+		$this->assertFalse( $gateway->is_available() );
+		$this->assertCount( 1, Fake_WP::$requests, 'an outage must not make every refresh wait' );
+		$marker = Eligibility::unreachable_key();
+		$this->assertSame( array( $marker ), array_keys( Fake_WP::$transients ), 'no decision cached' );
+
+		Fake_WP::$transients[ $marker ] = time() - 1; // the minute is over
 		$this->assertTrue( $gateway->is_available() );
 		$this->assertCount( 2, Fake_WP::$requests );
+		$this->assertArrayNotHasKey( $marker, Fake_WP::$transients );
+	}
+
+	public function test_placing_an_order_asks_even_within_the_unreachable_minute(): void {
+		Fake_WP::$transients[ Eligibility::unreachable_key() ] = time() + 60;
+		Fake_WP::answer( 200, $this->approved() );
+		$order = new WC_Order( array( 'id' => 77 ) );
+		$result = ( new Gateway() )->process_payment( 77 );
+		$this->assertSame( 'success', $result['result'] );
+		$this->assertCount( 1, Fake_WP::$requests );
 	}
 
 	public function test_the_request_body_and_headers_are_exact(): void {

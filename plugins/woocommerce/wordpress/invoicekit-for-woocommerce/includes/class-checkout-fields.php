@@ -143,6 +143,9 @@ final class Checkout_Fields {
 				'priority'     => 30,
 			);
 		}
+		if ( ! self::gateway_enabled() ) {
+			return $fields; // Purchase on account is off: the shop's own fields only.
+		}
 		$priority = (int) ( $fields['billing_company']['priority'] ?? 30 );
 		if ( isset( $fields['billing_company'] ) ) {
 			$fields['billing_company']['class'] = self::with_refresh_class( $fields['billing_company']['class'] ?? array() );
@@ -345,7 +348,7 @@ final class Checkout_Fields {
 	 * Address fields: shown with the billing (and the shipping) address; the billing ones count.
 	 */
 	public static function register_block_fields(): void {
-		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) ) {
+		if ( ! function_exists( 'woocommerce_register_additional_checkout_field' ) || ! self::gateway_enabled() ) {
 			return;
 		}
 		$options = array();

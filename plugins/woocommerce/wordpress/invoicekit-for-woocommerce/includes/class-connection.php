@@ -87,7 +87,7 @@ final class Connection {
 
 	/**
 	 * A code as typed or pasted (any case, spaces, dashes) in its printed form
-	 * `7Q4M-XP2D-9HRT-KL3W`, or null: 16 letters and digits. Which characters a code may
+	 * `7Q4M-XP2D-9HRT-KM3W`, or null: 16 letters and digits. Which characters a code may
 	 * hold is invoicekit's to decide; it reads a code the same way (upper case, no dashes
 	 * or white space).
 	 */
@@ -112,7 +112,7 @@ final class Connection {
 		}
 		$code = self::normalise_code( $code );
 		if ( null === $code ) {
-			return self::failed( 'invalid_code', __( 'The connection code is not valid: it has 16 letters and digits in four groups, like 7Q4M-XP2D-9HRT-KL3W.', 'invoicekit-for-woocommerce' ) );
+			return self::failed( 'invalid_code', __( 'The connection code is not valid: it has 16 letters and digits in four groups, like 7Q4M-XP2D-9HRT-KM3W.', 'invoicekit-for-woocommerce' ) );
 		}
 		$user_id = get_current_user_id();
 		if ( $user_id <= 0 ) {
@@ -210,7 +210,7 @@ final class Connection {
 	/** The failure for a connect answer that is not 2xx. */
 	private static function refused( Response $answer, string $base ): Connection_Result {
 		if ( 401 === $answer->status || 403 === $answer->status ) {
-			return self::failed( 'code_refused', __( 'invoicekit refused the connection code: it is unknown, expired (a code is valid for 30 minutes) or already used. Ask for a new code (invoicekit shops connect-code --merchant <id>) and try again.', 'invoicekit-for-woocommerce' ) );
+			return self::failed( 'code_refused', __( 'invoicekit refused the connection code: it is unknown, expired or already used (a code works once, for a limited time: 30 minutes unless made otherwise). Ask for a new code (invoicekit shops connect-code --merchant <id>) and try again.', 'invoicekit-for-woocommerce' ) );
 		}
 		if ( 422 === $answer->status || 400 === $answer->status ) {
 			return self::failed(
@@ -219,6 +219,17 @@ final class Connection {
 					/* translators: %s: what invoicekit found wrong, e.g. "shop_url: must be https" */
 					__( 'invoicekit refused the shop\'s details: %s. Nothing was connected; the code was not used up.', 'invoicekit-for-woocommerce' ),
 					self::fields_text( $answer->body ?? array() )
+				)
+			);
+		}
+		if ( 409 === $answer->status ) {
+			$reason = isset( $answer->body['error'] ) && is_string( $answer->body['error'] ) ? mb_substr( sanitize_text_field( $answer->body['error'] ), 0, 300 ) : '';
+			return self::failed(
+				'shop_name_taken',
+				sprintf(
+					/* translators: %s: invoicekit's reason, e.g. "the shop name 'acme' is taken by another connection" */
+					__( 'invoicekit refused to connect the shop the code names (%s). Nothing was connected. Ask for a new connection code and try again.', 'invoicekit-for-woocommerce' ),
+					'' !== $reason ? $reason : 'HTTP 409'
 				)
 			);
 		}

@@ -223,6 +223,9 @@ final class Eligibility {
 	/** How long an answer for a cart counts: ten minutes. */
 	public const CACHE_SECONDS = 600;
 
+	/** How long the checkout does not ask an invoicekit that did not answer (seconds). */
+	public const UNREACHABLE_SECONDS = 60;
+
 	/** invoicekit reads at most 500 lines. */
 	public const MAX_LINES = 500;
 
@@ -405,7 +408,10 @@ final class Eligibility {
 
 	/**
 	 * Ask invoicekit (or the cache). Only decisions (approved / declined) are cached, never
-	 * an unreachable invoicekit nor a refused question.
+	 * an unreachable invoicekit nor a refused question. A cart's question (with a cache key)
+	 * that finds invoicekit unreachable keeps the checkout from asking again for a minute, so
+	 * that an outage does not make every checkout refresh wait for the timeout; an order
+	 * being placed (no cache key) always asks.
 	 */
 	public static function ask( array $request, ?string $cache_key = null, ?int $timeout = null ): Decision {
 		if ( null !== $cache_key ) {
@@ -413,12 +419,25 @@ final class Eligibility {
 			if ( null !== $cached ) {
 				return $cached;
 			}
+			if ( (int) get_transient( self::unreachable_key() ) > time() ) {
+				return new Decision( Decision::UNREACHABLE, array(), array(), array(), 0 );
+			}
 		}
 		$decision = self::decision_of( Client::from_settings()->post( self::PATH, $request, $timeout ) );
-		if ( null !== $cache_key && ( $decision->approved() || $decision->declined() ) ) {
-			set_transient( $cache_key, $decision->to_array(), self::CACHE_SECONDS );
+		if ( $decision->approved() || $decision->declined() ) {
+			delete_transient( self::unreachable_key() );
+			if ( null !== $cache_key ) {
+				set_transient( $cache_key, $decision->to_array(), self::CACHE_SECONDS );
+			}
+		} elseif ( null !== $cache_key && $decision->unreachable() ) {
+			set_transient( self::unreachable_key(), time() + self::UNREACHABLE_SECONDS, self::UNREACHABLE_SECONDS );
 		}
 		return $decision;
+	}
+
+	/** The transient that marks the connection's invoicekit as unreachable for a minute. */
+	public static function unreachable_key(): string {
+		return self::CACHE_PREFIX . 'unreachable_' . md5( (string) Settings::get( 'url' ) );
 	}
 
 	/** invoicekit's answer as a decision; a refused key or request is logged for the admin. */

@@ -168,7 +168,7 @@ final class Settings_Page {
 		echo '<h2>' . esc_html__( 'Where the connection code comes from', 'invoicekit-for-woocommerce' ) . '</h2>';
 		echo '<p>' . esc_html__( 'Ask your invoicekit operator for a connection code, or, if you run invoicekit yourself, make one with:', 'invoicekit-for-woocommerce' ) . '</p>';
 		echo '<p><code>invoicekit shops connect-code --merchant &lt;id&gt;</code></p>';
-		echo '<p>' . esc_html__( 'A code looks like 7Q4M-XP2D-9HRT-KL3W. It is valid for 30 minutes and can be used once.', 'invoicekit-for-woocommerce' ) . '</p>';
+		echo '<p>' . esc_html__( 'A code looks like 7Q4M-XP2D-9HRT-KM3W. It works once, for 30 minutes unless it was made for longer.', 'invoicekit-for-woocommerce' ) . '</p>';
 		echo '<p>' . esc_html__( 'Connecting creates a WooCommerce REST API key (read/write, named "invoicekit") that invoicekit uses to read refunds and write the payment details back, and two webhooks that send new and changed orders to invoicekit. Disconnecting removes them again.', 'invoicekit-for-woocommerce' ) . '</p>';
 
 		echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '">';
