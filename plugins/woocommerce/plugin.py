@@ -78,6 +78,7 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
                               ignored="order moved to the trash; cancel it to credit it")
     if topic not in ORDER_TOPICS:
         return ParsedDelivery(key, topic, order_id, ignored=f"topic {topic} is not an order")
+    _refuse_error_payload(data)
     order = read_order(data)
     ignored = _not_taken_on(order, settings)
     if ignored is None:
@@ -91,6 +92,21 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
     if order["status"] == FAILED:  # a placed order that failed is cancelled
         snapshot = dataclasses.replace(snapshot, cancelled=True)
     return ParsedDelivery(key, topic, order_id, (snapshot,), ignored=ignored)
+
+
+def _refuse_error_payload(data: Mapping[str, Any]) -> None:
+    """WooCommerce builds a webhook's order through its own REST API; when that fails it
+    sends the REST error instead (recorded on WooCommerce 10.5.2: ``rest_no_route`` for a
+    webhook delivered synchronously inside a Store API request, where WooCommerce 9.4+ does
+    not load ``wc/v3``). Say so instead of listing every missing order field."""
+    error = data.get("data")
+    if "id" in data or not isinstance(data.get("code"), str) or not isinstance(error, dict):
+        return
+    raise PayloadError({"body": [
+        f"WooCommerce sent an error instead of the order: {data['code']} "
+        f"({str(data.get('message') or '')[:200]}); it builds a webhook's order through its "
+        "REST API, which a webhook delivered synchronously during a block checkout cannot "
+        "reach: keep WooCommerce's asynchronous webhook delivery (the default)"]})
 
 
 def _not_taken_on(order: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:

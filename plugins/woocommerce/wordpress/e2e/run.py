@@ -152,6 +152,12 @@ def _wp_eval(args: argparse.Namespace, php: str) -> str:
                           ).stdout.strip()
 
 
+def deliver_webhooks(args: argparse.Namespace) -> None:
+    """What WP-Cron does every minute on a real shop: run Action Scheduler's queue, which
+    sends the queued webhooks (WooCommerce delivers them asynchronously)."""
+    _wp_eval(args, "do_action('action_scheduler_run_queue', 'WP Cron');")
+
+
 def _choose_invoice(page: Page) -> None:
     page.get_by_label(re.compile("Purchase on account")).first.check()
 
@@ -170,6 +176,7 @@ def checkout_approved(page: Page, args: argparse.Namespace) -> dict[str, str]:
     page.wait_for_url(re.compile(r"order-received/(\d+)"))
     number = re.search(r"order-received/(\d+)", page.url).group(1)
     shot(page, args, "thank-you-placed")
+    deliver_webhooks(args)
     saved = _wp_eval(args, f"$o = wc_get_order({number}); echo $o->get_meta('_billing_legal_form'),"
                            " '|', $o->get_meta('_billing_vat_id');")
     if saved != "GmbH|DE136695976":
@@ -221,6 +228,7 @@ def checkout_classic(page: Page, args: argparse.Namespace) -> dict[str, str]:
     page.click("#place_order")
     page.wait_for_url(re.compile(r"order-received/(\d+)"))
     number = re.search(r"order-received/(\d+)", page.url).group(1)
+    deliver_webhooks(args)
     saved = _wp_eval(args, f"$o = wc_get_order({number}); echo $o->get_meta('_billing_legal_form'),"
                            " '|', $o->get_meta('_billing_vat_id'), '|', $o->get_payment_method();")
     if saved != "UG (haftungsbeschränkt)|DE136695976|invoicekit":
@@ -244,6 +252,7 @@ def activate(page: Page, args: argparse.Namespace, order: dict[str, str],
     page.wait_for_load_state("networkidle")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        deliver_webhooks(args)
         ids = _wp_eval(args, f"echo wc_get_order({order['id']})->get_meta("
                              "'invoicekit_invoice_ids');")
         if ids:
@@ -282,6 +291,8 @@ def thank_you(page: Page, args: argparse.Namespace, order: dict[str, str]) -> No
 
 
 def settings(page: Page, args: argparse.Namespace) -> None:
+    deliver_webhooks(args)
+    time.sleep(2)  # invoicekit processes what arrived
     page.goto(f"{args.shop}/wp-admin/admin.php?page=invoicekit")
     page.wait_for_load_state("networkidle")
     shot(page, args, "settings")

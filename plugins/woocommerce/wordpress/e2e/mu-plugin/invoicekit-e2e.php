@@ -3,8 +3,8 @@
  * Plugin Name: invoicekit end-to-end run
  * Description: Only for the local end-to-end run (never on a real shop): invoicekit listens on
  * 127.0.0.1, the shop is served over HTTPS by a local nginx with a self-signed certificate,
- * and webhooks go out within the request that causes them (a real shop sends them a moment
- * later through Action Scheduler).
+ * e-mails are written to files, requests to invoicekit are recorded. Webhooks go out as in a
+ * real shop: queued in Action Scheduler, sent when WP-Cron runs its queue (run.py does).
  */
 
 // nginx terminates TLS and passes the scheme on.
@@ -25,7 +25,6 @@ add_filter(
 	10,
 	2
 );
-add_filter( 'woocommerce_webhook_deliver_async', '__return_false' );
 
 // No mail server here: every e-mail is written to /tmp/invoicekit-e2e-mail/ instead.
 add_filter(
@@ -49,4 +48,32 @@ add_filter(
 		$wanted = isset( $_COOKIE['e2e_locale'] ) ? preg_replace( '/[^A-Za-z_]/', '', (string) $_COOKIE['e2e_locale'] ) : '';
 		return '' !== $wanted ? $wanted : $locale;
 	}
+);
+
+// Every request to invoicekit (the plugin's API calls and WooCommerce's webhooks) and its
+// answer, written to /tmp/invoicekit-e2e-http/ for recordings.py (without the API key).
+add_action(
+	'http_api_debug',
+	static function ( $response, $context, $transport, $args, $url ) {
+		static $count = 0;
+		if ( 'response' !== $context || ! str_starts_with( (string) $url, 'http://127.0.0.1:8000/' ) ) {
+			return;
+		}
+		$folder = sys_get_temp_dir() . '/invoicekit-e2e-http';
+		wp_mkdir_p( $folder );
+		$headers = is_array( $args['headers'] ?? null ) ? $args['headers'] : array();
+		unset( $headers['Authorization'] );
+		$record = array(
+			'url'     => $url,
+			'method'  => $args['method'] ?? 'GET',
+			'headers' => $headers,
+			'body'    => $args['body'] ?? null,
+			'status'  => is_wp_error( $response ) ? 0 : (int) wp_remote_retrieve_response_code( $response ),
+			'answer'  => is_wp_error( $response ) ? $response->get_error_message() : wp_remote_retrieve_body( $response ),
+		);
+		$name = sprintf( '%s/%s-%d-%03d.json', $folder, gmdate( 'Ymd-His' ), getmypid(), ++$count );
+		file_put_contents( $name, wp_json_encode( $record, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE ) );
+	},
+	10,
+	5
 );
