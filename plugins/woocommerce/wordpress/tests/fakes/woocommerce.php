@@ -24,6 +24,20 @@ final class Fake_WC {
 	}
 }
 
+/** `get_x()` and `set_x()` for every field in `$this->data`, as WooCommerce's objects have. */
+trait Fake_Accessors {
+	public function __call( string $name, array $args ) {
+		if ( str_starts_with( $name, 'get_' ) ) {
+			return $this->data[ substr( $name, 4 ) ] ?? '';
+		}
+		if ( str_starts_with( $name, 'set_' ) ) {
+			$this->data[ substr( $name, 4 ) ] = $args[0];
+			return null;
+		}
+		throw new BadMethodCallException( static::class . '::' . $name . ' is not faked' );
+	}
+}
+
 /** The settings API part of WooCommerce's gateway base class. */
 class WC_Settings_API {
 	public $id = '';
@@ -119,16 +133,8 @@ class WC_Order {
 		);
 		Fake_WC::$orders[ $this->data['id'] ] = $this;
 	}
-	public function __call( string $name, array $args ) {
-		if ( str_starts_with( $name, 'get_' ) ) {
-			return $this->data[ substr( $name, 4 ) ] ?? '';
-		}
-		if ( str_starts_with( $name, 'set_' ) ) {
-			$this->data[ substr( $name, 4 ) ] = $args[0];
-			return null;
-		}
-		throw new BadMethodCallException( 'WC_Order::' . $name . ' is not faked' );
-	}
+	use Fake_Accessors;
+
 	public function get_id() {
 		return $this->data['id'];
 	}
@@ -233,16 +239,8 @@ class WC_Customer {
 	);
 	public array $meta = array();
 
-	public function __call( string $name, array $args ) {
-		if ( str_starts_with( $name, 'get_' ) ) {
-			return $this->data[ substr( $name, 4 ) ] ?? '';
-		}
-		if ( str_starts_with( $name, 'set_' ) ) {
-			$this->data[ substr( $name, 4 ) ] = $args[0];
-			return null;
-		}
-		throw new BadMethodCallException( 'WC_Customer::' . $name . ' is not faked' );
-	}
+	use Fake_Accessors;
+
 	public function get_meta( $key = '', $single = true, $context = 'view' ) {
 		return $this->meta[ $key ] ?? '';
 	}
