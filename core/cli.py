@@ -49,8 +49,12 @@ def worker() -> None:
     setup_logging()
     kit = kit_or_fail(migrate=True)
     recovered = kit.queue.rebuild()
+    reclaimed = kit.queue.start(kit.settings.home, "worker")
     click.echo(f"invoicekit worker: {kit.settings.workers} threads; {recovered} stored "
-               "deliveries queued again; SIGTERM finishes the running tasks and stops", err=True)
+               "deliveries queued again" + (
+                   f"; operations of {len(reclaimed)} orders left in flight by the last run "
+                   "taken back" if reclaimed else "")
+               + "; SIGTERM finishes the running tasks and stops", err=True)
     # SIGTERM (systemd, containers) lets running tasks finish; SIGINT stops at once
     kit.queue.huey.create_consumer(workers=kit.settings.workers, worker_type="thread",
                                    graceful_signal="TERM").run()

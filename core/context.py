@@ -88,12 +88,17 @@ class ProviderInfo:
     :ivar idempotency_keys: the API honours ``operation.idempotency_key`` (sent as a header),
         so a call whose outcome is unknown may simply be repeated. Without it the core asks
         :func:`~core.hookspecs.lookup_operation` first.
+    :ivar increases: it accepts increases of the part of an order not yet invoiced (items
+        added, a discount reduced): the core then decides an ``increase`` and passes it on
+        through :func:`~core.hookspecs.place_order`. Without it (the default) every
+        increase is refused and reported, as the local provider does.
     """
 
     name: str
     operations: frozenset[OperationKind]
     remote: bool = True
     idempotency_keys: bool = False
+    increases: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +107,19 @@ class ProviderEvent:
 
     :ivar provider: the provider's name.
     :ivar event_id: unique per event (a digest of the body where the provider sends no id).
-    :ivar kind: what happened: ``cancelled`` changes the order (its open amount is credited
-        without calling the provider); anything else (``paid_out``, ``invoice_created``…) is
+    :ivar kind: what happened, in the core's words (:mod:`core.provider_events`):
+        ``cancelled`` credits what the provider cancelled (without calling it);
+        ``payment`` (``amount`` the sum paid so far) and ``paid_out`` mark the invoice paid;
+        ``dispute``, ``late``, ``clawback`` and ``dca`` tell the merchant; anything else is
         recorded in the order's journal.
     :ivar provider_reference: the provider's order id (``order.provider_reference``).
     :ivar amount: the amount the event names, in minor units, if any.
     :ivar occurred_at: when it happened, as the provider says.
     :ivar name: the provider's own name of the event (``order_declined``), for the journal.
+    :ivar invoice_reference: the provider's reference of the invoice the event concerns, if
+        it names one.
+    :ivar open_amount: what the provider says is still open (on that invoice, else on the
+        order), in minor units, if it says.
     """
 
     provider: str
@@ -118,6 +129,8 @@ class ProviderEvent:
     occurred_at: datetime
     amount: int | None = None
     name: str = ""
+    invoice_reference: str | None = None
+    open_amount: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +213,11 @@ class WriteBack:
     :ivar id: the outbox row's id.
     :ivar idempotency_key: the same for every attempt of this write-back (a Standard Webhooks
         ``webhook-id``, a marker in a note).
-    :ivar event: ``authorised``, ``declined``, ``activated``, ``credited``, ``paid``,
-        ``payment_returned``, ``failed`` or ``refused``.
+    :ivar event: ``authorised``, ``declined``, ``increased``, ``activated``, ``credited``,
+        ``paid``, ``payment_returned``, ``disputed`` (the provider reports the buyer disputes
+        an invoice: pause deliveries and reminders), ``reported`` (another event of the
+        provider the merchant should know: an invoice overdue, a direct debit taken back,
+        a claim handed to debt collection), ``failed`` or ``refused``.
     :ivar shop: the shop connection's name.
     :ivar shop_order_id: the order's id in the shop.
     :ivar order_number: the order number the buyer sees.

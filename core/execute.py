@@ -15,6 +15,13 @@ while the ledger is read or written, so events of one order never interleave:
   idempotency keys, its state is read first (``lookup_operation``) and the call is made
   only when the effect is absent.
 
+Each lease names its owner (:func:`lease_owner`): a consumer process that took a slot of
+its instance folder (``invoicekit serve``, ``invoicekit worker``, see
+:class:`core.queue.Slot`) owns its leases as ``<instance>/<slot>#<generation>``, any other
+process by host and process id. A consumer that starts in the slot of a run that died
+takes that run's operations back at once (:func:`reclaim_leases`) instead of waiting out
+the lease: they become uncertain, so the next attempt reads the provider's state first.
+
 A failure stops the remaining operations and the state is not advanced, so the next attempt
 decides the same operations with the same keys. After ``backoff.max_attempts`` failed
 attempts (or at once for a permanent error) the operation is dead: nothing of its order is
@@ -25,12 +32,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from core import provider_events
 from core.context import OrderContext, ProviderEvent, ProviderInfo
 from core.errors import (
     ConfigurationError,
@@ -40,6 +50,7 @@ from core.errors import (
     describe,
 )
 from core.hooks import Hooks
+from core.increases import declined_increases, declined_refusal
 from core.ledger.db import session_scope
 from core.ledger.models import OperationRecord, Order, ShopConnection
 from core.ledger.store import Ledger
@@ -58,14 +69,29 @@ from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
 
-__all__ = ["LEASE", "Failure", "Outcome", "close_order", "followed_refusal", "process_snapshot",
-           "record_provider_event", "refuse_change", "replay_order"]
+__all__ = ["LEASE", "Failure", "Outcome", "close_order", "followed_refusal", "lease_owner",
+           "process_snapshot", "reclaim_leases", "record_provider_event", "refuse_change",
+           "replay_order", "resume_order", "set_lease_owner"]
 
 log = logging.getLogger(__name__)
 
 # How long a worker may be inside one provider call before others treat it as dead; far
 # longer than any call's timeouts.
 LEASE = timedelta(minutes=10)
+
+_owner = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_owner() -> str:
+    """Who this process's leases belong to: its consumer slot and generation once
+    :func:`set_lease_owner` was called at start-up, else its host and process id."""
+    return _owner
+
+
+def set_lease_owner(owner: str) -> None:
+    """Name the owner of every lease this process takes from now on."""
+    global _owner
+    _owner = owner
 
 
 @dataclass(frozen=True)
@@ -144,6 +170,40 @@ def replay_order(engine: Engine, hooks: Hooks, shop: str, shop_order_id: str,
     return process_snapshot(engine, hooks, snapshot, backoff)
 
 
+def reclaim_leases(engine: Engine, predecessor: str, generation: int) -> list[int]:
+    """Take back the operations an earlier run of this consumer slot left in flight: their
+    lease's owner is ``<predecessor>#<n>`` with ``n`` below ``generation``, and that run
+    is over (the slot is this process's now). Each becomes a failed, uncertain operation
+    due at once, so its next attempt reads the provider's state before anything is
+    repeated. Leases of other owners (live workers, receivers) are left to run out.
+    Returns the ids of the orders concerned."""
+    prefix = f"{predecessor}#"
+    orders: list[int] = []
+    with session_scope(engine) as session:
+        for record in session.scalars(select(OperationRecord).where(
+                OperationRecord.status == "in_flight").order_by(OperationRecord.id)):
+            owner = (record.marks or {}).get("lease") or ""
+            earlier = owner.removeprefix(prefix)
+            if not owner.startswith(prefix) or not earlier.isdigit() \
+                    or int(earlier) >= generation:
+                continue
+            record.status, record.uncertain = "failed", True
+            record.claimed_at = record.next_attempt_at = None
+            record.error = ("the run that was carrying it out stopped during the provider "
+                            "call; the provider's state is read before it is repeated")
+            log.warning("operation %s was left in flight by %s; taken back", record.id, owner)
+            if record.order_id not in orders:
+                orders.append(record.order_id)
+    return orders
+
+
+def resume_order(engine: Engine, hooks: Hooks, order_id: int,
+                 backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
+    """Carry on with an order's unfinished operations now (after :func:`reclaim_leases`),
+    and with what its newest snapshot calls for."""
+    return run_decided(engine, hooks, order_id, lambda snapshot, state: (), backoff)
+
+
 def close_order(engine: Engine, hooks: Hooks, order_id: int, reason: str,
                 backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
     """Cancel what is open of an order on the kit's own decision (``reason``: an
@@ -211,7 +271,8 @@ class _Run:
         self.order_id = order.id
         providers = self.hooks.providers()
         while True:
-            record = self._next_record(ledger, order, connection, state)
+            record = self._next_record(ledger, order, connection, state,
+                                       providers.get(order.provider))
             if record is None:
                 self._finish(ledger, order, state)
                 return None
@@ -253,13 +314,18 @@ class _Run:
                 return None
 
     def _next_record(self, ledger: Ledger, order: Order, connection: ShopConnection,
-                     state: OrderState) -> OperationRecord | None:
+                     state: OrderState, provider: ProviderInfo | None) -> OperationRecord | None:
         """What to run next: the oldest operation not yet succeeded, exactly as it was
-        decided; else the first operation the snapshot calls for now."""
+        decided; else the first operation the snapshot calls for now (increases only if
+        the order's provider accepts them)."""
         unfinished = ledger.unfinished_operations(order)
         if unfinished:
             return unfinished[0]
-        decision = reconcile(self.snapshot, state, Rules.from_mapping(connection.status_map))
+        increases = provider is not None and provider.increases
+        decision = reconcile(self.snapshot, state, Rules.from_mapping(connection.status_map),
+                             increases=increases,
+                             declined=declined_increases(ledger.operations_of(order)) if increases
+                             else frozenset())
         if not self.decided:  # refusals compare the snapshot with the state it found
             self.decided, self.refusals = True, decision.refusals
             for refusal in decision.refusals:
@@ -277,6 +343,7 @@ class _Run:
         """Commit the record as in flight (with the state reached so far) before the call."""
         now = _now()
         record.status, record.claimed_at, record.attempts = "in_flight", now, record.attempts + 1
+        record.marks = {**(record.marks or {}), "lease": lease_owner()}
         ledger.save_state(order, state, self.snapshot)
         self.state = state
         return _Call(record.id, now, op, context, provider, uncertain)
@@ -328,6 +395,14 @@ class _Run:
         record.next_attempt_at = None
         record.provider_reference = result.provider_reference
         record.document_number = result.document_number
+        if isinstance(result, Authorisation) and not result.approved \
+                and op.kind is not OperationKind.PLACEMENT:  # an increase, declined
+            record.marks = {**(record.marks or {}), "declined": result.decline_reason}
+            refusal = declined_refusal(context, op, result.decline_reason)
+            if ledger.record_refusal(order, refusal):
+                self.hooks.change_refused(context, refusal, ledger)
+            self.refusals = (*self.refusals, refusal)
+            return state
         self.executed.append(op)
         if isinstance(result, Authorisation) and not result.approved:
             state = decline(state, result.decline_reason or "declined")
@@ -422,11 +497,14 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
                           event: ProviderEvent) -> str:
     """Apply a provider's webhook event to its order, once; return what was done.
 
-    Every event is journalled on the order. ``cancelled`` also cancels what the order still
-    has authorised but not invoiced, recorded as a full credit the provider already made (so
-    it is never sent back to the provider). While an operation of the order is unfinished
-    (in flight, to be retried, or dead) the event waits (``RetryableError``): it may be the
-    echo of that very operation, whose outcome must be known first.
+    Every event is journalled on the order, then given its meaning
+    (:func:`core.provider_events.apply_reported`: a payment marks the invoice paid, a
+    dispute tells the merchant…). ``cancelled`` also cancels what the order still has
+    authorised but not invoiced, and what the provider cancelled on its invoices, each
+    recorded as a full credit the provider already made (so it is never sent back to the
+    provider). While an operation of the order is unfinished (in flight, to be retried, or
+    dead) a ``cancelled`` waits (``RetryableError``): it may be the echo of that very
+    operation, whose outcome must be known first.
     """
     found = ledger.order_by_provider_reference(merchant_id, event.provider,
                                                event.provider_reference)
@@ -438,30 +516,47 @@ def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
     if unfinished and event.kind == "cancelled":
         raise RetryableError(f"{event.provider}'s {event.name or event.kind} waits for "
                              f"operation {unfinished[0].id} of the order to finish")
-    key = hashlib.sha256(f"{event.provider}:{event.event_id}".encode()).hexdigest()
+    key = provider_events.event_key(event)
     ledger.journal(merchant_id=merchant_id, order_id=order.id, kind=f"provider_{event.kind}"[:32],
                    amount=event.amount or 0, currency=order.currency, idempotency_key=key,
                    description=f"{event.provider} reported {event.name or event.kind}",
                    occurred_at=event.occurred_at)
+    done = provider_events.apply_reported(ledger, order, event) or f"{event.kind} journalled"
+    if event.kind != "cancelled":
+        return done
     state = ledger.state_of(order)
     unbilled = state.unbilled_by_rate
-    if event.kind != "cancelled" or not state.status.is_open or not unbilled:
-        return f"{event.kind} journalled"
-    op = Operation(kind=OperationKind.FULL_CREDIT,
-                   amount=total_of(unbilled), by_rate=unbilled, idempotency_key=key,
-                   source=f"provider:{event.kind}", after_activation=False)
+    credits = [Operation(kind=OperationKind.FULL_CREDIT, amount=total_of(unbilled),
+                         by_rate=unbilled, idempotency_key=key,
+                         source=f"provider:{event.kind}", after_activation=False)
+               ] if state.status.is_open and unbilled else []
+    applied = [_reported_credit(ledger, hooks, order, op, event) for op in credits]
+    on_invoices = provider_events.cancelled_invoices(
+        ledger, order, ledger.state_of(order), key, f"provider:{event.kind}:invoices")
+    if on_invoices is not None:
+        applied.append(_reported_credit(ledger, hooks, order, on_invoices, event))
+    if not credits and on_invoices is None:
+        return done
+    if not any(applied):
+        return f"{event.kind} already applied"
+    return f"{event.kind}: what was open is cancelled at {event.provider}"
+
+
+def _reported_credit(ledger: Ledger, hooks: Hooks, order: Order, op: Operation,
+                     event: ProviderEvent) -> bool:
+    """Record ``op`` as a credit the provider made already, once; ``True`` if it is new."""
     record = ledger.operation_record(order, op)
     if record.status == "succeeded":
-        return f"{event.kind} already applied"
+        return False
     record.status, record.attempts = "succeeded", record.attempts + 1
     record.provider_reference = order.provider_reference
-    snapshot = load_snapshot(order.snapshot)
+    snapshot, state = load_snapshot(order.snapshot), ledger.state_of(order)
     context = _context(ledger, order, order.connection, snapshot, state)
     ledger.save_state(order, apply(state, op), snapshot)
     hooks.operation_succeeded(context, op, OperationResult(
         provider_reference=order.provider_reference, details={"reported_by": event.provider}),
         ledger)
-    return f"{event.kind}: the rest not invoiced is cancelled at {event.provider}"
+    return True
 
 
 # -- what the shop changed and the kit does not pass on -----------------------------------

@@ -54,6 +54,7 @@ OPERATION_HOOKS: Mapping[OperationKind, str] = {
     OperationKind.PARTIAL_CREDIT: "credit_partial",
     OperationKind.DISCOUNT_TRANSFER: "transfer_discount",
     OperationKind.RETURN: "handle_return",
+    OperationKind.INCREASE: "place_order",
 }
 
 
@@ -79,12 +80,13 @@ class Hooks:
             raise ConfigurationError(f"provider {order.provider!r} does not support "
                                      f"{operation.kind.value}; do it in the provider's back "
                                      "office, then replay")
-        extra = {"eligibility": eligibility} if operation.kind is OperationKind.PLACEMENT else {}
+        authorises = operation.kind in (OperationKind.PLACEMENT, OperationKind.INCREASE)
+        extra = {"eligibility": eligibility} if authorises else {}
         result = hook(order=order, operation=operation, ledger=ledger, **extra)
         if result is None:
             raise ConfigurationError(
                 f"no provider plugin named {order.provider!r} answered {hook.name}")
-        expected = Authorisation if operation.kind is OperationKind.PLACEMENT else OperationResult
+        expected = Authorisation if authorises else OperationResult
         if not isinstance(result, expected):
             raise ConfigurationError(
                 f"provider {order.provider!r} returned {type(result).__name__} from {hook.name}, "

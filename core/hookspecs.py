@@ -74,8 +74,14 @@ def place_order(order: OrderContext, operation: Operation, ledger: Ledger | None
                 eligibility: Eligibility | None) -> Authorisation | None:
     """Authorise a newly placed order (placement): the risk decision for this buyer and cart.
 
+    A provider that declares ``increases`` (:class:`core.context.ProviderInfo`) is also
+    asked to authorise an increase of an order it holds: ``operation.kind`` is then
+    ``increase``, ``operation.amount`` the extra (raising the part not yet invoiced) and
+    ``operation.order_total_after`` the new order total. Approved, the order grows by it;
+    declined, the order stays as it was and the merchant is told.
+
     :param order: the order; answer only if ``order.provider`` is yours.
-    :param operation: a ``placement`` operation for the order total.
+    :param operation: a ``placement`` operation for the order total, or an ``increase``.
     :param ledger: the ledger, for providers that keep their records there (the local
         one); ``None`` for remote providers.
     :param eligibility: the kit's own risk decision (rules, company check, credit limit)

@@ -330,7 +330,7 @@ def replay_order_deliveries(engine: Engine, shop: str, shop_order_id: str) -> li
         dead = list(session.scalars(
             select(Delivery.id).join(ShopConnection)
             .where(ShopConnection.name == shop, Delivery.shop_order_id == shop_order_id,
-                   Delivery.status == "dead").order_by(Delivery.id)))
+                   Delivery.status.in_(("dead", "retrying"))).order_by(Delivery.id)))
     for delivery_id in dead:
         replay_delivery(engine, delivery_id)
     return dead

@@ -39,6 +39,7 @@ class OperationKind(StrEnum):
     PARTIAL_CREDIT = "partial_credit"
     DISCOUNT_TRANSFER = "discount_transfer"
     RETURN = "return"
+    INCREASE = "increase"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,10 @@ kit did not pass on (refusals), where shop and ledger still differ (drift) and w
 Amounts: ``authorised`` and ``activated``; for the local provider's invoices ``invoiced``,
 ``credited``, ``paid`` (principal and charges), ``charges`` (claimed in default, less
 waived), ``charges_paid``, ``charges_open``, ``charges_waived`` and ``open`` (what the buyer
-still owes: :mod:`core.receivables.balance`); otherwise ``credited`` and ``open`` as the
-provider's operations left them."""
+still owes: :mod:`core.receivables.balance`); for a remote provider's invoices ``invoiced``,
+``credited``, ``paid`` (as the provider reported it) and ``open``; before any invoice
+``credited`` and ``open`` as the provider's operations left them. ``disputed``: the provider
+reported that the buyer disputes an invoice."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from core.ledger.models import (
 )
 from core.ledger.store import Ledger
 from core.money import exponent, to_decimal
-from core.receivables.balance import balance_of
+from core.provider_events import disputed
+from core.receivables.balance import balance_of, remote_balance
 
 __all__ = ["order_details"]
 
@@ -99,11 +102,17 @@ def order_details(ledger: Ledger, order: Order) -> dict[str, Any]:
                "open": money(state.open_amount)}
     if balance is not None:  # the local provider's invoices: what the buyer paid counts
         amounts = {name: money(value) for name, value in balance.as_dict().items()}
+    elif (reported := remote_balance(ledger, order)) is not None:
+        # a remote provider's invoices: the payments it reported count; still open is also
+        # what it authorised and was not invoiced yet
+        amounts = {"invoiced": money(reported.invoiced), "credited": money(reported.credited),
+                   "paid": money(reported.paid),
+                   "open": money(reported.open + state.unbilled)}
     return {
         "shop": order.connection.name, "order_id": order.shop_order_id,
         "order_number": order.order_number,
         "status": state.status.value, "decline_reason": state.decline_reason,
-        "decision": order.decision,
+        "decision": order.decision, "disputed": disputed(ledger, order),
         "currency": order.currency, "total": snapshot["total"],
         "authorised": money(state.authorised), "activated": money(state.activated),
         **amounts,

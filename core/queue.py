@@ -6,21 +6,34 @@ folder), ``redis://host:port/db`` (any number of consumers on any number of mach
 sends the write-backs that are due (after each delivery, and every minute); a
 minute-by-minute sweep re-enqueues deliveries the queue may have lost in a crash. Every
 consumer's scheduler enqueues the periodic tasks; the ledger lets one run per schedule.
+
+A consumer process (``invoicekit serve``, ``invoicekit worker``) takes a :class:`Slot` of
+its instance folder at start-up: the first of ``serve-1``, ``serve-2``… (or ``worker-…``)
+that no live process holds. The slot names the owner of its provider calls' leases, with a
+generation counted up at every start, so a consumer that starts again after a crash takes
+back at once the operations its predecessor in the slot left in flight
+(:meth:`Queue.reclaim`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey, crontab
 from huey.api import TaskWrapper
 
 from core.einvoice.links import DocumentLinks
 from core.errors import ConfigurationError
+from core.execute import reclaim_leases, resume_order, set_lease_owner
 from core.inbox import due_deliveries, process_delivery, unfinished_deliveries
 from core.ledger.db import session_scope
 from core.ledger.store import Ledger
@@ -32,7 +45,7 @@ if TYPE_CHECKING:
 
     from core.hooks import Hooks
 
-__all__ = ["Queue", "make_huey"]
+__all__ = ["Queue", "Slot", "make_huey"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +64,63 @@ def make_huey(queue_url: str) -> Huey:
     raise ConfigurationError(f"unsupported queue URL scheme in {queue_url.split(':', 1)[0]!r}")
 
 
+@dataclass
+class Slot:
+    """A consumer's place in its instance folder, held (an exclusive ``flock`` on
+    ``run/<name>.lock``) for as long as the process lives; the kernel lets go of it when
+    the process ends, however it ends.
+
+    :ivar owner: ``<instance id>/<name>``, the same for every run in this slot;
+        ``<owner>#<generation>`` owns this run's leases.
+    :ivar generation: this run's number in the slot, one more than the run before.
+    """
+
+    owner: str
+    generation: int
+    handle: IO[str]
+
+    @classmethod
+    def take(cls, home: Path, role: str) -> Slot:
+        """The first free slot ``<role>-1``, ``<role>-2``… of the instance folder ``home``."""
+        run = home / "run"
+        run.mkdir(parents=True, exist_ok=True)
+        instance = _instance_id(run)
+        number = 1
+        while True:
+            handle = (run / f"{role}-{number}.lock").open("a+", encoding="ascii")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a live process holds it
+                handle.close()
+                number += 1
+                continue
+            handle.seek(0)
+            text = handle.read().strip()
+            generation = int(text) + 1 if text.isdigit() else 1
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{generation}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+            return cls(f"{instance}/{role}-{number}", generation, handle)
+
+    @property
+    def lease_owner(self) -> str:
+        return f"{self.owner}#{self.generation}"
+
+
+def _instance_id(run: Path) -> str:
+    """The instance folder's random id, made once: slots of several machines that share one
+    database never mix up their leases."""
+    path = run / "instance-id"
+    try:
+        with path.open("x", encoding="ascii") as out:
+            out.write(secrets.token_hex(8))
+    except FileExistsError:
+        pass
+    return path.read_text(encoding="ascii").strip()
+
+
 PERIODIC_SPACING = timedelta(seconds=30)
 PERIODIC_PRIORITY = 10
 
@@ -65,6 +135,8 @@ class Queue:
         self._sending = threading.Lock()
         self._process = huey.task(name="process_delivery")(self._run)
         self._send = huey.task(name="send_writebacks")(self.send_writebacks)
+        self._resume = huey.task(name="resume_order")(self._resume_order)
+        self.slot: Slot | None = None
         self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
         self.periodic(crontab(minute="*"), "send_due_writebacks", self.send_writebacks)
 
@@ -101,6 +173,24 @@ class Queue:
             self.enqueue(delivery_id, delay=result.retry_in)
         if result.attempted:
             self._send()  # what processing has the shop told
+
+    def _resume_order(self, order_id: int) -> None:
+        outcome = resume_order(self.engine, self.hooks, order_id, self.backoff)
+        if outcome.failure is not None:
+            log.info("order %s: %s", order_id, outcome.failure.error)
+        self._send()
+
+    def start(self, home: Path, role: str) -> list[int]:
+        """Take this consumer's slot of the instance folder ``home``, own this process's
+        leases by it, and take back what the slot's earlier run left in flight: each of
+        its orders is carried on at once (the provider's state is read first). Returns
+        the ids of those orders."""
+        self.slot = Slot.take(home, role)
+        set_lease_owner(self.slot.lease_owner)
+        orders = reclaim_leases(self.engine, self.slot.owner, self.slot.generation)
+        for order_id in orders:
+            self._resume(order_id)
+        return orders
 
     def send_writebacks(self) -> None:
         """Send the write-backs that are due (see :mod:`core.writeback.outbox`), in one

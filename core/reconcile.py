@@ -12,7 +12,11 @@
   invoices are credited); refunds reaching the total, a fully returned order, or no articles
   left credit fully, shipping included;
 * a discount that grew by X transfers X; a total that shrank beyond that (an order edit)
-  credits the difference; an increase is refused and reported, never applied;
+  credits the difference; a total that rose (items added, a discount reduced) is refused
+  and reported, unless the provider accepts increases (``increases``) and part of the
+  order is not yet invoiced: then an ``increase`` raises that part to the new total (an
+  invoice itself is never increased). An increase the provider declined (its source in
+  ``declined``) is not asked for again: the decline was reported;
 * every refund not seen before credits its amount: by lines when the shop names them (a
   return of invoiced units, a partial cancellation of units not yet invoiced), otherwise as an
   amount; a refund naming lines credits the shop's amount, at least what the shop values
@@ -44,6 +48,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from core.increases import increase
 from core.money import Amount, allocate, to_decimal
 from core.operations import (
     Decision,
@@ -86,25 +91,32 @@ class Rules:
         return self.status_map.get(status)
 
 
-def reconcile(snapshot: OrderSnapshot, state: OrderState | None, rules: Rules) -> Decision:
-    """Decide the operations that bring the provider in line with ``snapshot``."""
+def reconcile(snapshot: OrderSnapshot, state: OrderState | None, rules: Rules, *,
+              increases: bool = False, declined: frozenset[str] = frozenset()) -> Decision:
+    """Decide the operations that bring the provider in line with ``snapshot``;
+    ``increases``: the order's provider accepts increases, except those whose source is in
+    ``declined``."""
     state = state or OrderState()
     if state.ordering_key is not None and snapshot.ordering_key < state.ordering_key:
         return Decision(stale=True)
     trigger = rules.trigger(snapshot.status)
+    # increases are passed on while part of the order is not yet invoiced
+    raising = increases and state.status.is_open and state.unbilled > 0
     refusals: tuple[Refusal, ...] = ()
-    if state.status.is_open and not _closes(snapshot, state, trigger):
+    if state.status.is_open and not _closes(snapshot, state, trigger) and not raising:
         refusals = _refusals(snapshot, state)
     operations = []
-    while (op := _next_operation(snapshot, state, trigger)) is not None:
+    while (op := _next_operation(snapshot, state, trigger,
+                                 declined if raising else None)) is not None:
         operations.append(op)
         state = apply(state, op)
     return Decision(tuple(operations), refusals)
 
 
-def _next_operation(s: OrderSnapshot, state: OrderState,
-                    trigger: Trigger | None) -> Operation | None:
-    """The first operation ``state`` still needs to match ``s``, or ``None``."""
+def _next_operation(s: OrderSnapshot, state: OrderState, trigger: Trigger | None,
+                    declined: frozenset[str] | None = None) -> Operation | None:
+    """The first operation ``state`` still needs to match ``s``, or ``None``; increases
+    only when ``declined`` is given (the increases not to ask for)."""
     if state.status is Status.NEW:
         return _placement(s)
     if not state.status.is_open:
@@ -112,8 +124,9 @@ def _next_operation(s: OrderSnapshot, state: OrderState,
     if _closes(s, state, trigger):
         return _closing_credit(s, state)
     activation = _activation if trigger is Trigger.ACTIVATE else _shipment
-    return (_discount_transfer(s, state) or _edit_credit(s, state) or activation(s, state)
-            or _refund_credit(s, state))
+    raised = increase(s, state, declined) if declined is not None else None
+    return (_discount_transfer(s, state) or _edit_credit(s, state) or raised
+            or activation(s, state) or _refund_credit(s, state))
 
 
 def _operation(s: OrderSnapshot, kind: OperationKind, by_rate: RateAmounts, source: str, *,

@@ -155,11 +155,36 @@ def apply(state: OrderState, op: Operation) -> OrderState:
                                     for ol in op.lines}),
             open_by_rate=by_rate, unbilled_by_rate=by_rate,
         )
+    if op.kind is OperationKind.INCREASE:
+        return _increase(state, op)
     if op.kind is OperationKind.ACTIVATION:
         return replace(state, status=Status.ACTIVE, activated=state.activated + op.amount.gross,
                        unbilled_by_rate=_minus(state.unbilled_by_rate, op.by_rate),
                        lines=_activate_lines(state.lines, op.lines))
     return _reduce(state, op)
+
+
+def _increase(state: OrderState, op: Operation) -> OrderState:
+    """The part not yet invoiced raised by ``op`` (items added): authorised, open and
+    unbilled grow per tax rate, the lines by the units added."""
+    lines = dict(state.lines)
+    for ol in op.lines:
+        known = lines.get(ol.line_id)
+        lines[ol.line_id] = LineState(ordered=ol.quantity, article=ol.article) if known is None \
+            else replace(known, ordered=known.ordered + ol.quantity)
+    return replace(
+        state, authorised=state.authorised + op.amount.gross,
+        open_by_rate=_minus(state.open_by_rate, _negated(op.by_rate)),
+        unbilled_by_rate=_minus(state.unbilled_by_rate, _negated(op.by_rate)),
+        total_seen=op.order_total_after if op.order_total_after is not None
+        else state.total_seen + op.amount.gross,
+        discount_seen=op.discount_total_after if op.discount_total_after is not None
+        else state.discount_seen,
+        lines=MappingProxyType(lines))
+
+
+def _negated(by_rate: RateAmounts) -> RateAmounts:
+    return tuple((rate, Amount.zero() - amount) for rate, amount in by_rate)
 
 
 def _activate_lines(lines: Mapping[str, LineState],

@@ -106,11 +106,11 @@ def kit(tmp_path: Path, engine: Engine, queue_url: str | None):
 
 
 def run_at_once(queue) -> None:
-    """Make ``queue.enqueue`` run every task that is ready, through the queue's storage."""
-    enqueue, draining = queue.enqueue, []
+    """Make ``queue.enqueue`` (and ``queue.start``, which queues the orders it takes back)
+    run every task that is ready, through the queue's storage."""
+    enqueue, start, draining = queue.enqueue, queue.start, []
 
-    def enqueue_and_run(delivery_id: int, delay: float | None = None) -> None:
-        enqueue(delivery_id, delay)
+    def drain() -> None:
         if draining:  # a task enqueueing another: the loop below runs it
             return
         draining.append(True)
@@ -120,7 +120,16 @@ def run_at_once(queue) -> None:
         finally:
             draining.clear()
 
-    queue.enqueue = enqueue_and_run
+    def enqueue_and_run(delivery_id: int, delay: float | None = None) -> None:
+        enqueue(delivery_id, delay)
+        drain()
+
+    def start_and_run(home, role):
+        orders = start(home, role)
+        drain()
+        return orders
+
+    queue.enqueue, queue.start = enqueue_and_run, start_and_run
 
 
 def add_acme(ledger: Ledger) -> None:

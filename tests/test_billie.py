@@ -378,7 +378,7 @@ def test_placement_sends_the_order_exactly():
         "amount": {"net": Decimal("260.00"), "gross": Decimal("303.40"),
                    "tax": Decimal("43.40")},
         "duration": 30,
-        "external_code": "1001",
+        "external_code": "acme-1001",
         "debtor": {
             "merchant_customer_id": "einkauf@muster.example",
             "name": "Muster Bürobedarf",
@@ -408,6 +408,8 @@ def test_life_cycle_amounts_add_up_to_the_cent():
     token()
     order_answer("POST", BASE + "orders", billie_order())
     responses.post(BASE + "invoices", status=201, json={"uuid": INVOICE_UUID})
+    # after the invoice, its number, due date and pay-to account are read from the order
+    order_answer("GET", BASE + f"orders/{ORDER_UUID}", billie_order("partially_shipped"))
     responses.post(BASE + f"invoices/{INVOICE_UUID}/credit-notes", status=201,
                    json={"uuid": "c3d40000-0000-4000-8000-0000000000c1"})
     responses.post(BASE + f"orders/{ORDER_UUID}/cancel", status=204)
@@ -415,7 +417,7 @@ def test_life_cycle_amounts_add_up_to_the_cent():
     place, ship, back = placement(), shipped_chairs(), returned_chair()
     plugin.place_order(order=context(reference=None), operation=place)
     invoice = plugin.activate_order(order=context(), operation=ship)
-    assert (invoice.provider_reference, invoice.document_number) == (INVOICE_UUID, "1001-1")
+    assert (invoice.provider_reference, invoice.document_number) == (INVOICE_UUID, "acme-1001-1")
     note = plugin.handle_return(order=context(invoices=(INVOICE_UUID,)), operation=back)
     assert note.document_number == f"CN-1001-{back.idempotency_key[:8]}"
     shipped = dict(ship.by_rate)
@@ -427,26 +429,27 @@ def test_life_cycle_amounts_add_up_to_the_cent():
     assert cancelled.provider_reference == ORDER_UUID
 
     assert sent(2) == {
-        "orders": [ORDER_UUID], "external_code": "1001-1", "invoice_url": ".",
+        "orders": [ORDER_UUID], "external_code": "acme-1001-1", "invoice_url": ".",
         "shipping_info": {},
         "amount": {"net": Decimal("200.00"), "gross": Decimal("238.00"),
                    "tax": Decimal("38.00")},
         "line_items": [{"external_id": "1", "quantity": 2}],
     }
-    assert sent(3) == {
+    assert responses.calls[3].request.url == BASE + f"orders/{ORDER_UUID}"
+    assert sent(4) == {
         "external_code": f"CN-1001-{back.idempotency_key[:8]}",
         "amount": {"net": Decimal("100.00"), "gross": Decimal("119.00"),
                    "tax": Decimal("19.00")},
         "comment": "Return (refund:r1)",
         "line_items": [{"external_id": "1", "quantity": 1}],
     }
-    assert responses.calls[4].request.url == BASE + f"orders/{ORDER_UUID}/cancel"
-    assert not responses.calls[4].request.body
+    assert responses.calls[5].request.url == BASE + f"orders/{ORDER_UUID}/cancel"
+    assert not responses.calls[5].request.body
     ordered, invoiced = sent(1)["amount"], sent(2)["amount"]
     for part in ("gross", "net", "tax"):  # invoiced + cancelled rest = the order, to the cent
         assert invoiced[part] + getattr(rest.amount, part) / Decimal(100) == ordered[part]
-    assert sent(3)["amount"]["gross"] <= invoiced["gross"]
-    assert '"amount":{"net":100.00,"gross":119.00,"tax":19.00}' in raw(3)
+    assert sent(4)["amount"]["gross"] <= invoiced["gross"]
+    assert '"amount":{"net":100.00,"gross":119.00,"tax":19.00}' in raw(4)
 
 
 @responses.activate
@@ -456,8 +459,8 @@ def test_invoice_url_template_is_filled_in():
     settings = {**SETTINGS, "invoice_url": "https://shop.example/invoices/{number}.pdf"}
     result = plugin.activate_order(order=context(settings=settings, invoices=(INVOICE_2,)),
                                    operation=shipped_chairs())
-    assert result.document_number == "1001-2"
-    assert sent(1)["invoice_url"] == "https://shop.example/invoices/1001-2.pdf"
+    assert result.document_number == "acme-1001-2"
+    assert sent(1)["invoice_url"] == "https://shop.example/invoices/acme-1001-2.pdf"
 
 
 @responses.activate
@@ -566,9 +569,9 @@ def test_credit_larger_than_any_invoice_is_spread_over_them():
 
 
 @responses.activate
-def test_lookup_placement_finds_the_order_by_its_number():
+def test_lookup_placement_finds_the_order_by_its_code():
     token()
-    order_answer("GET", BASE + "orders/1001", billie_order())
+    order_answer("GET", BASE + "orders/acme-1001", billie_order())
     lookup = plugin.lookup_operation(order=context(reference=None), operation=placement())
     assert lookup.applied and lookup.result.provider_reference == ORDER_UUID
 
@@ -576,7 +579,7 @@ def test_lookup_placement_finds_the_order_by_its_number():
 @responses.activate
 def test_lookup_placement_returns_the_decline():
     token()
-    order_answer("GET", BASE + "orders/1001",
+    order_answer("GET", BASE + "orders/acme-1001",
                  billie_order("declined", decline_reason="debtor_not_identified"))
     lookup = plugin.lookup_operation(order=context(reference=None), operation=placement())
     assert lookup.applied
@@ -585,16 +588,30 @@ def test_lookup_placement_returns_the_decline():
 
 
 @responses.activate
-def test_lookup_placement_not_found():
+def test_lookup_placement_finds_an_order_placed_before_codes_carried_the_shop():
     token()
-    responses.get(BASE + "orders/1001", status=404, json={"errors": [
+    responses.get(BASE + "orders/acme-1001", status=404, json={"errors": [
         {"title": "Order not found", "code": "resource_not_found"}]})
+    order_answer("GET", BASE + "orders/1001", billie_order())
     lookup = plugin.lookup_operation(order=context(reference=None), operation=placement())
-    assert not lookup.applied
+    assert lookup.applied and lookup.result.provider_reference == ORDER_UUID
 
 
 @responses.activate
-@pytest.mark.parametrize(("number", "applied"), [("1001-1", True), ("1001-7", False)])
+def test_lookup_placement_not_found():
+    token()
+    for code in ("acme-1001", "1001"):
+        responses.get(BASE + f"orders/{code}", status=404, json={"errors": [
+            {"title": "Order not found", "code": "resource_not_found"}]})
+    lookup = plugin.lookup_operation(order=context(reference=None), operation=placement())
+    assert not lookup.applied
+    assert [c.request.url.removeprefix(BASE) for c in responses.calls[1:]] == [
+        "orders/acme-1001", "orders/1001"]
+
+
+@responses.activate
+@pytest.mark.parametrize(("number", "applied"), [("acme-1001-1", True), ("1001-1", True),
+                                                  ("acme-1001-7", False), ("1001-7", False)])
 def test_lookup_activation_by_invoice_number(number, applied):
     token()
     summary = {**invoice_summary(INVOICE_UUID, "238.00"), "invoice_number": number}
@@ -604,7 +621,7 @@ def test_lookup_activation_by_invoice_number(number, applied):
     assert lookup.applied is applied
     if applied:
         assert lookup.result.provider_reference == INVOICE_UUID
-        assert lookup.result.document_number == "1001-1"
+        assert lookup.result.document_number == number
 
 
 @responses.activate

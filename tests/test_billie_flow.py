@@ -68,8 +68,17 @@ def order_with(api, invoices=()):
             content_type="application/json")
 
 
+INVOICE = {"uuid": INVOICE_UUID, "invoice_number": "acme-4711-1", "state": "new",
+           "outstanding_amount": Decimal("549.73"), "due_date": "2026-12-03",
+           "amount": {"gross": Decimal("549.73"), "net": Decimal("467.00"),
+                      "tax": Decimal("82.73")}}
+
+
 def invoice_created(api):
+    """``POST invoices`` answered, then the order read for the invoice's number, due date
+    and pay-to account (``POST invoices`` answers only the uuid)."""
     api.post(INVOICES, status=201, json={"uuid": INVOICE_UUID})
+    order_with(api, invoices=[INVOICE])
 
 
 def the_delivery(kit):
@@ -144,7 +153,9 @@ def test_try_later_is_repeated_without_a_state_read(kit, client, status, retry_a
             assert early.status == "retrying" and "waits until" in early.error
             assert len(calls(api, "POST", INVOICES)) == 1  # too early: nothing was sent
         assert retry(kit).status == "done"
-        assert not calls(api, "GET", ORDER)  # nothing can have happened: no read needed
+        # nothing can have happened: no read before the repeat, only the invoice's details
+        assert [c.request.method for c in api.calls if c.request.url in (INVOICES, ORDER)
+                ] == ["POST", "POST", "GET"]
     assert activation(kit).status == "succeeded"
 
 
@@ -181,12 +192,32 @@ def test_six_500s_end_dead_then_a_manual_retry_succeeds(kit, client):
     assert the_delivery(kit).status == "done"  # queued again by the retry, and finished
 
 
+def test_a_delivery_whose_operation_was_retried_by_hand_stops_retrying(kit, client):
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        placed(api)
+        api.post(INVOICES, status=503, headers={"Retry-After": "3600"})
+        post(client, "order.created", "processing")
+        post(client, "order.updated", "completed")
+        assert the_delivery(kit).status == "retrying"
+        record = activation(kit)
+        assert record.status == "failed"
+        invoice_created(api)
+        retried = CliRunner(env=cli_env(kit)).invoke(main, ["operations", "retry",
+                                                             str(record.id)])
+        assert retried.exit_code == 0, retried.output
+        assert len(calls(api, "POST", INVOICES)) == 2
+    assert activation(kit).status == "succeeded"
+    delivery = the_delivery(kit)
+    assert (delivery.status, delivery.error, delivery.next_attempt_at) == ("done", None, None)
+
+
 def test_read_timeout_after_billie_applied_it_is_not_sent_again(kit, client):
     with responses.RequestsMock(registry=OrderedRegistry) as api:
         token(api)
         placed(api)
         api.add("POST", INVOICES, body=requests.exceptions.ReadTimeout("read timed out"))
-        order_with(api, invoices=[{"uuid": INVOICE_UUID, "invoice_number": "4711-1",
+        order_with(api, invoices=[{"uuid": INVOICE_UUID, "invoice_number": "acme-4711-1",
                                    "state": "new", "outstanding_amount": Decimal("549.73"),
                                    "amount": {"gross": Decimal("549.73"),
                                               "net": Decimal("467.00"),
@@ -296,7 +327,7 @@ def test_billie_cancellation_voids_the_order_without_calling_billie(kit, client,
         assert paid.status_code == 202
     state, movements = journal(kit)
     assert state.status.value == "voided" and state.open_amount == 0
-    assert movements == [("provider_cancelled", 0), ("provider_order_paid_out", 549_73)]
+    assert movements == [("provider_cancelled", 0), ("provider_paid_out", 549_73)]
     with session_scope(kit.engine) as session:
         ops = [(r.kind, r.source, r.status) for r in Ledger(session).operations_of(
             Ledger(session).find_order("acme", "4711"))]
@@ -305,8 +336,9 @@ def test_billie_cancellation_voids_the_order_without_calling_billie(kit, client,
     details = json.loads(CliRunner().invoke(main, ["orders", "show", "acme", "4711", "--json"],
                                             env=cli_env(kit)).stdout)
     assert details["status"] == "voided"
-    assert [e["kind"] for e in details["provider_events"]] == ["cancelled", "order_paid_out"]
-    assert details["provider_events"][0]["description"] == "billie reported order_canceled"
+    assert [e["kind"] for e in details["provider_events"]] == ["cancelled", "paid_out"]
+    assert [e["description"] for e in details["provider_events"]] == [
+        "billie reported order_canceled", "billie reported order_paid_out"]
 
 
 def test_event_for_an_order_the_kit_does_not_know_is_done_and_changes_nothing(
@@ -342,6 +374,8 @@ def test_life_cycle_sends_exactly_the_documented_requests(kit, woo_shop):
         api.add("POST", BASE + "orders", body=as_json(billie_order()),
                 content_type="application/json")
         api.post(INVOICES, status=201, json={"uuid": INVOICE_UUID})
+        api.add("GET", ORDER, body=as_json(billie_order("partially_shipped")),
+                content_type="application/json")  # the new invoice's details
         api.post(BASE + f"invoices/{INVOICE_UUID}/credit-notes", status=201,
                  json={"uuid": "c3d40000-0000-4000-8000-000000000001"})
         api.post(ORDER + "/cancel", status=204)
@@ -362,20 +396,21 @@ def test_life_cycle_sends_exactly_the_documented_requests(kit, woo_shop):
                                     "tax": Decimal("43.40")}
     assert bodies[1:] == [
         ("POST", "invoices", {
-            "orders": [ORDER_UUID], "external_code": "1001-1", "invoice_url": ".",
+            "orders": [ORDER_UUID], "external_code": "acme-1001-1", "invoice_url": ".",
             "shipping_info": {},
             "amount": {"net": Decimal("210.00"), "gross": Decimal("249.90"),
                        "tax": Decimal("39.90")},
             "line_items": [{"external_id": "1", "quantity": 2}]}),
+        ("GET", f"orders/{ORDER_UUID}", None),
         ("POST", f"invoices/{INVOICE_UUID}/credit-notes", {
-            "external_code": bodies[2][2]["external_code"],
+            "external_code": bodies[3][2]["external_code"],
             "amount": {"net": Decimal("100.00"), "gross": Decimal("119.00"),
                        "tax": Decimal("19.00")},
             "comment": "Return (refund:r1)",
             "line_items": [{"external_id": "1", "quantity": 1}]}),
         ("POST", f"orders/{ORDER_UUID}/cancel", None),
     ]
-    assert bodies[2][2]["external_code"].startswith("CN-1001-")
+    assert bodies[3][2]["external_code"].startswith("CN-1001-")
     # the parts add up to the cent: invoiced + cancelled = authorised, open = invoiced - credited
     with session_scope(kit.engine) as session:
         ledger = Ledger(session)

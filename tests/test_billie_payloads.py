@@ -90,8 +90,21 @@ def test_json_is_exact_and_refuses_floats():
 
 
 def test_invoice_number_counts_the_order_invoices():
-    assert payloads.invoice_number(context()) == "SO-1001-1"
-    assert payloads.invoice_number(context(("inv-a", "inv-b"))) == "SO-1001-3"
+    assert payloads.invoice_number(context()) == "acme-SO-1001-1"
+    assert payloads.invoice_number(context(("inv-a", "inv-b"))) == "acme-SO-1001-3"
+
+
+def test_external_code_carries_the_shop():
+    one, other = snapshot("7", order_number="1001"), snapshot("7", order_number="1001",
+                                                              shop="b2b")
+    assert payloads.order_code(one) == "acme-1001" and payloads.order_code(other) == "b2b-1001"
+    assert payloads.order_codes(other) == ("b2b-1001", "1001")  # an order placed before
+
+
+@pytest.mark.parametrize(("code", "number"), [("acme-1001", "1001"), ("1001", "1001"),
+                                              ("b2b-1001", "b2b-1001")])
+def test_order_number_is_read_from_old_and_new_codes(code, number):
+    assert payloads.order_number_of(code, "acme") == number
 
 
 def test_invoice_url_template_or_a_dot():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -97,7 +98,9 @@ def test_event_is_read_into_a_provider_event():
                                                                    None)
     (event,) = parsed.events
     assert event.provider == "billie" and event.event_id == digest
-    assert event.kind == "invoice_paid_out"
+    assert event.kind == "paid_out" and event.name == "invoice_paid_out"
+    assert event.invoice_reference == "a9c00000-0000-4000-8000-0000000000aa"
+    assert event.open_amount == 39_00 and event.external_code == "SO-1001"
     assert event.provider_reference == "7b1f0000-0000-4000-8000-000000000001"
     assert event.amount == 8000
     assert event.occurred_at == datetime(2024, 7, 5, 8, 0, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -126,8 +129,11 @@ def test_unreadable_body_is_malformed(body):
 
 @pytest.mark.parametrize(("change", "field"), [
     ({"event": None}, "event"),
-    ({"order_uuid": ""}, "order_uuid"),
+    ({"order_uuid": 17}, "order_uuid"),
+    ({"order_uuid": "u" * 65}, "order_uuid"),
     ({"created_at": "yesterday"}, "created_at"),
+    ({"open_amount": "1.234"}, "open_amount"),
+    ({"amount": {"net": "1.00"}}, "amount"),
     ({"amount": "80.001"}, "amount"),
     ({"amount": True}, "amount"),
     ({"order_id": 17}, "order_id"),
@@ -137,3 +143,69 @@ def test_bad_field_is_named(change, field):
     with pytest.raises(PayloadError) as caught:
         parse(json.dumps(data).encode())
     assert list(caught.value.field_errors) == [field]
+
+
+# -- every documented event is accepted (examples from docs.billie.io) --------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "billie"
+
+
+def example(name: str) -> bytes:
+    return json.dumps(json.loads((FIXTURES / f"{name}.json").read_text())["body"]).encode()
+
+
+def documented(name: str) -> bytes:
+    bodies = json.loads((FIXTURES / "documented_format.json").read_text())["bodies"]
+    return json.dumps(bodies[name]).encode()
+
+
+def test_order_created_with_external_code_and_nested_amount_is_accepted():
+    parsed = parse(example("order_created"))
+    # the documented example names no order uuid: acknowledged and recorded, never refused
+    assert parsed.events == () and parsed.topic == "order_created"
+    assert "order-external-code" in parsed.ignored
+    data = {**json.loads(example("order_created")), "uuid": "u-1",
+            "created_at": "2023-07-24 14:19:32"}
+    (event,) = parse(json.dumps(data).encode()).events
+    assert (event.kind, event.provider_reference, event.amount, event.external_code) == (
+        "order_created", "u-1", 100_00, "order-external-code")
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("order_waiting", "order_waiting"), ("order_approved", "order_approved"),
+    ("invoice_paid_out", "paid_out")])
+def test_documented_examples_are_read(name, kind):
+    (event,) = parse(example(name)).events
+    assert event.kind == kind and event.name == name
+    assert event.provider_reference == "5ffdc1ad-7898-46f9-b604-499e03b4fcf7"
+
+
+@pytest.mark.parametrize(("name", "kind", "amount", "open_amount"), [
+    ("payment", "payment", 60_00, 40_00), ("dispute", "dispute", None, None),
+    ("clawback", "clawback", 60_00, 100_00), ("dca", "dca", None, 100_00),
+    ("invoice_late", "late", None, 100_00)])
+def test_documented_events_get_their_kind(name, kind, amount, open_amount):
+    (event,) = parse(documented(name)).events
+    assert (event.kind, event.amount, event.open_amount) == (kind, amount, open_amount)
+    assert event.invoice_reference == "03f74b37-3a04-4f76-aa88-221d01520e08"
+
+
+@pytest.mark.parametrize("name", ["order_declined", "order_canceled"])
+def test_decline_and_cancel_are_cancellations(name):
+    body = {**json.loads(example("order_approved")), "event": name}
+    (event,) = parse(json.dumps(body).encode()).events
+    assert event.kind == "cancelled" and event.name == name
+
+
+def test_unknown_event_name_is_kept_as_it_comes():
+    body = {**json.loads(example("order_approved")), "event": "promise_to_pay_v2",
+            "something_new": {"nested": [1, 2]}}
+    (event,) = parse(json.dumps(body).encode()).events
+    assert event.kind == event.name == "promise_to_pay_v2"
+
+
+def test_event_without_time_gets_the_time_it_is_read():
+    body = {**json.loads(example("order_approved"))}
+    del body["created_at"]
+    (event,) = parse(json.dumps(body).encode()).events
+    assert event.occurred_at.tzinfo is not None

@@ -16,7 +16,7 @@ def test_built_in_provider_comes_through_its_entry_point():
     plugin = next(p for p in loaded_plugins(pm) if p.name == "local")
     assert plugin.module == "core.local_provider.plugin"
     assert "activate_order" in plugin.hooks and plugin.version
-    assert set(Hooks(pm).providers()) == {"local", "billie"}
+    assert set(Hooks(pm).providers()) == {"local", "billie", "mondu"}
     assert not Hooks(pm).providers()["local"].remote
 
 

@@ -25,7 +25,8 @@ def serve(host: str, port: int, threads: int) -> None:
 
     The first run creates the instance folder (configuration and SQLite database). SIGINT
     stops gracefully (running tasks finish); stored deliveries are never lost: what was not
-    processed is processed after the next start.
+    processed is processed after the next start, and provider calls the last run left
+    unfinished (a crash) are taken back at once, the provider's state read first.
     """
     setup_logging()
     kit = kit_or_fail(migrate=True)
@@ -34,9 +35,11 @@ def serve(host: str, port: int, threads: int) -> None:
     receiver = threading.Thread(target=server.run, name="receiver", daemon=True)
     receiver.start()
     recovered = kit.queue.rebuild()
+    reclaimed = kit.queue.start(kit.settings.home, "serve")
     click.echo(f"invoicekit serving on http://{host}:{server.effective_port} "
-               f"(instance {kit.settings.home}); {recovered} stored deliveries queued again; "
-               "Ctrl+C stops", err=True)
+               f"(instance {kit.settings.home}); {recovered} stored deliveries queued again"
+               + (f"; operations of {len(reclaimed)} orders left in flight by the last run "
+                  "taken back" if reclaimed else "") + "; Ctrl+C stops", err=True)
     consumer = kit.queue.huey.create_consumer(workers=kit.settings.workers,
                                               worker_type="thread")
     try:

@@ -131,10 +131,14 @@ def orders_show(shop: str, order_id: str, as_json: bool) -> None:
                f"{d['total']} {d['currency']}, activated {d['activated']}, credited "
                f"{d['credited']}, open {d['open']} {d['currency']}")
     if "invoiced" in d:
-        charges = f", charges {d['charges']} (paid {d['charges_paid']}" + (
-            f", waived {d['charges_waived']})" if Decimal(d["charges_waived"]) else ")")
+        charges = "" if "charges" not in d else (
+            f", charges {d['charges']} (paid {d['charges_paid']}"
+            + (f", waived {d['charges_waived']})" if Decimal(d["charges_waived"]) else ")"))
         click.echo(f"  invoiced {d['invoiced']}, credited {d['credited']}, paid {d['paid']}"
                    f"{charges}, open {d['open']} {d['currency']}")
+    if d["disputed"]:
+        click.echo(f"  disputed: {d['provider']} reports that the buyer disputes an invoice; "
+                   "hold deliveries and reminders to this buyer until it is settled")
     if d["decline_reason"]:
         click.echo(f"  declined: {d['decline_reason']}")
     if d["decision"]:

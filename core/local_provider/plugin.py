@@ -161,7 +161,9 @@ def _reduce(ledger: Ledger, order: OrderContext, operation: Operation,
 
 @hookimpl
 def declare_provider() -> ProviderInfo:
-    return ProviderInfo(name=NAME, operations=frozenset(OperationKind), remote=False)
+    # increases of an order or invoice are refused (BillPay's rules): no ``increases``
+    return ProviderInfo(name=NAME, operations=frozenset(OperationKind) - {OperationKind.INCREASE},
+                        remote=False, increases=False)
 
 
 @hookimpl

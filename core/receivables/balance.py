@@ -1,21 +1,25 @@
-"""What an order of the local provider stands at: invoiced, credited, paid, charges, open.
+"""What an order stands at: invoiced, credited, paid, charges, open.
 
 One reading for every place that shows it (``invoicekit orders show``, the back office,
 the write-back to the shop), so they agree: ``open = invoiced - credited - paid + charges``,
 where ``paid`` is all the buyer paid (principal and charges) and ``charges`` what default
-added and was claimed, less what the merchant waived.
+added and was claimed, less what the merchant waived. The local provider's orders are read
+from their receivables (:func:`balance_of`); a remote provider's, which have none, from their
+operations and the payments the provider reported (:func:`remote_balance`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.ledger.models import Order, Receivable
+from core.ledger.models import Movement, Order, Receivable
 from core.ledger.store import Ledger
 
-__all__ = ["Balance", "balance_of"]
+__all__ = ["PAYMENT", "Balance", "balance_of", "paid_of", "remote_balance"]
+
+PAYMENT = "payment"  # the journal kind of a payment (as core.receivables.book writes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +66,24 @@ def balance_of(ledger: Ledger, order: Order) -> Balance | None:
         charges=sum(c.claimed - c.waived for c in charges),
         charges_paid=charges_paid,
         charges_waived=sum(c.waived for c in charges))
+
+
+def paid_of(ledger: Ledger, order: Order, invoice_reference: str | None = None) -> int:
+    """What the provider reported paid on the order (or on one of its invoices)."""
+    query = select(func.coalesce(func.sum(Movement.amount), 0)).where(
+        Movement.order_id == order.id, Movement.kind == PAYMENT)
+    if invoice_reference is not None:
+        query = query.where(Movement.document_number == invoice_reference)
+    return -int(ledger.session.scalar(query) or 0)
+
+
+def remote_balance(ledger: Ledger, order: Order) -> Balance | None:
+    """The balance of an order without receivables (a remote provider's) from its operations
+    and the payments its provider reported: invoiced (activated), credited (credit notes),
+    paid, and ``open`` (what the buyer still owes on the invoices); ``None`` before the
+    first invoice."""
+    state = ledger.state_of(order)
+    if not state.activated:
+        return None
+    return Balance(currency=order.currency, invoiced=state.activated, credited=state.credited,
+                   paid=paid_of(ledger, order), charges=0, charges_paid=0, charges_waived=0)

@@ -15,14 +15,14 @@ from core.ledger.store import Ledger
 from core.money import money_text, to_decimal
 from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
 from core.payments.block import payment_blocks, printed_reference
-from core.receivables.balance import balance_of
+from core.receivables.balance import balance_of, remote_balance
 from core.state import OrderState, Status, apply, decline
 from core.writeback import FIELDS
 from core.writeback.girocode import shown_block
 from core.writeback.outbox import queue_writeback
 
-__all__ = ["failure_notice", "operation_notice", "order_values", "payment_notice",
-           "refusal_notice"]
+__all__ = ["failure_notice", "invoice_numbers", "operation_notice", "order_values",
+           "payment_notice", "refusal_notice"]
 
 _CREDITS = {OperationKind.FULL_CREDIT: "Full credit", OperationKind.PARTIAL_CREDIT:
             "Partial credit", OperationKind.DISCOUNT_TRANSFER: "Discount",
@@ -31,16 +31,17 @@ _CREDITS = {OperationKind.FULL_CREDIT: "Full credit", OperationKind.PARTIAL_CRED
 
 def order_values(ledger: Ledger, order: Order, state: OrderState,
                  details: dict[str, object] | None = None) -> dict[str, str]:
-    """The order's machine-readable values after an event, as strings; bank details a
-    remote provider reported (``details``) where the ledger has no invoice of its own."""
+    """The order's machine-readable values after an event, as strings; bank details and the
+    due date a remote provider reported (``details``) where the ledger has no invoice of its
+    own, and a remote provider's order's amounts from its reported payments."""
     currency = order.currency
     values = {"provider": order.provider, "state": state.status.value, "currency": currency}
     if order.provider_reference:
         values["provider_order_id"] = order.provider_reference
-    invoices = ledger.invoice_references(order)
+    invoices = invoice_numbers(ledger, order)
     if invoices:
         values["invoice_ids"] = ",".join(invoices)
-    for key in ("iban", "bic", "payment_reference", "account_holder"):
+    for key in ("iban", "bic", "payment_reference", "account_holder", "due_date"):
         if details and details.get(key):
             values[key] = str(details[key])
     blocks = payment_blocks(ledger, order) if state.activated else []
@@ -59,13 +60,27 @@ def order_values(ledger: Ledger, order: Order, state: OrderState,
     else:
         values["open_amount"] = str(to_decimal(state.open_amount, currency))
     balance = balance_of(ledger, order)
+    remote = balance is None and (balance := remote_balance(ledger, order)) is not None
     if balance is not None:
+        # a remote provider's open amount includes what it authorised and not yet invoiced
+        open_amount = balance.open + (state.unbilled if remote else 0)
         values.update({f"{name}_amount": str(to_decimal(amount, currency)) for name, amount in (
             ("invoiced", balance.invoiced), ("credited", balance.credited),
-            ("paid", balance.paid), ("charges", balance.charges), ("open", balance.open))})
+            ("paid", balance.paid), ("charges", balance.charges), ("open", open_amount))})
+        if remote and state.status is Status.ACTIVE and open_amount <= 0:
+            values["state"] = "paid"
     if state.status is Status.DECLINED and state.decline_reason:
         values["decline_reason"] = state.decline_reason
     return {key: values[key] for key in FIELDS if key in values}
+
+
+def invoice_numbers(ledger: Ledger, order: Order) -> tuple[str, ...]:
+    """The numbers of the order's invoices, oldest first: the provider's invoice numbers
+    where it has its own references (Billie's uuids), else those references."""
+    return tuple(record.document_number or record.provider_reference
+                 for record in ledger.operations_of(order)
+                 if record.kind == OperationKind.ACTIVATION.value
+                 and record.status == "succeeded" and record.provider_reference)
 
 
 def operation_notice(ledger: Ledger, context: OrderContext, operation: Operation,
@@ -88,6 +103,10 @@ def operation_notice(ledger: Ledger, context: OrderContext, operation: Operation
             reference = f" (reference {result.provider_reference})" \
                 if result.provider_reference else ""
             note = f"Invoice payment of {amount} authorised by {provider}{reference}."
+        elif kind is OperationKind.INCREASE:
+            event = "increased"
+            total = money_text(operation.order_total_after or 0, currency)
+            note = f"Order amount raised by {amount} to {total} at {provider}."
         elif kind is OperationKind.ACTIVATION:
             event = "activated"
             number = f" {result.document_number}" if result.document_number else ""

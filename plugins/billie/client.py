@@ -25,12 +25,12 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from core.errors import ConfigurationError, OutcomeUnknown, PermanentError, RetryableError
 from core.retry import retry_after
 from plugins.billie import wire
 from plugins.billie.settings import BillieSettings
+from plugins.provider_common import transport_error
 
 __all__ = ["NotFoundAtBillie", "clear_token_cache", "get", "path", "post"]
 
@@ -169,34 +169,7 @@ def _send(settings: BillieSettings, method: str, url_path: str, data: bytes | No
 
 
 def _transport_error(method: str, url_path: str, exc: requests.RequestException) -> Exception:
-    """Was the request sent? Refused or timed-out connections and TLS handshakes were not;
-    a read timeout or a dropped connection may have been applied."""
-    what = f"Billie {method} {url_path}"
-    if isinstance(exc, requests.exceptions.InvalidURL):
-        return ConfigurationError(f"{what}: the Billie base URL is not valid")
-    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError
-                  | requests.exceptions.ProxyError):
-        return RetryableError(f"{what} not sent ({type(exc).__name__})")
-    if isinstance(exc, requests.ConnectionError) and _not_connected(exc):
-        return RetryableError(f"{what} not sent: connection refused or host unknown")
-    return OutcomeUnknown(f"{what} may have been applied: {type(exc).__name__} after sending; "
-                          "Billie's state is read before it is repeated")
-
-
-def _not_connected(exc: requests.ConnectionError) -> bool:
-    """True when the connection was never made (refused, DNS), from urllib3's reason."""
-    seen: set[int] = set()
-    pending: list[Any] = [exc]
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError):
-            return True
-        pending.extend([getattr(error, "reason", None), error.__cause__, error.__context__,
-                        *(a for a in getattr(error, "args", ()) if isinstance(a, BaseException))])
-    return False
+    return transport_error(f"Billie {method} {url_path}", "Billie", exc)
 
 
 def _answer(method: str, url_path: str, response: requests.Response) -> Any:

@@ -6,6 +6,9 @@
 * before an invoice: a full credit cancels the order (``POST orders/{uuid}/cancel``; on a
   partly invoiced order this drops the rest), any other reduction lowers the order amount
   (``POST orders/{uuid}`` with Billie's current amount less the operation's);
+* an increase (while the order is ``created`` or ``partially_shipped``) raises the order
+  amount the same way, by the operation's; Billie checks the extra like a new order, and
+  a refusal of it is a declined :class:`Authorisation`, the order staying as it was;
 * after an invoice: credit notes (``POST invoices/{uuid}/credit-notes``), code
   ``CN-<order number>-<key>``; with several invoices the one with enough open amount is
   credited, or the amount is spread over them (codes ``…-<invoice index>``).
@@ -86,8 +89,10 @@ def _authorisation(view: OrderView) -> Authorisation:
 
 
 def place(order: OrderContext, operation: Operation) -> Authorisation:
-    """``POST orders`` for the whole order."""
+    """``POST orders`` for the whole order; an increase raises the order amount."""
     settings = read_settings(order.settings)
+    if operation.kind is OperationKind.INCREASE:
+        return _raise(settings, order, operation)
     body = payloads.create_order(order.snapshot, operation, settings.duration_days)
     data = client.post(settings, "orders", body)
     return _authorisation(_read(lambda: OrderView.read(data, order.snapshot.currency),
@@ -106,6 +111,37 @@ def activate(order: OrderContext, operation: Operation) -> OperationResult:
     uuid = _created_uuid(client.post(settings, "invoices", body), "invoice")
     return OperationResult(provider_reference=uuid, document_number=number,
                            details={"invoice_url": url})
+
+
+# -- increases --------------------------------------------------------------------------
+
+
+def _raise(settings: BillieSettings, order: OrderContext,
+           operation: Operation) -> Authorisation:
+    """Raise the order amount by the operation's (``POST orders/{uuid}`` with Billie's
+    current amount plus it); a repeat finds it raised already. Billie validates the extra
+    like a new order and changes nothing if it refuses: a refusal (any 4xx but 404) is the
+    increase declined, with Billie's reason."""
+    reference, currency = _reference(order), order.snapshot.currency
+    view = _get_order(settings, reference, currency)
+    if view.amount is None:
+        raise RetryableError("Billie's order answer has no amount")
+    approved = Authorisation(provider_reference=reference, details={"state": view.state})
+    if _changed(order, operation.amount.gross, view.amount.gross):
+        log.info("Billie order %s already has the raised amount", reference)
+        return approved
+    try:
+        data = client.post(settings, client.path("orders", reference),
+                           payloads.update_order(view.amount + operation.amount, currency))
+    except NotFoundAtBillie:
+        raise
+    except PermanentError as exc:
+        return Authorisation(provider_reference=reference, approved=False,
+                             decline_reason=str(exc))
+    if isinstance(data, dict) and data.get("state") == "declined":
+        return Authorisation(provider_reference=reference, approved=False,
+                             decline_reason=str(data.get("decline_reason") or "declined"))
+    return approved
 
 
 # -- reductions -------------------------------------------------------------------------
@@ -145,12 +181,18 @@ def _expected_gross(order: OrderContext) -> tuple[int, ...]:
 def _lowered(order: OrderContext, operation: Operation, current: int) -> bool:
     """Whether Billie's order amount ``current`` is the one before (False) or after (True)
     the reduction; raise when it is neither, or could be either."""
+    return _changed(order, -operation.amount.gross, current)
+
+
+def _changed(order: OrderContext, change: int, current: int) -> bool:
+    """Whether Billie's order amount ``current`` is the one before (False) or after (True)
+    a change of the amount by ``change``; raise when it is neither, or could be either."""
     currency = order.snapshot.currency
     candidates = _expected_gross(order)
     before = current in candidates
-    after = current in {c - operation.amount.gross for c in candidates}
+    after = current in {c + change for c in candidates}
     if before and after:
-        raise PermanentError("Billie's order amount does not tell whether the reduction "
+        raise PermanentError("Billie's order amount does not tell whether the change "
                              "was made: check the order in Billie's portal, then retry")
     if not (before or after):
         raise PermanentError(
@@ -288,15 +330,25 @@ def lookup(order: OrderContext, operation: Operation) -> Lookup:
     settings = read_settings(order.settings)
     currency = order.snapshot.currency
     if operation.kind is OperationKind.PLACEMENT:
-        try:
-            view = _get_order(settings, order.snapshot.order_number, currency)
-        except NotFoundAtBillie:
-            return Lookup(applied=False)
-        return Lookup(applied=True, result=_authorisation(view))
+        for code in payloads.order_codes(order.snapshot):  # newest first; older without shop
+            try:
+                view = _get_order(settings, code, currency)
+            except NotFoundAtBillie:
+                continue
+            return Lookup(applied=True, result=_authorisation(view))
+        return Lookup(applied=False)
     if not order.provider_reference:
         return Lookup(applied=False)
     if operation.kind is OperationKind.ACTIVATION:
         return _lookup_invoice(settings, order)
+    if operation.kind is OperationKind.INCREASE:
+        view = _get_order(settings, order.provider_reference, currency)
+        if view.amount is None:
+            raise RetryableError("Billie's order answer has no amount")
+        raised = _changed(order, operation.amount.gross, view.amount.gross)
+        return Lookup(applied=raised, result=Authorisation(
+            provider_reference=order.provider_reference,
+            details={"state": view.state}) if raised else None)
     if operation.after_activation:
         return _lookup_credit(settings, order, operation)
     view = _get_order(settings, order.provider_reference, currency)
@@ -312,13 +364,16 @@ def lookup(order: OrderContext, operation: Operation) -> Lookup:
 
 
 def _lookup_invoice(settings: BillieSettings, order: OrderContext) -> Lookup:
+    """The activation's invoice by its number: ``<shop>-<order number>-<n>``, or
+    ``<order number>-<n>`` as invoices were numbered before external codes carried the shop."""
     number = payloads.invoice_number(order)
+    numbers = (number, f"{order.snapshot.order_number}-{len(order.invoices) + 1}")
     view = _get_order(settings, _reference(order), order.snapshot.currency)
-    invoice = next((i for i in view.invoices if i.number == number), None)
+    invoice = next((i for i in view.invoices if i.number in numbers), None)
     if invoice is None:
         return Lookup(applied=False)
     return Lookup(applied=True, result=OperationResult(provider_reference=invoice.uuid,
-                                                       document_number=number))
+                                                       document_number=invoice.number))
 
 
 def _lookup_credit(settings: BillieSettings, order: OrderContext,

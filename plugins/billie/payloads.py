@@ -33,6 +33,9 @@ __all__ = [
     "invoice_url",
     "line_items",
     "money",
+    "order_code",
+    "order_codes",
+    "order_number_of",
     "split_street",
     "update_order",
 ]
@@ -117,14 +120,31 @@ def _order_lines(snapshot: OrderSnapshot) -> list[dict[str, Any]]:
     ]
 
 
+def order_code(snapshot: OrderSnapshot) -> str:
+    """The order's ``external_code`` at Billie: ``<shop>-<order number>``, so two shops of
+    one merchant (one Billie account) whose order numbers overlap do not collide."""
+    return f"{snapshot.shop}-{snapshot.order_number}"[:MAX_TEXT]
+
+
+def order_codes(snapshot: OrderSnapshot) -> tuple[str, str]:
+    """The codes an order may have at Billie, newest first: ``<shop>-<order number>``, and
+    the bare order number that orders placed before external codes carried the shop have."""
+    return order_code(snapshot), snapshot.order_number[:MAX_TEXT]
+
+
+def order_number_of(code: str, shop: str) -> str:
+    """The shop's order number in an external code, whether it carries the shop or not."""
+    return code.removeprefix(f"{shop}-") if code.startswith(f"{shop}-") else code
+
+
 def create_order(snapshot: OrderSnapshot, operation: Operation,
                  duration_days: int) -> dict[str, Any]:
-    """``POST orders``: the placement of the whole order, identified by the shop's order
-    number (``external_code``)."""
+    """``POST orders``: the placement of the whole order, identified by
+    :func:`order_code` (``external_code``)."""
     return _compact({
         "amount": amount(operation.amount, snapshot.currency),
         "duration": duration_days,
-        "external_code": snapshot.order_number,
+        "external_code": order_code(snapshot),
         "debtor": _debtor(snapshot.buyer),
         "debtor_person": _person(snapshot.buyer),
         "line_items": _order_lines(snapshot),
@@ -142,8 +162,9 @@ def line_items(lines: Iterable[OperationLine]) -> list[dict[str, Any]]:
 
 
 def invoice_number(order: OrderContext) -> str:
-    """The invoice number of the order's next activation: ``<order number>-<n>``."""
-    return f"{order.snapshot.order_number}-{len(order.invoices) + 1}"[:MAX_TEXT]
+    """The invoice number of the order's next activation: ``<order code>-<n>``
+    (``<shop>-<order number>-<n>``); Billie shows it to the buyer."""
+    return f"{order_code(order.snapshot)}-{len(order.invoices) + 1}"[:MAX_TEXT]
 
 
 def invoice_url(template: str | None, number: str, order_number: str) -> str:
@@ -187,5 +208,6 @@ def credit_note(code: str, value: Amount, operation: Operation, currency: str, *
 
 
 def update_order(target: Amount, currency: str) -> dict[str, Any]:
-    """``POST orders/{uuid}``: the order's new, lower amount."""
+    """``POST orders/{uuid}``: the order's new amount (lower after a reduction, higher after
+    an increase)."""
     return {"amount": amount(target, currency)}

@@ -6,15 +6,21 @@ transaction (``ledger`` is ``None`` for remote providers) and call Billie's API 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from core import hookimpl
 from core.context import OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
+from core.errors import InvoicekitError
 from core.operations import Authorisation, Lookup, Operation, OperationKind, OperationResult
-from plugins.billie import operations, webhook
+from plugins.billie import client, operations, webhook
+from plugins.billie.settings import read_settings
+from plugins.billie.views import OrderView, UnreadableAnswer
 
 NAME = "billie"
+log = logging.getLogger(__name__)
 
 
 def _mine(order: OrderContext) -> bool:
@@ -23,7 +29,8 @@ def _mine(order: OrderContext) -> bool:
 
 @hookimpl
 def declare_provider() -> ProviderInfo:
-    return ProviderInfo(NAME, frozenset(OperationKind), remote=True, idempotency_keys=False)
+    return ProviderInfo(NAME, frozenset(OperationKind), remote=True, idempotency_keys=False,
+                        increases=True)
 
 
 @hookimpl
@@ -33,7 +40,28 @@ def place_order(order: OrderContext, operation: Operation) -> Authorisation | No
 
 @hookimpl
 def activate_order(order: OrderContext, operation: Operation) -> OperationResult | None:
-    return operations.activate(order, operation) if _mine(order) else None
+    if not _mine(order):
+        return None
+    return with_invoice_details(order, operations.activate(order, operation))
+
+
+def with_invoice_details(order: OrderContext, result: OperationResult) -> OperationResult:
+    """The activation's result with what the merchant and the shop are told of the new
+    invoice: Billie's invoice number, due date and the account the buyer pays to, read from
+    Billie's order (``POST invoices`` answers only the uuid). The invoice exists already, so
+    a failed read costs only these details (they are logged), never the activation."""
+    if not order.provider_reference or not result.provider_reference:
+        return result
+    try:
+        data = client.get(read_settings(order.settings),
+                          client.path("orders", order.provider_reference))
+        details = OrderView.read(data, order.snapshot.currency).invoice_details(
+            result.provider_reference)
+    except (InvoicekitError, UnreadableAnswer) as exc:
+        log.warning("Billie invoice %s: its details could not be read (%s)",
+                    result.provider_reference, exc)
+        return result
+    return replace(result, details={**result.details, **details})
 
 
 @hookimpl

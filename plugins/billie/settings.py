@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import ConfigurationError
+from plugins.provider_common import setting_flag, setting_seconds, setting_text
 
 __all__ = ["PRODUCTION_URL", "SANDBOX_URL", "BillieSettings", "read_settings"]
 
@@ -65,34 +66,12 @@ def read_settings(settings: Mapping[str, Any]) -> BillieSettings:
 
 
 def _text(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = settings.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ConfigurationError(f"Billie setting {key} is missing; set it with "
-                                     "invoicekit merchants configure")
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationError(f"Billie setting {key} must be text")
-    return value.strip()
+    return setting_text(settings, key, "Billie", required=required)
 
 
 def _flag(settings: Mapping[str, Any], key: str, *, default: bool) -> bool:
-    value = settings.get(key, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no",
-                                                            "0"):
-        return value.strip().lower() in ("true", "yes", "1")
-    raise ConfigurationError(f"Billie setting {key} must be true or false")
+    return setting_flag(settings, key, "Billie", default=default)
 
 
 def _seconds(settings: Mapping[str, Any], key: str, default: float) -> float:
-    value = settings.get(key, default)
-    try:
-        seconds = float(value) if not isinstance(value, bool) else -1.0
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if not 0 < seconds <= 300:
-        raise ConfigurationError(f"Billie setting {key} must be a number of seconds "
-                                 "above 0 and at most 300")
-    return seconds
+    return setting_seconds(settings, key, "Billie", default)

@@ -3,7 +3,10 @@
 ``GET orders/{id}`` (uuid or external code) returns the order with its ``state``,
 ``decline_reason``, ``amount`` and ``unshipped_amount`` (``{net, gross, tax}``), its
 ``invoices`` (``uuid``, ``invoice_number``, ``state``, ``amount``, ``outstanding_amount``,
-``pending_merchant_payment_amount``…) and ``payment_methods``. ``GET invoices/{uuid}``
+``pending_merchant_payment_amount``, ``due_date``…) and ``payment_methods`` (``[{type,
+data: {iban, bic, bank_name}}]``, the account the buyer pays to), as Billie's SDK reads them
+(``src/Model/Order.php``, ``Invoice.php``, ``OrderPaymentMethod.php`` of
+ozean12/billie-shop-plugin-sdk). ``GET invoices/{uuid}``
 also lists the invoice's ``credit_notes`` (``uuid``, ``external_code``, ``amount``…).
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -74,6 +78,7 @@ class InvoiceSummary:
     gross: int | None
     outstanding: int | None
     pending_payment: int
+    due_date: date | None = None
 
     @property
     def creditable(self) -> int:
@@ -95,7 +100,8 @@ class InvoiceSummary:
         return cls(uuid=uuid, number=_text(data, "invoice_number"), state=_text(data, "state"),
                    gross=gross, outstanding=_optional(data, "outstanding_amount", currency),
                    pending_payment=_optional(data, "pending_merchant_payment_amount",
-                                             currency) or 0)
+                                             currency) or 0,
+                   due_date=_date(data.get("due_date")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,18 @@ class OrderView:
     def invoice(self, uuid: str) -> InvoiceSummary | None:
         return next((i for i in self.invoices if i.uuid == uuid), None)
 
+    def invoice_details(self, uuid: str) -> dict[str, str]:
+        """What the merchant and the shop are told of invoice ``uuid``: Billie's invoice
+        number (also the reference the buyer gives, as Billie uses the external code towards
+        the buyer), due date, and the IBAN and BIC the buyer pays to."""
+        details = dict(self.bank)
+        found = self.invoice(uuid)
+        if found is not None and found.number:
+            details["invoice_number"] = details["payment_reference"] = found.number
+        if found is not None and found.due_date is not None:
+            details["due_date"] = found.due_date.isoformat()
+        return details
+
     @classmethod
     def read(cls, data: Any, currency: str) -> OrderView:
         data = _object(data)
@@ -143,6 +161,16 @@ class OrderView:
                    unshipped=_amount(data.get("unshipped_amount"), currency),
                    invoices=tuple(InvoiceSummary.read(i, currency) for i in invoices),
                    bank=_bank(data))
+
+
+def _date(value: Any) -> date | None:
+    """``2024-07-31`` or ``2024-07-31 00:00:00`` (Billie sends either); ``None`` otherwise."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()).date()
+    except ValueError:
+        return None
 
 
 def _bank(data: Mapping[str, Any]) -> dict[str, str]:
