@@ -406,3 +406,12 @@ def test_timeout_after_a_credit_note_and_an_adjust_are_not_repeated(mondu_mercha
     assert next(iter(mondu.orders.values()))["amount"] == 249_90
     state = state_of(kit)
     assert (state.credited, state.reduced, state.open_amount) == (119_00, 53_50, 130_90)
+
+
+def test_mondu_refuses_increases():
+    """Whether Mondu's adjust may raise an order is not documented: not declared."""
+    from core.operations import OperationKind
+    from plugins.mondu.plugin import declare_provider
+
+    info = declare_provider()
+    assert OperationKind.INCREASE not in info.operations and not info.increases

@@ -23,9 +23,11 @@ def _mine(order: OrderContext) -> bool:
 
 @hookimpl
 def declare_provider() -> ProviderInfo:
-    # every kind: before an invoice by adjust/cancel, after one by credit notes; Mondu
-    # documents no idempotency header, hence lookup_operation
-    return ProviderInfo(NAME, frozenset(OperationKind), remote=True, idempotency_keys=False)
+    # every kind but increases: before an invoice by adjust/cancel, after one by credit
+    # notes; whether Mondu's adjust accepts a higher amount is not documented, so increases
+    # are refused as for the local provider. No idempotency header: lookup_operation
+    return ProviderInfo(NAME, frozenset(OperationKind) - {OperationKind.INCREASE}, remote=True,
+                        idempotency_keys=False)
 
 
 @hookimpl
