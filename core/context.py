@@ -13,7 +13,8 @@ from core.operations import OperationKind
 from core.snapshot import OrderSnapshot
 from core.state import OrderState
 
-__all__ = ["AppResponse", "Claim", "Company", "CompanyCheck", "ConnectionCheck",
+__all__ = ["AppResponse", "AuthorisedCheckout", "CheckoutCart", "CheckoutConfirmation",
+           "CheckoutSession", "Claim", "Company", "CompanyCheck", "ConnectionCheck",
            "CreditAssessment", "CreditFacts", "Eligibility", "FetchedOrder", "OrderContext",
            "ParsedDelivery", "PlatformInfo", "ProviderEvent", "ProviderInfo", "WriteBack"]
 
@@ -34,6 +35,8 @@ class OrderContext:
         (credentials stay out of logs).
     :ivar invoices: the provider references of the order's activations so far (its invoices),
         oldest first; credit notes go against one of them.
+    :ivar checkout: the order the buyer already confirmed at the provider in its widget at
+        the checkout (:mod:`core.checkout`); a placement adopts it instead of creating one.
     """
 
     order_key: int
@@ -45,6 +48,88 @@ class OrderContext:
     provider_reference: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     invoices: tuple[str, ...] = ()
+    checkout: AuthorisedCheckout | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorisedCheckout:
+    """An order the provider authorised at the shop's checkout (checkout session confirmed).
+
+    :ivar session_id: the provider's checkout session.
+    :ivar provider_reference: the provider's order id it answered on confirmation.
+    :ivar currency: the currency confirmed.
+    :ivar amount: the gross amount the buyer confirmed, in minor units.
+    """
+
+    session_id: str
+    provider_reference: str
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutCart:
+    """What the shop's checkout knows when it opens a provider's checkout session.
+
+    :ivar shop: the shop connection's name.
+    :ivar customer_id: the shop's customer number (a guest: any stable text).
+    :ivar currency: ISO 4217.
+    :ivar amount: the cart's gross total, in minor units.
+    :ivar tax: the tax in it, in minor units.
+    :ivar company: the buyer.
+    :ivar person: who orders (``first_name``, ``last_name``, ``email``, ``phone``), as given.
+    :ivar delivery: where it goes (``street``, ``postcode``, ``city``, ``country``), or
+        ``None`` for the company's address.
+    :ivar lines: the cart's lines (``sku``, ``title``, ``quantity``, ``amount`` and ``tax``
+        in minor units), possibly none.
+    """
+
+    shop: str
+    customer_id: str
+    currency: str
+    amount: int
+    tax: int
+    company: Company
+    person: Mapping[str, str] = field(default_factory=dict)
+    delivery: Mapping[str, str] | None = None
+    lines: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSession:
+    """A provider's answer to :func:`~core.hookspecs.open_checkout`.
+
+    :ivar session_id: the provider's session id.
+    :ivar widget: what the checkout shows the buyer: ``kind`` (``billie``), ``script_url``,
+        and what the script is given (``config``, ``order_data``); sent to the shop as is.
+    :ivar expires_at: when the provider forgets the session, if it says.
+    """
+
+    session_id: str
+    widget: Mapping[str, Any]
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutConfirmation:
+    """The shop's confirmation of a checkout session for its new order.
+
+    :ivar session_id: the provider's session id.
+    :ivar shop: the shop connection's name.
+    :ivar order_number: the shop's order number.
+    :ivar currency: ISO 4217.
+    :ivar amount: the order's gross total, in minor units.
+    :ivar tax: the tax in it, in minor units.
+    :ivar answer: what the provider's widget resolved with in the buyer's browser.
+    """
+
+    session_id: str
+    shop: str
+    order_number: str
+    currency: str
+    amount: int
+    tax: int
+    answer: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from core import provider_events
+from core.checkout import authorised_for
 from core.context import OrderContext, ProviderEvent, ProviderInfo
 from core.errors import (
     ConfigurationError,
@@ -487,6 +488,8 @@ def _context(ledger: Ledger, order: Order, connection: ShopConnection,
         provider_reference=order.provider_reference,
         settings={**connection.merchant.provider_settings, **connection.provider_settings},
         invoices=ledger.invoice_references(order),
+        checkout=None if order.provider_reference else  # placed: nothing to adopt
+        authorised_for(ledger, connection.id, order.provider, snapshot.order_number),
     )
 
 

@@ -12,6 +12,9 @@ import pluggy
 
 from core.context import (
     AppResponse,
+    CheckoutCart,
+    CheckoutConfirmation,
+    CheckoutSession,
     Claim,
     Company,
     CompanyCheck,
@@ -149,6 +152,23 @@ class Hooks:
         result = self.pm.hook.enrich_snapshot(platform=platform, snapshot=snapshot,
                                               settings=settings)
         return snapshot if result is None else result
+
+    def open_checkout(self, provider: str, settings: Mapping[str, Any],
+                      cart: CheckoutCart) -> CheckoutSession | None:
+        result = self.pm.hook.open_checkout(provider=provider, settings=settings, cart=cart)
+        if result is not None and not isinstance(result, CheckoutSession):
+            raise ConfigurationError(f"a plugin returned {type(result).__name__} from "
+                                     "open_checkout, expected CheckoutSession")
+        return result
+
+    def confirm_checkout(self, provider: str, settings: Mapping[str, Any],
+                         confirmation: CheckoutConfirmation) -> Authorisation:
+        result = self.pm.hook.confirm_checkout(provider=provider, settings=settings,
+                                               confirmation=confirmation)
+        if not isinstance(result, Authorisation):
+            raise ConfigurationError(f"provider {provider!r} opened a checkout session but "
+                                     "does not confirm it (confirm_checkout)")
+        return result
 
     def handover_to_collection(self, batch_id: int, merchant_id: int,
                                claims: Sequence[Claim], home: Path) -> str:

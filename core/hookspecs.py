@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
     from core.context import (
         AppResponse,
+        CheckoutCart,
+        CheckoutConfirmation,
+        CheckoutSession,
         Claim,
         Company,
         CompanyCheck,
@@ -190,6 +193,48 @@ def lookup_operation(order: OrderContext, operation: Operation) -> Lookup | None
         :class:`core.errors.RetryableError` when the provider cannot be read now; ``None``
         if the order is not yours (the operation then ends dead: the merchant checks at the
         provider and retries it).
+    """
+
+
+@hookspec(firstresult=True)
+def open_checkout(provider: str, settings: Mapping[str, Any],
+                  cart: CheckoutCart) -> CheckoutSession | None:
+    """Open a checkout session in which the buyer confirms the purchase in the provider's
+    widget at the shop's checkout (``POST /api/v1/checkout-sessions``).
+
+    Called when a shop's checkout component (the WooCommerce plugin) is about to place an
+    order with purchase on account and the shop's provider is ``provider``. The widget is
+    sent to the shop as it is; the kit stores the session for its confirmation.
+
+    :param provider: the shop connection's provider; answer only if it is yours.
+    :param settings: the provider settings of the merchant, overlaid by the shop's.
+    :param cart: the cart, the buyer and the shop (:class:`core.context.CheckoutCart`).
+    :return: a :class:`core.context.CheckoutSession`; raise
+        :class:`core.errors.RetryableError` or :class:`core.errors.PermanentError` when the
+        provider cannot open one (the shop is told, nothing is stored); ``None`` if the
+        provider is not yours or has no widget (the order is then placed as usual).
+    """
+
+
+@hookspec(firstresult=True)
+def confirm_checkout(provider: str, settings: Mapping[str, Any],
+                     confirmation: CheckoutConfirmation) -> Authorisation | None:
+    """Confirm a checkout session for the shop's new order: the provider creates the order
+    the buyer confirmed in its widget.
+
+    Called by ``POST /api/v1/checkout-sessions/<id>/confirm`` once per session (the answer is
+    kept and repeated to the shop if it asks again). When the order's webhook arrives, the
+    placement hands the confirmed order to :func:`place_order` as ``order.checkout``, which
+    adopts it instead of creating another.
+
+    :param provider: the provider that opened the session; answer only if it is yours.
+    :param settings: the provider settings of the merchant, overlaid by the shop's.
+    :param confirmation: the session, the order and the widget's answer
+        (:class:`core.context.CheckoutConfirmation`).
+    :return: an :class:`core.operations.Authorisation` with the provider's order id,
+        approved or declined; raise :class:`core.errors.InvoicekitError` subclasses when the
+        provider cannot be asked (nothing is kept; the shop may ask again); ``None`` if not
+        yours.
     """
 
 

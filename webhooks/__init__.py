@@ -21,7 +21,7 @@ import backoffice
 from core.config import session_secret, setup_logging
 from core.kit import Kit
 from core.office_sessions import session_limits
-from webhooks import api, connect, documents, errors, limits, receiver, security
+from webhooks import api, checkout, connect, documents, errors, limits, receiver, security
 
 __all__ = ["create_app"]
 
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
     app.register_blueprint(receiver.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(connect.bp)
+    app.register_blueprint(checkout.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(backoffice.bp)
     errors.register(app)

@@ -80,6 +80,7 @@ LIMITS: dict[str, Limit] = {  # by endpoint; "<blueprint>.*" for all of a bluepr
                    lambda message: make_response(jsonify(error=message), 429)),
 }
 LIMITS["connect.*"] = LIMITS["api.*"]  # the plugin's connect, health and disconnect
+LIMITS["checkout.*"] = LIMITS["api.*"]  # checkout sessions (Billie's widget)
 
 
 def register(app: Flask, office: Mapping[str, Any]) -> None:

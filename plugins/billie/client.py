@@ -2,10 +2,10 @@
 
 Every failure becomes one of the kit's errors, by what it means for the request:
 
-* not sent (connection refused, connect timeout, TLS handshake, 503, 429, anything while
-  fetching a token, a failed read with ``GET``): :class:`RetryableError`, with
+* not sent (connection refused, connect timeout, TLS handshake, 408, 429, 503, anything
+  while fetching a token, a failed read with ``GET``): :class:`RetryableError`, with
   ``retry_after`` from ``Retry-After`` where Billie sends one;
-* maybe applied (read timeout, connection dropped after sending, 500, 502, 504, a 2xx whose
+* maybe applied (read timeout, connection dropped after sending, any other 5xx, a 2xx whose
   body cannot be read): :class:`OutcomeUnknown`;
 * refused (any other 4xx): :class:`PermanentError` built from Billie's ``errors`` list,
   :class:`NotFoundAtBillie` for a 404;
@@ -26,20 +26,18 @@ from urllib.parse import quote
 
 import requests
 
-from core.errors import ConfigurationError, OutcomeUnknown, PermanentError, RetryableError
+from core.errors import ConfigurationError, PermanentError, RetryableError
 from core.retry import retry_after
 from plugins.billie import wire
 from plugins.billie.settings import BillieSettings
-from plugins.provider_common import transport_error
+from plugins.provider_common import answer, read_only, transport_error
 
-__all__ = ["NotFoundAtBillie", "clear_token_cache", "get", "path", "post"]
+__all__ = ["NotFoundAtBillie", "clear_token_cache", "get", "path", "post", "put"]
 
 log = logging.getLogger(__name__)
 
 TOKEN_MARGIN = 60.0  # seconds before expiry at which a cached token is no longer used
 DEFAULT_TOKEN_TTL = 8 * 3600  # Billie's default when expires_in is missing
-MAYBE_APPLIED = frozenset({500, 502, 504})
-TRY_LATER = frozenset({408, 429, 503})  # not taken in: safe to send again
 _HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
@@ -130,15 +128,17 @@ def path(*parts: str) -> str:
 def get(settings: BillieSettings, url_path: str) -> Any:
     """``GET`` a resource; its JSON with decimals as ``Decimal``. A read has no effect, so
     every failure to read is retryable."""
-    try:
-        return _call(settings, "GET", url_path, None)
-    except OutcomeUnknown as exc:
-        raise RetryableError(str(exc), retry_after=exc.retry_after) from None
+    return read_only(lambda: _call(settings, "GET", url_path, None))
 
 
 def post(settings: BillieSettings, url_path: str, body: Any = None) -> Any:
     """``POST`` ``body`` as exact JSON; the answer's JSON, or ``None`` for an empty one."""
     return _call(settings, "POST", url_path, body)
+
+
+def put(settings: BillieSettings, url_path: str, body: Any = None) -> Any:
+    """``PUT`` ``body`` as exact JSON (checkout session confirmations); as :func:`post`."""
+    return _call(settings, "PUT", url_path, body)
 
 
 def _call(settings: BillieSettings, method: str, url_path: str, body: Any) -> Any:
@@ -151,7 +151,8 @@ def _call(settings: BillieSettings, method: str, url_path: str, body: Any) -> An
         if response.status_code == 401:
             raise ConfigurationError("Billie rejected the credentials (401 with a fresh "
                                      "token); check the merchant's Billie client id and secret")
-    return _answer(method, url_path, response)
+    return answer(f"Billie {method} {url_path}", response, provider="Billie", loads=wire.loads,
+                  errors=_errors, not_found=NotFoundAtBillie)
 
 
 def _send(settings: BillieSettings, method: str, url_path: str, data: bytes | None,
@@ -162,41 +163,10 @@ def _send(settings: BillieSettings, method: str, url_path: str, data: bytes | No
         response = requests.request(method, settings.base_url + url_path, data=data,
                                     headers=headers, timeout=settings.timeout)
     except requests.RequestException as exc:
-        raise _transport_error(method, url_path, exc) from None
+        raise transport_error(f"Billie {method} {url_path}", "Billie", exc) from None
     log.debug("Billie %s %s: %s in %.0f ms", method, url_path, response.status_code,
               (time.monotonic() - started) * 1000)
     return response
-
-
-def _transport_error(method: str, url_path: str, exc: requests.RequestException) -> Exception:
-    return transport_error(f"Billie {method} {url_path}", "Billie", exc)
-
-
-def _answer(method: str, url_path: str, response: requests.Response) -> Any:
-    status = response.status_code
-    if 200 <= status < 300:
-        if not response.content.strip():
-            return None
-        try:
-            return wire.loads(response.content)
-        except ValueError:
-            raise OutcomeUnknown(f"Billie {method} {url_path} answered {status} with a body "
-                                 "that is not JSON") from None
-    if status in TRY_LATER:
-        raise RetryableError(f"Billie asked to try later ({status})",
-                             retry_after=_retry_after(response))
-    if status >= 500:
-        if status in MAYBE_APPLIED:
-            raise OutcomeUnknown(f"Billie {method} {url_path} failed with {status}; it may "
-                                 "have been applied")
-        raise OutcomeUnknown(f"Billie {method} {url_path} answered {status}")
-    message = f"Billie refused the request ({status})"
-    detail = _errors(response)
-    if detail:
-        message = f"{message}: {detail}"
-    if status == 404:
-        raise NotFoundAtBillie(message)
-    raise PermanentError(message)
 
 
 def _errors(response: requests.Response) -> str:

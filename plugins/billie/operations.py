@@ -24,7 +24,7 @@ from core.context import OrderContext
 from core.errors import OutcomeUnknown, PermanentError, RetryableError
 from core.money import Amount, allocate
 from core.operations import Authorisation, Lookup, Operation, OperationKind, OperationResult
-from plugins.billie import client, payloads
+from plugins.billie import checkout, client, payloads
 from plugins.billie.client import NotFoundAtBillie
 from plugins.billie.settings import BillieSettings, read_settings
 from plugins.billie.views import (
@@ -32,8 +32,8 @@ from plugins.billie.views import (
     InvoiceSummary,
     InvoiceView,
     OrderView,
-    UnreadableAnswer,
 )
+from plugins.provider_common import amount_changed, read_answer
 
 __all__ = ["activate", "lookup", "place", "reduce"]
 
@@ -52,12 +52,7 @@ def _reference(order: OrderContext) -> str:
 
 def _read(reader: Callable[[], T], *, posted: bool) -> T:
     """Read an answer; an unreadable one after a write may still have been applied."""
-    try:
-        return reader()
-    except UnreadableAnswer as exc:
-        if posted:
-            raise OutcomeUnknown(f"Billie's answer could not be read ({exc})") from None
-        raise RetryableError(f"Billie's answer could not be read ({exc})") from None
+    return read_answer(reader, posted=posted, provider="Billie")
 
 
 def _get_order(settings: BillieSettings, order_id: str, currency: str) -> OrderView:
@@ -77,25 +72,21 @@ def _created_uuid(data: object, what: str) -> str:
     return uuid
 
 
-def _authorisation(view: OrderView) -> Authorisation:
-    if view.declined:
-        return Authorisation(provider_reference=view.uuid, approved=False,
-                             decline_reason=view.decline_reason or "declined",
-                             details={"state": view.state})
-    return Authorisation(provider_reference=view.uuid, details={"state": view.state, **view.bank})
-
-
 # -- placement and activation -----------------------------------------------------------
 
 
 def place(order: OrderContext, operation: Operation) -> Authorisation:
-    """``POST orders`` for the whole order; an increase raises the order amount."""
+    """``POST orders`` for the whole order, or the order the buyer confirmed in Billie's
+    widget at the checkout (adopted, :func:`plugins.billie.checkout.adopt`); an increase
+    raises the order amount."""
     settings = read_settings(order.settings)
     if operation.kind is OperationKind.INCREASE:
         return _raise(settings, order, operation)
+    if order.checkout is not None:
+        return checkout.adopt(settings, order, operation)
     body = payloads.create_order(order.snapshot, operation, settings.duration_days)
     data = client.post(settings, "orders", body)
-    return _authorisation(_read(lambda: OrderView.read(data, order.snapshot.currency),
+    return checkout.authorisation(_read(lambda: OrderView.read(data, order.snapshot.currency),
                                 posted=True))
 
 
@@ -170,14 +161,6 @@ def _cancel(settings: BillieSettings, order: OrderContext) -> OperationResult:
                            details={"cancelled": "the rest" if order.invoices else "order"})
 
 
-def _expected_gross(order: OrderContext) -> tuple[int, ...]:
-    """The order amounts Billie may show before this operation, by the kit's ledger: the
-    authorisation less earlier reductions, and that less credit notes too (Billie's docs say
-    refunds lower the order amount; its API reference does not say)."""
-    before = order.state.authorised - order.state.reduced
-    return tuple(dict.fromkeys((before, before - order.state.credited)))
-
-
 def _lowered(order: OrderContext, operation: Operation, current: int) -> bool:
     """Whether Billie's order amount ``current`` is the one before (False) or after (True)
     the reduction; raise when it is neither, or could be either."""
@@ -185,21 +168,7 @@ def _lowered(order: OrderContext, operation: Operation, current: int) -> bool:
 
 
 def _changed(order: OrderContext, change: int, current: int) -> bool:
-    """Whether Billie's order amount ``current`` is the one before (False) or after (True)
-    a change of the amount by ``change``; raise when it is neither, or could be either."""
-    currency = order.snapshot.currency
-    candidates = _expected_gross(order)
-    before = current in candidates
-    after = current in {c + change for c in candidates}
-    if before and after:
-        raise PermanentError("Billie's order amount does not tell whether the change "
-                             "was made: check the order in Billie's portal, then retry")
-    if not (before or after):
-        raise PermanentError(
-            f"Billie's order amount is {payloads.money(current, currency)} {currency}, "
-            f"the kit expected {payloads.money(candidates[0], currency)}: check the order in "
-            "Billie's portal, then retry the operation")
-    return after
+    return amount_changed(order, change, current, provider="Billie")
 
 
 def _lower(settings: BillieSettings, order: OrderContext,
@@ -335,7 +304,7 @@ def lookup(order: OrderContext, operation: Operation) -> Lookup:
                 view = _get_order(settings, code, currency)
             except NotFoundAtBillie:
                 continue
-            return Lookup(applied=True, result=_authorisation(view))
+            return Lookup(applied=True, result=checkout.authorisation(view))
         return Lookup(applied=False)
     if not order.provider_reference:
         return Lookup(applied=False)

@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from core.context import OrderContext
 from core.errors import PermanentError
 from core.money import Amount, exponent, to_decimal
-from core.operations import Operation, OperationKind, OperationLine
+from core.operations import Operation, OperationLine
 from core.snapshot import Buyer, LineKind, OrderSnapshot
 from plugins.billie.legal_forms import legal_form_code
+from plugins.provider_common import NO_INVOICE_URL, article_units, credit_comment, invoice_url
 
 __all__ = [
     "NO_INVOICE_URL",
@@ -40,18 +40,11 @@ __all__ = [
     "update_order",
 ]
 
-NO_INVOICE_URL = "."  # what Billie's own plugins send when the shop has no invoice URL
 MAX_TEXT = 255
 _NUMBER_LAST = re.compile(
     r"^(?P<street>.*?[^\d\s,].*?)[\s,]+"
     r"(?P<number>\d+(?:\s?[a-zA-Z])?(?:\s?[-/]\s?\d+(?:\s?[a-zA-Z])?)?)$")
 _NUMBER_FIRST = re.compile(r"^(?P<number>\d+(?:\s?[a-zA-Z])?)[\s,]+(?P<street>[^\d\s].*)$")
-_COMMENTS = {
-    OperationKind.FULL_CREDIT: "Cancellation",
-    OperationKind.PARTIAL_CREDIT: "Partial credit",
-    OperationKind.DISCOUNT_TRANSFER: "Discount",
-    OperationKind.RETURN: "Return",
-}
 
 
 def money(minor: int, currency: str) -> Decimal:
@@ -121,9 +114,14 @@ def _order_lines(snapshot: OrderSnapshot) -> list[dict[str, Any]]:
 
 
 def order_code(snapshot: OrderSnapshot) -> str:
-    """The order's ``external_code`` at Billie: ``<shop>-<order number>``, so two shops of
+    """The order's ``external_code`` at Billie (:func:`external_code`)."""
+    return external_code(snapshot.shop, snapshot.order_number)
+
+
+def external_code(shop: str, order_number: str) -> str:
+    """An order's ``external_code`` at Billie: ``<shop>-<order number>``, so two shops of
     one merchant (one Billie account) whose order numbers overlap do not collide."""
-    return f"{snapshot.shop}-{snapshot.order_number}"[:MAX_TEXT]
+    return f"{shop}-{order_number}"[:MAX_TEXT]
 
 
 def order_codes(snapshot: OrderSnapshot) -> tuple[str, str]:
@@ -153,26 +151,14 @@ def create_order(snapshot: OrderSnapshot, operation: Operation,
 
 def line_items(lines: Iterable[OperationLine]) -> list[dict[str, Any]]:
     """``[{external_id, quantity}]`` for the article units an operation covers."""
-    units: dict[str, int] = {}
-    for line in lines:
-        if line.article and line.quantity > 0:
-            units[line.line_id] = units.get(line.line_id, 0) + line.quantity
     return [{"external_id": line_id, "quantity": quantity}
-            for line_id, quantity in units.items()]
+            for line_id, quantity in article_units(lines).items()]
 
 
 def invoice_number(order: OrderContext) -> str:
     """The invoice number of the order's next activation: ``<order code>-<n>``
     (``<shop>-<order number>-<n>``); Billie shows it to the buyer."""
     return f"{order_code(order.snapshot)}-{len(order.invoices) + 1}"[:MAX_TEXT]
-
-
-def invoice_url(template: str | None, number: str, order_number: str) -> str:
-    """The invoice document's URL from the merchant's template, or ``"."`` without one."""
-    if not template:
-        return NO_INVOICE_URL
-    return (template.replace("{number}", quote(number, safe=""))
-            .replace("{order}", quote(order_number, safe="")))
 
 
 def invoice(order_uuid: str, number: str, url: str, operation: Operation,
@@ -198,7 +184,7 @@ def credit_note(code: str, value: Amount, operation: Operation, currency: str, *
                 with_lines: bool = True) -> dict[str, Any]:
     """``POST invoices/{uuid}/credit-notes``: ``value`` credited, with the returned units
     when the operation names lines."""
-    comment = f"{_COMMENTS.get(operation.kind, 'Credit')} ({operation.source})"
+    comment = credit_comment(operation)
     return _compact({
         "external_code": code,
         "amount": amount(value, currency),

@@ -12,10 +12,18 @@ from dataclasses import replace
 from typing import Any
 
 from core import hookimpl
-from core.context import OrderContext, ParsedDelivery, PlatformInfo, ProviderInfo
+from core.context import (
+    CheckoutCart,
+    CheckoutConfirmation,
+    CheckoutSession,
+    OrderContext,
+    ParsedDelivery,
+    PlatformInfo,
+    ProviderInfo,
+)
 from core.errors import InvoicekitError
 from core.operations import Authorisation, Lookup, Operation, OperationKind, OperationResult
-from plugins.billie import client, operations, webhook
+from plugins.billie import checkout, client, operations, webhook
 from plugins.billie.settings import read_settings
 from plugins.billie.views import OrderView, UnreadableAnswer
 
@@ -87,6 +95,25 @@ def handle_return(order: OrderContext, operation: Operation) -> OperationResult 
 @hookimpl
 def lookup_operation(order: OrderContext, operation: Operation) -> Lookup | None:
     return operations.lookup(order, operation) if _mine(order) else None
+
+
+# -- the checkout widget ----------------------------------------------------------------
+
+
+@hookimpl
+def open_checkout(provider: str, settings: Mapping[str, Any],
+                  cart: CheckoutCart) -> CheckoutSession | None:
+    if provider != NAME:
+        return None
+    checked = read_settings(settings)
+    return checkout.open_session(checked, checked.merchant_name or cart.shop, cart)
+
+
+@hookimpl
+def confirm_checkout(provider: str, settings: Mapping[str, Any],
+                     confirmation: CheckoutConfirmation) -> Authorisation | None:
+    return checkout.confirm(read_settings(settings), confirmation) if provider == NAME \
+        else None
 
 
 # -- Billie's webhooks ------------------------------------------------------------------

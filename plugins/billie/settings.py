@@ -2,8 +2,9 @@
 
 Keys: ``client_id`` and ``client_secret`` (required), ``sandbox`` (default ``True``),
 ``base_url`` (overrides ``sandbox``), ``connect_timeout`` and ``read_timeout`` (seconds,
-default 5 and 30), ``duration_days`` (payment term, 1 to 120, default 30) and ``invoice_url``
-(a URL template with ``{number}``; Billie gets ``"."`` without one).
+default 5 and 30), ``duration_days`` (payment term, 1 to 120, default 30), ``invoice_url``
+(a URL template with ``{number}``; Billie gets ``"."`` without one) and ``merchant_name``
+(the name Billie's checkout widget shows; default the shop's name).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class BillieSettings:
     timeout: tuple[float, float] = DEFAULT_TIMEOUTS
     duration_days: int = DEFAULT_DURATION
     invoice_url: str | None = None
+    merchant_name: str | None = None
 
 
 def read_settings(settings: Mapping[str, Any]) -> BillieSettings:
@@ -62,7 +64,8 @@ def read_settings(settings: Mapping[str, Any]) -> BillieSettings:
                                  "e.g. https://shop.example/invoices/{number}.pdf")
     return BillieSettings(client_id=client_id, client_secret=client_secret,
                           base_url=base_url.rstrip("/") + "/", timeout=timeout,
-                          duration_days=duration, invoice_url=invoice_url)
+                          duration_days=duration, invoice_url=invoice_url,
+                          merchant_name=_text(settings, "merchant_name"))
 
 
 def _text(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:

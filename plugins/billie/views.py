@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core.money import Amount, to_minor
+from plugins.provider_common import UnreadableAnswer
 
 __all__ = ["CANCELLED", "CLOSED_INVOICE", "CreditNoteView", "InvoiceSummary", "InvoiceView",
            "OrderView", "UnreadableAnswer", "minor"]
@@ -26,10 +27,6 @@ __all__ = ["CANCELLED", "CLOSED_INVOICE", "CreditNoteView", "InvoiceSummary", "I
 CANCELLED = frozenset({"canceled", "cancelled"})  # the API says canceled; accept both
 CLOSED_INVOICE = frozenset({"complete", "canceled", "cancelled"})
 SHIPPED = frozenset({"shipped", "complete", "paid_out", "late"})
-
-
-class UnreadableAnswer(ValueError):
-    """A Billie answer without a field the plugin needs."""
 
 
 def minor(value: Any, currency: str) -> int:

@@ -28,16 +28,14 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from core.errors import ConfigurationError, OutcomeUnknown, PermanentError, RetryableError
-from core.retry import retry_after
+from core.errors import ConfigurationError, PermanentError
 from plugins.mondu.settings import MonduSettings
-from plugins.provider_common import transport_error
+from plugins.provider_common import answer, read_only, transport_error
 
 __all__ = ["NotFoundAtMondu", "dumps", "get", "path", "post"]
 
 log = logging.getLogger(__name__)
 
-TRY_LATER = frozenset({408, 429, 503})  # not taken in: safe to send again
 _HEADERS = {"Accept": "application/json", "Content-Type": "application/json",
             "X-Plugin-Name": "invoicekit"}
 
@@ -75,10 +73,7 @@ def path(*parts: str, query: dict[str, str] | None = None) -> str:
 
 def get(settings: MonduSettings, url_path: str) -> Any:
     """``GET`` a resource; its JSON. A read has no effect, so every failure is retryable."""
-    try:
-        return _call(settings, "GET", url_path, None)
-    except OutcomeUnknown as exc:
-        raise RetryableError(str(exc), retry_after=exc.retry_after) from None
+    return read_only(lambda: _call(settings, "GET", url_path, None))
 
 
 def post(settings: MonduSettings, url_path: str, body: Any = None) -> Any:
@@ -95,43 +90,19 @@ def _call(settings: MonduSettings, method: str, url_path: str, body: Any) -> Any
         response = requests.request(method, settings.base_url + url_path, data=data,
                                     headers=headers, timeout=settings.timeout)
     except requests.RequestException as exc:
-        raise _transport_error(what, exc) from None
+        raise transport_error(what, "Mondu", exc) from None
     log.debug("%s: %s in %.0f ms", what, response.status_code,
               (time.monotonic() - started) * 1000)
     return _answer(what, response)
 
 
-def _transport_error(what: str, exc: requests.RequestException) -> Exception:
-    return transport_error(what, "Mondu", exc)
-
-
 def _answer(what: str, response: requests.Response) -> Any:
-    status = response.status_code
-    if 200 <= status < 300:
-        if not response.content.strip():
-            return None
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            raise OutcomeUnknown(f"{what} answered {status} with a body that is not "
-                                 "JSON") from None
-    wait = retry_after(response.headers.get("Retry-After"))
-    if status in TRY_LATER:
-        raise RetryableError(f"Mondu asked to try later ({status})", retry_after=wait)
-    if status >= 500:
-        raise OutcomeUnknown(f"{what} failed with {status}; it may have been applied",
-                             retry_after=wait)
-    if status in (401, 403):
-        raise ConfigurationError(f"Mondu refused the API token ({status}); check the "
-                                 "merchant's Mondu setting api_token and the "
+    if response.status_code in (401, 403):
+        raise ConfigurationError(f"Mondu refused the API token ({response.status_code}); "
+                                 "check the merchant's Mondu setting api_token and the "
                                  "sandbox/production choice")
-    message = f"Mondu refused the request ({status})"
-    detail = _errors(response)
-    if detail:
-        message = f"{message}: {detail}"
-    if status == 404:
-        raise NotFoundAtMondu(message)
-    raise PermanentError(message)
+    return answer(what, response, provider="Mondu", loads=json.loads, errors=_errors,
+                  not_found=NotFoundAtMondu)
 
 
 def _errors(response: requests.Response) -> str:

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from core.context import OrderContext
-from core.errors import OutcomeUnknown, PermanentError, RetryableError
-from core.money import Amount, allocate, money_text
+from core.errors import PermanentError, RetryableError
+from core.money import Amount, allocate
 from core.operations import (
     Authorisation,
     Lookup,
@@ -39,11 +39,11 @@ from plugins.mondu.settings import MonduSettings, read_settings
 from plugins.mondu.views import (
     InvoiceView,
     OrderView,
-    UnreadableAnswer,
     created_uuid,
     credit_amount,
     invoices_of,
 )
+from plugins.provider_common import amount_changed, read_answer
 
 __all__ = ["activate", "lookup", "place", "reduce"]
 
@@ -63,12 +63,7 @@ def _reference(order: OrderContext) -> str:
 
 def _read(reader: Callable[[], T], *, posted: bool) -> T:
     """Read an answer; an unreadable one after a write may still have been applied."""
-    try:
-        return reader()
-    except UnreadableAnswer as exc:
-        if posted:
-            raise OutcomeUnknown(f"Mondu's answer could not be read ({exc})") from None
-        raise RetryableError(f"Mondu's answer could not be read ({exc})") from None
+    return read_answer(reader, posted=posted, provider="Mondu")
 
 
 def _get_order(settings: MonduSettings, uuid: str) -> OrderView:
@@ -148,30 +143,12 @@ def _cancel(settings: MonduSettings, order: OrderContext) -> OperationResult:
     return OperationResult(provider_reference=reference, details={"cancelled": "order"})
 
 
-def _expected(order: OrderContext) -> tuple[int, ...]:
-    """The order amounts Mondu may show before this operation, by the kit's ledger: the
-    authorisation less earlier reductions, and that less credit notes too (the sources do
-    not say whether credit notes lower ``real_price_cents``)."""
-    before = order.state.authorised - order.state.reduced
-    return tuple(dict.fromkeys((before, before - order.state.credited)))
-
-
 def _lowered(order: OrderContext, operation: Operation, current: int) -> bool:
     """Whether Mondu's order amount ``current`` is the one before (False) or after (True)
-    the reduction; raise when it is neither, or could be either."""
-    currency = order.snapshot.currency
-    candidates = _expected(order)
-    before = current in candidates
-    after = current in {c - operation.amount.gross for c in candidates}
-    if before and after:
-        raise PermanentError("Mondu's order amount does not tell whether the reduction was "
-                             "made: check the order in Mondu's portal, then retry")
-    if not (before or after):
-        raise PermanentError(
-            f"Mondu's order amount is {money_text(current, currency)}, the kit expected "
-            f"{money_text(candidates[0], currency)}: check the order in Mondu's portal, "
-            "then retry the operation")
-    return after
+    the reduction; raise when it is neither, or could be either (whether credit notes lower
+    ``real_price_cents`` the sources do not say: both are expected)."""
+    return amount_changed(order, -operation.amount.gross, current, provider="Mondu",
+                          what="reduction")
 
 
 def _target(settings: MonduSettings, order: OrderContext, operation: Operation,

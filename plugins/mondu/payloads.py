@@ -26,25 +26,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote
 
 from core.context import OrderContext
 from core.errors import PermanentError
 from core.money import Amount, exponent
-from core.operations import Operation, OperationKind, OperationLine
+from core.operations import Operation, OperationLine
 from core.snapshot import Buyer, LineKind, OrderSnapshot
+from plugins.provider_common import article_units, credit_comment, invoice_url
 
 __all__ = ["adjust", "confirm", "create_order", "credit_note", "credit_note_code", "invoice",
            "invoice_number", "invoice_url", "line_items", "order_reference"]
 
 MAX_TEXT = 255
-NO_INVOICE_URL = "."  # Mondu requires invoice_url; the kit may not know the shop's document
-_COMMENTS = {
-    OperationKind.FULL_CREDIT: "Cancellation",
-    OperationKind.PARTIAL_CREDIT: "Partial credit",
-    OperationKind.DISCOUNT_TRANSFER: "Discount",
-    OperationKind.RETURN: "Return",
-}
 
 
 def _cents_currency(currency: str) -> None:
@@ -137,25 +130,13 @@ def confirm(order: OrderContext) -> dict[str, Any]:
 
 def line_items(lines: Iterable[OperationLine]) -> list[dict[str, Any]]:
     """``[{external_reference_id, quantity}]`` for the article units an operation covers."""
-    units: dict[str, int] = {}
-    for line in lines:
-        if line.article and line.quantity > 0:
-            units[line.line_id] = units.get(line.line_id, 0) + line.quantity
     return [{"external_reference_id": line_id, "quantity": quantity}
-            for line_id, quantity in units.items()]
+            for line_id, quantity in article_units(lines).items()]
 
 
 def invoice_number(order: OrderContext) -> str:
     """The invoice number of the order's next activation: ``<order number>-<n>``."""
     return f"{order.snapshot.order_number}-{len(order.invoices) + 1}"[:MAX_TEXT]
-
-
-def invoice_url(template: str | None, number: str, order_number: str) -> str:
-    """The invoice document's URL from the merchant's template, or ``"."`` without one."""
-    if not template:
-        return NO_INVOICE_URL
-    return (template.replace("{number}", quote(number, safe=""))
-            .replace("{order}", quote(order_number, safe="")))
 
 
 def invoice(number: str, url: str, operation: Operation, currency: str) -> dict[str, Any]:
@@ -180,7 +161,7 @@ def credit_note(code: str, value: Amount, operation: Operation, *,
                 with_lines: bool = True) -> dict[str, Any]:
     """``POST invoices/{uuid}/credit_notes``: ``value`` credited, with the returned units
     when the operation names lines."""
-    notes = f"{_COMMENTS.get(operation.kind, 'Credit')} ({operation.source})"
+    notes = credit_comment(operation)
     return _compact({
         "external_reference_id": code,
         "gross_amount_cents": value.gross,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.money import Amount
+from plugins.provider_common import UnreadableAnswer
 
 __all__ = ["CANCELLED", "DECLINED", "CreditNoteView", "InvoiceView", "OrderView",
            "UnreadableAnswer", "created_uuid", "invoices_of"]
@@ -26,10 +27,6 @@ __all__ = ["CANCELLED", "DECLINED", "CreditNoteView", "InvoiceView", "OrderView"
 CANCELLED = frozenset({"canceled", "cancelled"})
 DECLINED = "declined"
 CLOSED_INVOICE = frozenset({"canceled", "cancelled", "complete"})
-
-
-class UnreadableAnswer(ValueError):
-    """A Mondu answer without a field the plugin needs."""
 
 
 def _object(data: Any, key: str | None = None) -> Mapping[str, Any]:

@@ -37,6 +37,7 @@ from core.ledger.models.risk import (
     CreditProfile,
     LimitChange,
     Product,
+    ProviderCheckout,
     RiskPolicyRecord,
 )
 from core.ledger.models.sync import OrderDrift, ShopSync, WriteBackRecord
@@ -69,6 +70,7 @@ __all__ = [
     "Payment",
     "PeriodicRun",
     "Product",
+    "ProviderCheckout",
     "RateLimitWindow",
     "Receivable",
     "RefusalRecord",

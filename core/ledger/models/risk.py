@@ -20,7 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.ledger.models.base import Base, utcnow
 
-__all__ = ["CheckoutDecision", "CreditProfile", "LimitChange", "Product", "RiskPolicyRecord"]
+__all__ = ["CheckoutDecision", "CreditProfile", "LimitChange", "Product", "ProviderCheckout",
+           "RiskPolicyRecord"]
 
 
 class Product(Base):
@@ -95,3 +96,27 @@ class CheckoutDecision(Base):
     approved: Mapped[bool] = mapped_column(Boolean)
     eligibility: Mapped[dict[str, Any]] = mapped_column(JSON)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProviderCheckout(Base):
+    """A provider's checkout session opened for a shop's checkout (Billie's widget), and
+    once the shop confirmed it for its order, the provider's order the placement adopts
+    (:mod:`core.checkout`). ``state``: ``open``, ``approved`` or ``declined``; ``amount``
+    and ``currency`` are what was confirmed (minor units)."""
+
+    __tablename__ = "provider_checkouts"
+    __table_args__ = (UniqueConstraint("connection_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(Integer, ForeignKey("shop_connections.id"))
+    provider: Mapped[str] = mapped_column(String(32))
+    session_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    order_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(128))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    decline_reason: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
