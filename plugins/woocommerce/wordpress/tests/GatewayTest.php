@@ -550,7 +550,7 @@ final class GatewayTest extends Invoicekit_TestCase {
 	public function test_every_string_of_the_checkout_has_a_german_translation(): void {
 		$translations = Fake_Checkout::load_po( self::PO );
 		$strings      = array();
-		foreach ( array( 'class-gateway.php', 'class-eligibility.php', 'class-checkout-fields.php', 'class-blocks-support.php' ) as $file ) {
+		foreach ( array( 'class-gateway.php', 'class-eligibility.php', 'class-checkout-fields.php', 'class-blocks-support.php', 'class-checkout-session.php' ) as $file ) {
 			$source = file_get_contents( __DIR__ . '/../invoicekit-for-woocommerce/includes/' . $file );
 			preg_match_all( "/__\(\s*'((?:[^'\\\\]|\\\\.)*)'\s*,\s*'invoicekit-for-woocommerce'\s*\)/", $source, $m );
 			$strings = array_merge( $strings, array_map( 'stripslashes', $m[1] ) );

@@ -24,7 +24,8 @@ if ( ! class_exists( AbstractPaymentMethodType::class ) ) {
  * the texts it shows, translated here. Whether the method is offered to a cart is the
  * gateway's `is_available()`, which the Store API reports in the cart's `payment_methods`;
  * placing the order runs the gateway's `process_payment()` (WooCommerce's legacy bridge),
- * whose failure notice is the buyer's sentence.
+ * whose failure notice is the buyer's sentence. Before that, blocks.js shows the provider's
+ * widget when invoicekit asks for one (Checkout_Session).
  */
 final class Blocks_Support extends AbstractPaymentMethodType {
 
@@ -73,24 +74,30 @@ final class Blocks_Support extends AbstractPaymentMethodType {
 		return 'yes' === $this->gateway()->enabled && Settings::connected();
 	}
 
+	/** blocks.js, and the script that shows the provider's widget (Checkout_Session) before it. */
 	public function get_payment_method_script_handles() {
+		Checkout_Session::register_script();
 		wp_register_script(
 			self::SCRIPT_HANDLE,
 			plugins_url( 'assets/js/blocks.js', INVOICEKIT_WC_FILE ),
-			array( 'wc-blocks-registry', 'wc-settings', 'wp-element', 'wp-html-entities' ),
+			array( 'wc-blocks-registry', 'wc-settings', 'wp-element', 'wp-html-entities', Checkout_Session::SCRIPT_HANDLE ),
 			INVOICEKIT_WC_VERSION,
 			true
 		);
 		return array( self::SCRIPT_HANDLE );
 	}
 
-	/** What blocks.js shows: the title and description (translated here) and the features. */
+	/**
+	 * What blocks.js shows and needs: the title and description (translated here), the
+	 * features, and for the provider's widget the plugin's route, its nonce and the sentences.
+	 */
 	public function get_payment_method_data() {
 		$gateway = $this->gateway();
 		return array(
 			'title'       => wp_strip_all_tags( (string) $gateway->get_title() ),
 			'description' => wp_strip_all_tags( (string) $gateway->get_description() ),
 			'supports'    => array_values( array_filter( (array) $gateway->supports, array( $gateway, 'supports' ) ) ),
+			'checkout'    => Checkout_Session::script_data(),
 		);
 	}
 }

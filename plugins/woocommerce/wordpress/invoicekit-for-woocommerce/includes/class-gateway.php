@@ -16,11 +16,16 @@ defined( 'ABSPATH' ) || exit;
  * - at checkout (`is_available()`): approved → offered, declined → not offered, invoicekit
  *   unreachable → hidden when the shop chose so (the default), else offered;
  * - at placement (`process_payment()`): asked again with the order; approved → processing,
- *   declined → the buyer's sentence and no order on invoice.
+ *   declined → the buyer's sentence and no order on invoice;
+ * - with a provider whose buyers confirm in its widget (Billie, Checkout_Session): approved
+ *   orders are placed only once the provider confirmed the widget's answer for the order.
  */
 class Gateway extends \WC_Payment_Gateway {
 
 	public const ID = 'invoicekit';
+
+	/** The order meta that keeps the provider's order id confirmed at checkout (Billie's order). */
+	public const PROVIDER_REFERENCE_KEY = '_invoicekit_provider_reference';
 
 	/** Whether an order is being placed in this request (classic checkout or Store API). */
 	private static bool $placing = false;
@@ -195,8 +200,12 @@ class Gateway extends \WC_Payment_Gateway {
 			return array( 'result' => 'failure' );
 		}
 		$decision = Eligibility::for_order( $order );
+		$checkout = Checkout_Session::for_placement(); // Null: no widget, as with the local provider.
 
 		if ( $decision->approved() ) {
+			if ( null !== $checkout ) {
+				return $this->confirm_checkout( $order, $checkout );
+			}
 			$order->update_status( 'processing', __( 'Purchase on account approved by invoicekit.', 'invoicekit-for-woocommerce' ) );
 			return $this->placed( $order );
 		}
@@ -226,8 +235,82 @@ class Gateway extends \WC_Payment_Gateway {
 			wc_add_notice( self::not_available_sentence(), 'error' );
 			return array( 'result' => 'failure' );
 		}
+		if ( null !== $checkout ) {
+			// Never on account without the provider's confirmation of the widget's answer.
+			return $this->confirm_checkout( $order, $checkout );
+		}
 		$order->update_status( 'processing', __( 'invoicekit could not be reached at checkout; it decides when it receives the order and puts the order on hold if it declines.', 'invoicekit-for-woocommerce' ) );
 		return $this->placed( $order );
+	}
+
+	/**
+	 * The buyer confirmed in the provider's widget (or was to): confirm the session for the
+	 * order through invoicekit. Approved → the provider's order id on the order, processing;
+	 * declined → the buyer's sentence; anything else → not available right now, no order on
+	 * account. Without the widget's answer invoicekit is not asked.
+	 *
+	 * @param \WC_Order $order    The order being placed.
+	 * @param array     $checkout Checkout_Session::for_placement().
+	 */
+	private function confirm_checkout( $order, array $checkout ): array {
+		if ( null === $checkout['answer'] ) {
+			wc_add_notice( Checkout_Session::confirm_in_widget_sentence(), 'error' );
+			return array( 'result' => 'failure' );
+		}
+		$response = Checkout_Session::confirm( $order, $checkout['id'], $checkout['answer'] );
+		$body     = $response->body ?? array();
+		$outcome  = 200 === $response->status ? ( $body['decision'] ?? null ) : null;
+		$provider = Checkout_Session::provider_name( is_string( $body['provider'] ?? null ) ? $body['provider'] : $checkout['provider'] );
+
+		if ( Decision::APPROVED === $outcome ) {
+			Checkout_Session::forget();
+			$reference = is_scalar( $body['provider_reference'] ?? null ) ? sanitize_text_field( (string) $body['provider_reference'] ) : '';
+			if ( '' !== $reference ) {
+				$order->update_meta_data( self::PROVIDER_REFERENCE_KEY, $reference );
+			}
+			$order->update_status(
+				'processing',
+				sprintf(
+					/* translators: 1: the provider's name (Billie), 2: the provider's order id */
+					__( 'Purchase on account approved by invoicekit and confirmed by the buyer at %1$s (%1$s order %2$s).', 'invoicekit-for-woocommerce' ),
+					$provider,
+					'' === $reference ? '?' : $reference
+				)
+			);
+			return $this->placed( $order );
+		}
+
+		if ( Decision::DECLINED === $outcome ) {
+			Checkout_Session::forget();
+			$declined = new Decision( Decision::DECLINED, Decision::strings( $body['reasons'] ?? array() ) );
+			$order->add_order_note(
+				sprintf(
+					/* translators: 1: the provider's name (Billie), 2: reason codes, comma separated */
+					__( 'Purchase on account declined by %1$s when the order was confirmed (%2$s).', 'invoicekit-for-woocommerce' ),
+					$provider,
+					implode( ', ', $declined->all_reasons() )
+				)
+			);
+			wc_add_notice( $declined->buyer_message(), 'error' );
+			return array( 'result' => 'failure' );
+		}
+
+		if ( ! $response->unreachable() ) {
+			// 404 (unknown session), 409 (confirmed for another order), 422 (e.g. another amount
+			// than the buyer confirmed): this session is done; the next try opens a new one.
+			Checkout_Session::forget();
+		}
+		Eligibility::log( sprintf( 'invoicekit did not confirm the checkout session of order %s (HTTP %d): %s', $order->get_order_number(), $response->status, (string) $response->error ) );
+		$order->add_order_note(
+			sprintf(
+				/* translators: 1: the provider's name (Billie), 2: "HTTP 502" or "no answer" */
+				__( 'invoicekit could not confirm the purchase on account at %1$s (%2$s); the order was not placed on account.', 'invoicekit-for-woocommerce' ),
+				$provider,
+				0 === $response->status ? __( 'no answer', 'invoicekit-for-woocommerce' ) : 'HTTP ' . $response->status
+			)
+		);
+		wc_add_notice( self::not_available_sentence(), 'error' );
+		return array( 'result' => 'failure' );
 	}
 
 	/** The order is on account: stock reduced, cart emptied, off to the thank-you page. */

@@ -25,6 +25,7 @@ final class Plugin {
 		Gateway::register();
 		Checkout_Fields::register();
 		Blocks_Support::register();
+		Checkout_Session::register();
 		Payment_Block::register();
 		Invoice_Mail::register();
 		Settings_Page::register();

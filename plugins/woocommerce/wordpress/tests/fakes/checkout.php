@@ -53,11 +53,18 @@ namespace {
 		public static array $logs = array();
 		/** Fields registered with woocommerce_register_additional_checkout_field. */
 		public static array $block_fields = array();
+		/** REST routes registered: "namespace/route" => args. */
+		public static array $routes = array();
+		/** Data given to scripts with wp_localize_script: handle => [name => data]. */
+		public static array $localized = array();
 
 		public static function reset(): void {
 			self::$stock_reduced = array();
 			self::$logs          = array();
 			self::$block_fields  = array();
+			self::$routes        = array();
+			self::$localized     = array();
+			WC()->session        = new Fake_Checkout_Session();
 		}
 
 		/**
@@ -107,12 +114,100 @@ namespace {
 		}
 	}
 
-	/** A cart that can be emptied. */
+	/** A cart that can be emptied, with tax and line totals. */
 	class Fake_Checkout_Cart extends WC_Cart {
-		public bool $emptied = false;
+		public bool $emptied     = false;
+		public string $total_tax = '0.00';
+		public int $calculations = 0;
 		public function empty_cart( $clear_persistent_cart = true ): void {
 			$this->emptied = true;
 			$this->items   = array();
+		}
+		public function get_total_tax() {
+			return $this->total_tax;
+		}
+		public function calculate_totals(): void {
+			++$this->calculations;
+		}
+		/** Add a line with its totals as WC_Cart::calculate_totals() leaves them (net total, tax). */
+		public function add_line( WC_Product $product, int $quantity, string $line_total, string $line_tax ): void {
+			$this->add( $product, $quantity );
+			$key                                = array_key_last( $this->items );
+			$this->items[ $key ]['line_total'] = $line_total;
+			$this->items[ $key ]['line_tax']   = $line_tax;
+		}
+	}
+
+	/** A product with a name. */
+	class Fake_Checkout_Product extends WC_Product {
+		public function __construct( string $sku, private string $name ) {
+			parent::__construct( $sku );
+		}
+		public function get_name( $context = 'view' ) {
+			return $this->name;
+		}
+	}
+
+	/** WooCommerce's session (`WC()->session`). */
+	class Fake_Checkout_Session {
+		public array $data = array();
+		public function get( $key, $default = null ) {
+			return $this->data[ $key ] ?? $default;
+		}
+		public function set( $key, $value ): void {
+			$this->data[ $key ] = $value;
+		}
+		public function get_customer_id() {
+			return 't_guest0123456789';
+		}
+	}
+
+	if ( ! class_exists( 'WP_REST_Request' ) ) {
+		/** A REST request: headers and a JSON body. */
+		class WP_REST_Request {
+			private array $headers = array();
+			private string $body   = '';
+			public function set_header( $name, $value ): void {
+				$this->headers[ strtolower( $name ) ] = $value;
+			}
+			public function get_header( $name ) {
+				return $this->headers[ strtolower( $name ) ] ?? null;
+			}
+			public function set_body( $body ): void {
+				$this->body = (string) $body;
+			}
+			public function get_json_params() {
+				return json_decode( $this->body, true );
+			}
+		}
+	}
+	if ( ! class_exists( 'WP_REST_Response' ) ) {
+		/** A REST answer. */
+		class WP_REST_Response {
+			public function __construct( private $data = null, private int $status = 200 ) {}
+			public function get_data() {
+				return $this->data;
+			}
+			public function get_status(): int {
+				return $this->status;
+			}
+		}
+	}
+	if ( ! function_exists( 'register_rest_route' ) ) {
+		function register_rest_route( $route_namespace, $route, $args = array(), $override = false ) {
+			Fake_Checkout::$routes[ $route_namespace . $route ] = $args;
+			return true;
+		}
+	}
+	if ( ! function_exists( 'rest_url' ) ) {
+		function rest_url( $path = '', $scheme = 'rest' ) {
+			return Fake_WP::$site_url . '/wp-json/' . ltrim( (string) $path, '/' );
+		}
+	}
+	if ( ! function_exists( 'wp_localize_script' ) ) {
+		function wp_localize_script( $handle, $object_name, $l10n ) {
+			Fake_Checkout::$localized[ $handle ][ $object_name ] = $l10n;
+			return true;
 		}
 	}
 

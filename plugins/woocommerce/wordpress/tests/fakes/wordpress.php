@@ -55,10 +55,18 @@ final class Fake_WP {
 
 class WP_Error {
 	private array $errors = array();
+	private array $data   = array();
 	public function __construct( string $code = '', string $message = '', $data = '' ) {
 		if ( '' !== $code ) {
 			$this->errors[ $code ][] = $message;
+			$this->data[ $code ]     = $data;
 		}
+	}
+	public function get_error_code() {
+		return array_key_first( $this->errors ) ?? '';
+	}
+	public function get_error_data( string $code = '' ) {
+		return $this->data[ '' === $code ? $this->get_error_code() : $code ] ?? null;
 	}
 	public function add( string $code, string $message, $data = '' ): void {
 		$this->errors[ $code ][] = $message;
