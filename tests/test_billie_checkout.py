@@ -308,3 +308,14 @@ def test_an_order_of_another_number_is_placed_with_post_orders(kit, client, api_
                  content_type="application/json")
         deliver(client, "processing", order_id=4712, number="4712")
         assert api.calls[-1].request.url == BASE + "orders"
+
+
+def test_the_widget_script_follows_the_api_or_the_setting():
+    from plugins.billie.checkout import PRODUCTION_WIDGET, widget_url
+    from plugins.billie.settings import read_settings
+
+    assert widget_url(read_settings({**SETTINGS, "sandbox": False})) == PRODUCTION_WIDGET
+    assert widget_url(read_settings({**SETTINGS, "widget_url": "https://shop.test/w.js"})) \
+        == "https://shop.test/w.js"
+    with pytest.raises(Exception, match="widget_url must be an https"):
+        read_settings({**SETTINGS, "widget_url": "http://shop.test/w.js"})

@@ -40,7 +40,10 @@ _ADDRESS_PREFIX = "address_"
 
 
 def widget_url(settings: BillieSettings) -> str:
-    """The widget's script: production for Billie's production API, else the sandbox's."""
+    """The widget's script: the setting ``widget_url``, else production's for Billie's
+    production API and the sandbox's for any other."""
+    if settings.widget_url:
+        return settings.widget_url
     return PRODUCTION_WIDGET if settings.base_url == PRODUCTION_URL else SANDBOX_WIDGET
 
 

@@ -3,8 +3,9 @@
 Keys: ``client_id`` and ``client_secret`` (required), ``sandbox`` (default ``True``),
 ``base_url`` (overrides ``sandbox``), ``connect_timeout`` and ``read_timeout`` (seconds,
 default 5 and 30), ``duration_days`` (payment term, 1 to 120, default 30), ``invoice_url``
-(a URL template with ``{number}``; Billie gets ``"."`` without one) and ``merchant_name``
-(the name Billie's checkout widget shows; default the shop's name).
+(a URL template with ``{number}``; Billie gets ``"."`` without one), ``merchant_name``
+(the name Billie's checkout widget shows; default the shop's name) and ``widget_url`` (the
+widget's script; default Billie's for the API chosen).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class BillieSettings:
     duration_days: int = DEFAULT_DURATION
     invoice_url: str | None = None
     merchant_name: str | None = None
+    widget_url: str | None = None
 
 
 def read_settings(settings: Mapping[str, Any]) -> BillieSettings:
@@ -65,11 +67,19 @@ def read_settings(settings: Mapping[str, Any]) -> BillieSettings:
     return BillieSettings(client_id=client_id, client_secret=client_secret,
                           base_url=base_url.rstrip("/") + "/", timeout=timeout,
                           duration_days=duration, invoice_url=invoice_url,
-                          merchant_name=_text(settings, "merchant_name"))
+                          merchant_name=_text(settings, "merchant_name"),
+                          widget_url=_https(settings, "widget_url"))
 
 
 def _text(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
     return setting_text(settings, key, "Billie", required=required)
+
+
+def _https(settings: Mapping[str, Any], key: str) -> str | None:
+    value = _text(settings, key)
+    if value is not None and not value.startswith("https://"):
+        raise ConfigurationError(f"Billie setting {key} must be an https:// URL")
+    return value
 
 
 def _flag(settings: Mapping[str, Any], key: str, *, default: bool) -> bool:
