@@ -89,9 +89,11 @@ class EligibilityRun:
     known: Figures
     new: Figures
 
+    limit_ms: float = LIMIT_MS
+
     @property
     def ok(self) -> bool:
-        return all(f.failed == 0 and f.p99 < LIMIT_MS for f in (self.known, self.new))
+        return all(f.failed == 0 and f.p99 < self.limit_ms for f in (self.known, self.new))
 
 
 def main() -> None:
@@ -101,6 +103,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--history", type=int, default=2000, help="orders placed before")
     parser.add_argument("--buyers", type=int, default=200)
+    parser.add_argument("--limit-ms", type=float, default=LIMIT_MS,
+                        help="the p99 the check asks for (the tests' tiny run on a busy "
+                             "machine checks only that every answer is 200)")
     args = parser.parse_args()
     stop_on_sigterm()
     folder = bench_folder(args)
@@ -122,7 +127,7 @@ def main() -> None:
             known = load.run(asking(key, args.buyers, new=False), seconds=args.seconds)
             progress(f"{backend.name}: new buyers for {args.seconds:.0f} s")
             new = load.run(asking(key, args.buyers, new=True), seconds=args.seconds)
-            runs.append(EligibilityRun(backend.name, noop, known, new))
+            runs.append(EligibilityRun(backend.name, noop, known, new, args.limit_ms))
     print_figures(runs, [
         ("GET /livez req/s", lambda r: r.noop.per_second, ".0f"),
         ("GET /livez p99 ms", lambda r: r.noop.p99, ".1f"),
@@ -134,7 +139,7 @@ def main() -> None:
         ("known buyer req/s / livez req/s", lambda r: r.known.per_second / r.noop.per_second,
          ".3f"),
         ("known buyer p50 / livez p50", lambda r: r.known.p50 / r.noop.p50, ".1f"),
-    ], f"all 200, p99 < {LIMIT_MS:.0f} ms")
+    ], f"all 200, p99 < {args.limit_ms:.0f} ms")
     raise SystemExit(0 if all(r.ok for r in runs) else 1)
 
 

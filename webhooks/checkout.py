@@ -74,12 +74,17 @@ class CartLineSchema(StrictSchema):
     tax = MoneyField(load_default=Decimal(0))
 
 
-class OpenRequest(StrictSchema):
+class _OrderTotal(StrictSchema):
+    """The shop, and the gross total with the tax in it (decimal strings)."""
+
     shop = text_field(64, required=True)
-    customer_id = text_field(255, required=True)
     amount = MoneyField(required=True)
     tax = MoneyField(load_default=Decimal(0))
     currency = fields.String(required=True)
+
+
+class OpenRequest(_OrderTotal):
+    customer_id = text_field(255, required=True)
     buyer = fields.Nested(BuyerSchema, required=True)
     person = fields.Nested(PersonSchema, load_default=dict)
     delivery = fields.Nested(AddressSchema, load_default=None, allow_none=True)
@@ -87,12 +92,8 @@ class OpenRequest(StrictSchema):
                         validate=validate.Length(max=MAX_LINES))
 
 
-class ConfirmRequest(StrictSchema):
-    shop = text_field(64, required=True)
+class ConfirmRequest(_OrderTotal):
     order_number = text_field(64, required=True)
-    amount = MoneyField(required=True)
-    tax = MoneyField(load_default=Decimal(0))
-    currency = fields.String(required=True)
     answer = fields.Dict(required=True)
 
 
