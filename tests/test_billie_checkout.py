@@ -5,7 +5,9 @@ bodies follow Billie's SDK models and docs.billie.io, cited in docs/billie.md)."
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import responses
@@ -319,3 +321,46 @@ def test_the_widget_script_follows_the_api_or_the_setting():
         == "https://shop.test/w.js"
     with pytest.raises(Exception, match="widget_url must be an https"):
         read_settings({**SETTINGS, "widget_url": "http://shop.test/w.js"})
+
+
+# -- what the real WooCommerce plugin sent (tests/fixtures/woocommerce/plugin) ---------------
+
+RECORDED = Path(__file__).parent / "fixtures" / "woocommerce" / "plugin"
+
+
+def recorded(name: str) -> dict:
+    return json.loads((RECORDED / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("checkout", ["block", "classic"])
+def test_the_real_plugins_requests_open_and_confirm_a_session(kit, client, api_key, on_billie,
+                                                              checkout):
+    opened, confirmed = recorded(f"checkout-session-{checkout}.json"), \
+        recorded(f"checkout-session-{checkout}-confirm.json")
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        token(api)
+        session_opened(api)
+        first = client.post(opened["path"], data=opened["body"], headers={
+            **opened["headers"], "Authorization": f"Bearer {api_key}"})
+        assert first.status_code == 200, first.json
+        assert first.json["widget"]["order_data"]["amount"] == \
+            opened["answer"]["widget"]["order_data"]["amount"]
+        sent = json.loads(confirmed["body"])
+        gross = sent["answer"]["amount"]["gross"]
+        api.put(BILLIE_CONFIRM, status=202, body=json.dumps({
+            "uuid": ORDER_UUID, "state": "created", "external_code": "acme-x",
+            "amount": sent["answer"]["amount"]}), content_type="application/json")
+        second = client.post(CONFIRM, data=confirmed["body"], headers={
+            **confirmed["headers"], "Authorization": f"Bearer {api_key}"})
+        to_billie = wire.loads(api.calls[-1].request.body)
+    assert second.status_code == 200, second.json
+    assert second.json["decision"] == "approved"
+    assert to_billie["amount"]["gross"] == Decimal(str(gross)) == Decimal(sent["amount"])
+    assert to_billie["external_code"] == f"acme-{sent['order_number']}"
+
+
+def test_the_real_plugin_with_the_local_provider_gets_no_widget(kit, client, api_key):
+    opened = recorded("checkout-session-local.json")
+    answer = client.post(opened["path"], data=opened["body"], headers={
+        **opened["headers"], "Authorization": f"Bearer {api_key}"})
+    assert answer.status_code == 200 and answer.json == opened["answer"]
