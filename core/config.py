@@ -76,6 +76,7 @@ def _template(home: Path) -> str:
         "# session_max_hours = 12\n"
         "# sign_in_per_minute = 10\n"
         "# api_per_minute = 120\n"
+        "# checkout_confirm_per_minute = 20   # the buyer's checkout page, per address\n"
         "# trusted_proxies = 0   # 1 behind one reverse proxy such as nginx\n"
     )
 

@@ -161,3 +161,11 @@ def test_every_limit_names_an_endpoint_of_the_app(make_app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     for name in LIMITS:
         assert name in endpoints or name.removesuffix(".*") in app.blueprints, name
+
+
+def test_the_checkout_pages_confirmations_are_limited_per_address(make_app):
+    """The buyer's checkout page has no key, only its token: guessing tokens is throttled."""
+    client = make_app(checkout_confirm_per_minute=3).test_client()
+    answers = [client.post("/checkout/guessed-token/confirm", json={}).status_code
+               for _ in range(4)]
+    assert answers == [404, 404, 404, 429]

@@ -262,7 +262,7 @@ def test_manifest_names_the_kit_and_the_merchant():
     assert "<secret>s3cret&amp;</secret>" in xml
     from plugins.shopware.order import EVENT_STATUS
 
-    assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == len(EVENT_STATUS) == 12
+    assert xml.count(f'url="{PUBLIC}/webhooks/shopware"') == len(EVENT_STATUS) == 13
     json.dumps(xml)  # plain text, no placeholders left
     assert "PUBLIC_URL" not in xml and "APP_SECRET" not in xml
 

@@ -86,8 +86,9 @@ def kept_decisions(the_kit) -> list[tuple[str, bool]]:
 
 def test_the_manifest_offers_purchase_on_account_paid_through_the_kits_pay_url():
     root = ET.fromstring(manifest())
-    (method,) = root.iter("payment-method")
-    assert method.findtext("identifier") == payment.IDENTIFIER
+    method = next(m for m in root.iter("payment-method")
+                  if m.findtext("identifier") == payment.IDENTIFIER)
+    assert method.findtext("finalize-url") is None  # synchronous
     names = {n.get("lang", "en-GB"): n.text for n in method.iter("name")}
     assert names == {"en-GB": "Purchase on account (B2B)", "de-DE": "Kauf auf Rechnung (B2B)"}
     assert method.findtext("pay-url") == f"{PUBLIC}/apps/shopware/pay"
@@ -246,7 +247,9 @@ def test_the_apps_payment_method_counts_as_invoice_without_configuring_it(shop):
         settings = Ledger(session).connection(SHOP).platform_settings
     assert settings["payment_methods"] == ["payment_invoice"]
     assert settings["app_payment_methods"] == ["payment_InvoiceKit_purchase_on_account",
-                                               "app\\InvoiceKit_purchase_on_account"]
+                                               "app\\InvoiceKit_purchase_on_account",
+                                               "payment_InvoiceKit_invoicekit_widget",
+                                               "app\\InvoiceKit_invoicekit_widget"]
     order = new_order(standin)
     assert deliver(client, standin.webhook("checkout.order.placed", order["id"])) == 202
     with session_scope(the_kit.engine) as session:

@@ -1,7 +1,8 @@
 """The Flask app: the webhook receiver (verify, store durably, acknowledge fast), the
 merchant's HTTP API (``/api/v1``, :mod:`webhooks.api`), the back office (``/office``,
-:mod:`backoffice`) and the buyer's e-invoice downloads (``/documents``,
-:mod:`webhooks.documents`).
+:mod:`backoffice`), the buyer's e-invoice downloads (``/documents``,
+:mod:`webhooks.documents`) and the checkout page with the provider's widget (``/checkout``,
+:mod:`webhooks.checkout_page`).
 
 Every answer carries the security headers of :mod:`webhooks.security`; sign-in and API calls
 are rate-limited by :mod:`webhooks.limits`. ``create_app()`` builds the app on the instance
@@ -21,7 +22,17 @@ import backoffice
 from core.config import session_secret, setup_logging
 from core.kit import Kit
 from core.office_sessions import session_limits
-from webhooks import api, checkout, connect, documents, errors, limits, receiver, security
+from webhooks import (
+    api,
+    checkout,
+    checkout_page,
+    connect,
+    documents,
+    errors,
+    limits,
+    receiver,
+    security,
+)
 
 __all__ = ["create_app"]
 
@@ -44,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, kit: Kit | None = N
     app.register_blueprint(api.bp)
     app.register_blueprint(connect.bp)
     app.register_blueprint(checkout.bp)
+    app.register_blueprint(checkout_page.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(backoffice.bp)
     errors.register(app)

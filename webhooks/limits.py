@@ -81,6 +81,10 @@ LIMITS: dict[str, Limit] = {  # by endpoint; "<blueprint>.*" for all of a bluepr
 }
 LIMITS["connect.*"] = LIMITS["api.*"]  # the plugin's connect, health and disconnect
 LIMITS["checkout.*"] = LIMITS["api.*"]  # checkout sessions (Billie's widget)
+LIMITS["checkout_page.confirm"] = Limit(  # the buyer's page: its token is the only key
+    "checkout_confirm_per_minute", 20, lambda: f"checkout:{_address()}",
+    "confirmations from this address",
+    lambda message: make_response(jsonify(error=message), 429))
 
 
 def register(app: Flask, office: Mapping[str, Any]) -> None:

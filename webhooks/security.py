@@ -4,9 +4,10 @@ Every answer: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origi
 address leaves the site; the office's error page links back to the page before) and
 ``X-Frame-Options: DENY``. HTML pages (the back office) also get :data:`PAGE_POLICY`, a
 Content-Security-Policy that allows the office's own files only: no inline script or style,
-no frames, forms posting to the office only. The back office's pages and files and the
-HTTP API's answers are ``Cache-Control: no-store`` (they show one merchant's data); the
-office's CSS may be cached.
+no frames, forms posting to the office only (a page that must allow more, the checkout page
+with the provider's widget, sets its own: :mod:`webhooks.checkout_page`). The back
+office's pages and files and the HTTP API's answers are ``Cache-Control: no-store`` (they
+show one merchant's data); the office's CSS may be cached.
 
 ``[office] trusted_proxies = N`` (default 0): the app sits behind N reverse proxies that set
 ``X-Forwarded-For`` and ``X-Forwarded-Proto``; the client address (rate limits, the audit
@@ -52,7 +53,8 @@ def register(app: Flask, office: Mapping[str, Any]) -> None:
 
 def _headers(response: Response) -> Response:
     response.headers.update(EVERY_ANSWER)
-    if response.mimetype == "text/html":
+    if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+        # a page that needs more sets its own (the checkout page: the provider's widget)
         response.headers["Content-Security-Policy"] = PAGE_POLICY
     if request.path.startswith(PRIVATE) and not (request.endpoint or "").endswith(".static"):
         response.headers["Cache-Control"] = "no-store"

@@ -22,7 +22,12 @@ from core.money import allocate, exponent, is_known_currency
 from core.schemas import load_snapshot
 from core.snapshot import OrderSnapshot
 
-__all__ = ["EVENT_STATUS", "buyer_of", "payment_method_matches", "to_snapshot"]
+__all__ = ["EVENT_STATUS", "WIDGET_PLACED", "buyer_of", "payment_method_matches",
+           "to_snapshot"]
+
+# an order paid in Billie's widget (the app's async method) is placed when its payment is
+# authorized, after the buyer confirmed; its checkout.order.placed came before that
+WIDGET_PLACED = "state_enter.order_transaction.state.authorized"
 
 # Event name → the status word the snapshot carries (the connection maps words to triggers).
 EVENT_STATUS = {
@@ -39,6 +44,7 @@ EVENT_STATUS = {
     # Shopware failed the payment (after the pay URL answered, say): not on invoice
     "state_enter.order_transaction.state.failed": "cancelled",
     "state_enter.order_transaction.state.paid": "paid",
+    WIDGET_PLACED: "open",  # only for the widget's orders (plugins/shopware/plugin.py)
 }
 
 

@@ -45,14 +45,14 @@ import hmac
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from core.context import AppResponse, Company, Eligibility
 from core.errors import NotFound, PayloadError, SignatureError
 from core.hooks import Hooks
-from core.ledger.models import ShopConnection
+from core.ledger.models import Merchant, ShopConnection
 from core.ledger.store import Ledger
 from core.money import exponent, is_known_currency, to_decimal
 from core.risk.decide import decide
@@ -64,10 +64,11 @@ from core.state import Status
 from plugins.shopware.order import buyer_of
 from plugins.shopware.signature import hex_hmac
 
-__all__ = ["ANSWER_WITHIN", "IDENTIFIER", "SHOPWARE_TIMEOUT", "TIMED_OUT", "message",
-           "method_names", "pay"]
+__all__ = ["ANSWER_WITHIN", "IDENTIFIER", "SHOPWARE_TIMEOUT", "TIMED_OUT", "WIDGET",
+           "Decided", "decided", "declined", "message", "method_names", "pay", "signed"]
 
 IDENTIFIER = "purchase_on_account"
+WIDGET = "invoicekit_widget"  # the async method of plugins/shopware/widget.py
 SHOPWARE_TIMEOUT = 20.0  # PaymentPayloadService::PAYMENT_REQUEST_TIMEOUT
 # A decision that took longer is answered (and kept) as a decline: Shopware may have given
 # up on the answer and failed the payment, so the order must not go on invoice.
@@ -117,8 +118,10 @@ _KIND = {
 
 
 def method_names(app_name: str) -> list[str]:
-    """The names Shopware gives the app's payment method: technical name and handler."""
-    return [f"payment_{app_name}_{IDENTIFIER}", f"app\\{app_name}_{IDENTIFIER}"]
+    """The names Shopware gives the app's payment methods: technical name and handler of
+    the synchronous one, then of the widget's (:mod:`plugins.shopware.widget`)."""
+    return [name for identifier in (IDENTIFIER, WIDGET)
+            for name in (f"payment_{app_name}_{identifier}", f"app\\{app_name}_{identifier}")]
 
 
 def message(reasons: Sequence[str], language: str | None = None, *,
@@ -208,11 +211,24 @@ def _placed(ledger: Ledger, connection: ShopConnection, order_id: str) -> Eligib
     return None
 
 
-def pay(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
-        settings: Mapping[str, Any]) -> AppResponse:
-    """Answer Shopware's pay request: ``authorize`` when the buyer may pay the order on
-    account, else ``fail`` with the buyer's message; signed with the shop's secret.
-    ``settings`` are the instance's Shopware settings (the app's name)."""
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A pay request, verified, and the kit's eligibility decision for its order."""
+
+    data: Mapping[str, Any]
+    connection: ShopConnection
+    secret: str
+    order_id: str
+    company: Company
+    cart: Cart
+    eligibility: Eligibility
+    merchant: Merchant
+
+
+def decided(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
+            settings: Mapping[str, Any]) -> Decided:
+    """Verify the pay request (401 for a bad signature) and decide whether the buyer may
+    pay its order on account, once per order (see :func:`pay`)."""
     data = read_json_object(body)
     shop_id = (data.get("source") or {}).get("shopId")
     if not isinstance(shop_id, str) or not 0 < len(shop_id) <= 64:
@@ -239,13 +255,29 @@ def pay(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
         if time.monotonic() - started > ANSWER_WITHIN:
             eligibility = replace(eligibility, approved=False, reasons=(TIMED_OUT,))
         remember(ledger, connection.id, order_id, eligibility)
-    if eligibility.approved:
-        answer: dict[str, str] = {"status": "authorize"}
-    else:
-        terms = terms_of(merchant)
-        answer = {"status": "fail", "message": message(
-            eligibility.reasons, headers.get("sw-user-language"),
-            minimum=f"{to_decimal(terms.minimum, 'EUR'):,.2f}",
-            maximum=f"{to_decimal(terms.maximum, 'EUR'):,.2f}")}
+    return Decided(data, connection, secret, order_id, company, cart, eligibility, merchant)
+
+
+def declined(found: Decided, headers: Mapping[str, str]) -> dict[str, str]:
+    """Shopware's ``fail`` with the buyer's message for a declined decision."""
+    terms = terms_of(found.merchant)
+    return {"status": "fail", "message": message(
+        found.eligibility.reasons, headers.get("sw-user-language"),
+        minimum=f"{to_decimal(terms.minimum, 'EUR'):,.2f}",
+        maximum=f"{to_decimal(terms.maximum, 'EUR'):,.2f}")}
+
+
+def signed(secret: str, answer: Mapping[str, str]) -> AppResponse:
+    """The answer, signed with the shop's secret (``shopware-app-signature``)."""
     raw = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
     return AppResponse(200, answer, {"shopware-app-signature": hex_hmac(secret, raw)}, raw)
+
+
+def pay(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
+        settings: Mapping[str, Any]) -> AppResponse:
+    """Answer Shopware's pay request: ``authorize`` when the buyer may pay the order on
+    account, else ``fail`` with the buyer's message; signed with the shop's secret.
+    ``settings`` are the instance's Shopware settings (the app's name)."""
+    found = decided(body, headers, ledger, hooks, settings)
+    return signed(found.secret, {"status": "authorize"} if found.eligibility.approved
+                  else declined(found, headers))

@@ -14,13 +14,31 @@ from core.ledger.store import Ledger
 from core.operations import OperationKind
 from core.schemas import dump_snapshot, load_snapshot, read_json_object
 from core.snapshot import OrderSnapshot
-from plugins.shopware import admin, backfill, order_fields, payment, registration
-from plugins.shopware.order import EVENT_STATUS, payment_method_matches, to_snapshot
+from plugins.shopware import admin, backfill, order_fields, payment, registration, widget
+from plugins.shopware.order import (
+    EVENT_STATUS,
+    WIDGET_PLACED,
+    payment_method_matches,
+    to_snapshot,
+)
 from plugins.shopware.signature import check
 
 NAME = "shopware"
 DEFAULT_PAYMENT_METHODS = ("payment_invoice",)
 NEEDS_ADMIN_API = ("returned_partially", "refunded_partially")
+
+
+def _by_widget(order: Mapping[str, Any], methods: Sequence[str]) -> bool:
+    """Is the order's newest transaction paid with the app's widget method? Its order is
+    placed once the buyer confirmed and finalize authorized the payment
+    (:mod:`plugins.shopware.widget`), not when Shopware creates it."""
+    transactions = [t for t in order.get("transactions") or () if isinstance(t, Mapping)]
+    if not transactions:
+        return False
+    newest = max(transactions, key=lambda t: str(t.get("createdAt") or ""))
+    widget_names = [m for m in methods if m.endswith(f"_{payment.WIDGET}")]
+    return bool(widget_names) and payment_method_matches({"transactions": [newest]},
+                                                         widget_names)
 
 
 @hookimpl
@@ -70,6 +88,12 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
                *(settings.get("app_payment_methods") or ())]
     if not payment_method_matches(order, methods):
         return ParsedDelivery(event_id, event, order_id, ignored="not paid by invoice")
+    by_widget = _by_widget(order, methods)
+    if event == WIDGET_PLACED and not by_widget:
+        return ParsedDelivery(event_id, event, order_id, ignored="not paid in Billie's widget")
+    if event == "checkout.order.placed" and by_widget:
+        return ParsedDelivery(event_id, event, order_id, ignored=(
+            "paid in Billie's widget: placed when Shopware authorizes the payment"))
     status = EVENT_STATUS[event]
     snapshot = to_snapshot(order, shop, status, returned=status == "returned")
     return ParsedDelivery(event_id, event, order_id, (snapshot,))
@@ -108,6 +132,10 @@ def handle_app_request(platform: str, action: str, method: str, query: str,
         return None
     if action == "pay" and method == "POST":
         return payment.pay(body, headers, ledger, hooks, settings)
+    if action == "widget-pay" and method == "POST":
+        return widget.pay(body, headers, ledger, hooks, settings, public_url)
+    if action == "widget-finalize" and method == "POST":
+        return widget.finalize(body, headers, ledger)
     if action == "register" and method == "GET":
         return registration.register(query, headers, ledger, settings, public_url)
     if action == "confirm" and method == "POST":

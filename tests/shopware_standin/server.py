@@ -128,7 +128,9 @@ class StandIn:
                 "handlerIdentifier": f"app\\{self.app_name}_{identifier}",
                 "name": method.findtext("name"), "active": True,
                 "appPaymentMethod": {"identifier": identifier, "appName": self.app_name,
-                                     "payUrl": method.findtext("pay-url"), "app": None}}
+                                     "payUrl": method.findtext("pay-url"),
+                                     "finalizeUrl": method.findtext("finalize-url"),
+                                     "app": None}}
         return self.register(get, post)
 
     def register(self, get: Callable[..., Any], post: Callable[..., Any],
@@ -241,6 +243,12 @@ class StandIn:
                                     f"_sw_payment_token={uuid.uuid4().hex}",
                        "validateStruct": {"extensions": [], "apiAlias": "array_struct"},
                        "recurring": None}
+        elif method["appPaymentMethod"].get("finalizeUrl"):  # 6.5 AsyncPayPayload
+            payload = {"source": source, "orderTransaction": encoded_transaction,
+                       "order": encoded_order,
+                       "returnUrl": f"{self.shop_url}/payment/finalize-transaction?"
+                                    f"_sw_payment_token={uuid.uuid4().hex}",
+                       "requestData": [], "recurring": None}
         else:
             payload = {"source": source, "orderTransaction": encoded_transaction,
                        "order": encoded_order, "requestData": [], "recurring": None}

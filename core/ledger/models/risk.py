@@ -102,7 +102,13 @@ class ProviderCheckout(Base):
     """A provider's checkout session opened for a shop's checkout (Billie's widget), and
     once the shop confirmed it for its order, the provider's order the placement adopts
     (:mod:`core.checkout`). ``state``: ``open``, ``approved`` or ``declined``; ``amount``
-    and ``currency`` are what was confirmed (minor units)."""
+    and ``currency`` are what was confirmed (minor units).
+
+    A session the kit shows on its own checkout page (``/checkout/<token>``, for Shopware's
+    async payment) also keeps the SHA-256 of the page's token (``token_hash``), the shop's
+    reference of the payment (``shop_reference``: Shopware's order transaction id), its
+    ``order_number`` from the start, and in ``page`` what the page needs: the widget, the
+    shop's ``return_url`` and the cart's ``currency``, ``amount`` and ``tax``."""
 
     __tablename__ = "provider_checkouts"
     __table_args__ = (UniqueConstraint("connection_id", "session_id"),)
@@ -120,3 +126,6 @@ class ProviderCheckout(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    shop_reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    page: Mapped[dict[str, Any] | None] = mapped_column(JSON)
