@@ -47,7 +47,9 @@
       window.BillieCheckoutWidget = "bcw";
       window.billieSrc = src;
       var script = document.createElement("script");
+      script.id = "bcw";  // as Billie's loader names its script element
       script.src = src;
+      script.charset = "utf-8";
       script.async = true;
       script.onerror = function () { reject(new Error("widget not loaded")); };
       script.onload = function () {
