@@ -50,6 +50,7 @@ def worker() -> None:
     kit = kit_or_fail(migrate=True)
     recovered = kit.queue.rebuild()
     reclaimed = kit.queue.start(kit.settings.home, "worker")
+    kit.queue.watch()  # queues within seconds what the queue could not take (an outage)
     click.echo(f"invoicekit worker: {kit.settings.workers} threads; {recovered} stored "
                "deliveries queued again" + (
                    f"; operations of {len(reclaimed)} orders left in flight by the last run "

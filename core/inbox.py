@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from requests.structures import CaseInsensitiveDict
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.context import ParsedDelivery
@@ -40,14 +40,16 @@ from core.hooks import Hooks
 from core.ledger.db import insert, session_scope
 from core.ledger.models import Delivery, Order, ShopConnection
 from core.ledger.store import Ledger
+from core.outage import is_outage
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.snapshot import OrderSnapshot
 from core.state import Status
 from core.sync.drift import after_processing
 
 __all__ = ["KEPT_HEADERS", "Processed", "due_deliveries", "followed_snapshots",
-           "ignored_reason", "process_delivery", "replay_delivery", "replay_order_deliveries",
-           "store_delivery", "unfinished_deliveries"]
+           "ignored_reason", "mark_unqueued", "process_delivery", "replay_delivery",
+           "replay_order_deliveries", "store_delivery", "take_unqueued",
+           "unfinished_deliveries"]
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,8 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
     except InvoicekitError as exc:
         error, permanent = str(exc), True
     except Exception as exc:  # a bug or a database hiccup: retry, then dead
+        if is_outage(exc):  # not an attempt: the queue tries again once it is back
+            raise
         error = describe(exc)
         log.error("processing delivery %s failed: %s", delivery.id, error,
                   exc_info=not error.startswith("database error"))
@@ -206,10 +210,12 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
 
 def _record_drift(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot) -> None:
     """What the ledger could not follow of the order, recorded (:mod:`core.sync.drift`);
-    a failure here is logged and never fails the delivery."""
+    a failure here is logged and never fails the delivery (an outage puts it back)."""
     try:
         after_processing(engine, hooks, snapshot)
-    except Exception:
+    except Exception as exc:
+        if is_outage(exc):  # the delivery is processed again once the database is back
+            raise
         log.exception("recording the drift of order %s/%s failed", snapshot.shop,
                       snapshot.order_id)
 
@@ -290,6 +296,32 @@ def due_deliveries(engine: Engine, *, older_than: timedelta = timedelta(minutes=
             (Delivery.status == "retrying") & (Delivery.next_attempt_at <= cutoff),
         )).order_by(Delivery.id).with_for_update(skip_locked=True))
         return [delivery_id for delivery_id in due if (id(engine), delivery_id) not in _HELD]
+
+
+def mark_unqueued(engine: Engine, delivery_ids: list[int]) -> None:
+    """Mark pending deliveries the queue could not take (it was down): a pending delivery's
+    ``next_attempt_at`` set means *to be queued*; every consumer queues such deliveries
+    within seconds (:func:`take_unqueued`)."""
+    with session_scope(engine) as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids),
+                                               Delivery.status == "pending")
+                        .values(next_attempt_at=datetime.now(UTC)))
+
+
+def take_unqueued(engine: Engine, limit: int = 500) -> list[int]:
+    """The deliveries marked by :func:`mark_unqueued`, their mark cleared (by one consumer:
+    the one whose update cleared it), for the caller to queue."""
+    with session_scope(engine, write=False) as session:  # mostly none: no write lock
+        marked = list(session.scalars(select(Delivery.id).where(
+            Delivery.status == "pending", Delivery.next_attempt_at.is_not(None))
+            .order_by(Delivery.id).limit(limit)))
+    if not marked:
+        return []
+    with session_scope(engine) as session:
+        return sorted(session.scalars(
+            update(Delivery).where(Delivery.id.in_(marked), Delivery.status == "pending",
+                                   Delivery.next_attempt_at.is_not(None))
+            .values(next_attempt_at=None).returning(Delivery.id)))
 
 
 def unfinished_deliveries(engine: Engine) -> tuple[list[int], list[tuple[int, datetime]]]:

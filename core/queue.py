@@ -34,9 +34,16 @@ from huey.api import TaskWrapper
 from core.einvoice.links import DocumentLinks
 from core.errors import ConfigurationError
 from core.execute import reclaim_leases, resume_order, set_lease_owner
-from core.inbox import due_deliveries, process_delivery, unfinished_deliveries
+from core.inbox import (
+    due_deliveries,
+    mark_unqueued,
+    process_delivery,
+    take_unqueued,
+    unfinished_deliveries,
+)
 from core.ledger.db import session_scope
 from core.ledger.store import Ledger
+from core.outage import OUTAGES, is_outage, outage_kind
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.writeback.outbox import send_due
 
@@ -123,6 +130,19 @@ def _instance_id(run: Path) -> str:
 
 PERIODIC_SPACING = timedelta(seconds=30)
 PERIODIC_PRIORITY = 10
+# A task that met an outage runs again after 1 s, 2 s, 4 s… at most 15 s: seconds after
+# the database, the queue or the disk is back
+OUTAGE_RETRY_FIRST, OUTAGE_RETRY_MAX = 1.0, 15.0
+# How often each consumer queues what the queue could not take (the watcher)
+WATCH_INTERVAL = 2.0
+# A pending delivery older than this that is neither held by a worker nor in the queue (or
+# its schedule) lost its queue entry: the sweep queues it
+LOST_AFTER = timedelta(seconds=60)
+
+
+def outage_delay(waited: int) -> float:
+    """The wait before the ``waited``-th retry of a task that met an outage."""
+    return min(OUTAGE_RETRY_FIRST * 2 ** min(waited, 8), OUTAGE_RETRY_MAX)
 
 
 class Queue:
@@ -137,6 +157,12 @@ class Queue:
         self._send = huey.task(name="send_writebacks")(self.send_writebacks)
         self._resume = huey.task(name="resume_order")(self._resume_order)
         self.slot: Slot | None = None
+        # deliveries this process could queue nowhere, nor mark in the database: the
+        # watcher queues them once the queue is back
+        self._held: set[int] = set()
+        self._held_lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._stop_watching = threading.Event()
         self.periodic(crontab(minute="*"), "sweep_deliveries", self.sweep)
         self.periodic(crontab(minute="*"), "send_due_writebacks", self.send_writebacks)
 
@@ -147,38 +173,102 @@ class Queue:
         half a minute ago (a schedule is at most once a minute)."""
 
         def once() -> None:
-            with session_scope(self.engine) as session:
-                claimed = Ledger(session).start_periodic_run(name, datetime.now(UTC),
-                                                             PERIODIC_SPACING)
-            if claimed:
-                function()
-            else:
-                log.debug("%s: already run for this schedule by another consumer", name)
+            try:
+                with session_scope(self.engine) as session:
+                    claimed = Ledger(session).start_periodic_run(name, datetime.now(UTC),
+                                                                 PERIODIC_SPACING)
+                if claimed:
+                    function()
+                else:
+                    log.debug("%s: already run for this schedule by another consumer", name)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                OUTAGES.down(exc)  # logged once; the next minute's run does it
 
         # priority: a periodic run is not kept waiting behind a backlog of deliveries
         return self.huey.periodic_task(schedule, name=name, priority=PERIODIC_PRIORITY)(once)
 
-    def enqueue(self, delivery_id: int, delay: float | None = None) -> None:
-        """Ask a worker to process a stored delivery (now, or after ``delay`` seconds)."""
+    def enqueue(self, delivery_id: int, delay: float | None = None, waited: int = 0) -> None:
+        """Ask a worker to process a stored delivery (now, or after ``delay`` seconds);
+        ``waited`` counts the outages the delivery already waited out."""
+        args = (delivery_id, waited) if waited else (delivery_id,)
         if delay:
-            self._process.schedule(args=(delivery_id,), delay=delay)
+            self._process.schedule(args=args, delay=delay)
         else:
-            self._process(delivery_id)
+            self._process(*args)
 
-    def _run(self, delivery_id: int) -> None:
-        result = process_delivery(self.engine, self.hooks, delivery_id, self.backoff)
+    def enqueue_or_hold(self, delivery_id: int, delay: float | None = None,
+                        waited: int = 0) -> bool:
+        """:meth:`enqueue`, or when the queue is down, mark the delivery *to be queued* in
+        the database (every consumer's watcher queues it within seconds of the queue's
+        return), or, the database down too, hold it in this process for its watcher.
+        Returns whether it was queued; an outage is logged once."""
+        try:
+            if waited:
+                self.enqueue(delivery_id, delay, waited)
+            else:
+                self.enqueue(delivery_id, delay)
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("delivery %s not queued", delivery_id)
+            OUTAGES.down(exc, outage_kind(exc) or "queue")
+        else:
+            return True
+        try:
+            mark_unqueued(self.engine, [delivery_id])
+        except Exception as exc:
+            if not is_outage(exc):
+                log.exception("delivery %s not marked to be queued", delivery_id)
+            OUTAGES.down(exc, outage_kind(exc) or "database")
+            with self._held_lock:
+                self._held.add(delivery_id)
+        return False
+
+    def _run(self, delivery_id: int, waited: int = 0) -> None:
+        try:
+            result = process_delivery(self.engine, self.hooks, delivery_id, self.backoff)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            # the database (or its disk) is down: not an attempt; the claim is let go (the
+            # transaction rolled back), and the delivery comes back in a few seconds
+            OUTAGES.down(exc)
+            self.enqueue_or_hold(delivery_id, delay=outage_delay(waited), waited=waited + 1)
+            return
+        OUTAGES.up("database")
         if result.retry_in is not None:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
-            self.enqueue(delivery_id, delay=result.retry_in)
+            self.enqueue_or_hold(delivery_id, delay=result.retry_in)
         if result.attempted:
-            self._send()  # what processing has the shop told
+            try:
+                self._send()  # what processing has the shop told
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                OUTAGES.down(exc)  # the minute's run sends it
 
-    def _resume_order(self, order_id: int) -> None:
-        outcome = resume_order(self.engine, self.hooks, order_id, self.backoff)
+    def _resume_order(self, order_id: int, waited: int = 0) -> None:
+        try:
+            outcome = resume_order(self.engine, self.hooks, order_id, self.backoff)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            OUTAGES.down(exc)
+            try:
+                self._resume.schedule(args=(order_id, waited + 1), delay=outage_delay(waited))
+            except Exception as again:  # the order's lease runs out; then it is taken over
+                OUTAGES.down(again, outage_kind(again) or "queue")
+            return
         if outcome.failure is not None:
             log.info("order %s: %s", order_id, outcome.failure.error)
-        self._send()
+        try:
+            self._send()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            OUTAGES.down(exc)
 
     def start(self, home: Path, role: str) -> list[int]:
         """Take this consumer's slot of the instance folder ``home``, own this process's
@@ -200,6 +290,11 @@ class Queue:
             return  # the sending thread takes what is due; what it misses, the next minute
         try:
             sent = send_due(self.engine, self.hooks, self.backoff, links=self.links)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            OUTAGES.down(exc)  # logged once; the next run sends what is due
+            return
         finally:
             self._sending.release()
         if sent.failed or sent.dead:
@@ -212,6 +307,8 @@ class Queue:
         durable record, so nothing is lost and nothing is queued twice."""
         self.huey.flush()
         now = datetime.now(UTC)
+        while take_unqueued(self.engine):  # every pending delivery is queued below
+            pass
         pending, retrying = unfinished_deliveries(self.engine)
         for delivery_id in pending:
             self.enqueue(delivery_id)
@@ -220,9 +317,106 @@ class Queue:
         return len(pending) + len(retrying)
 
     def sweep(self, older_than_seconds: float = 600) -> int:
-        """Enqueue deliveries whose task looks lost (a crash): pending, or due for a retry,
-        for longer than ``older_than_seconds``; at start-up everything not yet done."""
+        """Enqueue deliveries whose task looks lost: pending, or due for a retry, for longer
+        than ``older_than_seconds`` (a crash), or for longer than a minute
+        (:data:`LOST_AFTER`) and neither held by a worker nor in the queue or its schedule
+        (so a backlog waiting in the queue is not queued twice)."""
         due = due_deliveries(self.engine, older_than=timedelta(seconds=older_than_seconds))
-        for delivery_id in due:
+        lost = set(due_deliveries(self.engine, older_than=LOST_AFTER)) - set(due)
+        if lost:
+            lost -= self._queued()
+        for delivery_id in [*due, *sorted(lost)]:
             self.enqueue(delivery_id)
-        return len(due)
+        return len(due) + len(lost)
+
+    def _queued(self) -> set[int]:
+        """The deliveries the queue holds, to be run now or later."""
+        tasks = [*self.huey.pending(), *self.huey.scheduled()]
+        return {task.args[0] for task in tasks
+                if isinstance(task, self._process.task_class) and task.args}
+
+    # -- the watcher --------------------------------------------------------------------
+
+    def watch(self, interval: float = WATCH_INTERVAL) -> threading.Thread:
+        """Start this consumer's watcher: a thread that every ``interval`` seconds queues
+        the deliveries the queue could not take (marked in the database by a receiver or
+        a task, or held in this process), so they run seconds after the queue is back."""
+        if self._watcher is None:
+            install_log_filter()
+            self._watcher = threading.Thread(target=self._watch, args=(interval,),
+                                             name="queue-watcher", daemon=True)
+            self._watcher.start()
+        return self._watcher
+
+    def stop_watching(self) -> None:
+        self._stop_watching.set()
+
+    def _watch(self, interval: float) -> None:
+        while not self._stop_watching.wait(interval):
+            try:
+                self.requeue()
+            except Exception as exc:
+                if is_outage(exc):
+                    OUTAGES.down(exc)
+                else:
+                    log.exception("the queue's watcher failed; it goes on")
+
+    def requeue(self) -> int:
+        """One round of the watcher: queue what waits to be queued; how many were."""
+        self.huey.pending_count()  # the queue answers
+        with self._held_lock:
+            held, self._held = sorted(self._held), set()
+        queued = 0
+        for delivery_id in held:
+            if not self.enqueue_or_hold(delivery_id):
+                with self._held_lock:
+                    self._held.update(held[held.index(delivery_id) + 1:])
+                return queued
+            queued += 1
+        OUTAGES.up("queue")
+        while True:
+            taken = take_unqueued(self.engine)
+            if not taken:
+                return queued
+            for number, delivery_id in enumerate(taken):
+                if not self.enqueue_or_hold(delivery_id):  # marked again (or held)
+                    rest = taken[number + 1:]
+                    if rest:
+                        self._mark_or_hold(rest)
+                    return queued
+                queued += 1
+
+    def _mark_or_hold(self, delivery_ids: list[int]) -> None:
+        try:
+            mark_unqueued(self.engine, delivery_ids)
+        except Exception as exc:
+            OUTAGES.down(exc, outage_kind(exc) or "database")
+            with self._held_lock:
+                self._held.update(delivery_ids)
+
+
+class _OutageFilter(logging.Filter):
+    """Tracebacks of an outage logged in a consumer process (huey's at every poll of a
+    queue that is down, an observer's whose transaction lost its connection) become the
+    one line of :data:`core.outage.OUTAGES`: what they concern is rolled back and done
+    again once the outage is over."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info:
+            return True
+        exc = record.exc_info[1]
+        if exc is None or not is_outage(exc):
+            return True
+        OUTAGES.down(exc, outage_kind(exc))
+        return False
+
+
+_FILTER = _OutageFilter()
+
+
+def install_log_filter() -> None:
+    """Put :class:`_OutageFilter` on the handlers of the root logger (every logger's records
+    pass them; a logger's own filters see only the records made on it)."""
+    for handler in logging.getLogger().handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)

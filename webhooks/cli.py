@@ -36,6 +36,7 @@ def serve(host: str, port: int, threads: int) -> None:
     receiver.start()
     recovered = kit.queue.rebuild()
     reclaimed = kit.queue.start(kit.settings.home, "serve")
+    kit.queue.watch()  # queues within seconds what the queue could not take (an outage)
     click.echo(f"invoicekit serving on http://{host}:{server.effective_port} "
                f"(instance {kit.settings.home}); {recovered} stored deliveries queued again"
                + (f"; operations of {len(reclaimed)} orders left in flight by the last run "

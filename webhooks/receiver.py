@@ -4,8 +4,10 @@ Order of checks: the shop connection exists for that platform (404, the same ans
 unknown platform, an unknown shop and a shop of another platform); a platform handshake
 (WooCommerce's ping) is answered 200 and nothing else; the signature over the raw body (401);
 the body is read and validated by the platform plugin (400, 422); then the delivery is stored
-in the inbox, committed, and handed to the queue (202; 200 for a duplicate). Nothing is
-written before every check passed, and no provider or shop is called inside the request.
+in the inbox, committed, and handed to the queue (202; 200 for a duplicate); a delivery the
+queue cannot take (it is down) is marked in the inbox and queued by the consumers within
+seconds of its return. Nothing is written before every check passed, and no provider or shop
+is called inside the request.
 """
 
 from __future__ import annotations
@@ -69,10 +71,9 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
         return jsonify(status="ignored", reason=ignored, delivery=delivery_id), 200
     if not new:
         return jsonify(status="duplicate", delivery=delivery_id), 200
-    try:
-        kit.queue.enqueue(delivery_id)
-    except Exception:  # stored is enough: the queue's sweep will pick it up
-        log.exception("delivery %s stored but not queued; the sweep will queue it", delivery_id)
+    # stored is enough: when the queue is down, the delivery is marked to be queued, and
+    # every consumer queues it seconds after the queue is back (an outage is logged once)
+    kit.queue.enqueue_or_hold(delivery_id)
     return jsonify(status="accepted", delivery=delivery_id), 202
 
 
