@@ -48,6 +48,15 @@ final class CheckoutSessionTest extends Invoicekit_TestCase {
 		parent::tearDown();
 	}
 
+	/** invoicekit's answer for a provider without a widget (the local provider). */
+	private function no_widget(): array {
+		return array(
+			'provider'   => 'local',
+			'session_id' => null,
+			'widget'     => null,
+		);
+	}
+
 	private function approved(): array {
 		return array(
 			'decision' => 'approved',
@@ -238,14 +247,7 @@ final class CheckoutSessionTest extends Invoicekit_TestCase {
 	public function test_the_local_provider_answers_no_widget_and_the_entry_is_forgotten(): void {
 		Checkout_Session::remember( 'old-session', 'billie' );
 		Fake_WP::answer( 200, $this->approved() );
-		Fake_WP::answer(
-			200,
-			array(
-				'provider'   => 'local',
-				'session_id' => null,
-				'widget'     => null,
-			)
-		);
+		Fake_WP::answer( 200, $this->no_widget() );
 		$response = $this->open();
 		$this->assertSame( 200, $response->get_status() );
 		$this->assertSame( array( 'widget' => null ), $response->get_data() );
@@ -643,14 +645,7 @@ final class CheckoutSessionTest extends Invoicekit_TestCase {
 	public function test_the_local_provider_after_the_route_said_no_widget(): void {
 		Checkout_Session::remember( 'earlier', 'billie' );
 		Fake_WP::answer( 200, $this->approved() );
-		Fake_WP::answer(
-			200,
-			array(
-				'provider'   => 'local',
-				'session_id' => null,
-				'widget'     => null,
-			)
-		);
+		Fake_WP::answer( 200, $this->no_widget() );
 		$this->open();
 		$_POST = array(
 			Checkout_Session::POSTED_SESSION => '',
