@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
+from functools import lru_cache
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_percent
@@ -121,17 +124,50 @@ class _Content:
     colon: str
 
 
+@lru_cache(maxsize=4096)
+def _money(minor: int, currency: str, locale: str) -> str:
+    return format_currency(to_decimal(minor, currency), currency, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _long_date(value: date, locale: str) -> str:
+    return format_date(value, "long", locale=locale)
+
+
+@lru_cache(maxsize=256)
+def _percent(rate: Decimal, locale: str) -> str:
+    return format_percent(rate.normalize().scaleb(-2), locale=locale,
+                          decimal_quantization=False)
+
+
+class _Policy(EmailPolicy):
+    """``email.policy.default``, parsing each distinct (name, value) of the headers repeated
+    from one notice to the next (sender, date, content headers) once."""
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if isinstance(value, str):
+            return _parsed_header(self, name, value)
+        return super().header_store_parse(name, value)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_header(policy: EmailPolicy, name: str, value: str) -> tuple[str, Any]:
+    return EmailPolicy.header_store_parse(policy, name, value)
+
+
+_POLICY = _Policy()
+
+
 def _compose(notice: Notice) -> _Content:
     """Fill the language's templates with the notice's formatted data."""
     words = texts_for(notice.language)
     locale = words["locale"]
 
     def money(minor: int) -> str:
-        amount = to_decimal(minor, notice.currency)
-        return format_currency(amount, notice.currency, locale=locale)
+        return _money(minor, notice.currency, locale)
 
     def day(value: date) -> str:
-        return format_date(value, "long", locale=locale)
+        return _long_date(value, locale)
 
     installment = ""
     if notice.installment is not None:
@@ -162,8 +198,7 @@ def _compose(notice: Notice) -> _Content:
         if fee > 0:
             amounts.append((words["fee"], money(fee)))
         if interest > 0 and notice.interest_rate is not None and notice.interest_from:
-            rate = format_percent(notice.interest_rate.normalize().scaleb(-2), locale=locale,
-                                  decimal_quantization=False)
+            rate = _percent(notice.interest_rate, locale)
             label = words["interest"].format(rate=rate, since=day(notice.interest_from))
             amounts.append((label, money(interest)))
         if due != notice.principal:
@@ -214,7 +249,7 @@ def render_email(notice: Notice, sender: str) -> EmailMessage:
         lines += [paragraph, ""]
     lines += [content.closing, notice.merchant_name]
 
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = notice.buyer_email
     message["Subject"] = content.subject

@@ -8,12 +8,15 @@ delivery overwrites the same file instead of adding a second one.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import email.policy
+import functools
 import os
 import smtplib
 import ssl
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -95,20 +98,82 @@ class MailSettings:
         return settings
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+class _SMTPPolicy(email.policy.EmailPolicy):
+    """``email.policy.SMTP``, folding each distinct header of the ones repeated from one
+    notice to the next (sender, date, content headers) once."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in _REPEATED:
+            return _folded(self, name, value)
+        return super().fold_binary(name, value)
+
+
+_REPEATED = frozenset(("from", "date", "content-type", "content-transfer-encoding",
+                       "mime-version"))
+
+
+@functools.lru_cache(maxsize=256)
+def _folded(policy: email.policy.EmailPolicy, name: str, value: str) -> bytes:
+    return email.policy.EmailPolicy.fold_binary(policy, name, value)
+
+
+_SMTP = _SMTPPolicy(linesep="\r\n")
+
+
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``;
+    with ``sync=False`` the caller makes it durable (:func:`sync_files`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+            if sync:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _syncfs(folder: Path) -> bool:
+    """Flush the file system holding ``folder`` to disk (Linux ``syncfs``): one call for
+    any number of files written there. False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        if libc.syncfs(handle) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), str(folder))
+        return True
+    finally:
+        os.close(handle)
+
+
+def sync_files(paths: list[Path]) -> None:
+    """Make the files ``paths`` (written with ``sync=False``) and their names durable: one
+    ``syncfs`` per folder's file system where there is one, else an fsync per file and
+    per folder."""
+    for folder in sorted({path.parent for path in paths}):
+        if _syncfs(folder):
+            continue
+        for path in paths:
+            if path.parent == folder:
+                with open(path, "rb") as file:
+                    os.fsync(file.fileno())
+        if os.name == "posix":
+            handle = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
 
 
 class Outbox:
@@ -118,6 +183,31 @@ class Outbox:
     def __init__(self, folder: Path, settings: MailSettings) -> None:
         self.folder = Path(folder)
         self.settings = settings
+        self._unsynced: list[Path] | None = None  # files written, not yet durable
+
+    @contextlib.contextmanager
+    def deferred_sync(self) -> Iterator[None]:
+        """Within, files are written without an fsync each; :meth:`sync` makes them durable
+        at once. Files not synced when the block ends stay as they are (not durable)."""
+        self._unsynced = []
+        try:
+            yield
+        finally:
+            self._unsynced = None
+
+    def sync(self) -> None:
+        """Make the files written since :meth:`deferred_sync` began (or the last sync)
+        durable."""
+        if self._unsynced:
+            sync_files(self._unsynced)
+            self._unsynced = []
+
+    def _write(self, path: Path, data: bytes) -> None:
+        if self._unsynced is None:
+            write_atomic(path, data)
+        else:
+            write_atomic(path, data, sync=False)
+            self._unsynced.append(path)
 
     def send_email(self, message: EmailMessage, key: str) -> str:
         """Deliver ``message``; return the ``.eml`` path or ``"smtp:<host>"``.
@@ -129,13 +219,13 @@ class Outbox:
             self._send_smtp(message)
             return f"smtp:{self.settings.smtp_host}"
         path = self.folder / "outbox" / f"{safe_key(key)}.eml"
-        write_atomic(path, message.as_bytes(policy=email.policy.SMTP))
+        self._write(path, message.as_bytes(policy=_SMTP))
         return str(path)
 
     def store_letter(self, pdf: bytes, key: str) -> Path:
         """Write the letter to ``folder/letters/<key>.pdf`` and return the path."""
         path = self.folder / "letters" / f"{safe_key(key)}.pdf"
-        write_atomic(path, pdf)
+        self._write(path, pdf)
         return path
 
     def _scrub(self, text: str) -> str:

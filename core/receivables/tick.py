@@ -6,9 +6,12 @@
 2. cancels orders authorised but not activated for two months (``expiry``);
 3. takes the steps due: it reads only the receivables whose ``next_step_on`` has come
    (an index), decides each with :func:`core.receivables.schedule.decide` and records the
-   step (unique per receivable and step) with what its notice says, in one transaction;
+   step (unique per receivable and step) with what its notice says; ``BATCH`` receivables
+   to a transaction (a batch in trouble is taken again one receivable to a transaction);
 4. cancels the orders whose receivable reached a cancellation step;
-5. delivers the notices decided (e-mails to SMTP or the outbox folder, letters as PDF);
+5. delivers the notices decided (e-mails to SMTP or the outbox folder, letters as PDF),
+   ``BATCH`` at a time: the files of a batch are made durable together, then the batch is
+   recorded as delivered in one transaction;
 6. hands the claims reached by a hand-over step to the ``handover_to_collection`` hook,
    one batch per merchant.
 
@@ -25,7 +28,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +51,19 @@ from core.ledger.models import (
 )
 from core.ledger.store import Ledger
 from core.receivables import charges, law
+from core.receivables.batches import due_batch, receivables_by_id
 from core.receivables.book import CHOICE_WINDOW, first_invoice_day, policy_of
 from core.receivables.documents import Notice, render_email, render_letter
 from core.receivables.mail import MailSettings, Outbox
+from core.receivables.notices import (
+    LANGUAGES,
+    address_lines,
+    charges_changed,
+    contact,
+    language_of,
+    no_longer_true,
+    notice_from_json,
+)
 from core.receivables.policy import Action, Channel, Policy, Step, default_policy
 from core.receivables.schedule import (
     PAY_WITHIN,
@@ -64,12 +76,11 @@ from core.risk.limits import claim_handed_over
 from core.snapshot import Buyer
 from core.state import Status
 
-__all__ = ["DailyTick", "TickReport", "view_of"]
+__all__ = ["LANGUAGES", "DailyTick", "TickReport", "notice_from_json", "view_of"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-LANGUAGES = ("de", "en", "fr")
 SENDING_LEASE = timedelta(minutes=10)  # a notice still "sending" after this is sent again
 LETTER_DAYS = timedelta(days=3)  # a letter made today counts as received 3 days later
 
@@ -188,23 +199,37 @@ class DailyTick:
                                                          Receivable.id)))
 
     def _take_steps(self, report: TickReport) -> None:
+        """The steps due, ``BATCH`` receivables to a transaction: what the batch needs is
+        read in a few queries, its steps recorded in one flush. A batch that meets any
+        trouble is rolled back and taken again one receivable to a transaction, so one
+        receivable's trouble stops no other."""
         policies: dict[int, Policy] = {}
-        for receivable_id in self._due_ids(report.day):
+        ids = self._due_ids(report.day)
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start:start + BATCH]
+            part = TickReport(report.day)
             try:
                 with session_scope(self.engine) as session:
-                    self._step(session, receivable_id, report, policies)
-            except Exception as exc:  # one receivable's trouble must not stop the others
-                log.exception("dunning step for receivable %s failed", receivable_id)
-                report.errors.append(f"receivable {receivable_id}: {describe(exc)}")
+                    for receivable in due_batch(session, batch, report.day):
+                        self._step(session, receivable, part, policies)
+            except Exception:  # each is taken again on its own, below
+                log.info("dunning batch from receivable %s taken one by one", batch[0])
+            else:
+                report.taken.update(part.taken)
+                report.skipped += part.skipped
+                continue
+            for receivable_id in batch:
+                try:
+                    with session_scope(self.engine) as session:
+                        for receivable in due_batch(session, [receivable_id],
+                                                          report.day):
+                            self._step(session, receivable, report, policies)
+                except Exception as exc:  # one receivable's trouble must not stop the others
+                    log.exception("dunning step for receivable %s failed", receivable_id)
+                    report.errors.append(f"receivable {receivable_id}: {describe(exc)}")
 
-    def _step(self, session: Session, receivable_id: int, report: TickReport,
+    def _step(self, session: Session, receivable: Receivable, report: TickReport,
               policies: dict[int, Policy]) -> None:
-        receivable = session.scalars(
-            select(Receivable).where(Receivable.id == receivable_id,
-                                     Receivable.next_step_on <= report.day)
-            .with_for_update(skip_locked=True)).one_or_none()
-        if receivable is None:  # another worker has it, or it moved on meanwhile
-            return
         if receivable.merchant_id not in policies:
             policies[receivable.merchant_id] = policy_of(
                 session.get(Merchant, receivable.merchant_id))
@@ -215,7 +240,6 @@ class DailyTick:
         receivable.next_step_on = decision.next_on
         if decision.take is not None:
             self._take(session, receivable, decision, report)
-        session.flush()
 
     def _take(self, session: Session, receivable: Receivable, decision: Decision,
               report: TickReport) -> None:
@@ -262,6 +286,8 @@ class DailyTick:
     @staticmethod
     def _claim_charges(session: Session, receivable: Receivable, due: charges.ChargesDue,
                        key: str) -> None:
+        if due.new_fee <= 0 and due.new_interest <= 0:
+            return  # nothing claimed (the invoice's number is not read)
         ledger = Ledger(session)
         for kind, amount in (("fee", due.new_fee), ("interest", due.new_interest)):
             charges.claim(ledger, receivable, kind, amount, key=f"{key}:{kind}",
@@ -285,11 +311,11 @@ class DailyTick:
             kind, max(receivable.due_on, day + PAY_WITHIN))
         return {
             "key": f"r{receivable.id}-{step.id}", "kind": kind,
-            "language": _language(buyer.get("language"), merchant),
+            "language": language_of(buyer.get("language"), merchant),
             "dated": day.isoformat(), "pay_by": pay_by.isoformat() if pay_by else None,
             "merchant_name": merchant.name, "buyer_company": buyer.get("company") or "",
-            "buyer_name": _contact(buyer),
-            "buyer_email": buyer["email"], "buyer_address": _address(buyer),
+            "buyer_name": contact(buyer),
+            "buyer_email": buyer["email"], "buyer_address": address_lines(buyer),
             "order_number": order.order_number, "invoice_number": invoice.number,
             "invoice_date": invoice.issued_on.isoformat(), "due_on": invoice.due_on.isoformat(),
             "installment": [receivable.installment, receivable.installments]
@@ -337,65 +363,112 @@ class DailyTick:
     # -- 5. delivery ----------------------------------------------------------------------
 
     def _deliver(self, report: TickReport) -> None:
-        """Send each notice decided: claimed (``sending``) in one transaction, sent outside
-        any, recorded in another. A run that died while sending leaves it ``sending``; it
-        is sent again (same Message-ID) once its lease ran out."""
+        """Send each notice decided, ``BATCH`` at a time: claimed (``sending``) in one
+        transaction, sent outside any, the files made durable together, then recorded in
+        another. A run that died while sending leaves them ``sending``; they are sent again
+        (same Message-ID, the same file) once their lease ran out."""
         stale = datetime.now(UTC) - SENDING_LEASE
         with session_scope(self.engine, write=False) as session:
             ids = list(session.scalars(select(DunningStep.id).where(
                 (DunningStep.status == "to_send")
                 | ((DunningStep.status == "sending") & (DunningStep.updated_at < stale)))
                 .order_by(DunningStep.id)))
-        for step_id in ids:
-            with session_scope(self.engine) as session:
-                step = session.scalars(select(DunningStep).where(
-                    DunningStep.id == step_id, DunningStep.status.in_(("to_send", "sending")))
-                    .with_for_update(skip_locked=True)).one_or_none()
-                if step is None:
-                    continue
-                receivable = session.get(Receivable, step.receivable_id)
+        for start in range(0, len(ids), BATCH):
+            claimed = self._claim_notices(ids[start:start + BATCH])
+            results: list[tuple[int, str | None, Exception | None]] = []
+            with self.outbox.deferred_sync():
+                for step_id, channel, notice in claimed:
+                    try:
+                        if channel == Channel.EMAIL:
+                            where = self.outbox.send_email(
+                                render_email(notice, self.mail.sender), notice.key)
+                        else:
+                            where = str(self.outbox.store_letter(render_letter(notice),
+                                                                 notice.key))
+                    except Exception as exc:  # recorded on the step and shown
+                        results.append((step_id, None, exc))
+                    else:
+                        results.append((step_id, where, None))
+                try:  # recorded as sent only once the files are on disk
+                    self.outbox.sync()
+                except Exception as exc:
+                    results = [(i, None, exc if e is None else e) for i, _, e in results]
+            if results:
+                self._settle_notices(results, report)
+
+    def _claim_notices(self, ids: list[int]) -> list[tuple[int, str, Notice]]:
+        """Mark the notices of steps ``ids`` that no other run holds ``sending``, or ``void``
+        if no longer true; return those to send."""
+        out = []
+        with session_scope(self.engine) as session:
+            steps = list(session.scalars(select(DunningStep).where(
+                DunningStep.id.in_(ids), DunningStep.status.in_(("to_send", "sending")))
+                .order_by(DunningStep.id).with_for_update(skip_locked=True)))
+            receivables = receivables_by_id(session, {s.receivable_id for s in steps})
+            for step in steps:
+                receivable = receivables[step.receivable_id]
                 if receivable.status == "cancelling":
                     continue  # the buyer is told once the order is cancelled
                 notice = notice_from_json(step.notice or {})
-                void = _no_longer_true(notice, receivable) or _charges_changed(
+                void = no_longer_true(notice, receivable) or charges_changed(
                     step.notice or {}, receivable)
                 if void:
                     step.status, step.error = "void", void
                     continue
                 step.status = "sending"
-            try:
-                if step.channel == Channel.EMAIL:
-                    where = self.outbox.send_email(render_email(notice, self.mail.sender),
-                                                   notice.key)
-                else:
-                    where = str(self.outbox.store_letter(render_letter(notice), notice.key))
-            except Exception as exc:  # recorded on the step and shown
-                self._settle_notice(step_id, None, exc, report)
-            else:
-                self._settle_notice(step_id, where, None, report)
+                out.append((step.id, step.channel, notice))
+        return out
+
+    def _settle_notices(self, results: list[tuple[int, str | None, Exception | None]],
+                        report: TickReport) -> None:
+        """Record what sending did, in one transaction; should that fail, one transaction
+        per notice."""
+        part = TickReport(report.day)
+        try:
+            with session_scope(self.engine) as session:
+                steps = {s.id: s for s in session.scalars(select(DunningStep).where(
+                    DunningStep.id.in_([step_id for step_id, _, _ in results])))}
+                receivables = receivables_by_id(session, {s.receivable_id for s in steps.values()},
+                                     lock=True)
+                for step_id, where, exc in results:
+                    step = steps[step_id]
+                    self._settle(session, step, receivables[step.receivable_id], where, exc,
+                                 part)
+        except Exception:  # each is recorded again on its own, below
+            log.info("notices from step %s recorded one by one", results[0][0])
+            for step_id, where, exc in results:
+                self._settle_notice(step_id, where, exc, report)
+        else:
+            report.delivered += part.delivered
+            report.errors += part.errors
 
     def _settle_notice(self, step_id: int, where: str | None, exc: Exception | None,
                        report: TickReport) -> None:
         with session_scope(self.engine) as session:
             step = session.get(DunningStep, step_id)
-            if exc is None:
-                step.status, step.delivered_to, step.error = "done", where, None
-                receivable = session.scalars(select(Receivable).where(
-                    Receivable.id == step.receivable_id).with_for_update()
-                    .execution_options(populate_existing=True)).one()
-                claims = (step.notice or {}).get("claims") or {}
-                self._claim_charges(session, receivable, charges.ChargesDue(
-                    new_fee=claims.get("fee", 0), new_interest=claims.get("interest", 0)),
-                    (step.notice or {}).get("key", f"step{step.id}"))
-                receivable.default_on = _default_on(receivable)
-                report.delivered += 1
-            elif isinstance(exc, RetryableError):
-                step.status, step.error = "to_send", str(exc)
-                report.errors.append(f"notice {step_id}: {exc} (tried again next run)")
-            else:  # refused for good, or a bug: shown, resent by hand
-                step.status = "failed"
-                step.error = str(exc) if isinstance(exc, PermanentError) else describe(exc)
-                report.errors.append(f"notice {step_id} failed: {step.error}")
+            receivable = session.scalars(select(Receivable).where(
+                Receivable.id == step.receivable_id).with_for_update()
+                .execution_options(populate_existing=True)).one() if exc is None else None
+            self._settle(session, step, receivable, where, exc, report)
+
+    def _settle(self, session: Session, step: DunningStep, receivable: Receivable | None,
+                where: str | None, exc: Exception | None, report: TickReport) -> None:
+        if exc is None:
+            assert receivable is not None
+            step.status, step.delivered_to, step.error = "done", where, None
+            claims = (step.notice or {}).get("claims") or {}
+            self._claim_charges(session, receivable, charges.ChargesDue(
+                new_fee=claims.get("fee", 0), new_interest=claims.get("interest", 0)),
+                (step.notice or {}).get("key", f"step{step.id}"))
+            receivable.default_on = _default_on(receivable)
+            report.delivered += 1
+        elif isinstance(exc, RetryableError):
+            step.status, step.error = "to_send", str(exc)
+            report.errors.append(f"notice {step.id}: {exc} (tried again next run)")
+        else:  # refused for good, or a bug: shown, resent by hand
+            step.status = "failed"
+            step.error = str(exc) if isinstance(exc, PermanentError) else describe(exc)
+            report.errors.append(f"notice {step.id} failed: {step.error}")
 
     # -- 6. hand-over ---------------------------------------------------------------------
 
@@ -457,7 +530,7 @@ class DailyTick:
             fee=held.get("fee", 0), interest=held.get("interest", 0), as_of=day,
             default_on=default if default <= day else None,
             payment_reference=invoice.payment_reference, buyer_company=buyer.company or "",
-            buyer_name=_contact(order.snapshot["buyer"]),
+            buyer_name=contact(order.snapshot["buyer"]),
             buyer_email=buyer.email, buyer_vat_id=buyer.vat_id, buyer_street=buyer.street,
             buyer_postcode=buyer.postcode, buyer_city=buyer.city,
             buyer_country=buyer.country, reminders=tuple(reminders))
@@ -499,64 +572,3 @@ def _default_on(receivable: Receivable) -> date:
 def _order_paid(session: Session, order_id: int) -> bool:
     return any(r.paid > 0 for r in session.scalars(select(Receivable).where(
         Receivable.order_id == order_id)))
-
-
-def _no_longer_true(notice: Notice, receivable: Receivable) -> str | None:
-    """Why a notice decided earlier must not go out now, if it must not."""
-    if notice.kind == "cancellation":
-        return None if receivable.status == "cancelled" else \
-            f"the order was not cancelled ({receivable.status})"
-    if receivable.status != "open":
-        return f"receivables management ended ({receivable.status})"
-    if receivable.open_amount != notice.principal:
-        return "the amount open changed since the notice was decided"
-    if receivable.due_on != notice.due_on:
-        return "the due date changed since the notice was decided"
-    return None
-
-
-def _charges_changed(notice: dict[str, Any], receivable: Receivable) -> str | None:
-    """Why a notice may not go out because the charges it states changed meanwhile."""
-    before = notice.get("charges_open")
-    if before is not None and before != receivable.charges_open:
-        return "the charges open changed since the notice was decided"
-    return None
-
-
-def _contact(buyer: dict[str, Any]) -> str | None:
-    return " ".join(filter(None, (buyer.get("first_name"), buyer.get("last_name")))) or None
-
-
-def _language(wanted: str | None, merchant: Merchant) -> str:
-    if wanted in LANGUAGES:
-        return wanted
-    if merchant.language in LANGUAGES:
-        return merchant.language
-    return {"DE": "de", "AT": "de", "FR": "fr"}.get(merchant.country, "en")
-
-
-def _address(buyer: dict[str, Any]) -> list[str]:
-    lines = [buyer.get("street") or "", buyer.get("address_2") or "",
-             f"{buyer.get('postcode', '')} {buyer.get('city', '')}".strip(),
-             buyer.get("country") or ""]
-    return [line for line in lines if line]
-
-
-def notice_from_json(data: dict[str, Any]) -> Notice:
-    """The notice a step recorded, as :mod:`core.receivables.documents` renders it."""
-    def day(name: str) -> date | None:
-        return date.fromisoformat(data[name]) if data.get(name) else None
-
-    return Notice(
-        key=data["key"], kind=data["kind"], language=data["language"], dated=day("dated"),
-        pay_by=day("pay_by"), merchant_name=data["merchant_name"],
-        buyer_company=data["buyer_company"], buyer_name=data["buyer_name"],
-        buyer_email=data["buyer_email"], buyer_address=tuple(data["buyer_address"]),
-        order_number=data["order_number"], invoice_number=data["invoice_number"],
-        invoice_date=day("invoice_date"), due_on=day("due_on"),
-        installment=tuple(data["installment"]) if data.get("installment") else None,
-        currency=data["currency"], principal=data["principal"], fee=data["fee"],
-        interest=data["interest"],
-        interest_rate=Decimal(data["interest_rate"]) if data.get("interest_rate") else None,
-        interest_from=day("interest_from"), payment_reference=data["payment_reference"],
-        iban=data["iban"], bic=data.get("bic"), account_holder=data["account_holder"])
