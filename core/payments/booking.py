@@ -12,18 +12,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.db import session_scope
-from core.ledger.models import BankTransactionRecord, Buyer, Order, Payment, ShopConnection
+from core.ledger.models import (
+    BankTransactionRecord,
+    Buyer,
+    Charge,
+    Invoice,
+    Order,
+    Payment,
+    Receivable,
+    ShopConnection,
+)
 from core.ledger.store import Ledger
 from core.payments.files import read_bank_file
 from core.payments.matching import Match, Matcher
 from core.payments.transactions import BankTransaction
 from core.receivables.book import change_buyer_credit, pay, payable, reverse_payments
 
-__all__ = ["CHUNK", "ImportSummary", "assign", "book_transaction", "buyer_currency",
-           "check_merchant_file", "import_file", "refund_credit"]
+__all__ = ["CHUNK", "ImportSummary", "Payables", "assign", "book_transaction", "buyer_currency",
+           "check_merchant_file", "import_file", "read_ahead", "refund_credit",
+           "stored_keys"]
 
 CHUNK = 500  # transactions booked per database transaction
 
@@ -70,12 +81,55 @@ def _latest_order(ledger: Ledger, buyer_id: int) -> int:
                                   .order_by(Order.id.desc()).limit(1)).one()
 
 
+class Payables:
+    """The receivables the buyers of a batch can pay (as :func:`payable` reads them), read
+    and locked for all of them in one query; then for each transfer taken from what is
+    loaded, as the batch's payments left it. A buyer not read ahead, or any buyer once a
+    bank return has reopened a receivable (:meth:`forget`), is read by :func:`payable`."""
+
+    def __init__(self, session: Session, buyer_ids: set[int]) -> None:
+        self._of: dict[int, list[Receivable]] = {buyer_id: [] for buyer_id in buyer_ids}
+        ids = sorted(buyer_ids)
+        charged = select(Charge.receivable_id).where(
+            Charge.claimed - Charge.paid - Charge.waived > 0)
+        for start in range(0, len(ids), 500):
+            rows = session.execute(
+                select(Receivable, Order.buyer_id)
+                .join(Order, Order.id == Receivable.order_id)
+                .where(Order.buyer_id.in_(ids[start:start + 500]),
+                       (Receivable.gross - Receivable.credited - Receivable.paid > 0)
+                       | Receivable.id.in_(charged),
+                       Receivable.status.not_in(_NO_PAYMENT))
+                .order_by(Receivable.due_on, Receivable.id)
+                .options(selectinload(Receivable.charges))
+                .with_for_update(of=Receivable))
+            for receivable, buyer_id in rows:
+                self._of[buyer_id].append(receivable)
+
+    def forget(self) -> None:
+        self._of.clear()
+
+    def of(self, ledger: Ledger, buyer_id: int, first_order_ids: Sequence[int],
+           ) -> list[Receivable]:
+        loaded = self._of.get(buyer_id)
+        if loaded is None:
+            return payable(ledger, buyer_id=buyer_id, first_order_ids=first_order_ids)
+        found = [r for r in loaded if r.status not in _NO_PAYMENT and (
+            r.gross - r.credited - r.paid > 0
+            or any(c.claimed - c.paid - c.waived > 0 for c in r.charges))]
+        return sorted(found, key=lambda r: r.order_id not in first_order_ids)
+
+
+_NO_PAYMENT = ("cancelled", "cancelling")  # receivables that take no payment
+
+
 def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,
-           order_ids: Sequence[int], method: str) -> int:
+           order_ids: Sequence[int], method: str, payables: Payables | None = None) -> int:
     """Pay the buyer's open invoices with the transfer (the named orders' first, the one
     due first first); what is left becomes the buyer's credit. Returns the amount paid."""
-    receivables = [r for r in payable(ledger, buyer_id=buyer_id, first_order_ids=order_ids)
-                   if r.currency == record.currency]
+    found = payable(ledger, buyer_id=buyer_id, first_order_ids=order_ids) \
+        if payables is None else payables.of(ledger, buyer_id, order_ids)
+    receivables = [r for r in found if r.currency == record.currency]
     order_id = order_ids[0] if order_ids else None
     allocations, left = pay(ledger, receivables, record.amount, booked_on=record.booked_on,
                             reference=record.remittance[:140] or record.creditor_reference,
@@ -137,11 +191,20 @@ def _reverse(ledger: Ledger, record: BankTransactionRecord) -> bool:
 
 
 def book_transaction(ledger: Ledger, matcher: Matcher, transaction: BankTransaction,
-                     file_name: str) -> tuple[str, BankTransactionRecord | None]:
+                     file_name: str, stored: set[str] | None = None,
+                     payables: Payables | None = None,
+                     ) -> tuple[str, BankTransactionRecord | None]:
     """Store and book one transaction once; returns its outcome and record (``None`` for a
-    duplicate of one imported before)."""
+    duplicate of one imported before). ``stored``, where given, holds the keys
+    (:func:`_digest`) of the transactions of this batch stored already (read by
+    :func:`stored_keys`); this one's is added to it. ``payables``: the receivables of the
+    batch's buyers, read ahead."""
     key = _digest(transaction.key)
-    if ledger.session.scalar(select(BankTransactionRecord.id).where(
+    if stored is not None:
+        if key in stored:
+            return "duplicate", None
+        stored.add(key)
+    elif ledger.session.scalar(select(BankTransactionRecord.id).where(
             BankTransactionRecord.key == key)) is not None:
         return "duplicate", None
     record = _record(transaction, file_name)
@@ -150,10 +213,12 @@ def book_transaction(ledger: Ledger, matcher: Matcher, transaction: BankTransact
     if not transaction.credit:  # money out: a bank return of a transfer, or not ours
         if not (transaction.reversal and _reverse(ledger, record)):
             record.status = "unmatched" if transaction.reversal else "ignored"
+        elif payables is not None:
+            payables.forget()  # it may have opened a receivable again
         return record.status, record
     match: Match = Match("none") if transaction.reversal else matcher.match(transaction)
     if match.certain and match.buyer_id is not None:
-        _apply(ledger, record, match.buyer_id, match.order_ids, match.method)
+        _apply(ledger, record, match.buyer_id, match.order_ids, match.method, payables)
     elif match.method == "proposal":
         record.status, record.proposed_order_id = "proposed", match.order_id
         record.buyer_id = match.buyer_id
@@ -169,6 +234,36 @@ def _chunks(items: Iterable[BankTransaction], size: int) -> Iterator[list[BankTr
             chunk = []
     if chunk:
         yield chunk
+
+
+def stored_keys(session: Session, transactions: Sequence[BankTransaction]) -> set[str]:
+    """The keys (:func:`_digest`) of ``transactions`` stored already, in one query."""
+    keys = sorted({_digest(t.key) for t in transactions})
+    return set(session.scalars(select(BankTransactionRecord.key)
+                               .where(BankTransactionRecord.key.in_(keys)))) if keys else set()
+
+
+def read_ahead(session: Session, buyer_ids: set[int]) -> list[object]:
+    """Load what booking the transfers of ``buyer_ids`` reads row by row otherwise, in a
+    few queries: the buyers, their orders with open receivables (lines, refunds, shop
+    connection and merchant) and those orders' invoices. The session then finds them by
+    key; the caller keeps the returned list so that they stay loaded."""
+    if not buyer_ids:
+        return []
+    ids = sorted(buyer_ids)
+    held: list[object] = list(session.scalars(select(Buyer).where(Buyer.id.in_(ids))))
+    open_orders = select(Receivable.order_id).where(
+        Receivable.status.not_in(("settled", "cancelled", "cancelling")))
+    orders = list(session.scalars(
+        select(Order).where(Order.buyer_id.in_(ids), Order.id.in_(open_orders))
+        .options(selectinload(Order.lines), selectinload(Order.refunds),
+                 joinedload(Order.connection).joinedload(ShopConnection.merchant))))
+    held += orders
+    order_ids = [order.id for order in orders]
+    for start in range(0, len(order_ids), 500):
+        held += session.scalars(select(Invoice).where(
+            Invoice.order_id.in_(order_ids[start:start + 500])))
+    return held
 
 
 def check_merchant_file(engine: Engine, path: Path, merchant_id: int) -> int:
@@ -209,12 +304,20 @@ def import_file(engine: Engine, path: Path, *,
     for chunk in _chunks(read_bank_file(path), CHUNK):
         with session_scope(engine) as session:
             ledger, matcher = Ledger(session), Matcher(session)
+            stored = stored_keys(session, chunk)
+            fresh = [t for t in chunk if _digest(t.key) not in stored]
+            matcher.prefetch(fresh)
+            buyer_ids = matcher.buyer_ids()
+            held = read_ahead(session, buyer_ids)  # kept loaded for the chunk
+            payables = Payables(session, buyer_ids)
             for transaction in chunk:
-                outcome, record = book_transaction(ledger, matcher, transaction, path.name)
+                outcome, record = book_transaction(ledger, matcher, transaction, path.name,
+                                                   stored, payables)
                 summary.outcomes[outcome] += 1
                 if record is not None and record.status == "booked" and record.credit:
                     summary.paid[record.currency] += record.amount - record.to_credit
                     summary.to_credit[record.currency] += record.to_credit
+            held.clear()
         if progress is not None:
             progress(len(chunk))
     return summary

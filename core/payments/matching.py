@@ -15,10 +15,11 @@ or orders of different buyers make it a proposal only.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.orm import Session
 from stdnum import iso11649
 
@@ -36,6 +37,7 @@ _NAME_NOISE = re.compile(
     r"\b(gmbh|ag|kg|ug|ohg|gbr|e\.?\s?k|mbh|co|ltd|sarl|sas|sa|bv|nv|ab|as|oy|aps|sl|"
     r"haftungsbeschränkt|und|and|the)\b")
 MAX_CANDIDATES = 64
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,15 @@ def creditor_references(transaction: BankTransaction) -> list[str]:
     return found
 
 
+def _plain_iban(iban: str) -> str:
+    return iban.replace(" ", "").upper()
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _name_words(name: str) -> set[str]:
     plain = _NAME_NOISE.sub(" ", name.casefold())
     return {word for word in re.findall(r"\w+", plain) if len(word) > 1}
@@ -132,13 +143,56 @@ class Matcher:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # read ahead for a batch (:meth:`prefetch`): virtual IBAN -> buyer id (``None``:
+        # no buyer has it), and the orders the batch's references may name
+        self._buyers: dict[str, int | None] = {}
+        self._asked: set[tuple[str, int]] = set()
+        self._orders: dict[tuple[str, int], Row[Any]] = {}
+
+    def prefetch(self, transactions: Iterable[BankTransaction]) -> None:
+        """Read what matching ``transactions`` needs in a few queries instead of one or
+        two per transfer: the buyers of their credited virtual IBANs, the orders their
+        ``BP`` references may name. Matching gives the same answers with or without."""
+        ibans, candidates = set(), set()
+        for transaction in transactions:
+            if transaction.credited_iban:
+                ibans.add(_plain_iban(transaction.credited_iban))
+            for group in reference_groups(transaction.remittance):
+                candidates.update(group)
+        ibans -= self._buyers.keys()
+        candidates -= self._asked
+        for part in _batches(sorted(ibans), 500):
+            self._buyers.update(dict.fromkeys(part))
+            self._buyers.update((iban, buyer_id) for iban, buyer_id in self.session.execute(
+                select(Buyer.virtual_iban, Buyer.id).where(Buyer.virtual_iban.in_(part))))
+        for part in _batches(sorted(candidates), 400):
+            self._asked.update(part)
+            for row in self._order_rows(part):
+                self._orders[(row.order_number, row.merchant_id)] = row
+
+    def buyer_ids(self) -> set[int]:
+        """The buyers found by :meth:`prefetch`."""
+        found = {b for b in self._buyers.values() if b is not None}
+        return found | {row.buyer_id for row in self._orders.values()}
+
+    def _order_rows(self, candidates: Sequence[tuple[str, int]]) -> Sequence[Row[Any]]:
+        return self.session.execute(
+            select(Order.id, Order.buyer_id, Order.order_number, ShopConnection.merchant_id)
+            .join(ShopConnection, ShopConnection.id == Order.connection_id)
+            .where(tuple_(Order.order_number, ShopConnection.merchant_id).in_(candidates))
+            .where(Order.buyer_id.is_not(None))).all()
+
+    def _buyer_of_iban(self, iban: str) -> int | None:
+        plain = _plain_iban(iban)
+        if plain in self._buyers:
+            return self._buyers[plain]
+        return self.session.scalar(select(Buyer.id).where(Buyer.virtual_iban == plain))
 
     def match(self, transaction: BankTransaction) -> Match:
         """What the transfer pays, by the first rule that finds it."""
         by_reference = self._by_reference(transaction) or self._by_rf(transaction)
         if transaction.credited_iban:
-            buyer_id = self.session.scalar(select(Buyer.id).where(
-                Buyer.virtual_iban == transaction.credited_iban.replace(" ", "").upper()))
+            buyer_id = self._buyer_of_iban(transaction.credited_iban)
             if buyer_id is not None:
                 named = by_reference.order_ids if by_reference is not None \
                     and by_reference.certain and by_reference.buyer_id == buyer_id else ()
@@ -152,11 +206,11 @@ class Matcher:
         candidates = [reading for group in groups for reading in group]
         if not candidates:
             return None
-        rows = self.session.execute(
-            select(Order.id, Order.buyer_id, Order.order_number, ShopConnection.merchant_id)
-            .join(ShopConnection, ShopConnection.id == Order.connection_id)
-            .where(tuple_(Order.order_number, ShopConnection.merchant_id).in_(candidates))
-            .where(Order.buyer_id.is_not(None))).all()
+        if self._asked.issuperset(candidates):
+            rows: Sequence[Row[Any]] = [self._orders[c] for c in dict.fromkeys(candidates)
+                                        if c in self._orders]
+        else:
+            rows = self._order_rows(candidates)
         if not rows:
             return None
         found = {(row.order_number, row.merchant_id): row for row in rows}

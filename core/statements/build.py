@@ -6,11 +6,12 @@ formula (a buyer named ``=HYPERLINK(…)``) is written as text (:mod:`core.sprea
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,13 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import ConfigurationError
 from core.ledger.db import session_scope
 from core.ledger.models import Buyer, Invoice, Merchant, Movement, Order
-from core.money import to_decimal
+from core.money import exponent
+from core.spreadsheet import safe_cell
 from core.spreadsheet import writer as csv_writer
 from core.statements.pdf import StreamingPdf
 
@@ -163,9 +165,16 @@ def statement_rows(session: Session, merchant: Merchant, monday: date,
                    ) -> Iterator[StatementRow]:
     """The week's movements of the merchant's local-provider orders, oldest first, read in
     batches."""
+    for values in session.execute(_rows_query(merchant, monday)):
+        yield _row(tuple(values), merchant)
+
+
+def _rows_query(merchant: Merchant, monday: date) -> Select[Any]:
+    """The week's movements with their order, buyer and documents, oldest first, streamed
+    (``yield_per``; a server-side cursor on PostgreSQL)."""
     start = datetime.combine(monday, time(), UTC)
     doc, orig = aliased(Invoice), aliased(Invoice)
-    query = (
+    return (
         select(Movement.kind, Movement.amount, Movement.currency, Movement.occurred_at,
                Movement.document_number, Movement.description, Order.order_number,
                Order.created_at, Buyer.id, Buyer.company, Buyer.country, doc.kind,
@@ -179,8 +188,6 @@ def statement_rows(session: Session, merchant: Merchant, monday: date,
                Movement.occurred_at < start + timedelta(days=7), Order.provider == LOCAL)
         .order_by(Movement.occurred_at, Movement.id)
         .execution_options(yield_per=BATCH, stream_results=True))
-    for values in session.execute(query):
-        yield _row(tuple(values), merchant)
 
 
 @dataclass(frozen=True)
@@ -195,8 +202,21 @@ class Statement:
     totals: Totals
 
 
+_PLACES: dict[str, int] = {}  # currency -> decimals of its minor unit, as looked up once
+
+
 def _money(minor: int | None, currency: str) -> str:
-    return "" if minor is None else str(to_decimal(minor, currency))
+    """``minor`` units as ``str(to_decimal(minor, currency))`` writes them (``-0.05``,
+    ``1234.50``, ``100`` for JPY), by integer arithmetic; ``""`` for ``None``."""
+    if minor is None:
+        return ""
+    places = _PLACES.get(currency)
+    if places is None:
+        places = _PLACES[currency] = exponent(currency)
+    if not places:
+        return str(minor)
+    whole, part = divmod(-minor if minor < 0 else minor, 10 ** places)
+    return f"{'-' if minor < 0 else ''}{whole}.{part:0{places}d}"
 
 
 def _csv_values(row: StatementRow, week: tuple[date, date], fee_pct: Decimal) -> list[str]:
@@ -215,13 +235,15 @@ _PDF_WIDTHS = (("date", 10), ("type", 23), ("order", 14), ("document", 12), ("bu
                ("due", 10), ("amount", 13), ("fee", 10), ("payout", 13), ("cur", 3))
 
 
+_WIDTHS = tuple(width for _, width in _PDF_WIDTHS)
+# each cell cut to its width (ending in "~"), numbers right-aligned, the rest left-aligned
+_PDF_FORMAT = " ".join(f"{{:{'>' if name in ('amount', 'fee', 'payout') else '<'}{width}}}"
+                       for name, width in _PDF_WIDTHS)
+
+
 def _pdf_line(values: list[str]) -> str:
-    cells = []
-    for (name, width), value in zip(_PDF_WIDTHS, values, strict=True):
-        text = value if len(value) <= width else value[:width - 1] + "~"
-        numeric = name in ("amount", "fee", "payout")
-        cells.append(text.rjust(width) if numeric else text.ljust(width))
-    return " ".join(cells)
+    return _PDF_FORMAT.format(*[value if len(value) <= width else value[:width - 1] + "~"
+                                for value, width in zip(values, _WIDTHS, strict=True)])
 
 
 def _pdf_values(row: StatementRow) -> list[str]:
@@ -279,11 +301,10 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
             writer = csv_writer(text)
             writer.writerow(COLUMNS)
             pdf.heading(title)
-            for row in statement_rows(session, merchant, monday):
-                writer.writerow(_csv_values(row, (monday, sunday), merchant.fee_percent))
-                pdf.line(_pdf_line(_pdf_values(row)))
-                totals.add(row)
-                count += 1
+            rows = session.connection().execute(_rows_query(merchant, monday))
+            count = _write_rows(rows, text, pdf,
+                                totals, (monday.isoformat(), sunday.isoformat()),
+                                str(safe_cell(str(merchant.fee_percent))))
             if not count:
                 pdf.line("No movements this week.")
             writer.writerows(_totals_csv(totals, (monday, sunday)))
@@ -291,6 +312,59 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
     os.replace(csv_tmp, csv_path)
     os.replace(pdf_tmp, pdf_path)
     return Statement(merchant_id, week, csv_path, pdf_path, count, totals)
+
+
+def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: Totals,
+                week: tuple[str, str], fee_pct: str) -> int:
+    """Write the week's movements (raw rows of :func:`_rows_query`) to the CSV and the PDF
+    and add them to ``totals``: the same cells as :func:`_csv_values` and
+    :func:`_pdf_values` of :func:`_row`, without a ``StatementRow`` or a ``Decimal`` per
+    row. The cells that come from the ledger's text go through :func:`safe_cell`; the
+    others are dates and numbers it leaves as they are. Returns the number of rows."""
+    out, by_type, count = csv.writer(text), totals.by_type, 0
+    monday, sunday = week
+    for (kind, amount, currency, occurred_at, number, description, order_number, ordered_at,
+         buyer_id, company, country, doc_kind, doc_issued, doc_due, orig_issued,
+         orig_due) in rows:
+        line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
+        net = payout * amount
+        net_text = _money(net, currency)
+        due = doc_due if doc_kind == "invoice" else orig_due
+        activation = doc_issued if doc_kind == "invoice" else orig_issued
+        due_text = due.isoformat() if due else ""
+        document, buyer = number or "", company or ""
+        fee_text = vat_text = paid_fee_text = ""
+        gross, gross_text = 0, ""
+        if kind == "fee":
+            fee_text = paid_fee_text = _money(amount, currency)
+        elif kind == "fee_vat":
+            vat_text = paid_fee_text = _money(amount, currency)
+        else:
+            gross = shown * amount
+            gross_text = _money(gross, currency)
+        out.writerow([
+            monday, sunday, line_type, occurred_at.isoformat(timespec="seconds"),
+            safe_cell(order_number), safe_cell(buyer),
+            "" if buyer_id is None else str(buyer_id), safe_cell(document),
+            ordered_at.date().isoformat(), activation.isoformat() if activation else "",
+            due_text, safe_cell(country or ""), gross_text,
+            fee_pct if line_type == "fee" else "", fee_text, vat_text, net_text,
+            safe_cell(currency), safe_cell(description)])
+        pdf.line(_pdf_line([occurred_at.date().isoformat(), line_type, order_number,
+                            document, buyer, due_text, gross_text, paid_fee_text, net_text,
+                            currency]))
+        sums = by_type.get((line_type, currency))
+        if sums is None:
+            sums = by_type[(line_type, currency)] = [0, 0, 0, 0, 0]
+        sums[0] += 1
+        sums[1] += gross
+        if kind == "fee":
+            sums[2] += amount
+        elif kind == "fee_vat":
+            sums[3] += amount
+        sums[4] += net
+        count += 1
+    return count
 
 
 @contextmanager

@@ -28,6 +28,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import TracebackType
 from typing import BinaryIO, Self
 
@@ -58,7 +59,8 @@ def encode_text(text: str, width: int) -> bytes:
     characters windows-1252 lacks become "?".
     """
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text))
+    if not text.isprintable():  # printable text holds none of the controls (all of them Cc)
+        text = _CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text))
     raw = text.encode("cp1252", errors="replace")
     if len(raw) > width:
         raw = raw[: max(width - 1, 0)] + ELLIPSIS if width > 0 else b""
@@ -76,6 +78,7 @@ def _text_string(text: str) -> bytes:
     return b"<" + ("\ufeff" + text).encode("utf-16-be").hex().upper().encode("ascii") + b">"
 
 
+@lru_cache(maxsize=4096)  # the same few sizes and baselines on every page
 def _num(value: float) -> bytes:
     """A PDF number with at most two decimals and no trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".").encode("ascii")
