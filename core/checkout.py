@@ -97,10 +97,16 @@ def open_session(engine: Engine, hooks: Hooks, shop: Shop, cart: CheckoutCart,
     if session is None:
         return None
     with session_scope(engine) as db:
-        db.add(ProviderCheckout(connection_id=shop.connection_id, provider=shop.provider,
-                                session_id=session.session_id, state="open", opened_at=now,
-                                expires_at=session.expires_at))
+        db.add(_kept(shop, session, now, expires_at=session.expires_at))
     return session
+
+
+def _kept(shop: Shop, session: CheckoutSession, now: datetime,
+          **more: Any) -> ProviderCheckout:
+    """The ledger's record of a session the provider just opened for ``shop``."""
+    return ProviderCheckout(connection_id=shop.connection_id, provider=shop.provider,
+                            session_id=session.session_id, state="open", opened_at=now,
+                            **more)
 
 
 def _row(db: Session, shop: Shop, session_id: str) -> ProviderCheckout:
@@ -195,6 +201,7 @@ def token_hash(token: str) -> str:
 
 
 def _aware(moment: datetime) -> datetime:
+    """A provider's time as an aware one (naive: UTC); the ledger's are aware already."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -210,9 +217,8 @@ def open_page(ledger: Ledger, hooks: Hooks, shop: Shop, cart: CheckoutCart,
     expires = now + PAGE_LIFETIME
     if session.expires_at is not None:
         expires = min(expires, _aware(session.expires_at))
-    ledger.session.add(ProviderCheckout(
-        connection_id=shop.connection_id, provider=shop.provider,
-        session_id=session.session_id, state="open", opened_at=now, expires_at=expires,
+    ledger.session.add(_kept(
+        shop, session, now, expires_at=expires,
         order_number=request.order_number, shop_reference=request.shop_reference,
         token_hash=token_hash(token),
         page={"widget": dict(session.widget), "return_url": request.return_url,
@@ -227,7 +233,7 @@ def _by_token(db: Session, token: str, now: datetime) -> ProviderCheckout | None
     row = db.scalars(select(ProviderCheckout).where(
         ProviderCheckout.token_hash == token_hash(token))).first()
     if row is None or row.page is None or row.order_number is None or (
-            row.expires_at is not None and _aware(row.expires_at) <= now):
+            row.expires_at is not None and row.expires_at <= now):
         return None
     return row
 

@@ -65,7 +65,8 @@ from plugins.shopware.order import buyer_of
 from plugins.shopware.signature import hex_hmac
 
 __all__ = ["ANSWER_WITHIN", "IDENTIFIER", "SHOPWARE_TIMEOUT", "TIMED_OUT", "WIDGET",
-           "Decided", "decided", "declined", "message", "method_names", "pay", "signed"]
+           "Decided", "decided", "declined", "message", "method_names", "money", "pay", "signed",
+           "verified"]
 
 IDENTIFIER = "purchase_on_account"
 WIDGET = "invoicekit_widget"  # the async method of plugins/shopware/widget.py
@@ -133,7 +134,7 @@ def message(reasons: Sequence[str], language: str | None = None, *,
     return f"{texts[kind].format(minimum=minimum, maximum=maximum)} {texts['choose']}"
 
 
-def _money(value: Any, currency: str, path: str) -> int:
+def money(value: Any, currency: str, path: str) -> int:
     """A Shopware float as minor units, read through its string form and rounded once."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError({path: ["must be a number"]})
@@ -166,7 +167,7 @@ def _checkout(order: Any) -> tuple[str, Company, Cart]:
         errors["order.lineItems"] = ["is required"]
     if errors:
         raise PayloadError(errors)
-    total = _money(order.get("amountTotal"), currency, "order.amountTotal")
+    total = money(order.get("amountTotal"), currency, "order.amountTotal")
     if total <= 0:
         raise PayloadError({"order.amountTotal": ["must be positive"]})
     buyer = buyer_of(order)
@@ -225,16 +226,24 @@ class Decided:
     merchant: Merchant
 
 
-def decided(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
-            settings: Mapping[str, Any]) -> Decided:
-    """Verify the pay request (401 for a bad signature) and decide whether the buyer may
-    pay its order on account, once per order (see :func:`pay`)."""
+def verified(body: bytes, headers: Mapping[str, str],
+             ledger: Ledger) -> tuple[dict[str, Any], ShopConnection, str]:
+    """A payment request of the app's shop (pay or finalize): its JSON, the shop's
+    connection (``source.shopId``) and the secret that signed it (401 for a bad signature,
+    which the answer is signed with)."""
     data = read_json_object(body)
     shop_id = (data.get("source") or {}).get("shopId")
     if not isinstance(shop_id, str) or not 0 < len(shop_id) <= 64:
         raise PayloadError({"source.shopId": ["is required"]})
     connection = ledger.connection_by_external_id("shopware", shop_id)
-    secret = _secret(connection, body, headers.get("shopware-shop-signature"))
+    return data, connection, _secret(connection, body, headers.get("shopware-shop-signature"))
+
+
+def decided(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
+            settings: Mapping[str, Any]) -> Decided:
+    """Verify the pay request (401 for a bad signature) and decide whether the buyer may
+    pay its order on account, once per order (see :func:`pay`)."""
+    data, connection, secret = verified(body, headers, ledger)
     order_id, company, cart = _checkout(data.get("order"))
     names = method_names(str(settings["app_name"])) if settings.get("app_name") else None
     if names and connection.platform_settings.get("app_payment_methods") != names:

@@ -66,15 +66,14 @@ from core.context import AppResponse, CheckoutCart
 from core.errors import InvoicekitError, NotFound, PayloadError, SignatureError
 from core.hooks import Hooks
 from core.ledger.store import Ledger
-from core.schemas import read_json_object
 from plugins.shopware.payment import (
     Decided,
-    _money,
-    _secret,
     decided,
     declined,
     message,
+    money,
     signed,
+    verified,
 )
 
 __all__ = ["finalize", "pay"]
@@ -122,7 +121,7 @@ def _cart(found: Decided) -> CheckoutCart:
     currency, total = found.cart.currency, found.cart.total
     customer = order.get("orderCustomer") or {}
     net = order.get("amountNet")
-    tax = total - _money(net, currency, "order.amountNet") if net is not None else 0
+    tax = total - money(net, currency, "order.amountNet") if net is not None else 0
     person = {key: value for key, value in {
         "first_name": _text_of(customer.get("firstName"), 255),
         "last_name": _text_of(customer.get("lastName"), 255),
@@ -140,9 +139,9 @@ def _cart(found: Decided) -> CheckoutCart:
     for item in order.get("lineItems") or ():
         if not isinstance(item, Mapping) or item.get("type") != "product":
             continue
-        amount = _money(item.get("totalPrice"), currency, "order.lineItems.totalPrice")
+        amount = money(item.get("totalPrice"), currency, "order.lineItems.totalPrice")
         taxes = ((item.get("price") or {}).get("calculatedTaxes")) or ()
-        line_tax = sum(_money(t.get("tax"), currency, "order.lineItems.price")
+        line_tax = sum(money(t.get("tax"), currency, "order.lineItems.price")
                        for t in taxes if isinstance(t, Mapping))
         quantity = item.get("quantity")
         if amount < 0 or not isinstance(quantity, int) or quantity < 1:
@@ -202,10 +201,7 @@ def pay(body: bytes, headers: Mapping[str, str], ledger: Ledger, hooks: Hooks,
 def finalize(body: bytes, headers: Mapping[str, str], ledger: Ledger) -> AppResponse:
     """Answer Shopware's finalize request: ``authorize`` when the buyer confirmed and Billie
     accepted, else ``fail`` (declined) or ``cancel`` (not confirmed) with a sentence."""
-    data = read_json_object(body)
-    shop_id = _required(data, "source.shopId", 64)
-    connection = ledger.connection_by_external_id("shopware", shop_id)
-    secret = _secret(connection, body, headers.get("shopware-shop-signature"))
+    data, connection, secret = verified(body, headers, ledger)
     transaction_id = _required(data, "orderTransaction.id", 64)
     language = headers.get("sw-user-language")
     state = payment_state(ledger, connection.id, transaction_id)
