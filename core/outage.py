@@ -13,6 +13,8 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.exc import OperationalError as SAOperationalError
@@ -133,6 +135,17 @@ class Outages:
 
     def is_down(self, kind: str | None = None) -> bool:
         return bool(self._down) if kind is None else kind in self._down
+
+    @contextmanager
+    def ridden_out(self) -> Iterator[None]:
+        """Run the block; an outage gives it up, logged once (the work is done again by
+        its next run), anything else passes on."""
+        try:
+            yield
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.down(exc)
 
 
 def _name(exc: BaseException) -> str:

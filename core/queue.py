@@ -173,7 +173,7 @@ class Queue:
         half a minute ago (a schedule is at most once a minute)."""
 
         def once() -> None:
-            try:
+            with OUTAGES.ridden_out():  # the next minute's run does it
                 with session_scope(self.engine) as session:
                     claimed = Ledger(session).start_periodic_run(name, datetime.now(UTC),
                                                                  PERIODIC_SPACING)
@@ -181,10 +181,6 @@ class Queue:
                     function()
                 else:
                     log.debug("%s: already run for this schedule by another consumer", name)
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                OUTAGES.down(exc)  # logged once; the next minute's run does it
 
         # priority: a periodic run is not kept waiting behind a backlog of deliveries
         return self.huey.periodic_task(schedule, name=name, priority=PERIODIC_PRIORITY)(once)
@@ -205,10 +201,7 @@ class Queue:
         return), or, the database down too, hold it in this process for its watcher.
         Returns whether it was queued; an outage is logged once."""
         try:
-            if waited:
-                self.enqueue(delivery_id, delay, waited)
-            else:
-                self.enqueue(delivery_id, delay)
+            self.enqueue(delivery_id, delay, waited)
         except Exception as exc:
             if not is_outage(exc):
                 log.exception("delivery %s not queued", delivery_id)
@@ -242,12 +235,8 @@ class Queue:
                      result.retry_in, result.error)
             self.enqueue_or_hold(delivery_id, delay=result.retry_in)
         if result.attempted:
-            try:
+            with OUTAGES.ridden_out():  # else the minute's run sends it
                 self._send()  # what processing has the shop told
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                OUTAGES.down(exc)  # the minute's run sends it
 
     def _resume_order(self, order_id: int, waited: int = 0) -> None:
         try:
@@ -263,12 +252,8 @@ class Queue:
             return
         if outcome.failure is not None:
             log.info("order %s: %s", order_id, outcome.failure.error)
-        try:
+        with OUTAGES.ridden_out():
             self._send()
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            OUTAGES.down(exc)
 
     def start(self, home: Path, role: str) -> list[int]:
         """Take this consumer's slot of the instance folder ``home``, own this process's
@@ -288,18 +273,14 @@ class Queue:
         most, the others go on processing deliveries."""
         if not self._sending.acquire(blocking=False):
             return  # the sending thread takes what is due; what it misses, the next minute
-        try:
-            sent = send_due(self.engine, self.hooks, self.backoff, links=self.links)
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            OUTAGES.down(exc)  # logged once; the next run sends what is due
-            return
-        finally:
-            self._sending.release()
-        if sent.failed or sent.dead:
-            log.info("write-backs: %s sent, %s to be retried, %s dead", sent.done,
-                     sent.failed, sent.dead)
+        with OUTAGES.ridden_out():  # the next run sends what is due
+            try:
+                sent = send_due(self.engine, self.hooks, self.backoff, links=self.links)
+            finally:
+                self._sending.release()
+            if sent.failed or sent.dead:
+                log.info("write-backs: %s sent, %s to be retried, %s dead", sent.done,
+                         sent.failed, sent.dead)
 
     def rebuild(self) -> int:
         """Rebuild the queue from the inbox at start-up: drop whatever the queue holds and
