@@ -38,7 +38,7 @@ from core.schemas import (
 )
 from webhooks.receiver import current_kit
 
-__all__ = ["bp"]
+__all__ = ["MAX_LINES", "BuyerSchema", "bp", "company_of", "known_currency", "minor_amount"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -86,16 +86,38 @@ class EligibilityRequest(StrictSchema):
 _REQUEST = EligibilityRequest()
 
 
-def _cart(data: dict[str, Any]) -> Cart:
+def known_currency(data: dict[str, Any]) -> str:
+    """The body's ``currency``, if it is a known ISO 4217 code (else 422 naming it)."""
     currency = data["currency"]
     if not is_known_currency(currency):
         raise PayloadError({"currency": ["must be a known upper-case ISO 4217 code"]})
+    return currency
+
+
+def minor_amount(data: dict[str, Any], name: str, currency: str, *, positive: bool) -> int:
+    """The amount ``data[name]`` in minor units; positive or at least not negative (else
+    422 naming it)."""
     try:
-        total = to_minor(data["amount"], currency)
+        value = to_minor(data[name], currency)
     except ValueError as exc:
-        raise PayloadError({"amount": [str(exc)]}) from None
-    if total <= 0:
-        raise PayloadError({"amount": ["must be positive"]})
+        raise PayloadError({name: [str(exc)]}) from None
+    if value < 0 or (positive and value == 0):
+        raise PayloadError({name: ["must be positive" if positive else "must not be negative"]})
+    return value
+
+
+def company_of(buyer: dict[str, Any]) -> Company:
+    """The buyer as a company; without ``legal_form`` the form is read from the company's
+    name ("Muster GmbH"), as the platform plugins do when the order is placed."""
+    given = dict(buyer)
+    name = given.pop("company")
+    given["legal_form"] = given["legal_form"] or guess_legal_form(name)
+    return Company(name=name, **given)
+
+
+def _cart(data: dict[str, Any]) -> Cart:
+    currency = known_currency(data)
+    total = minor_amount(data, "amount", currency, positive=True)
     return Cart(currency, total, tuple(CartLine(line["sku"], line["trial"])
                                        for line in data["lines"]))
 
@@ -111,11 +133,7 @@ def eligibility() -> tuple[Response, int]:
         except ValidationError as exc:
             raise PayloadError(flatten_errors(exc.messages)) from None
         cart = _cart(data)
-        buyer = data["buyer"]
-        name = buyer.pop("company")
-        # as when the order is placed: a form named in the company's name counts
-        buyer["legal_form"] = buyer["legal_form"] or guess_legal_form(name)
-        company = Company(name=name, **buyer)
-        decision = decide(ledger, kit.hooks, ledger.merchant(key.merchant_id), company, cart)
+        decision = decide(ledger, kit.hooks, ledger.merchant(key.merchant_id),
+                          company_of(data["buyer"]), cart)
         session.rollback()  # a decision writes nothing
     return jsonify(decision.to_json()), 200

@@ -22,13 +22,11 @@ from sqlalchemy import select
 
 from core.checkout import Conflict, Shop, confirm_session, open_session
 from core.connect import NO_SUCH_SHOP
-from core.context import CheckoutCart, CheckoutConfirmation, Company
+from core.context import CheckoutCart, CheckoutConfirmation
 from core.errors import InvoicekitError, NotFound, PayloadError, Unauthenticated
 from core.ledger.db import session_scope
 from core.ledger.models import ShopConnection
 from core.ledger.store import Ledger
-from core.legal_forms import guess_legal_form
-from core.money import is_known_currency, to_minor
 from core.risk.apikeys import authenticate
 from core.schemas import (
     MoneyField,
@@ -40,7 +38,7 @@ from core.schemas import (
     read_json_object,
     text_field,
 )
-from webhooks.api import MAX_LINES, BuyerSchema
+from webhooks.api import MAX_LINES, BuyerSchema, company_of, known_currency, minor_amount
 from webhooks.receiver import current_kit
 
 __all__ = ["bp"]
@@ -107,35 +105,16 @@ def _load(schema: StrictSchema, *, exact_numbers: bool = False) -> dict[str, Any
         raise PayloadError(flatten_errors(exc.messages)) from None
 
 
-def _minor(data: dict[str, Any], name: str, currency: str, *, positive: bool) -> int:
-    try:
-        value = to_minor(data[name], currency)
-    except ValueError as exc:
-        raise PayloadError({name: [str(exc)]}) from None
-    if value < 0 or (positive and value == 0):
-        raise PayloadError({name: ["must be positive" if positive else "must not be negative"]})
-    return value
-
-
-def _currency(data: dict[str, Any]) -> str:
-    currency = data["currency"]
-    if not is_known_currency(currency):
-        raise PayloadError({"currency": ["must be a known upper-case ISO 4217 code"]})
-    return currency
-
-
 def _cart(data: dict[str, Any]) -> CheckoutCart:
-    currency = _currency(data)
-    buyer = dict(data["buyer"])
-    name = buyer.pop("company")
-    buyer["legal_form"] = buyer["legal_form"] or guess_legal_form(name)
-    lines = tuple({**line, "amount": _minor(line, "amount", currency, positive=False),
-                   "tax": _minor(line, "tax", currency, positive=False)}
+    currency = known_currency(data)
+    lines = tuple({**line, "amount": minor_amount(line, "amount", currency, positive=False),
+                   "tax": minor_amount(line, "tax", currency, positive=False)}
                   for line in data["lines"])
     return CheckoutCart(
         shop=data["shop"], customer_id=data["customer_id"], currency=currency,
-        amount=_minor(data, "amount", currency, positive=True),
-        tax=_minor(data, "tax", currency, positive=False), company=Company(name=name, **buyer),
+        amount=minor_amount(data, "amount", currency, positive=True),
+        tax=minor_amount(data, "tax", currency, positive=False),
+        company=company_of(data["buyer"]),
         person={k: v for k, v in data["person"].items() if v}, delivery=data["delivery"],
         lines=lines)
 
@@ -181,11 +160,11 @@ def confirm_checkout_session(session_id: str) -> tuple[Response, int]:
     kit = current_kit()
     data = _load(ConfirmRequest(), exact_numbers=True)
     shop = _asked(data["shop"])
-    currency = _currency(data)
+    currency = known_currency(data)
     confirmation = CheckoutConfirmation(
         session_id=session_id, shop=shop.name, order_number=data["order_number"],
-        currency=currency, amount=_minor(data, "amount", currency, positive=True),
-        tax=_minor(data, "tax", currency, positive=False), answer=data["answer"])
+        currency=currency, amount=minor_amount(data, "amount", currency, positive=True),
+        tax=minor_amount(data, "tax", currency, positive=False), answer=data["answer"])
     try:
         confirmed = confirm_session(kit.engine, kit.hooks, shop, confirmation,
                                     datetime.now(UTC))
