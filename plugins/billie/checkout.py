@@ -59,17 +59,11 @@ def authorisation(view: OrderView) -> Authorisation:
 # -- opening: what the widget is given ------------------------------------------------------
 
 
-def _address(street: str, postcode: str, city: str, country: str) -> dict[str, Any]:
-    name, number = payloads.split_street(street)
-    return {k: v for k, v in {"street": name, "house_number": number, "postal_code": postcode,
-                              "city": city, "country": country}.items() if v is not None}
-
-
 def order_data(cart: CheckoutCart, duration_days: int) -> dict[str, Any]:
     """``billie_order_data`` for the widget (the fields Billie's own plugins give it)."""
     company = cart.company
-    own = _address(company.street, company.postcode, company.city, company.country)
-    delivery = own if cart.delivery is None else _address(
+    own = payloads.address(company.street, company.postcode, company.city, company.country)
+    delivery = own if cart.delivery is None else payloads.address(
         cart.delivery["street"], cart.delivery["postcode"], cart.delivery["city"],
         cart.delivery["country"])
     person = {"first_name": cart.person.get("first_name"),

@@ -81,16 +81,20 @@ def _text(value: str | None) -> str | None:
     return value.strip()[:MAX_TEXT] if value and value.strip() else None
 
 
+def address(street: str, postcode: str, city: str, country: str) -> dict[str, Any]:
+    """An address as Billie takes it: the house number split from the street."""
+    name, number = split_street(street)
+    return _compact({"street": _text(name), "house_number": number, "postal_code": postcode,
+                     "city": _text(city), "country": country})
+
+
 def _debtor(buyer: Buyer) -> dict[str, Any]:
-    street, number = split_street(buyer.street)
-    address = _compact({"street": _text(street), "house_number": number,
-                        "postal_code": buyer.postcode, "city": _text(buyer.city),
-                        "country": buyer.country})
     return _compact({
         "merchant_customer_id": _text(buyer.email.casefold()),
         "name": _text(buyer.company),
         "legal_form": legal_form_code(buyer),
-        "company_address": address,
+        "company_address": address(buyer.street, buyer.postcode, buyer.city,
+                                   buyer.country),
         "tax_id": _text(buyer.vat_id),
     })
 
