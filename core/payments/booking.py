@@ -19,7 +19,6 @@ from core.ledger.db import session_scope
 from core.ledger.models import (
     BankTransactionRecord,
     Buyer,
-    Charge,
     Invoice,
     Order,
     Payment,
@@ -30,7 +29,15 @@ from core.ledger.store import Ledger
 from core.payments.files import read_bank_file
 from core.payments.matching import Match, Matcher
 from core.payments.transactions import BankTransaction
-from core.receivables.book import change_buyer_credit, pay, payable, reverse_payments
+from core.receivables.book import (
+    change_buyer_credit,
+    named_first,
+    owes,
+    pay,
+    payable,
+    payable_query,
+    reverse_payments,
+)
 
 __all__ = ["CHUNK", "ImportSummary", "Payables", "assign", "book_transaction", "buyer_currency",
            "check_merchant_file", "import_file", "read_ahead", "refund_credit",
@@ -90,19 +97,11 @@ class Payables:
     def __init__(self, session: Session, buyer_ids: set[int]) -> None:
         self._of: dict[int, list[Receivable]] = {buyer_id: [] for buyer_id in buyer_ids}
         ids = sorted(buyer_ids)
-        charged = select(Charge.receivable_id).where(
-            Charge.claimed - Charge.paid - Charge.waived > 0)
         for start in range(0, len(ids), 500):
             rows = session.execute(
-                select(Receivable, Order.buyer_id)
+                payable_query().add_columns(Order.buyer_id)
                 .join(Order, Order.id == Receivable.order_id)
-                .where(Order.buyer_id.in_(ids[start:start + 500]),
-                       (Receivable.gross - Receivable.credited - Receivable.paid > 0)
-                       | Receivable.id.in_(charged),
-                       Receivable.status.not_in(_NO_PAYMENT))
-                .order_by(Receivable.due_on, Receivable.id)
-                .options(selectinload(Receivable.charges))
-                .with_for_update(of=Receivable))
+                .where(Order.buyer_id.in_(ids[start:start + 500])))
             for receivable, buyer_id in rows:
                 self._of[buyer_id].append(receivable)
 
@@ -114,13 +113,7 @@ class Payables:
         loaded = self._of.get(buyer_id)
         if loaded is None:
             return payable(ledger, buyer_id=buyer_id, first_order_ids=first_order_ids)
-        found = [r for r in loaded if r.status not in _NO_PAYMENT and (
-            r.gross - r.credited - r.paid > 0
-            or any(c.claimed - c.paid - c.waived > 0 for c in r.charges))]
-        return sorted(found, key=lambda r: r.order_id not in first_order_ids)
-
-
-_NO_PAYMENT = ("cancelled", "cancelling")  # receivables that take no payment
+        return named_first([r for r in loaded if owes(r)], first_order_ids)
 
 
 def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
 
 from core.errors import ConfigurationError, NotFound
@@ -20,9 +20,10 @@ from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
 from core.risk.limits import payment_settled
 from core.writeback.notices import payment_notice
 
-__all__ = ["CHOICE_WINDOW", "Allocation", "apply_credit", "change_buyer_credit", "choose_policy",
-           "extend_due_date", "open_receivable", "pay", "payable", "policy_of", "receivables_of",
-           "record_payment", "resume_dunning", "reverse_payments", "stop_dunning"]
+__all__ = ["CHOICE_WINDOW", "NO_PAYMENT", "Allocation", "apply_credit", "change_buyer_credit",
+           "choose_policy", "extend_due_date", "named_first", "open_receivable", "owes", "pay",
+           "payable", "payable_query", "policy_of", "receivables_of", "record_payment",
+           "resume_dunning", "reverse_payments", "stop_dunning"]
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
 PAID_FOR = {"principal": "payment", "fee": "flat fee paid", "interest": "default interest paid"}
@@ -88,27 +89,50 @@ class Allocation:
     amount: int
 
 
+NO_PAYMENT = ("cancelled", "cancelling")  # receivables that take no payment
+
+
+def payable_query() -> Select[tuple[Receivable]]:
+    """Receivables that owe principal or charges and take payment, the one due first
+    first, with their charges, locked; narrow it to an order or buyers."""
+    charged = select(Charge.receivable_id).where(
+        Charge.claimed - Charge.paid - Charge.waived > 0)
+    return (select(Receivable)
+            .where((Receivable.gross - Receivable.credited - Receivable.paid > 0)
+                   | Receivable.id.in_(charged),
+                   Receivable.status.not_in(NO_PAYMENT))
+            .order_by(Receivable.due_on, Receivable.id)
+            .options(selectinload(Receivable.charges))
+            .with_for_update(of=Receivable))
+
+
+def owes(receivable: Receivable) -> bool:
+    """Whether a receivable already loaded is still one :func:`payable_query` selects, as
+    the payments booked since left it."""
+    return receivable.status not in NO_PAYMENT and (
+        receivable.gross - receivable.credited - receivable.paid > 0
+        or any(c.claimed - c.paid - c.waived > 0 for c in receivable.charges))
+
+
+def named_first(receivables: Sequence[Receivable],
+                first_order_ids: Sequence[int]) -> list[Receivable]:
+    """The receivables of the orders ``first_order_ids`` first, each group as it was."""
+    return sorted(receivables, key=lambda r: r.order_id not in first_order_ids)
+
+
 def payable(ledger: Ledger, *, buyer_id: int | None = None, order_id: int | None = None,
             first_order_ids: Sequence[int] = ()) -> list[Receivable]:
     """What a payment can go to, locked: the receivables of one order, or of one buyer
     (those of the orders ``first_order_ids`` first), that owe
     principal or charges, each group the one due first first. A cancelled receivable takes
     no payment."""
-    charged = select(Charge.receivable_id).where(
-        Charge.claimed - Charge.paid - Charge.waived > 0)
-    query = select(Receivable).where(
-        (Receivable.gross - Receivable.credited - Receivable.paid > 0)
-        | Receivable.id.in_(charged),
-        Receivable.status.not_in(("cancelled", "cancelling")))
+    query = payable_query()
     if order_id is not None:
         query = query.where(Receivable.order_id == order_id)
     else:
         query = query.join(Order, Order.id == Receivable.order_id).where(
             Order.buyer_id == buyer_id)
-    found = ledger.session.scalars(query.order_by(Receivable.due_on, Receivable.id)
-                                   .options(selectinload(Receivable.charges))
-                                   .with_for_update(of=Receivable)).all()
-    return sorted(found, key=lambda r: r.order_id not in first_order_ids)
+    return named_first(ledger.session.scalars(query).all(), first_order_ids)
 
 
 def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booked_on: date,
