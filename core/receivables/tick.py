@@ -428,8 +428,8 @@ class DailyTick:
             with session_scope(self.engine) as session:
                 steps = {s.id: s for s in session.scalars(select(DunningStep).where(
                     DunningStep.id.in_([step_id for step_id, _, _ in results])))}
-                receivables = receivables_by_id(session, {s.receivable_id for s in steps.values()},
-                                     lock=True)
+                receivables = receivables_by_id(
+                    session, {s.receivable_id for s in steps.values()}, lock=True)
                 for step_id, where, exc in results:
                     step = steps[step_id]
                     self._settle(session, step, receivables[step.receivable_id], where, exc,
