@@ -120,8 +120,8 @@ def run_at_once(queue) -> None:
         finally:
             draining.clear()
 
-    def enqueue_and_run(delivery_id: int, delay: float | None = None) -> None:
-        enqueue(delivery_id, delay)
+    def enqueue_and_run(delivery_id: int, delay: float | None = None, waited: int = 0) -> None:
+        enqueue(delivery_id, delay, waited)
         drain()
 
     def start_and_run(home, role):
