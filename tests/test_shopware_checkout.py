@@ -345,3 +345,26 @@ def test_the_full_path_places_the_order_by_adopting_billies(on_billie):
         assert session.scalars(select(Order)).one().provider_reference == ORDER_UUID
     # the page is used up: a reload goes back to the shop (checkout.js, state not open)
     assert page_data(client.get(f"/checkout/{token}"))["state"] == "approved"
+
+
+def test_a_polled_order_whose_authorized_webhook_was_lost_is_placed_by_adopting(on_billie):
+    """The poll sends a confirmed order as ``checkout.order.placed`` (its current state
+    event): once the widget's payment is authorized, that places it too."""
+    the_kit, client, standin = on_billie
+    order = new_order(standin)
+    token = opened(client, standin, order)
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        api.put(BASE + f"checkout-sessions/{SESSION}/confirm", status=202, body=as_json(
+            billie_order(gross=total(order), net=str(order["amountNet"]))),
+            content_type="application/json")
+        client.post(f"/checkout/{token}/confirm", data=wire.dumps(answer_of(order)),
+                    content_type="application/json")
+        assert finalize(client, standin, order["id"])[1] == "authorized"
+        api.get(BASE + f"orders/{ORDER_UUID}", body=as_json(billie_order(
+            gross=total(order), net=str(order["amountNet"]))), content_type="application/json")
+        again = standin.webhook("checkout.order.placed", order["id"])
+        assert deliver(client, again) == 202
+        methods = [(c.request.method, c.request.url) for c in api.calls]
+    assert ("POST", BASE + "orders") not in methods
+    with session_scope(the_kit.engine) as session:
+        assert session.scalars(select(Order)).one().provider_reference == ORDER_UUID

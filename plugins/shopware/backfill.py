@@ -27,6 +27,14 @@ def _newest(children: Any) -> Mapping[str, Any] | None:
     return items[-1] if items else None
 
 
+def authorized(order: Mapping[str, Any]) -> bool:
+    """Whether the order's newest payment got past its confirmation (authorized or paid):
+    an order of Billie's widget is then placed, also from a polled order whose
+    ``state_enter.order_transaction.state.authorized`` webhook was lost."""
+    return _state(_newest(order.get("transactions"))) in ("authorized", "paid",
+                                                           "paid_partially")
+
+
 def current_event(order: Mapping[str, Any]) -> str:
     """The state event that stands for the order's current state: cancelled, then the
     payment refunded or cancelled, then the delivery's state, then the payment paid, else

@@ -91,7 +91,7 @@ def parse_delivery(platform: str, shop: str, body: bytes, headers: Mapping[str, 
     by_widget = _by_widget(order, methods)
     if event == WIDGET_PLACED and not by_widget:
         return ParsedDelivery(event_id, event, order_id, ignored="not paid in Billie's widget")
-    if event == "checkout.order.placed" and by_widget:
+    if event == "checkout.order.placed" and by_widget and not backfill.authorized(order):
         return ParsedDelivery(event_id, event, order_id, ignored=(
             "paid in Billie's widget: placed when Shopware authorizes the payment"))
     status = EVENT_STATUS[event]
