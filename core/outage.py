@@ -119,14 +119,16 @@ class Outages:
         self.log.warning("outage: %s (%s); deliveries wait and are retried every few "
                          "seconds until it is back", _WHAT[kind], _name(exc))
 
-    def up(self, *kinds: str) -> None:
-        """Work went through: the outages of ``kinds`` (every one when none given) ended."""
+    def up(self, *kinds: str, wrote: bool = False) -> None:
+        """Work went through: the outages of ``kinds`` (every one when none given) ended; a
+        full disk only when the work ``wrote`` (reads go on while a disk is full)."""
         if not self._down:
             return
         ended = []
         with self._lock:
             # a full disk (the database's, the queue's) ends when either writes again
-            for kind in (*kinds, "disk") if kinds else tuple(self._down):
+            ending = (*kinds, "disk") if wrote else kinds
+            for kind in ending if kinds else tuple(self._down):
                 if kind in self._down:
                     ended.append((kind, *self._down.pop(kind)))
         for kind, since, _error in ended:

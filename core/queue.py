@@ -229,7 +229,7 @@ class Queue:
             OUTAGES.down(exc)
             self.enqueue_or_hold(delivery_id, delay=outage_delay(waited), waited=waited + 1)
             return
-        OUTAGES.up("database")
+        OUTAGES.up("database", wrote=result.attempted)
         if result.retry_in is not None:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
@@ -354,7 +354,7 @@ class Queue:
                     self._held.update(held[held.index(delivery_id) + 1:])
                 return queued
             queued += 1
-        OUTAGES.up("queue")
+        OUTAGES.up("queue", wrote=bool(held))
         while True:
             taken = take_unqueued(self.engine)
             if not taken:

@@ -86,3 +86,20 @@ def test_a_delivery_the_queue_did_not_take_is_marked_and_queued_by_the_watcher(
     assert queue.requeue() == 1
     assert [task.args[0] for task in queue.huey.pending()] == [delivery_id]
     assert take_unqueued(kit.engine) == []  # the mark is cleared
+
+
+def test_a_full_disk_ends_only_with_a_write(caplog):
+    """Reads go on while a disk is full: a task that only read (a delivery done already,
+    the watcher finding nothing held) must not end the outage, or it would start again at
+    the next write and be logged again."""
+    outages = Outages()
+    full = OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+    outages.down(full)
+    outages.up("database")
+    outages.up("queue")
+    assert outages.is_down("disk")
+    outages.down(full)
+    outages.up("database", wrote=True)
+    assert not outages.is_down()
+    lines = [r.getMessage() for r in caplog.records if r.name == "invoicekit.outage"]
+    assert [line.split(":")[0] for line in lines] == ["outage", "outage over"]
