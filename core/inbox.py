@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select, update
@@ -46,10 +47,21 @@ from core.snapshot import OrderSnapshot
 from core.state import Status
 from core.sync.drift import after_processing
 
-__all__ = ["KEPT_HEADERS", "Processed", "due_deliveries", "followed_snapshots",
-           "ignored_reason", "mark_unqueued", "process_delivery", "replay_delivery",
-           "replay_order_deliveries", "store_delivery", "take_unqueued",
-           "unfinished_deliveries"]
+__all__ = [
+    "KEPT_HEADERS",
+    "Processed",
+    "Stored",
+    "due_deliveries",
+    "followed_snapshots",
+    "ignored_reason",
+    "mark_unqueued",
+    "process_delivery",
+    "replay_delivery",
+    "replay_order_deliveries",
+    "store_delivery",
+    "take_unqueued",
+    "unfinished_deliveries",
+]
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +111,18 @@ def ignored_reason(ledger: Ledger, connection_id: int, parsed: ParsedDelivery) -
     return None
 
 
+class Stored(NamedTuple):
+    """A delivery stored by :func:`store_delivery`: its id, whether it is new (else the
+    shop sent it before), and why the kit ignores it (``None``: it is processed)."""
+
+    delivery_id: int
+    new: bool
+    ignored: str | None
+
+
 def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
-                   body: bytes, headers: Mapping[str, str]) -> tuple[int, bool]:
-    """Store a verified delivery once; return its id and whether it is new.
+                   body: bytes, headers: Mapping[str, str]) -> Stored:
+    """Store a verified delivery once.
 
     A delivery the kit ignores (:func:`ignored_reason`: another payment method, a draft) is
     recorded as ``ignored`` with the reason, so that every acknowledged delivery can be
@@ -121,11 +142,11 @@ def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
         index_elements=[Delivery.connection_id, Delivery.dedupe_key]).returning(Delivery.id)
     new_id = session.execute(statement).scalar_one_or_none()
     if new_id is not None:
-        return new_id, True
+        return Stored(new_id, True, ignored)
     existing = session.scalars(select(Delivery.id).where(
         Delivery.connection_id == connection_id,
         Delivery.dedupe_key == values["dedupe_key"])).one()
-    return existing, False
+    return Stored(existing, False, ignored)
 
 
 def _parse(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> ParsedDelivery:

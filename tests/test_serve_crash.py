@@ -1,22 +1,31 @@
 """``invoicekit serve`` as a real process: a delivery stored but not yet processed survives
-SIGKILL and is processed exactly once after the restart."""
+SIGKILL and is processed exactly once after the restart; a receiver killed while its batch
+of deliveries is open (group commit) has answered none of them, and stored none."""
 
 from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psycopg
 import pytest
 import trustme
+from sqlalchemy import func, make_url, select
 
-from servers import free_port, invoicekit, kit_env, start_serve, wait_until
+from core.ledger.models import Delivery
+from servers import free_port, invoicekit, kit_env, start_serve, stop_serve, wait_until
 from woo import body, headers, order, with_refund
 
 SECRET = "crash-test-secret"
@@ -110,3 +119,73 @@ def test_stored_delivery_survives_sigkill(tmp_path, database_url, queue_url, eng
     assert shown["open"] == "466.43"
     listing = invoicekit(env, "deliveries", "list")
     assert listing.count("done") == 1
+
+
+@contextmanager
+def inbox_writes_blocked(database_url: str) -> Iterator[None]:
+    """Hold the ledger so that the receivers' batch waits in its transaction: SQLite's write
+    lock from another connection, or on PostgreSQL an exclusive lock on the inbox's table
+    (reads go on; the batch's first insert waits)."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"),
+                                     isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+    else:
+        connection = psycopg.connect(make_url(database_url).set(drivername="postgresql")
+                                     .render_as_string(hide_password=False))
+        connection.execute("LOCK TABLE deliveries IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.close()
+
+
+def post(port: int, raw: bytes) -> int | str:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/woocommerce/acme",
+                                     data=raw, headers=headers(raw, SECRET))
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except OSError as exc:  # the server died with the request open
+        return type(exc).__name__
+
+
+@pytest.mark.slow
+def test_a_receiver_killed_with_a_batch_open_answered_2xx_for_nothing_unstored(
+        tmp_path, database_url, queue_url, engine):
+    env = kit_env(tmp_path / "instance", database_url, queue_url)
+    invoicekit(env, "merchants", "add", "3333", "--name", "ACME Office GmbH",
+               "--kyc-verified")
+    invoicekit(env, "shops", "add", "woocommerce", "acme", "--merchant", "3333", "--secret",
+               SECRET)
+    raws = [body(order(4800 + n, status="processing")) for n in range(8)]
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = start_serve(env, port, log)
+    answers: list[int | str] = []
+    try:
+        with inbox_writes_blocked(database_url), ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(post, port, raw) for raw in raws]
+            time.sleep(2)  # verified and parsed: every request waits for the open batch
+            assert not any(future.done() for future in futures)
+            server.send_signal(signal.SIGKILL)
+            server.wait(timeout=10)
+            answers = [future.result(30) for future in futures]
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert all(isinstance(answer, str) for answer in answers), answers  # no answer at all
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Delivery)) == 0
+
+    server = start_serve(env, port, log)  # the shop sends them again: each is stored once
+    try:
+        assert [post(port, raw) for raw in raws] == [202] * 8
+        wait_until(lambda: " pending " not in invoicekit(env, "deliveries", "list"), 60)
+    finally:
+        stop_serve(server)
+    with engine.connect() as connection:
+        statuses = connection.execute(select(Delivery.status, func.count())
+                                      .group_by(Delivery.status)).all()
+    assert statuses == [("done", 8)]

@@ -133,8 +133,8 @@ def sync_shop(engine: Engine, hooks: Hooks, shop: str, *, since: datetime | None
                     continue
                 for snapshot in followed_snapshots(ledger, connection_id, parsed):
                     _compare(ledger, connection_id, status_map, snapshot)
-                delivery_id, new = store_delivery(ledger, connection_id, parsed, fetched.body,
-                                                  fetched.headers)
+                delivery_id, new, _ = store_delivery(ledger, connection_id, parsed,
+                                                     fetched.body, fetched.headers)
             if new:
                 report.fed.append(delivery_id)
         _recheck(engine, hooks, shop, platform, settings, status_map, connection_id, read_ids)
@@ -215,7 +215,7 @@ def _not_mapped(engine: Engine, connection_id: int, fetched: FetchedOrder,
         log.error("mapping order %s failed: %s", fetched.order_id, reason, exc_info=exc)
     key = "unmapped-" + hashlib.sha256(fetched.body).hexdigest()[:48]
     with session_scope(engine) as session:
-        delivery_id, new = store_delivery(
+        delivery_id, new, _ = store_delivery(
             Ledger(session), connection_id, ParsedDelivery(key, "poll", fetched.order_id),
             fetched.body, fetched.headers)
         if new:

@@ -1,0 +1,119 @@
+"""Group commit (core/ledger/group_commit.py): concurrent writes share transactions, each
+caller learns of its write only once it is committed, and one bad write fails alone."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from core.ledger.group_commit import GroupCommit
+
+ROWS = Table("group_commit_rows", MetaData(), Column("id", Integer, primary_key=True),
+             Column("name", String(20)))
+
+
+@pytest.fixture
+def rows(engine):
+    ROWS.create(engine)
+    yield engine
+    ROWS.drop(engine)
+
+
+def count(engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(ROWS))
+
+
+def test_concurrent_writes_share_transactions_and_each_gets_its_own_result(rows):
+    commits: list[int] = []
+    event.listen(rows, "commit", lambda connection: commits.append(1))
+    first = threading.Event()
+    gate = threading.Event()
+
+    def write_one(session: Session, name: str) -> tuple[str, int]:
+        if name == "w0":  # the first batch waits until every other write is waiting
+            first.set()
+            gate.wait(10)
+        new_id = session.execute(ROWS.insert().values(name=name).returning(ROWS.c.id)).scalar()
+        return name, new_id
+
+    group = GroupCommit(rows, write_one)
+    with ThreadPoolExecutor(16) as pool:
+        leader = pool.submit(group.write, "w0")
+        assert first.wait(10)
+        others = [pool.submit(group.write, f"w{n}") for n in range(1, 16)]
+        while len(group._waiting) < 15:  # all queued behind the open batch
+            threading.Event().wait(0.01)
+        gate.set()
+        results = [leader.result(10)] + [future.result(10) for future in others]
+
+    assert [name for name, _ in results] == [f"w{n}" for n in range(16)]
+    assert len({new_id for _, new_id in results}) == 16
+    assert count(rows) == 16
+    assert len(commits) == 2  # the first write's batch, then the fifteen that waited
+
+
+def test_a_write_is_answered_only_after_its_commit(rows):
+    seen: list[int] = []
+    # the commit takes its time: a write answered before it would find its row missing
+    event.listen(rows, "commit", lambda connection: threading.Event().wait(0.2))
+
+    def write_one(session: Session, name: str) -> str:
+        session.execute(ROWS.insert().values(name=name))
+        return name
+
+    group = GroupCommit(rows, write_one)
+    for n in range(3):
+        group.write(f"r{n}")
+        seen.append(count(rows))  # read on another connection: already durable
+    assert seen == [1, 2, 3]
+
+
+def test_one_bad_write_fails_alone(rows):
+    gate = threading.Event()
+
+    def write_one(session: Session, name: str) -> str:
+        if name == "first":
+            gate.wait(10)
+        if name == "bad":
+            raise ValueError("a bug in this write")
+        session.execute(ROWS.insert().values(name=name))
+        return name
+
+    group = GroupCommit(rows, write_one)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.write, "first")
+        while not group._leading:
+            threading.Event().wait(0.01)
+        futures = {name: pool.submit(group.write, name) for name in ("a", "bad", "b")}
+        while len(group._waiting) < 3:
+            threading.Event().wait(0.01)
+        gate.set()
+        assert first.result(10) == "first"
+        assert futures["a"].result(10) == "a" and futures["b"].result(10) == "b"
+        with pytest.raises(ValueError, match="a bug"):
+            futures["bad"].result(10)
+    with rows.connect() as connection:
+        assert sorted(connection.scalars(select(ROWS.c.name))) == ["a", "b", "first"]
+
+
+def test_an_outage_fails_the_whole_batch_and_the_next_write_goes_through(rows):
+    down = {"on": True}
+
+    def write_one(session: Session, name: str) -> str:
+        if down["on"]:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        session.execute(ROWS.insert().values(name=name))
+        return name
+
+    group = GroupCommit(rows, write_one)
+    with pytest.raises(OperationalError):
+        group.write("lost")
+    down["on"] = False
+    assert group.write("after") == "after"
+    assert count(rows) == 1 and not group._leading
