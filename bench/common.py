@@ -407,19 +407,20 @@ class Instance:
             self.start("waitress", "waitress", "--host=127.0.0.1", f"--port={port}",
                        "--threads=8", "--call", "webhooks:create_app")
         else:
-            self.start("gunicorn", "gunicorn", "--workers", "2", "--bind",
+            self.start("gunicorn", "gunicorn", "--workers", "2", "--threads", "8", "--bind",
                        f"127.0.0.1:{port}", "webhooks:create_app()")
             if consumers:
                 self.consumers("worker")
         wait_until(lambda: ready(port), 60, f"the receiver; see {self.folder}")
         return f"http://127.0.0.1:{port}"
 
-    def consumers(self, name: str) -> float:
-        """Start the consumer processes one after the other, each once the one before has
-        rebuilt the queue from the ledger (two rebuilding at once would queue every pending
-        delivery twice); the time (``time.monotonic()``) the first one started consuming."""
+    def consumers(self, name: str, count: int | None = None) -> float:
+        """Start the consumer processes (``count``, default the backend's) one after the
+        other, each once the one before has rebuilt the queue from the ledger (two
+        rebuilding at once would queue every pending delivery twice); the time
+        (``time.monotonic()``) the first one started consuming."""
         first = None
-        for n in range(1, self.backend.consumers + 1):
+        for n in range(1, (count or self.backend.consumers) + 1):
             log = self.start(f"{name}-{n}", "webhooks.cli", "worker")
             wait_until(lambda log=log: b"queued again" in log.read_bytes(), 120,
                        f"{log} to start", interval=0.01)

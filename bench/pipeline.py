@@ -6,6 +6,10 @@ each a new order in status ``completed``, are posted to the receivers while no c
 first one consumes until every delivery is ``done`` gives processed deliveries per second:
 each delivery places its order and activates it, which issues an invoice.
 
+With several consumer processes (production: two), a first backlog of the same size is
+drained by one of them before, on the same instance: the ratio of the two rates shows how
+processing scales with processes (the second backlog meets a ledger twice as full).
+
 Baseline, in the same run: the consumers are started again and the script enqueues one task
 for each of those deliveries, which are ``done`` by now, so processing returns right after
 reading the status; the time until the queue is empty gives tasks per second (queue, claim
@@ -49,6 +53,7 @@ class DrainRun:
     enqueue_seconds: float
     statuses: Counter[str]
     invoices: int
+    single_seconds: float | None = None  # the first backlog, drained by one consumer
 
     @property
     def processed_per_second(self) -> float:
@@ -63,9 +68,15 @@ class DrainRun:
         return self.processed_per_second / self.baseline_per_second
 
     @property
+    def scaling(self) -> float | None:
+        """Processed per second with the backend's consumers against one consumer."""
+        return None if self.single_seconds is None else self.single_seconds / self.drain_seconds
+
+    @property
     def ok(self) -> bool:
-        return (self.posted.accepted == self.backlog and self.invoices == self.backlog
-                and self.statuses == Counter(done=self.backlog))
+        total = self.backlog * (1 if self.single_seconds is None else 2)
+        return (self.posted.accepted == self.backlog and self.invoices == total
+                and self.statuses == Counter(done=total))
 
 
 def drained(instance: Instance, backlog: int) -> bool:
@@ -78,24 +89,13 @@ def drained(instance: Instance, backlog: int) -> bool:
 def measure(backend: Backend, folder: Path, backlog: int, concurrency: int) -> DrainRun:
     """Store the backlog, drain it, then drain as many tasks for done deliveries."""
     with Instance(backend, folder) as instance:
-        progress(f"{backend.name}: posting a backlog of {backlog} deliveries")
-        url = instance.receivers(consumers=False)
-        posted = Load(url, concurrency).run(deliveries("completed"), total=backlog, first=1)
-        instance.stop()
-        stored = instance.statuses()
-        if posted.accepted != backlog or stored != Counter(pending=backlog):
-            raise SystemExit(f"{backend.name}: {posted.accepted} of {backlog} deliveries "
-                             f"accepted, stored: {dict(stored)}; see {folder}")
-
-        progress(f"{backend.name}: draining the backlog")
-        started = instance.consumers("drain-worker")
-        wait_until(lambda: drained(instance, backlog), 300 + backlog / 5,
-                   f"the backlog to be processed; see {folder}", interval=0.1)
-        drain_seconds = time.monotonic() - started
-        instance.stop()
-
+        single_seconds = None
+        if backend.consumers > 1:
+            single_seconds = drain(instance, backlog, concurrency, first=backlog + 1,
+                                   consumers=1)[1]
+        posted, drain_seconds = drain(instance, backlog, concurrency, first=1)
         progress(f"{backend.name}: baseline, {backlog} tasks for done deliveries")
-        ids = instance.delivery_ids()
+        ids = instance.delivery_ids()[-backlog:]
         instance.consumers("baseline-worker")
         started = time.monotonic()
         for delivery_id in ids:
@@ -106,12 +106,39 @@ def measure(backend: Backend, folder: Path, backlog: int, concurrency: int) -> D
         baseline_seconds = time.monotonic() - started
         instance.stop()  # SIGTERM: the last tasks finish
         run = DrainRun(backend.name, backlog, posted, drain_seconds, baseline_seconds,
-                       enqueue_seconds, instance.statuses(), instance.invoices())
+                       enqueue_seconds, instance.statuses(), instance.invoices(),
+                       single_seconds)
     problems = instance.log_problems()
     if problems:
         print(f"{backend.name}: {len(problems)} error lines in the logs in {folder}, e.g. "
               f"{problems[0]}")
     return run
+
+
+def drain(instance: Instance, backlog: int, concurrency: int, first: int,
+          consumers: int | None = None) -> tuple[Figures, float]:
+    """Post ``backlog`` deliveries (orders ``first``…) to receivers without consumers, then
+    start the consumers (``consumers``, default the backend's): the posting's figures and
+    the seconds until every delivery is processed."""
+    name, folder = instance.backend.name, instance.folder
+    before = instance.statuses()
+    progress(f"{name}: posting a backlog of {backlog} deliveries")
+    url = instance.receivers(consumers=False)
+    posted = Load(url, concurrency).run(deliveries("completed"), total=backlog, first=first)
+    instance.stop()
+    stored = instance.statuses()
+    if posted.accepted != backlog or stored != before + Counter(pending=backlog):
+        raise SystemExit(f"{name}: {posted.accepted} of {backlog} deliveries accepted, "
+                         f"stored: {dict(stored)}; see {folder}")
+    total = sum(stored.values())
+    count = consumers or instance.backend.consumers
+    progress(f"{name}: draining the backlog with {count} consumer process(es)")
+    started = instance.consumers(f"drain{count}-worker", consumers)
+    wait_until(lambda: drained(instance, total), 300 + backlog / 5,
+               f"the backlog to be processed; see {folder}", interval=0.1)
+    seconds = time.monotonic() - started
+    instance.stop()
+    return posted, seconds
 
 
 def report(run: DrainRun) -> None:
@@ -125,6 +152,10 @@ def report(run: DrainRun) -> None:
     print(f"baseline (tasks for done deliveries): {run.baseline_seconds:.1f} s "
           f"(enqueued in {run.enqueue_seconds:.1f} s), {run.baseline_per_second:.0f} tasks/s")
     print(f"processed as a share of the baseline rate: {run.ratio:.3f}")
+    if run.scaling is not None:
+        print(f"one consumer process drained a backlog as large before: "
+              f"{run.single_seconds:.1f} s, {run.backlog / run.single_seconds:.0f} "
+              f"deliveries/s; the backend's consumers are {run.scaling:.2f}x as fast")
     print(f"deliveries: {dict(run.statuses)}, invoices: {run.invoices}"
           f"{'' if run.ok else '  CHECK FAILED'}")
 

@@ -32,6 +32,7 @@ def summary(runs: dict[str, tuple[receiver.ReceiverRun, pipeline.DrainRun]]) -> 
         ("drain: processed deliveries/s", lambda r, d: d.processed_per_second, ".0f"),
         ("drain: baseline tasks/s", lambda r, d: d.baseline_per_second, ".0f"),
         ("drain: processed / baseline", lambda r, d: d.ratio, ".3f"),
+        ("drain: 2 consumer processes / 1", lambda r, d: d.scaling or 0.0, ".2f"),
     ]
     names = list(runs)
     both = names == ["embedded", "production"]
