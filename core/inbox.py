@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select, update
@@ -137,16 +137,27 @@ def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                   status="ignored" if ignored else "pending",
                   error=ignored, attempts=0, received_at=datetime.now(UTC))
     session = ledger.session
-    statement = insert(session, Delivery).values(**values)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=[Delivery.connection_id, Delivery.dedupe_key]).returning(Delivery.id)
-    new_id = session.execute(statement).scalar_one_or_none()
+    new_id = session.execute(_insert_once(session), values).scalar_one_or_none()
     if new_id is not None:
         return Stored(new_id, True, ignored)
     existing = session.scalars(select(Delivery.id).where(
         Delivery.connection_id == connection_id,
         Delivery.dedupe_key == values["dedupe_key"])).one()
     return Stored(existing, False, ignored)
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_once(session: Session) -> Any:
+    """The inbox's insert that skips a delivery stored before, built once per backend (the
+    values are bound at execution: building the statement cost more than running it)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        table = Delivery.__table__
+        _INSERTS[dialect] = insert(session, table).on_conflict_do_nothing(
+            index_elements=[table.c.connection_id, table.c.dedupe_key]).returning(table.c.id)
+    return _INSERTS[dialect]
 
 
 def _parse(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> ParsedDelivery:
