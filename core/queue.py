@@ -153,6 +153,9 @@ class Queue:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
         self.links = links  # the e-invoice download links the write-backs carry
         self._sending = threading.Lock()
+        # a send task is queued and has not started: the deliveries processed meanwhile
+        # need no task of their own (it sends what is due when it starts)
+        self._send_queued = threading.Event()
         self._process = huey.task(name="process_delivery")(self._run)
         self._send = huey.task(name="send_writebacks")(self.send_writebacks)
         self._resume = huey.task(name="resume_order")(self._resume_order)
@@ -234,9 +237,14 @@ class Queue:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
             self.enqueue_or_hold(delivery_id, delay=result.retry_in)
-        if result.attempted:
+        if result.attempted and not self._send_queued.is_set():
+            self._send_queued.set()
             with OUTAGES.ridden_out():  # else the minute's run sends it
-                self._send()  # what processing has the shop told
+                try:
+                    self._send()  # what processing has the shop told
+                except BaseException:
+                    self._send_queued.clear()
+                    raise
 
     def _resume_order(self, order_id: int, waited: int = 0) -> None:
         try:
@@ -271,6 +279,7 @@ class Queue:
         """Send the write-backs that are due (see :mod:`core.writeback.outbox`), in one
         thread of this process at a time: a slow shop API holds up one worker thread at
         most, the others go on processing deliveries."""
+        self._send_queued.clear()  # what is processed from now on asks for another run
         if not self._sending.acquire(blocking=False):
             return  # the sending thread takes what is due; what it misses, the next minute
         with OUTAGES.ridden_out():  # the next run sends what is due

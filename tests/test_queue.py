@@ -59,3 +59,16 @@ def test_a_periodic_task_enqueued_by_every_consumer_runs_once(kit):
     for task in tasks:  # each consumer's scheduler enqueues it; memory huey runs it at once
         task()
     assert runs == [1]
+
+
+def test_deliveries_processed_while_a_send_task_waits_queue_no_other(kit, woo_shop, tmp_path):
+    from huey import SqliteHuey
+
+    queue = Queue(SqliteHuey("t", filename=str(tmp_path / "q.db")), kit.engine, kit.hooks)
+    sends = lambda: sum(task.name == "send_writebacks" for task in queue.huey.pending())  # noqa: E731
+    for key in ("k1", "k2", "k3"):
+        queue._run(stored(kit, key))
+    assert sends() == 1  # the one queued sends what all three left when it runs
+    queue.send_writebacks()  # it runs (here, in this thread): the next delivery asks anew
+    queue._run(stored(kit, "k4"))
+    assert sends() == 2
