@@ -89,13 +89,19 @@ def livez(_n: int) -> Request:
     return "GET", "/livez", None, {}, 200
 
 
-def deliveries(status: str = "processing", shop: str = SHOP) -> Callable[[int], Request]:
-    """Request number ``n``: a signed ``order.updated`` delivery for the new order ``n``."""
-    path = f"/webhooks/woocommerce/{shop}"
+def shop_names(merchants: int) -> list[str]:
+    """The bench's shops, one per merchant: ``bench``, ``bench-2``, …"""
+    return [SHOP] + [f"{SHOP}-{k}" for k in range(2, merchants + 1)]
+
+
+def deliveries(status: str = "processing", shops: int = 1) -> Callable[[int], Request]:
+    """Request number ``n``: a signed ``order.updated`` delivery for the new order ``n``, of
+    the shop ``n`` mod ``shops`` (each shop a merchant of its own)."""
+    paths = [f"/webhooks/woocommerce/{shop}" for shop in shop_names(shops)]
 
     def request(n: int) -> Request:
         body = woo_body(n, status)
-        return "POST", path, body, woo_headers(body), 202
+        return "POST", paths[n % len(paths)], body, woo_headers(body), 202
 
     return request
 
@@ -348,11 +354,12 @@ def new_ledger(url: str | None, folder: Path, merchant_id: int = 3333,
 
 class Instance:
     """A fresh instance of ``backend`` in ``folder``: an empty, migrated ledger and an empty
-    queue, merchant 3333 with the WooCommerce shop ``bench``. Starts the kit's processes
-    (logs in ``folder``) and stops them on leaving the ``with`` block."""
+    queue, merchant 3333 with the WooCommerce shop ``bench`` (and with ``merchants`` > 1,
+    merchants 3334… with the shops ``bench-2``…). Starts the kit's processes (logs in
+    ``folder``) and stops them on leaving the ``with`` block."""
 
-    def __init__(self, backend: Backend, folder: Path) -> None:
-        self.backend, self.folder = backend, folder
+    def __init__(self, backend: Backend, folder: Path, merchants: int = 1) -> None:
+        self.backend, self.folder, self.merchants = backend, folder, merchants
         folder.mkdir(parents=True)
         home = folder / "instance"
         self.database_url = backend.database_url or f"sqlite:///{home / 'invoicekit.db'}"
@@ -364,8 +371,12 @@ class Instance:
         if backend.database_url is not None:
             reset_postgresql(self.database_url)
         self.cli("db", "upgrade")
-        self.cli("merchants", "add", "3333", "--name", "Bench GmbH", "--kyc-verified")
-        self.cli("shops", "add", "woocommerce", SHOP, "--merchant", "3333", "--secret", SECRET)
+        for number, shop in enumerate(shop_names(merchants)):
+            merchant = str(3333 + number)
+            self.cli("merchants", "add", merchant, "--name", f"Bench {number + 1} GmbH",
+                     "--kyc-verified")
+            self.cli("shops", "add", "woocommerce", shop, "--merchant", merchant,
+                     "--secret", SECRET)
         self.kit = Kit.create(Settings(home=home, database_url=self.database_url,
                                        queue_url=self.queue_url))
         self.kit.queue.huey.flush()

@@ -86,9 +86,10 @@ def drained(instance: Instance, backlog: int) -> bool:
     return statuses["done"] + statuses["dead"] >= backlog
 
 
-def measure(backend: Backend, folder: Path, backlog: int, concurrency: int) -> DrainRun:
+def measure(backend: Backend, folder: Path, backlog: int, concurrency: int,
+            merchants: int = 1) -> DrainRun:
     """Store the backlog, drain it, then drain as many tasks for done deliveries."""
-    with Instance(backend, folder) as instance:
+    with Instance(backend, folder, merchants) as instance:
         single_seconds = None
         if backend.consumers > 1:
             single_seconds = drain(instance, backlog, concurrency, first=backlog + 1,
@@ -124,7 +125,8 @@ def drain(instance: Instance, backlog: int, concurrency: int, first: int,
     before = instance.statuses()
     progress(f"{name}: posting a backlog of {backlog} deliveries")
     url = instance.receivers(consumers=False)
-    posted = Load(url, concurrency).run(deliveries("completed"), total=backlog, first=first)
+    posted = Load(url, concurrency).run(deliveries("completed", instance.merchants),
+                                        total=backlog, first=first)
     instance.stop()
     stored = instance.statuses()
     if posted.accepted != backlog or stored != before + Counter(pending=backlog):
@@ -162,6 +164,9 @@ def report(run: DrainRun) -> None:
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backlog", type=int, default=10_000, help="deliveries to drain")
+    parser.add_argument("--merchants", type=int, default=1,
+                        help="merchants, each with a shop, the backlog's orders spread over "
+                             "them (one merchant's invoices are numbered one at a time)")
 
 
 def main() -> None:
@@ -171,8 +176,8 @@ def main() -> None:
     args = parser.parse_args()
     stop_on_sigterm()
     folder = bench_folder(args)
-    runs = [measure(backend, folder / f"{backend.name}-drain", args.backlog, args.concurrency)
-            for backend in chosen_backends(args)]
+    runs = [measure(backend, folder / f"{backend.name}-drain", args.backlog, args.concurrency,
+                    args.merchants) for backend in chosen_backends(args)]
     for run in runs:
         report(run)
     print(f"\nlogs and instances: {folder}")

@@ -63,7 +63,7 @@ def main() -> None:
                                args.concurrency)
         receiver.report(run)
         drain = pipeline.measure(backend, folder / f"{backend.name}-drain", args.backlog,
-                                 args.concurrency)
+                                 args.concurrency, args.merchants)
         pipeline.report(drain)
         runs[backend.name] = (run, drain)
     summary(runs)
