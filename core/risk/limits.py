@@ -55,14 +55,17 @@ def credit_facts(ledger: Ledger, key: str, policy: RiskPolicy, *, today: date,
     buyer_ids = select(Buyer.id).where(Buyer.buyer_key == key)
     rows = buyer_receivables(ledger, buyer_ids)
     history = history_of(rows, today)
+    # grouped by status too, and the open ones picked here: a condition on the status
+    # would lead SQLite to read every open order of the instance instead of the buyer's
     unbilled = ledger.session.execute(
-        select(Order.currency, func.sum(Order.authorised - Order.reduced - Order.activated))
-        .where(Order.buyer_id.in_(buyer_ids), Order.id != (exclude_order or 0),
-               Order.status.in_(OPEN_ORDER))
-        .group_by(Order.currency)).all()
+        select(Order.currency, Order.status,
+               func.sum(Order.authorised - Order.reduced - Order.activated))
+        .where(Order.buyer_id.in_(buyer_ids), Order.id != (exclude_order or 0))
+        .group_by(Order.currency, Order.status)).all()
     owed = [(int(r.open), r.currency) for r in rows
             if r.open > 0 and r.status not in ENDED and r.order_id != exclude_order]
-    owed += [(int(amount), currency) for currency, amount in unbilled if amount > 0]
+    owed += [(int(amount), currency) for currency, status, amount in unbilled
+             if status in OPEN_ORDER and amount > 0]
     exposure = sum((_eur(amount, currency, policy) for amount, currency in owed), Decimal(0))
     return CreditFacts(
         buyer_key=key, invoices_paid=history.invoices_paid, paid_on_time=history.paid_on_time,

@@ -129,7 +129,7 @@ class Buyer(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"))
-    buyer_key: Mapped[str] = mapped_column(String(300))
+    buyer_key: Mapped[str] = mapped_column(String(300), index=True)
     company: Mapped[str] = mapped_column(String(255))
     country: Mapped[str] = mapped_column(String(2))
     virtual_iban: Mapped[str] = mapped_column(String(34), unique=True)
