@@ -217,3 +217,24 @@ def test_queue_is_rebuilt_from_the_inbox_without_duplicates(client, kit, tmp_pat
     assert queue.rebuild() == 3
     assert queue.huey.pending_count() == 3
     assert queue.rebuild() == 3 and queue.huey.pending_count() == 3
+
+
+def test_a_database_outage_is_logged_once_while_deliveries_get_503(client, kit, caplog,
+                                                                    monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from core.outage import OUTAGES
+    from webhooks.receiver import INBOX
+
+    inbox = client.application.extensions[INBOX]
+    lost = OperationalError("INSERT", {}, Exception("server closed the connection"))
+    monkeypatch.setattr(inbox, "write", lambda arrival: (_ for _ in ()).throw(lost))
+    caplog.set_level("INFO")
+    answers = [post(client, order(4800 + n)) for n in range(3)]
+    assert [(a.status_code, a.headers.get("Retry-After")) for a in answers] == [(503, "30")] * 3
+    monkeypatch.undo()
+    assert post(client, order(4900)).status_code == 202
+    outage = [r.getMessage() for r in caplog.records if r.getMessage().startswith("outage")]
+    assert len(outage) == 2 and outage[1].startswith("outage over"), outage
+    assert not any("inbox cannot be written:" in r.getMessage() for r in caplog.records)
+    assert not OUTAGES.is_down()

@@ -19,6 +19,7 @@ from core.errors import (
     SignatureError,
     Unauthenticated,
 )
+from core.outage import OUTAGES, is_outage
 
 __all__ = ["STATUS", "register"]
 
@@ -64,7 +65,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_down(exc: DBAPIError) -> tuple[Response, int]:
         # down, unreachable, or not migrated yet: nothing was stored, the shop may retry
-        log.error("the inbox cannot be written: %s", type(exc.orig).__name__)
+        if is_outage(exc):
+            OUTAGES.down(exc)  # one line when it starts, one when a write goes through again
+        else:
+            log.error("the inbox cannot be written: %s", type(exc.orig).__name__)
         response, status = _answer(503, "the inbox cannot be written; retry later")
         response.headers["Retry-After"] = "30"
         return response, status

@@ -32,6 +32,7 @@ from core.ledger.db import schema_state, session_scope
 from core.ledger.group_commit import GroupCommit
 from core.ledger.models import ShopConnection
 from core.ledger.store import Ledger
+from core.outage import OUTAGES
 
 __all__ = ["bp"]
 
@@ -71,6 +72,7 @@ def _receive(platform: str, shop: str | None) -> tuple[Response, int]:
                                       connection.platform_settings)
     inbox: GroupCommit[_Arrival, Stored] = current_app.extensions[INBOX]
     delivery_id, new, ignored = inbox.write(_Arrival(connection.id, parsed, body, headers))
+    OUTAGES.up("database", wrote=True)
     if ignored:
         log.info("delivery %s for %s/%s ignored: %s", delivery_id, platform, shop, ignored)
         return jsonify(status="ignored", reason=ignored, delivery=delivery_id), 200
