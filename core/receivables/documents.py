@@ -155,10 +155,10 @@ def _parsed_header(policy: EmailPolicy, name: str, value: str) -> tuple[str, Any
     return EmailPolicy.header_store_parse(policy, name, value)
 
 
-_POLICY = _Policy()
+POLICY = _Policy()
 
 
-def _compose(notice: Notice) -> _Content:
+def compose(notice: Notice) -> _Content:
     """Fill the language's templates with the notice's formatted data."""
     words = texts_for(notice.language)
     locale = words["locale"]
@@ -234,9 +234,17 @@ def _noon(day: date) -> datetime:
 
 def render_email(notice: Notice, sender: str) -> EmailMessage:
     """The notice as a plain-text UTF-8 e-mail from ``sender`` to the buyer."""
+    check_recipient(notice)
+    return _message(notice, sender, compose(notice))
+
+
+def check_recipient(notice: Notice) -> None:
     if "@" not in notice.buyer_email or any(c.isspace() for c in notice.buyer_email):
         raise ValueError("buyer_email is not an e-mail address")
-    content = _compose(notice)
+
+
+def email_body(notice: Notice, content: _Content) -> str:
+    """The e-mail's text."""
     lines = [content.greeting, "", content.intro, ""]
     if content.amounts:
         lines += [f"{label}{content.colon}{value}" for label, value in content.amounts]
@@ -248,15 +256,27 @@ def render_email(notice: Notice, sender: str) -> EmailMessage:
     for paragraph in content.outro:
         lines += [paragraph, ""]
     lines += [content.closing, notice.merchant_name]
+    return "\n".join(lines) + "\n"
 
-    message = EmailMessage(policy=_POLICY)
-    message["From"] = sender
-    message["To"] = notice.buyer_email
-    message["Subject"] = content.subject
-    message["Date"] = format_datetime(_noon(notice.dated))
-    message["Message-ID"] = f"<{safe_key(notice.key)}@invoicekit>"
-    message.set_content("\n".join(lines) + "\n", charset="utf-8", cte="quoted-printable")
+
+def _message(notice: Notice, sender: str, content: _Content) -> EmailMessage:
+    message = EmailMessage(policy=POLICY)
+    for name, value in email_headers(notice, sender, content):
+        message[name] = value
+    message.set_content(email_body(notice, content), charset="utf-8", cte="quoted-printable")
     return message
+
+
+def email_headers(notice: Notice, sender: str, content: _Content) -> list[tuple[str, str]]:
+    """The e-mail's headers before the content headers, in order."""
+    return [("From", sender), ("To", notice.buyer_email), ("Subject", content.subject),
+            ("Date", _date_header(notice.dated)),
+            ("Message-ID", f"<{safe_key(notice.key)}@invoicekit>")]
+
+
+@lru_cache(maxsize=256)
+def _date_header(day: date) -> str:
+    return format_datetime(_noon(day))
 
 
 _PDF_SUBSTITUTES = {"\u202f": "\u00a0", "\u2009": " ", "\u2011": "-", "\u2212": "-"}
@@ -289,7 +309,7 @@ def _pdf_text(text: str) -> str:
 
 def render_letter(notice: Notice) -> bytes:
     """The notice as an A4 PDF letter (Helvetica, windows-1252; no font file needed)."""
-    content = _compose(notice)
+    content = compose(notice)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.core_fonts_encoding = "windows-1252"
     pdf.set_creation_date(_noon(notice.dated))

@@ -16,7 +16,7 @@ import smtplib
 import ssl
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -26,7 +26,7 @@ from typing import Any
 from core.errors import ConfigurationError, PermanentError, RetryableError
 from core.receivables.documents import safe_key
 
-__all__ = ["MailSettings", "Outbox"]
+__all__ = ["SMTP", "MailSettings", "Outbox", "PreparedEmail"]
 
 
 def _text(key: str, value: object, *, optional: bool = False) -> str | None:
@@ -118,6 +118,16 @@ def _folded(policy: email.policy.EmailPolicy, name: str, value: str) -> bytes:
 
 
 _SMTP = _SMTPPolicy(linesep="\r\n")
+SMTP = _SMTP  # the policy of the bytes written to the outbox
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEmail:
+    """An e-mail already as the bytes the outbox writes (what ``message.as_bytes`` with
+    :data:`SMTP` gives), and how to make the message itself (for SMTP)."""
+
+    data: bytes
+    make: Callable[[], EmailMessage]
 
 
 def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
@@ -209,17 +219,18 @@ class Outbox:
             write_atomic(path, data, sync=False)
             self._unsynced.append(path)
 
-    def send_email(self, message: EmailMessage, key: str) -> str:
+    def send_email(self, message: EmailMessage | PreparedEmail, key: str) -> str:
         """Deliver ``message``; return the ``.eml`` path or ``"smtp:<host>"``.
 
         SMTP failures raise ``PermanentError`` when the server refuses every recipient or the
         message with a 5xx code, ``RetryableError`` otherwise (no connection, 4xx, login).
         """
         if self.settings.smtp_host:
-            self._send_smtp(message)
+            self._send_smtp(message.make() if isinstance(message, PreparedEmail) else message)
             return f"smtp:{self.settings.smtp_host}"
         path = self.folder / "outbox" / f"{safe_key(key)}.eml"
-        self._write(path, message.as_bytes(policy=_SMTP))
+        self._write(path, message.data if isinstance(message, PreparedEmail)
+                    else message.as_bytes(policy=_SMTP))
         return str(path)
 
     def store_letter(self, pdf: bytes, key: str) -> Path:

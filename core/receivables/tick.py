@@ -35,7 +35,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.context import Claim
 from core.errors import PermanentError, RetryableError, describe
 from core.execute import close_order
 from core.hooks import Hooks
@@ -47,33 +46,32 @@ from core.ledger.models import (
     Merchant,
     Order,
     Receivable,
-    ShopConnection,
 )
 from core.ledger.store import Ledger
 from core.receivables import charges, law
 from core.receivables.batches import due_batch, receivables_by_id
 from core.receivables.book import CHOICE_WINDOW, first_invoice_day, policy_of
-from core.receivables.documents import Notice, render_email, render_letter
+from core.receivables.claims import handover_claim
+from core.receivables.documents import Notice, render_letter
+from core.receivables.emails import prepare_email
 from core.receivables.mail import MailSettings, Outbox
 from core.receivables.notices import (
     LANGUAGES,
-    address_lines,
     charges_changed,
-    contact,
-    language_of,
+    default_on_of,
     no_longer_true,
+    notice_data,
     notice_from_json,
 )
 from core.receivables.policy import Action, Channel, Policy, Step, default_policy
+from core.receivables.rows import DueReceivable, Writes, due_rows, notice_sources, receivable_rows
 from core.receivables.schedule import (
-    PAY_WITHIN,
     Decision,
     ReceivableView,
     decide,
     notice_kind,
 )
 from core.risk.limits import claim_handed_over
-from core.snapshot import Buyer
 from core.state import Status
 
 __all__ = ["LANGUAGES", "DailyTick", "TickReport", "notice_from_json", "view_of"]
@@ -81,8 +79,10 @@ __all__ = ["LANGUAGES", "DailyTick", "TickReport", "notice_from_json", "view_of"
 log = logging.getLogger(__name__)
 
 BATCH = 500
+Claimed = tuple[int, bool]  # a notice claimed to send: its receivable; claims it charges?
+WRITTEN = (Channel.EMAIL, Channel.LETTER)  # the channels of a step with a notice
+STATUS = {Channel.CALL: "open", Channel.NONE: "done"}  # a step's first status, else to_send
 SENDING_LEASE = timedelta(minutes=10)  # a notice still "sending" after this is sent again
-LETTER_DAYS = timedelta(days=3)  # a letter made today counts as received 3 days later
 
 
 @dataclass
@@ -210,8 +210,7 @@ class DailyTick:
             part = TickReport(report.day)
             try:
                 with session_scope(self.engine) as session:
-                    for receivable in due_batch(session, batch, report.day):
-                        self._step(session, receivable, part, policies)
+                    self._take_batch(session, batch, part, policies)
             except Exception:  # each is taken again on its own, below
                 log.info("dunning batch from receivable %s taken one by one", batch[0])
             else:
@@ -228,12 +227,57 @@ class DailyTick:
                     log.exception("dunning step for receivable %s failed", receivable_id)
                     report.errors.append(f"receivable {receivable_id}: {describe(exc)}")
 
+    def _take_batch(self, session: Session, ids: list[int], report: TickReport,
+                    policies: dict[int, Policy]) -> None:
+        """The steps of the receivables ``ids`` due, read and recorded with Core
+        (:mod:`core.receivables.rows`); a hand-over or cancellation, which does more, is
+        taken with the ORM (:meth:`_step`) in its turn, the rows before it written first."""
+        day = report.day
+        rows = due_rows(session, ids, day)
+        # held in the session (its identity map is weak): session.get finds them
+        session.info.setdefault("held", []).extend(
+            session.get(Merchant, i) for i in sorted({r.merchant_id for r in rows}))
+        due = [(r, decide(view_of(r), self._policy(session, r.merchant_id, policies), day))
+               for r in rows]
+        invoices, orders = notice_sources(session, [
+            r for r, d in due if d.take is not None and d.take.step.channel in WRITTEN])
+        writes = Writes(session)
+        for receivable, decision in due:
+            take = decision.take
+            if take is not None and take.step.action in (Action.HANDOVER, Action.CANCEL):
+                writes.flush()
+                for held in due_batch(session, [receivable.id], day):
+                    self._step(session, held, report, policies)
+                session.flush()
+                continue
+            for planned in decision.skip:
+                writes.step(receivable.id, planned.step.id, planned.step.action.value,
+                            planned.step.channel.value, planned.on, day, "skipped")
+                report.skipped += 1
+            writes.move(receivable, decision.next_on)
+            if take is None:
+                continue
+            step, notice = take.step, None
+            if step.channel in WRITTEN:
+                order = orders[receivable.order_id]
+                notice = self._notice(session, receivable, step, day,
+                                      invoices[receivable.invoice_id], order.order_number,
+                                      order.buyer)
+            writes.step(receivable.id, step.id, step.action.value, step.channel.value,
+                        take.on, day, STATUS.get(step.channel, "to_send"), notice)
+            report.taken[step.id] += 1
+        writes.flush()
+
+    @staticmethod
+    def _policy(session: Session, merchant_id: int, policies: dict[int, Policy]) -> Policy:
+        if merchant_id not in policies:
+            policies[merchant_id] = policy_of(session.get(Merchant, merchant_id))
+        return policies[merchant_id]
+
     def _step(self, session: Session, receivable: Receivable, report: TickReport,
               policies: dict[int, Policy]) -> None:
-        if receivable.merchant_id not in policies:
-            policies[receivable.merchant_id] = policy_of(
-                session.get(Merchant, receivable.merchant_id))
-        decision = decide(view_of(receivable), policies[receivable.merchant_id], report.day)
+        policy = self._policy(session, receivable.merchant_id, policies)
+        decision = decide(view_of(receivable), policy, report.day)
         for planned in decision.skip:
             session.add(_step_row(receivable, planned.step, planned.on, report.day, "skipped"))
             report.skipped += 1
@@ -245,8 +289,8 @@ class DailyTick:
               report: TickReport) -> None:
         assert decision.take is not None
         step, day = decision.take.step, report.day
-        status = {Channel.CALL: "open", Channel.NONE: "done"}.get(step.channel, "to_send")
-        row = _step_row(receivable, step, decision.take.on, day, status)
+        row = _step_row(receivable, step, decision.take.on, day,
+                        STATUS.get(step.channel, "to_send"))
         session.add(row)
         report.taken[step.id] += 1
         if step.action is Action.HANDOVER:
@@ -265,8 +309,11 @@ class DailyTick:
                 row.outcome = "not cancelled: the buyer paid part; the merchant decides"
                 return
             receivable.status = "cancelling"
-        if step.channel in (Channel.EMAIL, Channel.LETTER):
-            row.notice = self._notice(session, receivable, step, day)
+        if step.channel in WRITTEN:
+            order = session.get(Order, receivable.order_id)
+            row.notice = self._notice(session, receivable, step, day,
+                                      session.get(Invoice, receivable.invoice_id),
+                                      order.order_number, order.snapshot["buyer"])
 
     def _charges(self, session: Session, receivable: Receivable, day: date) -> law.Charges:
         """What the law allows in all on ``day`` (nothing outside Germany)."""
@@ -274,7 +321,7 @@ class DailyTick:
         if merchant.country != "DE":
             return law.Charges()
         return self.law.charges(principal=receivable.open_amount, currency=receivable.currency,
-                                in_default_from=_default_on(receivable), on=day)
+                                in_default_from=default_on_of(receivable), on=day)
 
     def _charges_due(self, session: Session, receivable: Receivable, day: date,
                      ) -> charges.ChargesDue:
@@ -293,46 +340,17 @@ class DailyTick:
             charges.claim(ledger, receivable, kind, amount, key=f"{key}:{kind}",
                           document_number=receivable.invoice.number)
 
-    def _notice(self, session: Session, receivable: Receivable, step: Step,
-                day: date) -> dict[str, Any]:
+    def _notice(self, session: Session, receivable: Receivable | DueReceivable, step: Step,
+                day: date, invoice: Any, order_number: str, buyer: dict[str, Any],
+                ) -> dict[str, Any]:
         """What the step's notice says, kept with the step so it is rendered the same way
-        however often its delivery is tried."""
-        invoice = session.get(Invoice, receivable.invoice_id)
-        order = session.get(Order, receivable.order_id)
-        merchant = session.get(Merchant, receivable.merchant_id)
-        buyer = order.snapshot["buyer"]
+        however often its delivery is tried; ``invoice`` is the receivable's (its row
+        will do), ``buyer`` the order's snapshot's."""
         kind = notice_kind(step.action, day, receivable.due_on)
         charged = kind in ("reminder", "final")  # what the law allows, worked out once
         allowed = self._charges(session, receivable, day) if charged else law.Charges()
-        stated = charges.due_now(receivable, fee=allowed.fee, interest=allowed.interest) \
-            if charged else charges.ChargesDue()
-        interest = allowed if stated.interest else None
-        pay_by = {"cancellation": None, "upcoming": receivable.due_on}.get(
-            kind, max(receivable.due_on, day + PAY_WITHIN))
-        return {
-            "key": f"r{receivable.id}-{step.id}", "kind": kind,
-            "language": language_of(buyer.get("language"), merchant),
-            "dated": day.isoformat(), "pay_by": pay_by.isoformat() if pay_by else None,
-            "merchant_name": merchant.name, "buyer_company": buyer.get("company") or "",
-            "buyer_name": contact(buyer),
-            "buyer_email": buyer["email"], "buyer_address": address_lines(buyer),
-            "order_number": order.order_number, "invoice_number": invoice.number,
-            "invoice_date": invoice.issued_on.isoformat(), "due_on": invoice.due_on.isoformat(),
-            "installment": [receivable.installment, receivable.installments]
-            if receivable.installment else None,
-            "currency": receivable.currency, "principal": receivable.open_amount,
-            "fee": stated.fee, "interest": stated.interest,
-            "interest_rate": str(interest.interest_rate)
-            if interest and interest.interest_rate is not None else None,
-            "interest_from": interest.interest_from.isoformat()
-            if interest and interest.interest_from else None,
-            # what the notice claims anew, recorded once it went out; and what was open
-            # before, so a notice no longer true is not sent
-            "claims": {"fee": stated.new_fee, "interest": stated.new_interest},
-            "charges_open": stated.fee_open + stated.interest_open,
-            "payment_reference": invoice.payment_reference, "iban": invoice.iban,
-            "bic": invoice.bic, "account_holder": merchant.account_holder,
-        }
+        return notice_data(receivable, step.id, day, kind, allowed, invoice, order_number,
+                           buyer, session.get(Merchant, receivable.merchant_id))
 
     # -- 4. cancellation ------------------------------------------------------------------
 
@@ -377,11 +395,11 @@ class DailyTick:
             claimed = self._claim_notices(ids[start:start + BATCH])
             results: list[tuple[int, str | None, Exception | None]] = []
             with self.outbox.deferred_sync():
-                for step_id, channel, notice in claimed:
+                for step_id, channel, notice, _ in claimed:
                     try:
                         if channel == Channel.EMAIL:
                             where = self.outbox.send_email(
-                                render_email(notice, self.mail.sender), notice.key)
+                                prepare_email(notice, self.mail.sender), notice.key)
                         else:
                             where = str(self.outbox.store_letter(render_letter(notice),
                                                                  notice.key))
@@ -394,38 +412,51 @@ class DailyTick:
                 except Exception as exc:
                     results = [(i, None, exc if e is None else e) for i, _, e in results]
             if results:
-                self._settle_notices(results, report)
+                self._settle_notices(results, report, {i: c for i, _, _, c in claimed})
 
-    def _claim_notices(self, ids: list[int]) -> list[tuple[int, str, Notice]]:
+    def _claim_notices(self, ids: list[int]) -> list[tuple[int, str, Notice, Claimed]]:
         """Mark the notices of steps ``ids`` that no other run holds ``sending``, or ``void``
-        if no longer true; return those to send."""
+        if no longer true; return those to send, each with its receivable and whether it
+        claims charges."""
         out = []
         with session_scope(self.engine) as session:
-            steps = list(session.scalars(select(DunningStep).where(
+            steps = list(session.execute(select(
+                DunningStep.id, DunningStep.receivable_id, DunningStep.channel,
+                DunningStep.status, DunningStep.notice).where(
                 DunningStep.id.in_(ids), DunningStep.status.in_(("to_send", "sending")))
                 .order_by(DunningStep.id).with_for_update(skip_locked=True)))
-            receivables = receivables_by_id(session, {s.receivable_id for s in steps})
-            for step in steps:
-                receivable = receivables[step.receivable_id]
+            receivables = receivable_rows(session, {s.receivable_id for s in steps},
+                                          steps=False)
+            writes = Writes(session)
+            for step_id, receivable_id, channel, status, data in steps:
+                receivable = receivables[receivable_id]
                 if receivable.status == "cancelling":
                     continue  # the buyer is told once the order is cancelled
-                notice = notice_from_json(step.notice or {})
+                notice = notice_from_json(data or {})
                 void = no_longer_true(notice, receivable) or charges_changed(
-                    step.notice or {}, receivable)
+                    data or {}, receivable)
                 if void:
-                    step.status, step.error = "void", void
+                    writes.status(step_id, status="void", error=void)
                     continue
-                step.status = "sending"
-                out.append((step.id, step.channel, notice))
+                if status != "sending":  # a stale one keeps its time, as the ORM kept it
+                    writes.status(step_id, status="sending")
+                claims = any(((data or {}).get("claims") or {}).values())
+                out.append((step_id, channel, notice, (receivable_id, claims)))
+            writes.flush()
         return out
 
     def _settle_notices(self, results: list[tuple[int, str | None, Exception | None]],
-                        report: TickReport) -> None:
+                        report: TickReport, claimed: dict[int, Claimed]) -> None:
         """Record what sending did, in one transaction; should that fail, one transaction
-        per notice."""
+        per notice. ``claimed``: each step's receivable and whether its notice claims
+        charges, from :meth:`_claim_notices`."""
         part = TickReport(report.day)
         try:
             with session_scope(self.engine) as session:
+                if self._settle_rows(session, results, part, claimed):
+                    report.delivered += part.delivered
+                    report.errors += part.errors
+                    return
                 steps = {s.id: s for s in session.scalars(select(DunningStep).where(
                     DunningStep.id.in_([step_id for step_id, _, _ in results])))}
                 receivables = receivables_by_id(
@@ -441,6 +472,36 @@ class DailyTick:
         else:
             report.delivered += part.delivered
             report.errors += part.errors
+
+    @staticmethod
+    def _settle_rows(session: Session, results: list[tuple[int, str | None, Exception | None]],
+                     report: TickReport, claimed: dict[int, Claimed]) -> bool:
+        """Record what sending did as :meth:`_settle` does, with Core, unless a notice sent
+        claims charges (then False: nothing done, the ORM records them)."""
+        if any(exc is None and claimed[step_id][1] for step_id, _, exc in results):
+            return False
+        receivables = receivable_rows(
+            session, {claimed[i][0] for i, _, exc in results if exc is None}, lock=True,
+            charges=False)
+        writes = Writes(session)
+        for step_id, where, exc in results:
+            if exc is None:
+                writes.status(step_id, status="done", delivered_to=where, error=None)
+                receivable = receivables[claimed[step_id][0]]
+                for row in receivable.steps:  # as the ORM's step object, done now
+                    if row.id == step_id:
+                        row.status = "done"
+                writes.default(receivable, default_on_of(receivable))
+                report.delivered += 1
+            elif isinstance(exc, RetryableError):
+                writes.status(step_id, status="to_send", error=str(exc))
+                report.errors.append(f"notice {step_id}: {exc} (tried again next run)")
+            else:  # refused for good, or a bug: shown, resent by hand
+                error = str(exc) if isinstance(exc, PermanentError) else describe(exc)
+                writes.status(step_id, status="failed", error=error)
+                report.errors.append(f"notice {step_id} failed: {error}")
+        writes.flush()
+        return True
 
     def _settle_notice(self, step_id: int, where: str | None, exc: Exception | None,
                        report: TickReport) -> None:
@@ -460,7 +521,7 @@ class DailyTick:
             self._claim_charges(session, receivable, charges.ChargesDue(
                 new_fee=claims.get("fee", 0), new_interest=claims.get("interest", 0)),
                 (step.notice or {}).get("key", f"step{step.id}"))
-            receivable.default_on = _default_on(receivable)
+            receivable.default_on = default_on_of(receivable)
             report.delivered += 1
         elif isinstance(exc, RetryableError):
             step.status, step.error = "to_send", str(exc)
@@ -497,9 +558,9 @@ class DailyTick:
                     .with_for_update(skip_locked=True)).one_or_none()
                 if batch is None:  # another run has it, or had it
                     continue
-                claims = [self._claim(session, r, batch.created_on) for r in session.scalars(
-                    select(Receivable).where(Receivable.handover_batch_id == batch_id)
-                    .order_by(Receivable.id))]
+                claims = [handover_claim(session, r, batch.created_on)
+                          for r in session.scalars(select(Receivable).where(
+                              Receivable.handover_batch_id == batch_id).order_by(Receivable.id))]
                 try:
                     batch.delivered_to = self.hooks.handover_to_collection(
                         batch_id, batch.merchant_id, claims, self.home)
@@ -509,31 +570,6 @@ class DailyTick:
                                          "(tried again next run)")
                     continue
                 report.handed_over += len(claims)
-
-    def _claim(self, session: Session, receivable: Receivable, day: date) -> Claim:
-        invoice = session.get(Invoice, receivable.invoice_id)
-        order = session.get(Order, receivable.order_id)
-        merchant = session.get(Merchant, receivable.merchant_id)
-        connection = session.get(ShopConnection, order.connection_id)
-        buyer = Buyer(**order.snapshot["buyer"])
-        reminders = [s.taken_on for s in receivable.steps if _is_written_reminder(s)]
-        held = {charge.kind: charge.open for charge in receivable.charges}
-        default = _default_on(receivable)
-        return Claim(
-            merchant_id=merchant.id, merchant_name=merchant.name, shop=connection.name,
-            order_id=order.shop_order_id, order_number=order.order_number,
-            invoice_number=invoice.number, invoice_date=invoice.issued_on,
-            due_on=invoice.due_on,
-            installment=f"{receivable.installment}/{receivable.installments}"
-            if receivable.installment else None,
-            currency=receivable.currency, principal=receivable.open_amount,
-            fee=held.get("fee", 0), interest=held.get("interest", 0), as_of=day,
-            default_on=default if default <= day else None,
-            payment_reference=invoice.payment_reference, buyer_company=buyer.company or "",
-            buyer_name=contact(order.snapshot["buyer"]),
-            buyer_email=buyer.email, buyer_vat_id=buyer.vat_id, buyer_street=buyer.street,
-            buyer_postcode=buyer.postcode, buyer_city=buyer.city,
-            buyer_country=buyer.country, reminders=tuple(reminders))
 
 
 def _journal(session: Session, receivable: Receivable, kind: str, amount: int,
@@ -551,22 +587,6 @@ def _step_row(receivable: Receivable, step: Step, scheduled_on: date, day: date,
     return DunningStep(receivable_id=receivable.id, step_id=step.id, action=step.action.value,
                        channel=step.channel.value, scheduled_on=scheduled_on, taken_on=day,
                        status=status)
-
-
-def _is_written_reminder(step: DunningStep) -> bool:
-    """A reminder that went out in writing: it can put the buyer in default."""
-    return step.status == "done" and step.channel in ("email", "letter") \
-        and step.action in ("remind", "announce")
-
-
-def _default_on(receivable: Receivable) -> date:
-    """The first day of default (:func:`law.default_on`) from the written reminders
-    delivered after the due date, each counted from its receipt: an e-mail the day it is
-    sent, a letter ``LETTER_DAYS`` after it is made."""
-    received = [s.taken_on + (LETTER_DAYS if s.channel == "letter" else timedelta(0))
-                for s in receivable.steps
-                if _is_written_reminder(s) and s.taken_on > receivable.due_on]
-    return law.default_on(receivable.due_on, received)
 
 
 def _order_paid(session: Session, order_id: int) -> bool:

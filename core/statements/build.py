@@ -19,13 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import DateTime, Engine, Select, String, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import ConfigurationError
 from core.ledger.db import session_scope
 from core.ledger.models import Buyer, Invoice, Merchant, Movement, Order
 from core.money import exponent
+from core.spreadsheet import _FORMULA_START as FORMULA_START
 from core.spreadsheet import safe_cell
 from core.spreadsheet import writer as csv_writer
 from core.statements.pdf import StreamingPdf
@@ -144,8 +145,8 @@ class Totals:
 
 
 def _row(values: tuple, merchant: Merchant) -> StatementRow:
-    (kind, amount, currency, occurred_at, number, description, order_number, ordered_at,
-     buyer_id, company, country, doc_kind, doc_issued, doc_due, orig_issued, orig_due) = values
+    (kind, amount, currency, occurred_at, description, order_number, ordered_at, buyer_id,
+     company, country, number, doc_kind, doc_issued, doc_due, orig_issued, orig_due) = values
     line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
     fee = amount if kind == "fee" else None
     vat = amount if kind == "fee_vat" else None
@@ -169,16 +170,24 @@ def statement_rows(session: Session, merchant: Merchant, monday: date,
         yield _row(tuple(values), merchant)
 
 
-def _rows_query(merchant: Merchant, monday: date) -> Select[Any]:
+def _rows_query(merchant: Merchant, monday: date, naive: bool = False) -> Select[Any]:
     """The week's movements with their order, buyer and documents, oldest first, streamed
-    (``yield_per``; a server-side cursor on PostgreSQL)."""
+    (``yield_per``; a server-side cursor on PostgreSQL). With ``naive`` the two times
+    come as stored, naive in UTC, without :class:`UTCDateTime`'s work per value, and the
+    four days as the driver gives them: ISO text from SQLite (SQLAlchemy stores them so),
+    ``date`` from PostgreSQL; ``str`` of either is the ISO text."""
     start = datetime.combine(monday, time(), UTC)
     doc, orig = aliased(Invoice), aliased(Invoice)
+    occurred_at, created_at = Movement.occurred_at, Order.created_at
+    days = [doc.issued_on, doc.due_on, orig.issued_on, orig.due_on]
+    if naive:
+        occurred_at = type_coerce(occurred_at, DateTime()).label("occurred_at")
+        created_at = type_coerce(created_at, DateTime()).label("created_at")
+        days = [type_coerce(day, String()).label(f"day{n}") for n, day in enumerate(days)]
     return (
-        select(Movement.kind, Movement.amount, Movement.currency, Movement.occurred_at,
-               Movement.document_number, Movement.description, Order.order_number,
-               Order.created_at, Buyer.id, Buyer.company, Buyer.country, doc.kind,
-               doc.issued_on, doc.due_on, orig.issued_on, orig.due_on)
+        select(Movement.kind, Movement.amount, Movement.currency, occurred_at,
+               Movement.description, Order.order_number, created_at, Buyer.id,
+               Buyer.company, Buyer.country, Movement.document_number, doc.kind, *days)
         .join(Order, Order.id == Movement.order_id)
         .outerjoin(Buyer, Buyer.id == Order.buyer_id)
         .outerjoin(doc, (doc.merchant_id == Movement.merchant_id)
@@ -213,6 +222,12 @@ def _money(minor: int | None, currency: str) -> str:
     places = _PLACES.get(currency)
     if places is None:
         places = _PLACES[currency] = exponent(currency)
+    if places == 2:  # most currencies: a format without a nested width
+        if minor < 0:
+            whole, part = divmod(-minor, 100)
+            return f"-{whole}.{part:02d}"
+        whole, part = divmod(minor, 100)
+        return f"{whole}.{part:02d}"
     if not places:
         return str(minor)
     whole, part = divmod(-minor if minor < 0 else minor, 10 ** places)
@@ -301,7 +316,7 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
             writer = csv_writer(text)
             writer.writerow(COLUMNS)
             pdf.heading(title)
-            rows = session.connection().execute(_rows_query(merchant, monday))
+            rows = session.connection().execute(_rows_query(merchant, monday, naive=True))
             count = _write_rows(rows, text, pdf,
                                 totals, (monday.isoformat(), sunday.isoformat()),
                                 str(safe_cell(str(merchant.fee_percent))))
@@ -314,27 +329,54 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
     return Statement(merchant_id, week, csv_path, pdf_path, count, totals)
 
 
+# A CSV line the writer writes as the cells joined by commas: as many commas as cells
+# between them (none in a cell), no quote, line break or NUL (the writer quotes those).
+_COMMAS = len(COLUMNS) - 1
+_LINES = 1000  # such lines written at a time
+_QUOTED = re.compile('["\r\n\0]')
+
+
+def _cut(value: str, width: int) -> str:
+    """``value`` as :func:`_pdf_line` cuts it to ``width``."""
+    return value if len(value) <= width else value[:width - 1] + "~"
+
+
 def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: Totals,
                 week: tuple[str, str], fee_pct: str) -> int:
-    """Write the week's movements (raw rows of :func:`_rows_query`) to the CSV and the PDF
-    and add them to ``totals``: the same cells as :func:`_csv_values` and
+    """Write the week's movements (raw rows of :func:`_rows_query`, naive) to the CSV and
+    the PDF and add them to ``totals``: the same cells as :func:`_csv_values` and
     :func:`_pdf_values` of :func:`_row`, without a ``StatementRow`` or a ``Decimal`` per
     row. The cells that come from the ledger's text go through :func:`safe_cell`; the
-    others are dates and numbers it leaves as they are. Returns the number of rows."""
-    out, by_type, count = csv.writer(text), totals.by_type, 0
-    monday, sunday = week
-    for (kind, amount, currency, occurred_at, number, description, order_number, ordered_at,
-         buyer_id, company, country, doc_kind, doc_issued, doc_due, orig_issued,
+    others are dates and numbers it leaves as they are (it changes only text starting
+    with one of ``FORMULA_START``, so only such text is passed). What depends only on the
+    movement's kind or currency is worked out once. Returns the number of rows."""
+    writerow, write, line = csv.writer(text).writerow, text.write, pdf.line
+    by_type, count, lines = totals.by_type, 0, []  # lines: CSV lines not yet written
+    monday, sunday, formula = *week, FORMULA_START  # safe_cell changes only those
+    kinds: dict[str, tuple[str, int, int, str, str]] = {}
+    currencies: dict[str, tuple[object, str]] = {}
+    for (kind, amount, currency, occurred_at, description, order_number, ordered_at,
+         buyer_id, company, country, number, doc_kind, doc_issued, doc_due, orig_issued,
          orig_due) in rows:
-        line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
+        shape = kinds.get(kind)
+        if shape is None:
+            line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
+            shape = kinds[kind] = (line_type, shown, payout, _cut(line_type, 23),
+                                   fee_pct if line_type == "fee" else "")
+        line_type, shown, payout, type_cell, pct = shape
+        currency_cells = currencies.get(currency)
+        if currency_cells is None:
+            currency_cells = currencies[currency] = (safe_cell(currency), _cut(currency, 3))
+        if doc_kind == "invoice":
+            activation, due = doc_issued, doc_due
+        else:
+            activation, due = orig_issued, orig_due
+        due_text = str(due) if due else ""
+        document, buyer = number or "", company or ""
         net = payout * amount
         net_text = _money(net, currency)
-        due = doc_due if doc_kind == "invoice" else orig_due
-        activation = doc_issued if doc_kind == "invoice" else orig_issued
-        due_text = due.isoformat() if due else ""
-        document, buyer = number or "", company or ""
-        fee_text = vat_text = paid_fee_text = ""
-        gross, gross_text = 0, ""
+        fee_text = vat_text = paid_fee_text = gross_text = ""
+        gross = 0
         if kind == "fee":
             fee_text = paid_fee_text = _money(amount, currency)
         elif kind == "fee_vat":
@@ -342,17 +384,38 @@ def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: T
         else:
             gross = shown * amount
             gross_text = _money(gross, currency)
-        out.writerow([
-            monday, sunday, line_type, occurred_at.isoformat(timespec="seconds"),
-            safe_cell(order_number), safe_cell(buyer),
-            "" if buyer_id is None else str(buyer_id), safe_cell(document),
-            ordered_at.date().isoformat(), activation.isoformat() if activation else "",
-            due_text, safe_cell(country or ""), gross_text,
-            fee_pct if line_type == "fee" else "", fee_text, vat_text, net_text,
-            safe_cell(currency), safe_cell(description)])
-        pdf.line(_pdf_line([occurred_at.date().isoformat(), line_type, order_number,
-                            document, buyer, due_text, gross_text, paid_fee_text, net_text,
-                            currency]))
+        # stored naive in UTC (read without UTCDateTime's tzinfo): as the aware value writes
+        booked = occurred_at.isoformat(timespec="seconds") + "+00:00"
+        country = country or ""
+        cells = (monday, sunday, line_type, booked,
+                  safe_cell(order_number) if order_number.startswith(formula)
+                  else order_number,
+                  safe_cell(buyer) if buyer.startswith(formula) else buyer,
+                  "" if buyer_id is None else str(buyer_id),
+                  safe_cell(document) if document.startswith(formula) else document,
+                  ordered_at.date().isoformat(), str(activation) if activation else "",
+                  due_text, safe_cell(country) if country.startswith(formula) else country,
+                  gross_text, pct, fee_text, vat_text, net_text, currency_cells[0],
+                  safe_cell(description) if description.startswith(formula)
+                  else description)
+        csv_line = ",".join(cells)
+        if csv_line.count(",") == _COMMAS and not _QUOTED.search(csv_line):
+            lines.append(csv_line)  # what the writer writes: no cell to quote
+            if len(lines) >= _LINES:
+                write("\r\n".join(lines) + "\r\n")
+                lines.clear()
+        else:
+            if lines:
+                write("\r\n".join(lines) + "\r\n")
+                lines.clear()
+            writerow(cells)
+        line(_PDF_FORMAT.format(
+            booked[:10], type_cell, order_number if len(order_number) <= 14
+            else _cut(order_number, 14), document if len(document) <= 12
+            else _cut(document, 12), buyer if len(buyer) <= 26 else _cut(buyer, 26), due_text,
+            gross_text if len(gross_text) <= 13 else _cut(gross_text, 13),
+            paid_fee_text if len(paid_fee_text) <= 10 else _cut(paid_fee_text, 10),
+            net_text if len(net_text) <= 13 else _cut(net_text, 13), currency_cells[1]))
         sums = by_type.get((line_type, currency))
         if sums is None:
             sums = by_type[(line_type, currency)] = [0, 0, 0, 0, 0]
@@ -364,6 +427,8 @@ def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: T
             sums[3] += amount
         sums[4] += net
         count += 1
+    if lines:
+        write("\r\n".join(lines) + "\r\n")
     return count
 
 

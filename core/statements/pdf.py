@@ -21,6 +21,7 @@ left unfinished, as it would be incomplete anyway.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import unicodedata
@@ -28,6 +29,7 @@ import zlib
 from array import array
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from encodings import cp1252
 from functools import lru_cache
 from types import TracebackType
 from typing import BinaryIO, Self
@@ -47,6 +49,8 @@ PAGES, CATALOG, INFO, REGULAR, BOLD = 1, 2, 3, 4, 5
 FIRST_FREE = 6
 KIDS_CHUNK = 512
 
+_cp1252 = codecs.charmap_encode  # what the cp1252 codec calls, without the lookup
+_CP1252_TABLE = cp1252.encoding_table
 _WHITESPACE_CONTROLS = re.compile(r"[\t\n\v\f\r\x1c-\x1f\x85]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _EPSILON = 1e-6
@@ -58,10 +62,11 @@ def encode_text(text: str, width: int) -> bytes:
     NFC-normalised; tabs and line breaks become spaces, other control characters are dropped;
     characters windows-1252 lacks become "?".
     """
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():  # ASCII text is NFC already
+        text = unicodedata.normalize("NFC", text)
     if not text.isprintable():  # printable text holds none of the controls (all of them Cc)
         text = _CONTROLS.sub("", _WHITESPACE_CONTROLS.sub(" ", text))
-    raw = text.encode("cp1252", errors="replace")
+    raw = _cp1252(text, "replace", _CP1252_TABLE)[0]  # text.encode("cp1252", "replace")
     if len(raw) > width:
         raw = raw[: max(width - 1, 0)] + ELLIPSIS if width > 0 else b""
     return raw
@@ -82,6 +87,11 @@ def _text_string(text: str) -> bytes:
 def _num(value: float) -> bytes:
     """A PDF number with at most two decimals and no trailing zeros."""
     return f"{value:.2f}".rstrip("0").rstrip(".").encode("ascii")
+
+
+def _line_start(font: bytes, size: float, baseline: float) -> bytes:
+    """What :meth:`StreamingPdf._text` writes before the string."""
+    return b"BT %s %s Tf 1 0 0 1 %d %s Tm " % (font, _num(size), MARGIN, _num(baseline))
 
 
 def _pdf_date(moment: datetime) -> bytes:
@@ -127,6 +137,8 @@ class StreamingPdf:
         self._ops: list[bytes] = []
         self._cursor = self._body_top
         self._closed = False
+        # what ``line`` writes before the string, by cursor: regular, bold
+        self._starts: tuple[dict[float, bytes], dict[float, bytes]] = ({}, {})
         self._begin()
 
     # -- context manager -------------------------------------------------------------------
@@ -159,11 +171,22 @@ class StreamingPdf:
 
     def line(self, text: str, bold: bool = False) -> None:
         """One monospaced line, cut with "…" beyond ``chars_per_line`` characters."""
-        self._ensure_room(self._leading)
-        font = b"/F2" if bold else b"/F1"
-        baseline = self._cursor - self._size
-        self._text(font, self._size, baseline, encode_text(text, self.chars_per_line))
-        self._cursor -= self._leading
+        cursor = self._cursor
+        if not self._ops or self._closed or cursor - self._leading < MARGIN - _EPSILON:
+            self._ensure_room(self._leading)  # a new page (or closed: raises)
+            cursor = self._cursor
+        # the same bytes as _text, its operators before the string made once per baseline
+        if text.isascii() and text.isprintable() and len(text) <= self.chars_per_line:
+            raw = text.encode("ascii")  # what encode_text returns for such text
+        else:
+            raw = encode_text(text, self.chars_per_line)
+        starts = self._starts[bold]  # the same baselines on every page: a few
+        start = starts.get(cursor)
+        if start is None:
+            start = starts[cursor] = _line_start(b"/F2" if bold else b"/F1", self._size,
+                                                 cursor - self._size)
+        self._ops.append(start + _literal(raw) + b" Tj ET\n")
+        self._cursor = cursor - self._leading
 
     def blank(self) -> None:
         """An empty line; dropped when it would start a new page."""
