@@ -170,11 +170,15 @@ class Ledger:
         return merchant
 
     def merchant(self, merchant_id: int, *, for_update: bool = False) -> Merchant:
-        query = select(Merchant).where(Merchant.id == merchant_id)
-        if for_update:  # locked, and read anew: the session may hold an older copy
-            query = query.with_for_update(key_share=True).execution_options(
-                populate_existing=True)
-        merchant = self.session.scalars(query).one_or_none()
+        """The merchant; read once per session unless ``for_update`` (locked and read anew:
+        the session may hold an older copy)."""
+        if for_update:
+            merchant = self.session.scalars(
+                select(Merchant).where(Merchant.id == merchant_id)
+                .with_for_update(key_share=True)
+                .execution_options(populate_existing=True)).one_or_none()
+        else:  # the session's copy, if it has one (many hooks of one operation ask)
+            merchant = self.session.get(Merchant, merchant_id)
         if merchant is None:
             raise NotFound(f"merchant {merchant_id} does not exist")
         return merchant

@@ -25,9 +25,12 @@ def _invoiced(ledger: Ledger, order_id: int) -> int:
         select(func.coalesce(func.sum(signed), 0)).where(Invoice.order_id == order_id)))
 
 
-def _charged(ledger: Ledger, order_id: int, kind: str) -> int:
-    return int(ledger.session.scalar(select(func.coalesce(func.sum(Movement.amount), 0)).where(
-        Movement.order_id == order_id, Movement.kind == kind)))
+def _charged(ledger: Ledger, order_id: int) -> dict[str, int]:
+    """What the order's fee movements add up to, per kind (both read at once)."""
+    return {kind: int(total) for kind, total in ledger.session.execute(
+        select(Movement.kind, func.sum(Movement.amount))
+        .where(Movement.order_id == order_id, Movement.kind.in_(FEE_KINDS))
+        .group_by(Movement.kind))}
 
 
 def charge_fee(ledger: Ledger, merchant: Merchant, order_id: int, *, key: str,
@@ -35,11 +38,12 @@ def charge_fee(ledger: Ledger, merchant: Merchant, order_id: int, *, key: str,
     """Journal how the order's fee (and the VAT on it) changed with the document just
     issued under ``key``; fee movements are charges to the merchant."""
     fee = percent_of(_invoiced(ledger, order_id), merchant.fee_percent)
+    charged = _charged(ledger, order_id)  # a fee movement changes only its own kind's sum
     for kind, due, label in (
             ("fee", fee, f"fee {merchant.fee_percent} %"),
             ("fee_vat", percent_of(fee, merchant.fee_vat_percent),
              f"VAT {merchant.fee_vat_percent} % on the fee")):
-        change = due - _charged(ledger, order_id, kind)
+        change = due - charged.get(kind, 0)
         if change:
             ledger.journal(merchant_id=merchant.id, order_id=order_id, kind=kind,
                            amount=change, currency=currency, idempotency_key=key,

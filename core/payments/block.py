@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -25,11 +26,11 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from segno import QRCode
 from segno.helpers import make_epc_qr
-from sqlalchemy import select
+from sqlalchemy import func, select
 from stdnum import iso11649
 
 from core.errors import ConfigurationError
-from core.ledger.models import Invoice, Order, Receivable
+from core.ledger.models import Charge, Invoice, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import is_known_currency, to_decimal
 from core.receivables.documents import group_iban
@@ -40,6 +41,7 @@ __all__ = [
     "EPC_MIN_AMOUNT",
     "PaymentBlock",
     "epc_payload",
+    "invoice_blocks",
     "payment_blocks",
     "qr_png",
     "qr_svg",
@@ -71,6 +73,7 @@ def _check_text(field: str, value: str | None, limit: int, *, required: bool = T
         raise _refuse(field, "must be a single line")
 
 
+@lru_cache(maxsize=4096)
 def _compact_iban(iban: str) -> str:
     try:
         return str(IBAN(iban).compact)
@@ -78,6 +81,7 @@ def _compact_iban(iban: str) -> str:
         raise _refuse("iban", f"is not a valid IBAN ({exc})") from None
 
 
+@lru_cache(maxsize=1024)
 def _compact_bic(bic: str | None) -> str | None:
     if bic is None or not bic.strip():
         return None
@@ -87,6 +91,7 @@ def _compact_bic(bic: str | None) -> str | None:
         raise _refuse("bic", f"is not a valid BIC ({exc})") from None
 
 
+@lru_cache(maxsize=4096)
 def _normal_reference(reference: str) -> str:
     """An RF creditor reference compacted (checked); any other reference as given. At most
     35 characters: the EPC's structured field, and well within its 140-character text."""
@@ -263,19 +268,32 @@ def to_text(block: PaymentBlock, language: str = "en") -> str:
 # -- from the ledger ----------------------------------------------------------------------
 
 
+# built once: an order's invoices (where() adds which order) with their receivables and the
+# charges still open on each (Receivable.charges_open), summed with the row, not loaded
+_INVOICE_BLOCKS = (
+    select(Invoice, Receivable,
+           select(func.coalesce(func.sum(Charge.claimed - Charge.paid - Charge.waived), 0))
+           .where(Charge.receivable_id == Receivable.id).scalar_subquery())
+    .join(Receivable, Receivable.invoice_id == Invoice.id)
+    .where(Invoice.kind == "invoice")
+    .order_by(Receivable.due_on, Invoice.id))
+
+
 def payment_blocks(ledger: Ledger, order: Order) -> list[PaymentBlock]:
     """One block per invoice of the order that has a receivable, the one due first first,
     each asking what is still owed on it (principal and charges claimed)."""
+    return [block for _, block in invoice_blocks(ledger, order)]
+
+
+def invoice_blocks(ledger: Ledger, order: Order) -> list[tuple[Invoice, PaymentBlock]]:
+    """:func:`payment_blocks`, each with the invoice it is for."""
     merchant = order.connection.merchant
-    rows = ledger.session.execute(
-        select(Invoice, Receivable).join(Receivable, Receivable.invoice_id == Invoice.id)
-        .where(Invoice.order_id == order.id, Invoice.kind == "invoice")
-        .order_by(Receivable.due_on, Invoice.id)).all()
+    rows = ledger.session.execute(_INVOICE_BLOCKS.where(Invoice.order_id == order.id)).all()
     return [
-        PaymentBlock(
+        (invoice, PaymentBlock(
             account_holder=merchant.account_holder, iban=invoice.iban, bic=invoice.bic,
             reference=invoice.creditor_reference or invoice.payment_reference,
-            due_on=invoice.due_on, amount=max(receivable.owed, 0),
-            currency=invoice.currency, invoice_number=invoice.number)
-        for invoice, receivable in rows
+            due_on=invoice.due_on, amount=max(receivable.open_amount + int(charges), 0),
+            currency=invoice.currency, invoice_number=invoice.number))
+        for invoice, receivable, charges in rows
     ]

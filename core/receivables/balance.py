@@ -11,10 +11,11 @@ operations and the payments the provider reported (:func:`remote_balance`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 
-from core.ledger.models import Movement, Order, Receivable
+from core.ledger.models import Charge, Movement, Order, Receivable
 from core.ledger.store import Ledger
 
 __all__ = ["PAYMENT", "Balance", "balance_of", "paid_of", "remote_balance"]
@@ -49,23 +50,32 @@ class Balance:
                 "open": self.open}
 
 
+def _summed(amount: Any) -> Any:
+    """``amount`` summed over a receivable's charges, read with the receivable's row."""
+    return select(func.coalesce(func.sum(amount), 0)).where(
+        Charge.receivable_id == Receivable.id).scalar_subquery()
+
+
+# built once: a receivable with what its charges paid, claimed less waived, and waived
+_WITH_CHARGES = select(Receivable, _summed(Charge.paid), _summed(Charge.claimed - Charge.waived),
+                       _summed(Charge.waived))
+
+
 def balance_of(ledger: Ledger, order: Order) -> Balance | None:
     """The order's balance over its receivables; ``None`` when it has none (not invoiced
     yet, or a remote provider's order)."""
-    receivables = ledger.session.scalars(select(Receivable).where(
-        Receivable.order_id == order.id)).all()
-    if not receivables:
+    rows = ledger.session.execute(_WITH_CHARGES.where(Receivable.order_id == order.id)).all()
+    if not rows:
         return None
-    charges = [charge for r in receivables for charge in r.charges]
-    charges_paid = sum(c.paid for c in charges)
+    charges_paid = sum(int(row[1]) for row in rows)
     return Balance(
         currency=order.currency,
-        invoiced=sum(r.gross for r in receivables),
-        credited=sum(r.credited for r in receivables),
-        paid=sum(r.paid for r in receivables) + charges_paid,
-        charges=sum(c.claimed - c.waived for c in charges),
+        invoiced=sum(r.gross for r, *_ in rows),
+        credited=sum(r.credited for r, *_ in rows),
+        paid=sum(r.paid for r, *_ in rows) + charges_paid,
+        charges=sum(int(row[2]) for row in rows),
         charges_paid=charges_paid,
-        charges_waived=sum(c.waived for c in charges))
+        charges_waived=sum(int(row[3]) for row in rows))
 
 
 def paid_of(ledger: Ledger, order: Order, invoice_reference: str | None = None) -> int:

@@ -39,7 +39,7 @@ def open_receivable(ledger: Ledger, invoice: Invoice, *, purchased_on: date,
         installment=installment, installments=installments, currency=invoice.currency,
         gross=invoice.gross, credited=0, paid=0, purchased_on=purchased_on + period,
         issued_on=invoice.issued_on + period, due_on=invoice.due_on, status="open",
-        next_step_on=invoice.issued_on)
+        next_step_on=invoice.issued_on, charges=[])  # none yet: known without reading them
     ledger.session.add(receivable)
     ledger.session.flush()
     return receivable

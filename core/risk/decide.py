@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from core.context import Company, CompanyCheck, Eligibility
 from core.hooks import Hooks
-from core.ledger.models import Merchant, Order, Product
+from core.ledger.models import CreditProfile, Merchant, Order, Product
 from core.ledger.store import Ledger
 from core.money import percent_of
 from core.risk.kept import recall
@@ -61,9 +61,10 @@ def _products(ledger: Ledger, merchant: Merchant, cart: Cart,
 
 def decide(ledger: Ledger, hooks: Hooks, merchant: Merchant, company: Company, cart: Cart, *,
            exclude_order: int | None = None, policy: RiskPolicy | None = None,
-           today: date | None = None) -> Eligibility:
+           today: date | None = None, held: CreditProfile | None = None) -> Eligibility:
     """Decide whether ``company`` may pay ``cart`` by invoice at ``merchant``. Reads the
-    ledger, writes nothing; ``exclude_order`` is the order being decided, if placed."""
+    ledger, writes nothing; ``exclude_order`` is the order being decided, if placed;
+    ``held`` the buyer's profile when the caller holds it locked already (not read again)."""
     today = today or datetime.now(UTC).date()
     policy, terms = policy or load_policy(ledger), terms_of(merchant)
     products, any_approved = _products(ledger, merchant, cart, terms.listed_products_only)
@@ -90,7 +91,7 @@ def decide(ledger: Ledger, hooks: Hooks, merchant: Merchant, company: Company, c
         for assessment in assessments:
             reasons.extend(assessment.decline_reasons)
             notes.extend(assessment.notes)
-        profile = profile_of(ledger.session, key)
+        profile = held if held is not None else profile_of(ledger.session, key)
         found["new_buyer"] = profile is None
         limit = profile.limit if profile is not None else policy.initial_limit
         limit = min([limit, *(a.limit for a in assessments if a.limit is not None)])
@@ -114,13 +115,14 @@ def company_of(snapshot: OrderSnapshot) -> Company:
                    street=b.street, postcode=b.postcode, city=b.city, country=b.country)
 
 
-def _within_limit(ledger: Ledger, kept: Eligibility, order: Order,
-                  policy: RiskPolicy) -> Eligibility:
+def _within_limit(ledger: Ledger, kept: Eligibility, order: Order, policy: RiskPolicy,
+                  held: CreditProfile | None) -> Eligibility:
     """A decision kept from the checkout, with the buyer's limit checked again against what
     the ledger holds now (other orders of the buyer placed since); no hook is asked."""
     if not kept.approved or kept.limit is None or kept.cart_eur is None:
         return kept
-    profile = profile_of(ledger.session, kept.buyer_key)
+    profile = held if held is not None and held.buyer_key == kept.buyer_key \
+        else profile_of(ledger.session, kept.buyer_key)
     limit = min(kept.limit, profile.limit) if profile is not None else kept.limit
     facts = credit_facts(ledger, kept.buyer_key, policy, today=datetime.now(UTC).date(),
                          exclude_order=order.id)
@@ -142,18 +144,19 @@ def decide_placement(ledger: Ledger, hooks: Hooks, order: Order,
     policy, company = load_policy(ledger), company_of(snapshot)
     # hold the buyer's profile while deciding: two orders of one buyer placed at once are
     # decided one after the other, the second seeing the first's exposure
-    profile_of(ledger.session, _key(company), for_update=True)
+    # (a profile found is locked: what decide reads of it below cannot change meanwhile)
+    held = profile_of(ledger.session, _key(company), for_update=True)
     kept = recall(ledger, order.connection_id, order.shop_order_id, snapshot.currency,
                   snapshot.total)
     if kept is not None:
-        eligibility = _within_limit(ledger, kept, order, policy)
+        eligibility = _within_limit(ledger, kept, order, policy, held)
         if eligibility.approved and eligibility.new_buyer:
             open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
                          f"opened at the initial limit with order {snapshot.order_number}")
         order.decision = eligibility.to_json()
         return eligibility
     eligibility = decide(ledger, hooks, merchant, company, cart, exclude_order=order.id,
-                         policy=policy)
+                         policy=policy, held=held)
     if eligibility.approved and eligibility.new_buyer:
         _, opened = open_profile(ledger, eligibility.buyer_key, policy.initial_limit,
                                  f"opened at the initial limit with order "

@@ -232,12 +232,13 @@ def after_processing(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot) -> l
     with session_scope(engine) as session:
         ledger = Ledger(session)
         connection = ledger.connection(snapshot.shop)
-        found = session.scalars(select(Order.id).where(
-            Order.connection_id == connection.id,
-            Order.shop_order_id == snapshot.order_id)).one_or_none()
-        if found is None:
+        order = session.scalars(  # locked and read afresh, as lock_order_by_id does
+            select(Order).where(Order.connection_id == connection.id,
+                                Order.shop_order_id == snapshot.order_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)).one_or_none()
+        if order is None:
             return []
-        order = ledger.lock_order_by_id(found)
         if order.ordering_key is not None and snapshot.ordering_key < order.ordering_key:
             return []  # a newer state of the order was processed meanwhile
         opened = record(ledger, connection.id, snapshot.order_id, snapshot.order_number,

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
 from core.einvoice.links import DocumentLinks
 from core.ledger.models import Invoice, Order
 from core.ledger.store import Ledger
-from core.payments.block import PaymentBlock, payment_blocks, qr_png
+from core.payments.block import PaymentBlock, invoice_blocks, payment_blocks, qr_png
 
 __all__ = ["KIND", "girocode_png", "girocode_url", "shown_block"]
 
@@ -32,13 +30,14 @@ def shown_block(blocks: Sequence[PaymentBlock]) -> PaymentBlock:
 def girocode_url(links: DocumentLinks, ledger: Ledger, order: Order) -> str | None:
     """The signed link to the GiroCode of the invoice the write-back names; ``None`` while
     the order has no payment block or the block has no EPC QR code."""
-    blocks = payment_blocks(ledger, order)
-    if not blocks or not shown_block(blocks).qr_available:
+    pairs = invoice_blocks(ledger, order)
+    if not pairs:
         return None
-    invoice = ledger.session.scalars(select(Invoice).where(
-        Invoice.order_id == order.id, Invoice.number == shown_block(blocks).invoice_number,
-        Invoice.kind == "invoice")).first()
-    return None if invoice is None else links.url(invoice.id, KIND, invoice.issued_on)
+    shown = shown_block([block for _, block in pairs])
+    if not shown.qr_available:
+        return None
+    invoice = next(invoice for invoice, block in pairs if block is shown)
+    return links.url(invoice.id, KIND, invoice.issued_on)
 
 
 def girocode_png(ledger: Ledger, invoice: Invoice) -> bytes | None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import joinedload
 
 from core.context import WriteBack
 from core.einvoice.documents import document_url
@@ -26,7 +27,7 @@ from core.einvoice.links import DocumentLinks
 from core.errors import NotFound, OutcomeUnknown, PermanentError, RetryableError, describe
 from core.hooks import Hooks
 from core.ledger.db import insert, session_scope
-from core.ledger.models import Order, WriteBackRecord
+from core.ledger.models import Order, ShopConnection, WriteBackRecord
 from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.writeback.girocode import girocode_url
@@ -63,6 +64,25 @@ class Sent:
     waiting: int | None = None
 
 
+@dataclass(frozen=True)
+class _Row:
+    """An unfinished write-back as :func:`send_due` plans with it."""
+
+    id: int
+    order_id: int
+    status: str
+    next_attempt_at: datetime | None
+    claimed_at: datetime | None
+
+
+def _is_due(row: _Row | WriteBackRecord, now: datetime) -> bool:
+    """Whether an unfinished write-back may be sent now: pending, its retry's time come,
+    or a send whose worker's lease ran out."""
+    return (row.status == "pending") \
+        or (row.status == "retrying" and (row.next_attempt_at or now) <= now) \
+        or (row.status == "sending" and (row.claimed_at or now) <= now - LEASE)
+
+
 def _due(engine: Engine, limit: int) -> list[int]:
     """The first unfinished write-back of each order, if it may be sent now."""
     now = _now()
@@ -74,10 +94,56 @@ def _due(engine: Engine, limit: int) -> list[int]:
                                       WriteBackRecord.claimed_at)
                                .where(WriteBackRecord.id.in_(first))
                                .order_by(WriteBackRecord.id).limit(limit)).all()
-    return [row.id for row in rows
-            if (row.status == "pending")
-            or (row.status == "retrying" and (row.next_attempt_at or now) <= now)
-            or (row.status == "sending" and (row.claimed_at or now) <= now - LEASE)]
+    return [row.id for row in rows if _is_due(row, now)]
+
+
+class _Plan:
+    """The rounds of one :func:`send_due`: each the first unfinished write-back of every
+    order. While every write-back of a round is sent (done or dead) the next round is known
+    from one read of all that was unfinished; otherwise each round is read anew."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.orders: dict[int, list[_Row]] | None = None  # unfinished, by order, oldest first
+
+    def next_round(self, room: int) -> list[int]:
+        """The write-backs to send in the next round, at most ``room``."""
+        now = _now()
+        if self.orders is None:
+            cap = 4 * room  # a long backlog is read round by round, as it always was
+            with session_scope(self.engine, write=False) as session:
+                rows = session.execute(
+                    select(WriteBackRecord.id, WriteBackRecord.order_id, WriteBackRecord.status,
+                           WriteBackRecord.next_attempt_at, WriteBackRecord.claimed_at)
+                    .where(WriteBackRecord.status.in_(UNFINISHED))
+                    .order_by(WriteBackRecord.id).limit(cap)).all()
+            if len(rows) == cap:
+                return _due(self.engine, room)
+            self.orders = {}
+            for row in rows:
+                self.orders.setdefault(row.order_id, []).append(_Row(*row))
+        firsts = sorted((rows[0] for rows in self.orders.values()), key=lambda row: row.id)
+        due = [row.id for row in firsts[:room] if _is_due(row, now)]
+        if len(due) != len(firsts):
+            self.orders = None  # not all of them go out now: the next round is read anew
+        return due
+
+    def sent(self, clean: bool) -> None:
+        """The round is over; ``clean`` when each of its write-backs was claimed and is
+        done or dead (none waits for a retry): their orders' next ones come first now."""
+        if self.orders is None:
+            return
+        if not clean:
+            self.orders = None
+            return
+        self.orders = {order: rows[1:] for order, rows in self.orders.items() if rows[1:]}
+
+
+# what a claimed write-back names, read with it rather than one lazy load at a time (the
+# merchant too when links are signed: the GiroCode's account holder, the seller details)
+_LOADS = (joinedload(WriteBackRecord.order), joinedload(WriteBackRecord.connection))
+_LOADS_WITH_MERCHANT = (_LOADS[0], joinedload(WriteBackRecord.connection)
+                        .joinedload(ShopConnection.merchant))
 
 
 def _claim(engine: Engine, record_id: int, links: DocumentLinks | None = None
@@ -85,9 +151,10 @@ def _claim(engine: Engine, record_id: int, links: DocumentLinks | None = None
     """Mark a write-back as being sent by this worker; ``None`` if another was quicker."""
     now = _now()
     with session_scope(engine) as session:
-        record = session.get(WriteBackRecord, record_id)
-        if record is None:
-            return None
+        record = session.get(WriteBackRecord, record_id,
+                             options=_LOADS if links is None else _LOADS_WITH_MERCHANT)
+        if record is None or record.status not in UNFINISHED or not _is_due(record, now):
+            return None  # sent, or being sent, by another worker meanwhile
         lost = record.status == "sending"  # a worker died while sending: outcome unknown
         claimed = session.execute(
             update(WriteBackRecord)
@@ -128,16 +195,22 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
     pays ``girocode_url``, the link to that invoice's GiroCode (:mod:`core.writeback.girocode`)."""
     counts = {"done": 0, "failed": 0, "dead": 0}
     tried = 0
+    plan = _Plan(engine)
     while tried < limit:
-        claimed_any = False
-        for record_id in _due(engine, limit - tried):
+        claimed_any, clean = False, True
+        due = plan.next_round(limit - tried)
+        for record_id in due:
             claimed = _claim(engine, record_id, links)
             if claimed is None:  # another worker was quicker
+                clean = False
                 continue
             claimed_any, tried = True, tried + 1
-            counts[_send(engine, hooks, backoff, *claimed)] += 1
+            outcome = _send(engine, hooks, backoff, *claimed)
+            counts[outcome] += 1
+            clean = clean and outcome != "failed"  # a retry may be due at once
         if not claimed_any:
             break
+        plan.sent(clean)
     waiting = None
     if count_waiting:
         with session_scope(engine, write=False) as session:
@@ -164,13 +237,17 @@ def _send(engine: Engine, hooks: Hooks, backoff: Backoff, writeback: WriteBack,
         error, uncertain = describe(exc), True
         log.exception("write-back %s: the %s plugin failed", writeback.id, platform)
     with session_scope(engine) as session:
+        if error is None:  # one statement, without reading the row first
+            done = session.execute(
+                update(WriteBackRecord).where(WriteBackRecord.id == writeback.id)
+                .values(status="done", result=result, error=None, claimed_at=None,
+                        sent_at=_now(), next_attempt_at=None, uncertain=False)
+                .execution_options(synchronize_session=False)).rowcount
+            assert done == 1
+            return "done"
         record = session.get(WriteBackRecord, writeback.id)
         assert record is not None
         record.claimed_at = None
-        if error is None:
-            record.status, record.result, record.error = "done", result, None
-            record.sent_at, record.next_attempt_at, record.uncertain = _now(), None, False
-            return "done"
         record.uncertain = uncertain
         if permanent or backoff.exhausted(record.attempts):
             if not permanent:
