@@ -106,14 +106,20 @@ class Outages:
 
     def __init__(self, logger: logging.Logger = log) -> None:
         self._down: dict[str, tuple[float, str]] = {}
+        self._over: dict[str, float] = {}  # when each kind's last outage ended
         self._lock = threading.Lock()
         self.log = logger
 
-    def down(self, exc: BaseException, kind: str | None = None) -> None:
-        """``exc`` met: an outage starts, unless it already runs."""
+    def down(self, exc: BaseException, kind: str | None = None, *,
+             started: float | None = None) -> None:
+        """``exc`` met: an outage starts, unless it already runs, or unless the work that
+        met it ``started`` (``time.monotonic()``) before the last outage of its kind ended
+        (a straggler of that outage, not a new one)."""
         kind = "disk" if _disk_full(exc) else kind or outage_kind(exc) or "database"
         with self._lock:
             if kind in self._down:
+                return
+            if started is not None and started <= self._over.get(kind, float("-inf")):
                 return
             self._down[kind] = (time.monotonic(), _name(exc))
         self.log.warning("outage: %s (%s); deliveries wait and are retried every few "
@@ -131,6 +137,7 @@ class Outages:
             for kind in ending if kinds else tuple(self._down):
                 if kind in self._down:
                     ended.append((kind, *self._down.pop(kind)))
+                    self._over[kind] = time.monotonic()
         for kind, since, _error in ended:
             self.log.warning("outage over: %s for %.0f s; what waited is being processed",
                              _WHAT[kind], time.monotonic() - since)

@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -222,6 +223,7 @@ class Queue:
         return False
 
     def _run(self, delivery_id: int, waited: int = 0) -> None:
+        started = time.monotonic()
         try:
             result = process_delivery(self.engine, self.hooks, delivery_id, self.backoff)
         except Exception as exc:
@@ -229,7 +231,7 @@ class Queue:
                 raise
             # the database (or its disk) is down: not an attempt; the claim is let go (the
             # transaction rolled back), and the delivery comes back in a few seconds
-            OUTAGES.down(exc)
+            OUTAGES.down(exc, started=started)
             self.enqueue_or_hold(delivery_id, delay=outage_delay(waited), waited=waited + 1)
             return
         OUTAGES.up("database", wrote=result.attempted)

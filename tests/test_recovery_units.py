@@ -4,6 +4,7 @@ delivery the queue could not take, and the sweep's minute rule that leaves a bac
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -41,6 +42,19 @@ def test_an_outage_is_logged_once_and_its_end_once(caplog):
     assert len(lines) == 2 and lines[0].startswith("outage: ")
     assert lines[1].startswith("outage over: ")
     assert [outage_delay(n) for n in range(6)] == [1, 2, 4, 8, 15, 15]
+
+
+def test_work_that_began_before_an_outage_ended_starts_no_new_one(caplog):
+    outages = Outages()
+    error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    straggler = time.monotonic()  # began during the outage; its error is handled late
+    outages.down(error, started=straggler)
+    outages.up("database", wrote=True)  # another request stored its delivery
+    outages.down(error, started=straggler)
+    assert not outages.is_down()
+    outages.down(error, started=time.monotonic())  # work begun since: a new outage
+    lines = [r.getMessage() for r in caplog.records if r.name == "invoicekit.outage"]
+    assert [line.split(":")[0] for line in lines] == ["outage", "outage over", "outage"]
 
 
 def stored(kit, key: str) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -52,6 +53,11 @@ def _answer(status: int, error: str, **extra: object) -> tuple[Response, int]:
 def register(app: Flask) -> None:
     """Install the error handlers on ``app``."""
 
+    @app.before_request
+    def note_start() -> None:
+        # a request that began before an outage ended and failed in it starts no new one
+        g.started = time.monotonic()
+
     @app.errorhandler(InvoicekitError)
     def kit_error(exc: InvoicekitError) -> tuple[Response, int]:
         status = _status(exc)
@@ -65,8 +71,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_down(exc: DBAPIError) -> tuple[Response, int]:
         # down, unreachable, or not migrated yet: nothing was stored, the shop may retry
-        if is_outage(exc):
-            OUTAGES.down(exc)  # one line when it starts, one when a write goes through again
+        if is_outage(exc):  # one line when it starts, one when a write goes through again
+            OUTAGES.down(exc, started=g.get("started"))
         else:
             log.error("the inbox cannot be written: %s", type(exc.orig).__name__)
         response, status = _answer(503, "the inbox cannot be written; retry later")
