@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision, is_currency
 
@@ -32,13 +33,23 @@ _DECIMAL_TEXT = re.compile(r"-?\d{1,15}(\.\d{1,12})?")
 
 def is_known_currency(code: str) -> bool:
     """True for an upper-case ISO 4217 alpha-3 code known to CLDR."""
-    return isinstance(code, str) and len(code) == 3 and code.isupper() and is_currency(code)
+    return isinstance(code, str) and len(code) == 3 and code.isupper() and _known(code)
+
+
+@lru_cache(maxsize=512)
+def _known(code: str) -> bool:
+    return is_currency(code)  # babel lists every currency at each call: asked once per code
 
 
 def exponent(currency: str) -> int:
     """Number of decimals of the currency's minor unit (EUR 2, JPY 0, BHD 3)."""
     if not is_known_currency(currency):
         raise ValueError(f"unknown currency {currency!r}")
+    return _precision(currency)
+
+
+@lru_cache(maxsize=512)
+def _precision(currency: str) -> int:
     return get_currency_precision(currency)
 
 

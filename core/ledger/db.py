@@ -45,8 +45,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the backend's settings."""
     # Errors must not carry buyer data into logs, dead deliveries or the merchant's view.
     kwargs.setdefault("hide_parameters", True)
-    # A pooled connection the server dropped (a restart, a failover) is replaced, not used.
-    kwargs.setdefault("pool_pre_ping", True)
+    # A pooled connection the server dropped (a restart, a failover) is replaced, not used
+    # (a SQLite file has no server to drop it: no ping there, a query's worth per checkout).
+    kwargs.setdefault("pool_pre_ping", not url.startswith("sqlite"))
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
