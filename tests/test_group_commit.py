@@ -117,3 +117,29 @@ def test_an_outage_fails_the_whole_batch_and_the_next_write_goes_through(rows):
     down["on"] = False
     assert group.write("after") == "after"
     assert count(rows) == 1 and not group._leading
+
+
+def test_on_sqlite_a_batch_goes_before_other_waiting_writers(tmp_path):
+    from core.ledger.db import WriterLock
+
+    lock, order, started = WriterLock(), [], threading.Barrier(3)
+
+    def writer(name: str, first: bool) -> None:
+        started.wait(10)
+        with lock.held(first):
+            order.append(name)
+
+    with lock.held():  # a consumer's long transaction
+        with lock.held():  # re-entrant for its holder
+            pass
+        threads = [threading.Thread(target=writer, args=("consumer", False)),
+                   threading.Thread(target=writer, args=("receivers", True))]
+        for thread in threads:
+            thread.start()
+        started.wait(10)
+        while lock._first_waiting == 0:
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.1)  # the consumer's writer waits too
+    for thread in threads:
+        thread.join(10)
+    assert order == ["receivers", "consumer"]

@@ -51,7 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        _WRITERS[engine] = threading.RLock()
+        _WRITERS[engine] = WriterLock()
 
         @event.listens_for(engine, "begin")
         def on_begin(conn: Any) -> None:
@@ -112,20 +112,59 @@ READ_ONLY = "invoicekit_read_only"
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool = True,
+                  first: bool = False) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on any exception.
 
     ``write=False`` is for transactions that only read: on SQLite they then wait for no
-    writer and hold no write lock.
+    writer and hold no write lock. ``first``: on SQLite, this writer goes before the
+    process's other waiting writers (the receivers' batch of deliveries, which shops wait
+    for, before a consumer's processing).
     """
     bind = engine if write else engine.execution_options(**{READ_ONLY: True})
     factory = sessionmaker(bind, expire_on_commit=False)
     writers = _WRITERS.get(engine) if write else None
-    with writers or nullcontext(), factory() as session, session.begin():
+    with writers.held(first) if writers else nullcontext(), factory() as session, \
+            session.begin():
         yield session
+
+
+class WriterLock:
+    """The SQLite writer's turn within a process: re-entrant for its holder; a writer asking
+    ``first`` goes before those that did not."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._holder: int | None = None
+        self._depth = 0
+        self._first_waiting = 0
+
+    @contextmanager
+    def held(self, first: bool = False) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._turn:
+            if self._holder != me:
+                self._first_waiting += first
+                try:
+                    while self._holder is not None or (not first and self._first_waiting):
+                        self._turn.wait()
+                finally:
+                    self._first_waiting -= first
+                    if first:  # the others may go once no first writer waits
+                        self._turn.notify_all()
+                self._holder = me
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._depth -= 1
+                if not self._depth:
+                    self._holder = None
+                    self._turn.notify_all()
 
 
 # SQLite lets a writer that finds the database locked poll for it, sleeping up to 100 ms
 # between tries; writers of one process queue on a lock of their own instead and start the
 # moment the previous one commits. Other processes still meet SQLite's busy timeout.
-_WRITERS: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
+_WRITERS: WeakKeyDictionary[Engine, WriterLock] = WeakKeyDictionary()

@@ -1,12 +1,13 @@
 """Group commit: the writes of concurrent threads share one transaction and one flush to disk.
 
-A thread hands its write to :meth:`GroupCommit.write` and waits. The first thread to find no
-transaction under way leads: it takes every write waiting (up to ``max_batch``), runs them in
-one transaction, commits, and only then tells each thread its result — so a caller learns
-of its write only once it is durable, and a process killed with a batch open has told no
-one of it. While the leader commits, new writes gather for the next batch, which the first
-of them leads. A batch that fails is written again one write per transaction, so one bad
-write fails alone; an outage (:mod:`core.outage`) fails the whole batch at once.
+A thread hands its write to :meth:`GroupCommit.write` and waits. The first thread to find
+no transaction under way leads: it takes every write waiting (up to ``max_batch``), runs
+them in one transaction, commits, and only then tells each thread its result — so a caller
+learns of its write only once it is durable, and a process killed with a batch open has
+told no one of it. While the leader commits, new writes gather for the next batch, which
+the first of them leads. On SQLite a batch goes before the process's other waiting writers.
+A batch that fails is written again one write per transaction, so one bad write fails
+alone; an outage (:mod:`core.outage`) fails the whole batch at once.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class GroupCommit(Generic[T, R]):
 
     def _write(self, batch: list[_Waiting[T, R]]) -> None:
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine, first=True) as session:
                 results = [self.write_one(session, waiting.item) for waiting in batch]
         except Exception as exc:
             if len(batch) == 1 or is_outage(exc):
