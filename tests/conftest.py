@@ -46,17 +46,21 @@ def hooks() -> Hooks:
     return Hooks(get_plugin_manager())
 
 
+def add_local_shop(ledger: Ledger) -> None:
+    """Merchant 3333 with a WooCommerce-style shop ``acme`` on the local provider."""
+    ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
+                        account_holder="invoicekit Treuhand", bank_code="10020030",
+                        bic="ABCDDEFFXXX", account_first=4_000_000_000,
+                        account_last=4_000_009_999, kyc_verified=True)
+    ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
+                          status_map=STATUS_MAP)
+
+
 @pytest.fixture
 def shop(engine: Engine) -> str:
     """Merchant 3333 with a WooCommerce-style shop ``acme`` on the local provider."""
     with session_scope(engine) as session:
-        ledger = Ledger(session)
-        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
-                            account_holder="invoicekit Treuhand", bank_code="10020030",
-                            bic="ABCDDEFFXXX", account_first=4_000_000_000,
-                            account_last=4_000_009_999, kyc_verified=True)
-        ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
-                              status_map=STATUS_MAP)
+        add_local_shop(Ledger(session))
     return "acme"
 
 

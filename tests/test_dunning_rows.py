@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import Engine, select
 
-from conftest import MERCHANT_ID, STATUS_MAP
+from conftest import add_local_shop
 from core.execute import process_snapshot
 from core.hooks import Hooks
 from core.ledger.db import session_scope
@@ -33,13 +33,7 @@ ORDERS = ("1001", "1002", "1003", "1004")
 def ledger_in(folder: Path) -> Engine:
     engine = migrated_engine(f"sqlite:///{folder / 'kit.db'}")
     with session_scope(engine) as session:
-        ledger = Ledger(session)
-        ledger.add_merchant(id=MERCHANT_ID, name="ACME Office GmbH", country="DE",
-                            account_holder="invoicekit Treuhand", bank_code="10020030",
-                            bic="ABCDDEFFXXX", account_first=4_000_000_000,
-                            account_last=4_000_009_999, kyc_verified=True)
-        ledger.add_connection(name="acme", merchant_id=MERCHANT_ID, platform="woocommerce",
-                              status_map=STATUS_MAP)
+        add_local_shop(Ledger(session))
     return engine
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from core.ledger.models import Charge, DunningStep, Invoice, Order, Receivable
+from core.ledger.models import Charge, DunningStep, Invoice, Order, Owed, Receivable
 
 __all__ = ["ChargeRow", "DueReceivable", "StepRow", "Writes", "due_rows", "notice_sources",
            "receivable_rows"]
@@ -56,7 +56,7 @@ class ChargeRow:
 
 
 @dataclass(slots=True)
-class DueReceivable:
+class DueReceivable(Owed):
     """A receivable as the tick reads it, with its steps (by id) and charges (by kind)."""
 
     id: int
@@ -78,17 +78,6 @@ class DueReceivable:
     steps: list[StepRow] = field(default_factory=list)
     charges: list[ChargeRow] = field(default_factory=list)
 
-    @property
-    def open_amount(self) -> int:
-        return self.gross - self.credited - self.paid
-
-    @property
-    def charges_open(self) -> int:
-        return sum(charge.open for charge in self.charges)
-
-    @property
-    def owed(self) -> int:
-        return self.open_amount + self.charges_open
 
 
 def due_rows(session: Session, ids: list[int], day: date) -> list[DueReceivable]:

@@ -29,6 +29,7 @@ from core.ledger.models.receivables import (
     Charge,
     DunningStep,
     HandoverBatch,
+    Owed,
     Payment,
     Receivable,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "OrderDrift",
     "OrderLine",
     "OrderRefund",
+    "Owed",
     "Payment",
     "PeriodicRun",
     "Product",

@@ -28,12 +28,36 @@ __all__ = [
     "Charge",
     "DunningStep",
     "HandoverBatch",
+    "Owed",
     "Payment",
     "Receivable",
 ]
 
 
-class Receivable(Base):
+class Owed:
+    """What is owed on a receivable, from its ``gross``, ``credited``, ``paid`` and its
+    ``charges`` (each with ``open``): for the model below and the dunning tick's plain rows
+    (:mod:`core.receivables.rows`)."""
+
+    __slots__ = ()
+
+    @property
+    def open_amount(self) -> int:
+        """The principal still open: invoiced, less credit notes and payments."""
+        return self.gross - self.credited - self.paid  # type: ignore[attr-defined]
+
+    @property
+    def charges_open(self) -> int:
+        """The charges claimed (fee, interest) not yet paid or waived."""
+        return sum(charge.open for charge in self.charges)  # type: ignore[attr-defined]
+
+    @property
+    def owed(self) -> int:
+        """What the buyer still owes on this invoice: principal and charges."""
+        return self.open_amount + self.charges_open
+
+
+class Receivable(Owed, Base):
     """What one invoice of the local provider still asks of its buyer, and where its
     dunning stands.
 
@@ -74,20 +98,6 @@ class Receivable(Base):
     steps: Mapped[list[DunningStep]] = relationship(order_by="DunningStep.id")
     charges: Mapped[list[Charge]] = relationship(order_by="Charge.kind")
 
-    @property
-    def open_amount(self) -> int:
-        """The principal still open: invoiced, less credit notes and payments."""
-        return self.gross - self.credited - self.paid
-
-    @property
-    def charges_open(self) -> int:
-        """The charges claimed (fee, interest) not yet paid or waived."""
-        return sum(charge.open for charge in self.charges)
-
-    @property
-    def owed(self) -> int:
-        """What the buyer still owes on this invoice: principal and charges."""
-        return self.open_amount + self.charges_open
 
 class Charge(Base):
     """What default adds to an invoice and a notice (or the hand-over) claimed from the
