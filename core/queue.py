@@ -134,6 +134,9 @@ PERIODIC_PRIORITY = 10
 # A task that met an outage runs again after 1 s, 2 s, 4 s… at most 15 s: seconds after
 # the database, the queue or the disk is back
 OUTAGE_RETRY_FIRST, OUTAGE_RETRY_MAX = 1.0, 15.0
+# At most one send task queued per consumer process in this many seconds (if it has not
+# started in this process by then, another process may have taken it: queue one anew)
+SEND_SPACING = 2.0
 # How often each consumer queues what the queue could not take (the watcher)
 WATCH_INTERVAL = 2.0
 # A pending delivery older than this that is neither held by a worker nor in the queue (or
@@ -154,9 +157,10 @@ class Queue:
         self.huey, self.engine, self.hooks, self.backoff = huey, engine, hooks, backoff
         self.links = links  # the e-invoice download links the write-backs carry
         self._sending = threading.Lock()
-        # a send task is queued and has not started: the deliveries processed meanwhile
-        # need no task of their own (it sends what is due when it starts)
-        self._send_queued = threading.Event()
+        # when this process last queued a send task that has not started here: deliveries
+        # processed within SEND_SPACING of it queue none of their own (it sends what is due
+        # when it starts; another process may take it, hence the spacing, not a flag)
+        self._send_queued_at = 0.0
         self._process = huey.task(name="process_delivery")(self._run)
         self._send = huey.task(name="send_writebacks")(self.send_writebacks)
         self._resume = huey.task(name="resume_order")(self._resume_order)
@@ -239,13 +243,13 @@ class Queue:
             log.info("delivery %s will be retried in %.0f s: %s", delivery_id,
                      result.retry_in, result.error)
             self.enqueue_or_hold(delivery_id, delay=result.retry_in)
-        if result.attempted and not self._send_queued.is_set():
-            self._send_queued.set()
+        if result.attempted and time.monotonic() - self._send_queued_at > SEND_SPACING:
+            self._send_queued_at = time.monotonic()
             with OUTAGES.ridden_out():  # else the minute's run sends it
                 try:
                     self._send()  # what processing has the shop told
                 except BaseException:
-                    self._send_queued.clear()
+                    self._send_queued_at = 0.0
                     raise
 
     def _resume_order(self, order_id: int, waited: int = 0) -> None:
@@ -281,7 +285,7 @@ class Queue:
         """Send the write-backs that are due (see :mod:`core.writeback.outbox`), in one
         thread of this process at a time: a slow shop API holds up one worker thread at
         most, the others go on processing deliveries."""
-        self._send_queued.clear()  # what is processed from now on asks for another run
+        self._send_queued_at = 0.0  # what is processed from now on asks for another run
         if not self._sending.acquire(blocking=False):
             return  # the sending thread takes what is due; what it misses, the next minute
         with OUTAGES.ridden_out():  # the next run sends what is due

@@ -143,3 +143,45 @@ def test_on_sqlite_a_batch_goes_before_other_waiting_writers(tmp_path):
     for thread in threads:
         thread.join(10)
     assert order == ["receivers", "consumer"]
+
+
+def test_an_outage_during_the_redo_fails_the_rest_without_trying_each(rows):
+    gate, state = threading.Event(), {"down": False, "calls_while_down": 0}
+
+    def write_one(session: Session, name: str) -> str:
+        if name == "first":
+            gate.wait(10)
+        if state["down"]:
+            state["calls_while_down"] += 1
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        if name == "bad":
+            state["down"] = True  # the database goes away right after this bug
+            raise ValueError("a bug in this write")
+        session.execute(ROWS.insert().values(name=name))
+        return name
+
+    group = GroupCommit(rows, write_one)
+    names = ["bad", "x0", "x1", "x2", "x3"]
+    with ThreadPoolExecutor(6) as pool:
+        first = pool.submit(group.write, "first")
+        while not group._leading:
+            threading.Event().wait(0.01)
+        futures = [pool.submit(group.write, name) for name in names]
+        while len(group._waiting) < len(names):
+            threading.Event().wait(0.01)
+        gate.set()
+        assert first.result(10) == "first"
+        errors = [type(future.exception(10)).__name__ for future in futures]
+    assert errors == ["OperationalError"] * 5  # redone alone, "bad" met the outage first
+    assert state["calls_while_down"] == 1  # and the others were not tried one by one
+
+
+def test_a_write_inside_a_write_transaction_is_refused_on_sqlite(rows):
+    from core.ledger.db import session_scope
+
+    if rows.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no writer turn in the process")
+    group = GroupCommit(rows, lambda session, name: name)
+    with session_scope(rows), pytest.raises(RuntimeError, match="inside a write"):
+        group.write("nested")
+    assert group.write("after") == "after"

@@ -71,7 +71,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def database_down(exc: DBAPIError) -> tuple[Response, int]:
         # down, unreachable, or not migrated yet: nothing was stored, the shop may retry
-        if is_outage(exc):  # one line when it starts, one when a write goes through again
+        if is_outage(exc) and request.blueprint == "receiver":
+            # one line when it starts, one when a delivery is stored again
             OUTAGES.down(exc, started=g.get("started"))
         else:
             log.error("the inbox cannot be written: %s", type(exc.orig).__name__)

@@ -104,8 +104,9 @@ INBOX = "invoicekit.inbox"
 def _open_inbox(state: BlueprintSetupState) -> None:
     """The app's way into the inbox: concurrent requests store their deliveries in one
     transaction, and each is answered once its row is durable (group commit)."""
-    state.app.extensions[INBOX] = GroupCommit(state.app.extensions["invoicekit"].engine,
-                                              _store)
+    state.app.extensions[INBOX] = GroupCommit(
+        state.app.extensions["invoicekit"].engine, _store,
+        order=lambda arrival: (arrival.connection_id, arrival.parsed.dedupe_key))
 
 
 NO_SHOP = "no shop is connected at this address"

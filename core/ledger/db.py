@@ -24,7 +24,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["insert", "make_engine", "schema_state", "session_scope", "upgrade"]
+__all__ = ["WriterLock", "holds_writer_turn", "insert", "make_engine", "schema_state",
+           "session_scope", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -139,6 +140,9 @@ class WriterLock:
         self._depth = 0
         self._first_waiting = 0
 
+    def held_here(self) -> bool:
+        return self._holder == threading.get_ident()
+
     @contextmanager
     def held(self, first: bool = False) -> Iterator[None]:
         me = threading.get_ident()
@@ -162,6 +166,12 @@ class WriterLock:
                 if not self._depth:
                     self._holder = None
                     self._turn.notify_all()
+
+
+def holds_writer_turn(engine: Engine) -> bool:
+    """Whether this thread is inside a write transaction of ``engine`` (SQLite only)."""
+    writers = _WRITERS.get(engine)
+    return writers is not None and writers.held_here()
 
 
 # SQLite lets a writer that finds the database locked poll for it, sleeping up to 100 ms

@@ -12,14 +12,15 @@ alone; an outage (:mod:`core.outage`) fails the whole batch at once.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.ledger.db import session_scope
+from core.ledger.db import holds_writer_turn, session_scope
 from core.outage import is_outage
 
 __all__ = ["GroupCommit"]
@@ -49,15 +50,21 @@ class GroupCommit(Generic[T, R]):
     """Writes ``write_one(session, item)`` of concurrent threads in shared transactions."""
 
     def __init__(self, engine: Engine, write_one: Callable[[Session, T], R],
-                 max_batch: int = 64) -> None:
+                 max_batch: int = 64, order: Callable[[T], Any] | None = None) -> None:
+        """``order``: the key a batch's writes are made in (writes of two processes'
+        batches that take the same row locks in one order cannot deadlock)."""
         self.engine, self.write_one, self.max_batch = engine, write_one, max_batch
+        self.order = order
         self._lock = threading.Lock()
         self._waiting: list[_Waiting[T, R]] = []
         self._leading = False
 
     def write(self, item: T) -> R:
         """Write ``item`` and return ``write_one``'s result once its transaction is
-        committed; raise what it raised (or what the commit raised)."""
+        committed; raise what it raised (or what the commit raised). Not from a thread
+        inside a write transaction of the same SQLite ledger (the batch would wait for it)."""
+        if holds_writer_turn(self.engine):
+            raise RuntimeError("GroupCommit.write inside a write transaction")
         mine: _Waiting[T, R] = _Waiting(item)
         with self._lock:
             self._waiting.append(mine)
@@ -68,7 +75,7 @@ class GroupCommit(Generic[T, R]):
         if not mine.settled:  # leading from the start, or handed the lead
             self._lead(mine)
         if mine.error is not None:
-            raise mine.error
+            raise _own(mine.error)
         return mine.result  # type: ignore[return-value]
 
     def _lead(self, mine: _Waiting[T, R]) -> None:
@@ -94,6 +101,8 @@ class GroupCommit(Generic[T, R]):
                     self._leading = False
 
     def _write(self, batch: list[_Waiting[T, R]]) -> None:
+        if self.order is not None:
+            batch = sorted(batch, key=lambda waiting: self.order(waiting.item))  # type: ignore[misc]
         try:
             with session_scope(self.engine, first=True) as session:
                 results = [self.write_one(session, waiting.item) for waiting in batch]
@@ -102,8 +111,21 @@ class GroupCommit(Generic[T, R]):
                 for waiting in batch:
                     waiting.settle(error=exc)
                 return
-            for waiting in batch:  # one bad write fails alone
+            for n, waiting in enumerate(batch):  # one bad write fails alone
                 self._write([waiting])
+                if waiting.error is not None and is_outage(waiting.error):
+                    for rest in batch[n + 1:]:  # an outage meanwhile: no use trying each
+                        rest.settle(error=waiting.error)
+                    return
             return
         for waiting, result in zip(batch, results, strict=True):
             waiting.settle(result)
+
+
+def _own(error: BaseException) -> BaseException:
+    """A copy of a batch's error for one caller to raise (raised in many threads at once,
+    the one object's traceback would gather all their frames)."""
+    try:
+        return copy.copy(error)
+    except Exception:
+        return error
