@@ -93,6 +93,10 @@ def _disk_full(exc: BaseException) -> bool:
     return "disk is full" in message or "no space left" in message
 
 
+def _on_sqlite(exc: BaseException) -> bool:
+    return isinstance(getattr(exc, "orig", None) or exc, sqlite3.Error)
+
+
 def is_outage(exc: BaseException) -> bool:
     return outage_kind(exc) is not None
 
@@ -121,6 +125,8 @@ class Outages:
                 return
             if started is not None and started <= self._over.get(kind, float("-inf")):
                 return
+            if "disk" in self._down and _on_sqlite(exc):
+                return  # SQLite on a full disk says more than "full" (I/O error, locked)
             self._down[kind] = (time.monotonic(), _name(exc))
         self.log.warning("outage: %s (%s); deliveries wait and are retried every few "
                          "seconds until it is back", _WHAT[kind], _name(exc))

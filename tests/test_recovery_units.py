@@ -57,6 +57,19 @@ def test_work_that_began_before_an_outage_ended_starts_no_new_one(caplog):
     assert [line.split(":")[0] for line in lines] == ["outage", "outage over", "outage"]
 
 
+def test_sqlite_errors_while_its_disk_is_full_are_that_one_outage(caplog):
+    outages = Outages()
+    full = OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+    io = OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
+    outages.down(full)
+    outages.down(io)  # the same full disk, in other words
+    outages.down(sqlite3.OperationalError("database is locked"), "queue")
+    outages.up("database", wrote=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "invoicekit.outage"]
+    assert [line.split(":")[0] for line in lines] == ["outage", "outage over"]
+    assert not outages.is_down()
+
+
 def stored(kit, key: str) -> int:
     with session_scope(kit.engine) as session:
         connection = Ledger(session).connection("acme")
