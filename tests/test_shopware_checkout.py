@@ -136,6 +136,15 @@ def kept(the_kit) -> list[tuple]:
                 for c in session.scalars(select(ProviderCheckout))]
 
 
+def confirm(client, api, token, order):
+    """Billie confirms the widget's answer for ``order``; the checkout page posts it."""
+    api.put(BASE + f"checkout-sessions/{SESSION}/confirm", status=202, body=as_json(
+        billie_order(gross=total(order), net=str(order["amountNet"]))),
+        content_type="application/json")
+    return client.post(f"/checkout/{token}/confirm", data=wire.dumps(answer_of(order)),
+                       content_type="application/json")
+
+
 def opened(client, standin, order, session=SESSION):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
         opened_at_billie(api, session)  # Billie's token may be cached from before
@@ -275,11 +284,7 @@ def test_confirm_sends_the_widgets_answer_to_billie_and_finalize_authorizes(on_b
     order = new_order(standin)
     token = opened(client, standin, order)
     with responses.RequestsMock(registry=OrderedRegistry) as api:
-        api.put(BASE + f"checkout-sessions/{SESSION}/confirm", status=202, body=as_json(
-            billie_order(gross=total(order), net=str(order["amountNet"]))),
-            content_type="application/json")
-        answer = client.post(f"/checkout/{token}/confirm", data=wire.dumps(answer_of(order)),
-                             content_type="application/json")
+        answer = confirm(client, api, token, order)
         sent = wire.loads(api.calls[0].request.body)
     assert answer.status_code == 200, answer.json
     assert answer.json["decision"] == "approved"
@@ -325,11 +330,7 @@ def test_the_full_path_places_the_order_by_adopting_billies(on_billie):
     with session_scope(the_kit.engine) as session:
         assert session.scalars(select(Order)).first() is None  # not placed yet
     with responses.RequestsMock(registry=OrderedRegistry) as api:
-        api.put(BASE + f"checkout-sessions/{SESSION}/confirm", status=202, body=as_json(
-            billie_order(gross=total(order), net=str(order["amountNet"]))),
-            content_type="application/json")
-        assert client.post(f"/checkout/{token}/confirm", data=wire.dumps(answer_of(order)),
-                           content_type="application/json").status_code == 200
+        assert confirm(client, api, token, order).status_code == 200
         assert finalize(client, standin, order["id"])[1] == "authorized"
         api.get(BASE + f"orders/{ORDER_UUID}", body=as_json(billie_order(
             gross=total(order), net=str(order["amountNet"]))), content_type="application/json")
@@ -354,11 +355,7 @@ def test_a_polled_order_whose_authorized_webhook_was_lost_is_placed_by_adopting(
     order = new_order(standin)
     token = opened(client, standin, order)
     with responses.RequestsMock(registry=OrderedRegistry) as api:
-        api.put(BASE + f"checkout-sessions/{SESSION}/confirm", status=202, body=as_json(
-            billie_order(gross=total(order), net=str(order["amountNet"]))),
-            content_type="application/json")
-        client.post(f"/checkout/{token}/confirm", data=wire.dumps(answer_of(order)),
-                    content_type="application/json")
+        confirm(client, api, token, order)
         assert finalize(client, standin, order["id"])[1] == "authorized"
         api.get(BASE + f"orders/{ORDER_UUID}", body=as_json(billie_order(
             gross=total(order), net=str(order["amountNet"]))), content_type="application/json")
