@@ -11,7 +11,7 @@ from unittest.mock import ANY
 import pytest
 import requests
 import responses
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from conftest import WOO_SECRET
 from core import hookimpl
@@ -209,6 +209,41 @@ def test_a_shop_api_outage_delays_but_never_loses_a_write_back(client, kit):
         notes = [w[2]["note"] for w in writes(api) if w[0] == "POST"]
         assert notes[0].startswith("Invoice payment of") and notes[1].startswith("Invoice INV")
     assert outbox(kit) == [("authorised", "done", 2), ("activated", "done", 1)]
+
+
+def test_a_round_is_claimed_in_one_transaction_and_recorded_in_one(client, kit):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        api.put(ORDER, status=503)  # the shop is down while three orders come in
+        for order_id in (4711, 4712, 4713):
+            api.put(f"{API}/orders/{order_id}", status=503)
+            post(client, order(order_id), "order.created")
+    assert [status for _, status, _ in outbox(kit)] == ["retrying"] * 3
+    make_due(kit)
+    transactions, writes_to_outbox = [0], []  # the statements that change write-backs
+
+    def begin(connection):
+        transactions[0] += 1
+
+    def count(connection, cursor, statement, *args):
+        if statement.startswith("UPDATE writebacks"):
+            writes_to_outbox.append(transactions[0])  # in which transaction
+
+    event.listen(kit.engine, "begin", begin)
+    event.listen(kit.engine, "before_cursor_execute", count)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        for order_id in (4711, 4713):  # back, but one order's update still fails
+            api.put(f"{API}/orders/{order_id}", json={"id": order_id})
+            api.post(f"{API}/orders/{order_id}/notes", status=201, json={"id": 1})
+        api.put(f"{API}/orders/4712", status=503, headers={"Retry-After": "60"})
+        sent = send_due(kit.engine, kit.hooks)
+    event.remove(kit.engine, "before_cursor_execute", count)
+    event.remove(kit.engine, "begin", begin)
+    assert (sent.done, sent.failed, sent.dead) == (2, 1, 0)
+    assert [(status, attempts) for _, status, attempts in outbox(kit)] == [
+        ("done", 2), ("retrying", 2), ("done", 2)]
+    # three claims in one transaction, three outcomes recorded in another
+    assert len(writes_to_outbox) == 3 + 2  # the two done ones in one statement
+    assert len(set(writes_to_outbox)) == 2
 
 
 def test_a_write_back_that_keeps_failing_is_dead_until_retried(client, kit):

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from core.context import WriteBack
 from core.einvoice.documents import document_url
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 # How long a worker may take to send one write-back before others count it as lost.
 LEASE = timedelta(minutes=10)
 UNFINISHED = ("pending", "sending", "retrying")
+# Write-backs claimed in one transaction; outcomes recorded at the latest this many seconds
+# after the first of them was sent (a worker killed meanwhile sends those again, uncertain).
+CLAIMED_TOGETHER = 8
+RECORDED_WITHIN = 0.5
 
 
 def queue_writeback(ledger: Ledger, order: Order, event: str, note: str,
@@ -146,42 +151,54 @@ _LOADS_WITH_MERCHANT = (_LOADS[0], joinedload(WriteBackRecord.connection)
                         .joinedload(ShopConnection.merchant))
 
 
-def _claim(engine: Engine, record_id: int, links: DocumentLinks | None = None
-           ) -> tuple[WriteBack, str, dict[str, Any]] | None:
-    """Mark a write-back as being sent by this worker; ``None`` if another was quicker."""
+def _claim(engine: Engine, record_ids: list[int], links: DocumentLinks | None = None
+           ) -> list[_Claimed]:
+    """Mark write-backs as being sent by this worker, in one transaction; those another
+    worker took or finished meanwhile are left out."""
     now = _now()
+    claimed: list[_Claimed] = []
     with session_scope(engine) as session:
-        record = session.get(WriteBackRecord, record_id,
-                             options=_LOADS if links is None else _LOADS_WITH_MERCHANT)
-        if record is None or record.status not in UNFINISHED or not _is_due(record, now):
-            return None  # sent, or being sent, by another worker meanwhile
-        lost = record.status == "sending"  # a worker died while sending: outcome unknown
-        claimed = session.execute(
-            update(WriteBackRecord)
-            .where(WriteBackRecord.id == record_id,
-                   WriteBackRecord.status == record.status,
-                   WriteBackRecord.attempts == record.attempts)
-            .values(status="sending", claimed_at=now, attempts=record.attempts + 1,
-                    uncertain=record.uncertain or lost)
-            .execution_options(synchronize_session=False)).rowcount
-        if not claimed:
-            return None
-        order, connection = record.order, record.connection
-        values = dict(record.values)
-        if links is not None and "invoice_ids" in values:  # signed when sent, not stored
-            url = document_url(links, Ledger(session), order)
-            if url:
-                values["invoice_document_url"] = url
-        if links is not None and "iban" in values:
-            girocode = girocode_url(links, Ledger(session), order)
-            if girocode:
-                values["girocode_url"] = girocode
-        writeback = WriteBack(
-            id=record.id, idempotency_key=record.idempotency_key, event=record.event,
-            shop=connection.name, shop_order_id=order.shop_order_id,
-            order_number=order.order_number, note=record.note, values=values,
-            occurred_at=record.created_at, uncertain=record.uncertain or lost)
-        return writeback, connection.platform, dict(connection.platform_settings)
+        records = session.scalars(
+            select(WriteBackRecord).where(WriteBackRecord.id.in_(record_ids))
+            .order_by(WriteBackRecord.id)
+            .options(*(_LOADS if links is None else _LOADS_WITH_MERCHANT))).unique()
+        for record in records:
+            if record.status not in UNFINISHED or not _is_due(record, now):
+                continue  # sent, or being sent, by another worker meanwhile
+            lost = record.status == "sending"  # a worker died while sending: outcome unknown
+            taken = session.execute(
+                update(WriteBackRecord)
+                .where(WriteBackRecord.id == record.id,
+                       WriteBackRecord.status == record.status,
+                       WriteBackRecord.attempts == record.attempts)
+                .values(status="sending", claimed_at=now, attempts=record.attempts + 1,
+                        uncertain=record.uncertain or lost)
+                .execution_options(synchronize_session=False)).rowcount
+            if taken:
+                claimed.append(_Claimed(_writeback(session, record, lost, links),
+                                        record.connection.platform,
+                                        dict(record.connection.platform_settings)))
+    return claimed
+
+
+def _writeback(session: Session, record: WriteBackRecord, lost: bool,
+               links: DocumentLinks | None) -> WriteBack:
+    """What the platform plugin is given of a claimed write-back."""
+    order, connection = record.order, record.connection
+    values = dict(record.values)
+    if links is not None and "invoice_ids" in values:  # signed when sent, not stored
+        url = document_url(links, Ledger(session), order)
+        if url:
+            values["invoice_document_url"] = url
+    if links is not None and "iban" in values:
+        girocode = girocode_url(links, Ledger(session), order)
+        if girocode:
+            values["girocode_url"] = girocode
+    return WriteBack(
+        id=record.id, idempotency_key=record.idempotency_key, event=record.event,
+        shop=connection.name, shop_order_id=order.shop_order_id,
+        order_number=order.order_number, note=record.note, values=values,
+        occurred_at=record.created_at, uncertain=record.uncertain or lost)
 
 
 def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *,
@@ -192,22 +209,33 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
     still waiting. With the instance's ``links``, a write-back that names the order's
     invoices also carries ``invoice_document_url``, the download link of the latest
     invoice's e-invoice (:mod:`core.einvoice.links`), and one that names where the buyer
-    pays ``girocode_url``, the link to that invoice's GiroCode (:mod:`core.writeback.girocode`)."""
+    pays ``girocode_url``, the link to that invoice's GiroCode (:mod:`core.writeback.girocode`).
+
+    A round's write-backs are claimed :data:`CLAIMED_TOGETHER` at a time in one
+    transaction, and their outcomes recorded together, at the latest
+    :data:`RECORDED_WITHIN` after the first of them (a worker killed meanwhile leaves them
+    ``sending``: sent again, marked uncertain, once the lease runs out)."""
     counts = {"done": 0, "failed": 0, "dead": 0}
     tried = 0
     plan = _Plan(engine)
     while tried < limit:
         claimed_any, clean = False, True
         due = plan.next_round(limit - tried)
-        for record_id in due:
-            claimed = _claim(engine, record_id, links)
-            if claimed is None:  # another worker was quicker
-                clean = False
-                continue
-            claimed_any, tried = True, tried + 1
-            outcome = _send(engine, hooks, backoff, *claimed)
-            counts[outcome] += 1
-            clean = clean and outcome != "failed"  # a retry may be due at once
+        for start in range(0, len(due), CLAIMED_TOGETHER):
+            chunk = due[start:start + CLAIMED_TOGETHER]
+            claimed = _claim(engine, chunk, links)
+            clean = clean and len(claimed) == len(chunk)  # else another worker was quicker
+            claimed_any, tried = claimed_any or bool(claimed), tried + len(claimed)
+            attempts: list[_Attempt] = []
+            first_at = 0.0
+            for claim in claimed:
+                attempts.append(_attempt(hooks, claim))
+                first_at = first_at or time.monotonic()
+                if claim is claimed[-1] or time.monotonic() - first_at >= RECORDED_WITHIN:
+                    for outcome in _record(engine, backoff, attempts):
+                        counts[outcome] += 1
+                        clean = clean and outcome != "failed"  # a retry may be due at once
+                    attempts, first_at = [], 0.0
         if not claimed_any:
             break
         plan.sent(clean)
@@ -219,47 +247,84 @@ def send_due(engine: Engine, hooks: Hooks, backoff: Backoff = DEFAULT_BACKOFF, *
     return Sent(counts["done"], counts["failed"], counts["dead"], waiting)
 
 
-def _send(engine: Engine, hooks: Hooks, backoff: Backoff, writeback: WriteBack,
-          platform: str, settings: dict[str, Any]) -> str:
-    """Make one attempt and record its outcome; return ``done``, ``failed`` or ``dead``."""
-    result = error = None
-    permanent = uncertain = False
+@dataclass(frozen=True)
+class _Claimed:
+    """A write-back this worker claimed, as the platform plugin gets it."""
+
+    writeback: WriteBack
+    platform: str
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One call of the platform plugin, to be recorded."""
+
+    claimed: _Claimed
+    result: str | None = None
+    error: str | None = None
+    permanent: bool = False
+    uncertain: bool = False
     delay_asked: float | None = None
+    at: datetime = field(default_factory=lambda: _now())
+
+
+def _attempt(hooks: Hooks, claimed: _Claimed) -> _Attempt:
+    """Make one attempt, outside any transaction."""
+    writeback = claimed.writeback
     try:
-        result = hooks.write_back(platform, writeback, settings)
+        result = hooks.write_back(claimed.platform, writeback, claimed.settings)
     except OutcomeUnknown as exc:
-        error, uncertain, delay_asked = str(exc), True, exc.retry_after
+        return _Attempt(claimed, error=str(exc), uncertain=True, delay_asked=exc.retry_after)
     except RetryableError as exc:
-        error, uncertain, delay_asked = str(exc), writeback.uncertain, exc.retry_after
+        return _Attempt(claimed, error=str(exc), uncertain=writeback.uncertain,
+                        delay_asked=exc.retry_after)
     except PermanentError as exc:
-        error, permanent = str(exc), True
+        return _Attempt(claimed, error=str(exc), permanent=True)
     except Exception as exc:  # a bug in the plugin: the request may have gone out
-        error, uncertain = describe(exc), True
-        log.exception("write-back %s: the %s plugin failed", writeback.id, platform)
+        log.exception("write-back %s: the %s plugin failed", writeback.id, claimed.platform)
+        return _Attempt(claimed, error=describe(exc), uncertain=True)
+    return _Attempt(claimed, result=result)
+
+
+_DONE = (update(WriteBackRecord).where(WriteBackRecord.id == bindparam("record_id"))
+         .values(status="done", result=bindparam("result"), error=None, claimed_at=None,
+                 sent_at=bindparam("sent_at"), next_attempt_at=None, uncertain=False)
+         .execution_options(synchronize_session=False))
+
+
+def _record(engine: Engine, backoff: Backoff, attempts: list[_Attempt]) -> list[str]:
+    """Record attempts' outcomes in one transaction: each ``done``, ``failed`` or ``dead``."""
+    outcomes = []
     with session_scope(engine) as session:
-        if error is None:  # one statement, without reading the row first
-            done = session.execute(
-                update(WriteBackRecord).where(WriteBackRecord.id == writeback.id)
-                .values(status="done", result=result, error=None, claimed_at=None,
-                        sent_at=_now(), next_attempt_at=None, uncertain=False)
-                .execution_options(synchronize_session=False)).rowcount
-            assert done == 1
-            return "done"
-        record = session.get(WriteBackRecord, writeback.id)
-        assert record is not None
-        record.claimed_at = None
-        record.uncertain = uncertain
-        if permanent or backoff.exhausted(record.attempts):
-            if not permanent:
-                error = f"gave up after {record.attempts} attempts: {error}"
-            record.status, record.error, record.next_attempt_at = "dead", error, None
-            log.warning("write-back %s to shop %s is dead: %s", writeback.id, writeback.shop,
-                        error)
-            return "dead"
-        record.status, record.error = "retrying", error
-        record.next_attempt_at = _now() + timedelta(
-            seconds=backoff.delay(record.attempts, delay_asked))
-        return "failed"
+        done = [{"record_id": a.claimed.writeback.id, "result": a.result, "sent_at": a.at}
+                for a in attempts if a.error is None]
+        if done:  # one statement for all, without reading the rows first
+            session.connection().execute(_DONE, done)
+        for attempt in attempts:
+            outcomes.append("done" if attempt.error is None
+                            else _record_failure(session, backoff, attempt))
+    return outcomes
+
+
+def _record_failure(session: Session, backoff: Backoff, attempt: _Attempt) -> str:
+    """A failed attempt: ``dead`` when permanent or out of attempts, else ``failed``."""
+    writeback, error = attempt.claimed.writeback, attempt.error
+    record = session.get(WriteBackRecord, writeback.id)
+    assert record is not None
+    record.claimed_at = None
+    record.uncertain = attempt.uncertain
+    if attempt.permanent or backoff.exhausted(record.attempts):
+        if not attempt.permanent:
+            error = f"gave up after {record.attempts} attempts: {error}"
+        record.status, record.error, record.next_attempt_at = "dead", error, None
+        log.warning("write-back %s to shop %s is dead: %s", writeback.id, writeback.shop,
+                    error)
+        return "dead"
+    record.status, record.error = "retrying", error
+    record.next_attempt_at = attempt.at + timedelta(
+        seconds=backoff.delay(record.attempts, attempt.delay_asked))
+    return "failed"
 
 
 def retry_writebacks(engine: Engine, *, record_id: int | None = None,
