@@ -154,13 +154,15 @@ class Outages:
     @contextmanager
     def ridden_out(self) -> Iterator[None]:
         """Run the block; an outage gives it up, logged once (the work is done again by
-        its next run), anything else passes on."""
+        its next run), anything else passes on. Work that began before an outage ended and
+        meets it is a straggler of that outage, not a new one."""
+        started = time.monotonic()
         try:
             yield
         except Exception as exc:
             if not is_outage(exc):
                 raise
-            self.down(exc)
+            self.down(exc, started=started)
 
 
 def _name(exc: BaseException) -> str:

@@ -57,6 +57,20 @@ def test_work_that_began_before_an_outage_ended_starts_no_new_one(caplog):
     assert [line.split(":")[0] for line in lines] == ["outage", "outage over", "outage"]
 
 
+def test_work_ridden_out_that_began_before_an_outage_ended_starts_no_new_one(caplog):
+    outages = Outages()
+    error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    outages.down(error)
+    with outages.ridden_out():  # a periodic run, begun while the database was away
+        outages.up("database", wrote=True)  # meanwhile a request stored its delivery
+        raise error  # the run's own failure, handled after the end
+    assert not outages.is_down()
+    with outages.ridden_out():  # begun since: a new outage
+        raise error
+    lines = [r.getMessage() for r in caplog.records if r.name == "invoicekit.outage"]
+    assert [line.split(":")[0] for line in lines] == ["outage", "outage over", "outage"]
+
+
 def test_sqlite_errors_while_its_disk_is_full_are_that_one_outage(caplog):
     outages = Outages()
     full = OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
