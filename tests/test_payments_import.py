@@ -173,3 +173,45 @@ def test_a_bad_file_is_refused_whole_and_books_nothing(engine, ledger_with_order
         import_file(engine, bomb)
     assert state(engine) == before and before["records"] == 0
     assert import_file(engine, whole).outcomes == {"booked": 2}
+
+
+def test_a_file_of_several_chunks_is_read_once_and_booked_chunk_by_chunk(
+        engine, ledger_with_orders, tmp_path, monkeypatch):
+    """The check reads the file once; the chunks it kept are booked in turn, each in its
+    transaction, with a bank return in the middle of one; the caller hears the count
+    first, then each chunk."""
+    from core.payments import booking
+
+    reads = []
+
+    def read_bank_file(path):
+        reads.append(path)
+        return booking_read(path)
+
+    booking_read = booking.read_bank_file
+    monkeypatch.setattr(booking, "read_bank_file", read_bank_file)
+    monkeypatch.setattr(booking, "CHUNK", 2)
+    pay = [_entry(8, f"PAY-{n}", "100.00", 10 + n, [
+        _tx(8, amount="100.00", name="Muster", credited=BUYER_A, e2e=f"E2E-{n}")])
+        for n in range(4)]
+    back = _entry(8, "RET-2", "100.00", 16, [
+        _tx(8, amount="100.00", name="Muster", credited=BUYER_A, e2e="E2E-2")],
+        debit=True, reversal=True)
+    path = camt(tmp_path / "chunks.xml", 8, [*pay[:3], back, pay[3]])
+    heard = []
+    summary = import_file(engine, path, counted=lambda n: heard.append(("count", n)),
+                          progress=lambda n: heard.append(("chunk", n)))
+    assert reads == [path]
+    assert heard == [("count", 5), ("chunk", 2), ("chunk", 2), ("chunk", 1)]
+    assert summary.outcomes == {"booked": 5}
+    assert state(engine)["open"] == [119_000 - 30_000, 119_000, 119_000]
+    with session_scope(engine, write=False) as session:
+        statuses = session.execute(select(BankTransactionRecord.amount,
+                                          BankTransactionRecord.status,
+                                          BankTransactionRecord.matched_by)
+                                   .order_by(BankTransactionRecord.id)).all()
+    assert [tuple(row) for row in statuses] == [
+        (10_000, "booked", "virtual_iban"), (10_000, "booked", "virtual_iban"),
+        (10_000, "reversed", "virtual_iban"), (10_000, "booked", "reversal"),
+        (10_000, "booked", "virtual_iban")]
+    assert import_file(engine, path).outcomes == {"duplicate": 5}

@@ -5,6 +5,8 @@ oldest), the rest as the buyer's credit; bank returns undo what they returned.""
 from __future__ import annotations
 
 import hashlib
+import pickle
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,13 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.errors import ConfigurationError, NotFound
 from core.ledger.db import session_scope
 from core.ledger.models import (
     BankTransactionRecord,
     Buyer,
+    Charge,
     Invoice,
     Order,
     Payment,
@@ -26,10 +30,13 @@ from core.ledger.models import (
     ShopConnection,
 )
 from core.ledger.store import Ledger
+from core.payments.among import among
+from core.payments.chunk import ChunkBookings
 from core.payments.files import read_bank_file
 from core.payments.matching import Match, Matcher
 from core.payments.transactions import BankTransaction
 from core.receivables.book import (
+    Bookings,
     change_buyer_credit,
     named_first,
     owes,
@@ -39,7 +46,8 @@ from core.receivables.book import (
     reverse_payments,
 )
 
-__all__ = ["CHUNK", "ImportSummary", "Payables", "assign", "book_transaction", "buyer_currency",
+__all__ = ["CHUNK", "ImportSummary", "Payables", "assign", "book_chunk", "book_transaction",
+           "buyer_currency",
            "check_merchant_file", "import_file", "read_ahead", "refund_credit",
            "stored_keys"]
 
@@ -99,14 +107,21 @@ class Payables:
         ids = sorted(buyer_ids)
         for start in range(0, len(ids), 500):
             rows = session.execute(
-                payable_query().add_columns(Order.buyer_id)
+                payable_query(charges=False).add_columns(Order.buyer_id)
                 .join(Order, Order.id == Receivable.order_id)
-                .where(Order.buyer_id.in_(ids[start:start + 500])))
+                .where(among(session, Order.buyer_id, ids[start:start + 500])))
+            read = []
             for receivable, buyer_id in rows:
                 self._of[buyer_id].append(receivable)
+                read.append(receivable)
+            _load_charges(session, read)
 
     def forget(self) -> None:
         self._of.clear()
+
+    def holds(self, buyer_id: int) -> bool:
+        """Whether the buyer's receivables are loaded (else :meth:`of` reads them)."""
+        return buyer_id in self._of
 
     def of(self, ledger: Ledger, buyer_id: int, first_order_ids: Sequence[int],
            ) -> list[Receivable]:
@@ -116,17 +131,34 @@ class Payables:
         return named_first([r for r in loaded if owes(r)], first_order_ids)
 
 
+def _load_charges(session: Session, receivables: Sequence[Receivable]) -> None:
+    """Load the charges of ``receivables`` (as ``selectinload`` does) in one query."""
+    if not receivables:
+        return
+    charges: dict[int, list[Charge]] = {r.id: [] for r in receivables}
+    for charge in session.scalars(select(Charge).where(
+            among(session, Charge.receivable_id, list(charges))).order_by(Charge.kind)):
+        charges[charge.receivable_id].append(charge)
+    for receivable in receivables:
+        if "charges" not in receivable.__dict__:  # loaded before: left as it is
+            set_committed_value(receivable, "charges", charges[receivable.id])
+
+
 def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,
-           order_ids: Sequence[int], method: str, payables: Payables | None = None) -> int:
+           order_ids: Sequence[int], method: str, payables: Payables | None = None,
+           bookings: Bookings | None = None) -> int:
     """Pay the buyer's open invoices with the transfer (the named orders' first, the one
-    due first first); what is left becomes the buyer's credit. Returns the amount paid."""
+    due first first); what is left becomes the buyer's credit. Returns the amount paid.
+    ``bookings``: where the writes go (default: at once)."""
     found = payable(ledger, buyer_id=buyer_id, first_order_ids=order_ids) \
         if payables is None else payables.of(ledger, buyer_id, order_ids)
     receivables = [r for r in found if r.currency == record.currency]
     order_id = order_ids[0] if order_ids else None
+    bookings = bookings or Bookings(ledger)
     allocations, left = pay(ledger, receivables, record.amount, booked_on=record.booked_on,
                             reference=record.remittance[:140] or record.creditor_reference,
-                            source="bank", key=record.key[:48], transaction_id=record.id)
+                            source="bank", key=record.key[:48], transaction_id=record.id,
+                            bookings=bookings)
     buyer = ledger.session.get(Buyer, buyer_id)
     record.status, record.matched_by = "booked", method
     record.buyer_id, record.merchant_id = buyer_id, buyer.merchant_id
@@ -134,8 +166,8 @@ def _apply(ledger: Ledger, record: BankTransactionRecord, buyer_id: int,
     record.proposed_order_id = None
     if left:
         record.to_credit = left
-        change_buyer_credit(
-            ledger, buyer, left, order_id=record.order_id or _latest_order(ledger, buyer_id),
+        bookings.credit(
+            buyer, left, order_id=record.order_id or _latest_order(ledger, buyer_id),
             currency=record.currency, key=record.key, kind="buyer_credit",
             description=f"paid beyond the open invoices ({record.debtor_name or 'payer'})")
     return record.amount - left
@@ -232,30 +264,34 @@ def _chunks(items: Iterable[BankTransaction], size: int) -> Iterator[list[BankTr
 def stored_keys(session: Session, transactions: Sequence[BankTransaction]) -> set[str]:
     """The keys (:func:`_digest`) of ``transactions`` stored already, in one query."""
     keys = sorted({_digest(t.key) for t in transactions})
+    if not keys:
+        return set()
     return set(session.scalars(select(BankTransactionRecord.key)
-                               .where(BankTransactionRecord.key.in_(keys)))) if keys else set()
+                               .where(among(session, BankTransactionRecord.key, keys))))
 
 
 def read_ahead(session: Session, buyer_ids: set[int]) -> list[object]:
     """Load what booking the transfers of ``buyer_ids`` reads row by row otherwise, in a
-    few queries: the buyers, their orders with open receivables (lines, refunds, shop
-    connection and merchant) and those orders' invoices. The session then finds them by
-    key; the caller keeps the returned list so that they stay loaded."""
+    few queries: the buyers, their orders with open receivables (shop connection and
+    merchant; not their snapshot, lines and refunds, which the shops' write-backs of a
+    chunk do not read: :mod:`core.payments.shop_notices`) and those orders' invoices. The
+    session then finds them by key; the caller keeps the returned list so that they stay
+    loaded."""
     if not buyer_ids:
         return []
     ids = sorted(buyer_ids)
-    held: list[object] = list(session.scalars(select(Buyer).where(Buyer.id.in_(ids))))
+    held: list[object] = list(session.scalars(select(Buyer).where(among(session, Buyer.id, ids))))
     open_orders = select(Receivable.order_id).where(
         Receivable.status.not_in(("settled", "cancelled", "cancelling")))
     orders = list(session.scalars(
-        select(Order).where(Order.buyer_id.in_(ids), Order.id.in_(open_orders))
-        .options(selectinload(Order.lines), selectinload(Order.refunds),
+        select(Order).where(among(session, Order.buyer_id, ids), Order.id.in_(open_orders))
+        .options(defer(Order.snapshot),
                  joinedload(Order.connection).joinedload(ShopConnection.merchant))))
     held += orders
     order_ids = [order.id for order in orders]
     for start in range(0, len(order_ids), 500):
         held += session.scalars(select(Invoice).where(
-            Invoice.order_id.in_(order_ids[start:start + 500])))
+            among(session, Invoice.order_id, order_ids[start:start + 500])))
     return held
 
 
@@ -289,31 +325,92 @@ def import_file(engine: Engine, path: Path, *,
                 counted: Callable[[int], None] | None = None) -> ImportSummary:
     """Import one statement file: it is read through once to check it is whole and sound
     (a bad file books nothing), then booked in chunks; importing it again books nothing
-    twice. ``counted`` hears the number of transactions, ``progress`` each chunk's size."""
-    total = sum(1 for _ in read_bank_file(path))
-    if counted is not None:
-        counted(total)
+    twice. ``counted`` hears the number of transactions, ``progress`` each chunk's size.
+    The file is parsed once: the check keeps its chunks in a temporary file (pickled,
+    read back one at a time), so memory stays flat whatever the file's size."""
     summary = ImportSummary(path.name)
-    for chunk in _chunks(read_bank_file(path), CHUNK):
-        with session_scope(engine) as session:
-            ledger, matcher = Ledger(session), Matcher(session)
-            stored = stored_keys(session, chunk)
-            fresh = [t for t in chunk if _digest(t.key) not in stored]
-            matcher.prefetch(fresh)
-            buyer_ids = matcher.buyer_ids()
-            held = read_ahead(session, buyer_ids)  # kept loaded for the chunk
-            payables = Payables(session, buyer_ids)
-            for transaction in chunk:
-                outcome, record = book_transaction(ledger, matcher, transaction, path.name,
-                                                   stored, payables)
-                summary.outcomes[outcome] += 1
-                if record is not None and record.status == "booked" and record.credit:
-                    summary.paid[record.currency] += record.amount - record.to_credit
-                    summary.to_credit[record.currency] += record.to_credit
-            held.clear()
-        if progress is not None:
-            progress(len(chunk))
+    with tempfile.TemporaryFile(prefix="invoicekit-import-") as spill:
+        chunks = total = 0
+        for chunk in _chunks(read_bank_file(path), CHUNK):
+            pickle.dump(chunk, spill, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks, total = chunks + 1, total + len(chunk)
+        if counted is not None:
+            counted(total)
+        spill.seek(0)
+        for _ in range(chunks):
+            chunk = pickle.load(spill)  # written just above by this process
+            with session_scope(engine) as session:
+                for outcome, record in book_chunk(session, chunk, path.name):
+                    summary.outcomes[outcome] += 1
+                    if record is not None and record.status == "booked" and record.credit:
+                        summary.paid[record.currency] += record.amount - record.to_credit
+                        summary.to_credit[record.currency] += record.to_credit
+            if progress is not None:
+                progress(len(chunk))
     return summary
+
+
+def book_chunk(session: Session, chunk: Sequence[BankTransaction], file_name: str,
+               ) -> list[tuple[str, BankTransactionRecord | None]]:
+    """Book a chunk of a file's transactions in the session's transaction, as
+    :func:`book_transaction` one after the other would: what it needs read ahead in a few
+    queries (:func:`stored_keys`, :meth:`Matcher.prefetch`, :func:`read_ahead`,
+    :class:`Payables`), its writes collected and written a few statements at a time
+    (:class:`~core.payments.chunk.ChunkBookings`). From the first bank return that undoes a
+    booked transfer on, the rest of the chunk is booked one by one (the return reads and
+    changes what was booked before it). Returns each transaction's outcome and record."""
+    ledger, matcher = Ledger(session), Matcher(session)
+    stored = stored_keys(session, chunk)
+    fresh = [t for t in chunk if _digest(t.key) not in stored]
+    matcher.prefetch(fresh)
+    buyer_ids = matcher.buyer_ids()
+    held = read_ahead(session, buyer_ids)  # kept loaded for the chunk
+    payables = Payables(session, buyer_ids)
+    bookings = ChunkBookings(ledger)
+    matcher.before_read = session.flush  # a proposal reads open amounts
+    done: list[tuple[str, BankTransactionRecord | None]] = []
+    with session.no_autoflush:
+        for transaction in chunk:
+            if transaction.reversal and not transaction.credit and (
+                    transaction.end_to_end_id or transaction.debtor_iban):
+                break  # a bank return: booked one by one from here
+            key = _digest(transaction.key)
+            if key in stored:
+                done.append(("duplicate", None))
+                continue
+            stored.add(key)
+            done.append(_book_ahead(ledger, matcher, transaction, file_name, payables,
+                                    bookings))
+        bookings.drain()
+    matcher.before_read = None
+    for transaction in chunk[len(done):]:
+        done.append(book_transaction(ledger, matcher, transaction, file_name, stored,
+                                     payables))
+    held.clear()
+    return done
+
+
+def _book_ahead(ledger: Ledger, matcher: Matcher, transaction: BankTransaction,
+                file_name: str, payables: Payables, bookings: ChunkBookings,
+                ) -> tuple[str, BankTransactionRecord]:
+    """:func:`book_transaction` of a transaction not stored before that is no bank return
+    to undo, its writes left to ``bookings``."""
+    record = _record(transaction, file_name)
+    if not transaction.credit:
+        record.status = "unmatched" if transaction.reversal else "ignored"
+        bookings.begin(record)
+        return record.status, record
+    match: Match = Match("none") if transaction.reversal else matcher.match(transaction)
+    bookings.begin(record, match.buyer_id)
+    if match.certain and match.buyer_id is not None:
+        if not payables.holds(match.buyer_id):
+            ledger.session.flush()  # read as the chunk left them
+        _apply(ledger, record, match.buyer_id, match.order_ids, match.method, payables,
+               bookings)
+    elif match.method == "proposal":
+        record.status, record.proposed_order_id = "proposed", match.order_id
+        record.buyer_id = match.buyer_id
+    return record.status, record
 
 
 def assign(ledger: Ledger, transaction_id: int, order: Order | None = None) -> int:

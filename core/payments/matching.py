@@ -15,8 +15,9 @@ or orders of different buyers make it a proposal only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, select, tuple_
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from stdnum import iso11649
 
 from core.ledger.models import Buyer, Invoice, Merchant, Order, Receivable, ShopConnection
+from core.payments.among import among
 from core.payments.transactions import BankTransaction
 
 __all__ = ["Match", "Matcher", "creditor_references", "reference_candidates",
@@ -96,6 +98,13 @@ def reference_groups(lines: Sequence[str]) -> list[list[tuple[str, int]]]:
     return [list(group)[:MAX_CANDIDATES] for group in groups if group][:MAX_CANDIDATES]
 
 
+@lru_cache(maxsize=2048)
+def _groups_of(lines: tuple[str, ...]) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """:func:`reference_groups` of a transfer's remittance, kept for the few times a chunk
+    reads it (:meth:`Matcher.prefetch`, then :meth:`Matcher.match`)."""
+    return tuple(tuple(group) for group in reference_groups(lines))
+
+
 def reference_candidates(lines: Sequence[str]) -> list[tuple[str, int]]:
     """Every (order number, merchant id) a remittance text may name as ``BP<order>/<id>``,
     the likeliest first."""
@@ -148,6 +157,9 @@ class Matcher:
         self._buyers: dict[str, int | None] = {}
         self._asked: set[tuple[str, int]] = set()
         self._orders: dict[tuple[str, int], Row[Any]] = {}
+        # called before a read of what a chunk's bookings change (open amounts), so that
+        # bookings kept in memory are written first
+        self.before_read: Callable[[], None] | None = None
 
     def prefetch(self, transactions: Iterable[BankTransaction]) -> None:
         """Read what matching ``transactions`` needs in a few queries instead of one or
@@ -157,14 +169,15 @@ class Matcher:
         for transaction in transactions:
             if transaction.credited_iban:
                 ibans.add(_plain_iban(transaction.credited_iban))
-            for group in reference_groups(transaction.remittance):
+            for group in _groups_of(tuple(transaction.remittance)):
                 candidates.update(group)
         ibans -= self._buyers.keys()
         candidates -= self._asked
         for part in _batches(sorted(ibans), 500):
             self._buyers.update(dict.fromkeys(part))
             self._buyers.update((iban, buyer_id) for iban, buyer_id in self.session.execute(
-                select(Buyer.virtual_iban, Buyer.id).where(Buyer.virtual_iban.in_(part))))
+                select(Buyer.virtual_iban, Buyer.id)
+                .where(among(self.session, Buyer.virtual_iban, part))))
         for part in _batches(sorted(candidates), 400):
             self._asked.update(part)
             for row in self._order_rows(part):
@@ -176,11 +189,19 @@ class Matcher:
         return found | {row.buyer_id for row in self._orders.values()}
 
     def _order_rows(self, candidates: Sequence[tuple[str, int]]) -> Sequence[Row[Any]]:
-        return self.session.execute(
-            select(Order.id, Order.buyer_id, Order.order_number, ShopConnection.merchant_id)
-            .join(ShopConnection, ShopConnection.id == Order.connection_id)
-            .where(tuple_(Order.order_number, ShopConnection.merchant_id).in_(candidates))
-            .where(Order.buyer_id.is_not(None))).all()
+        query = select(Order.id, Order.buyer_id, Order.order_number,
+                       ShopConnection.merchant_id) \
+            .join(ShopConnection, ShopConnection.id == Order.connection_id) \
+            .where(Order.buyer_id.is_not(None))
+        if self.session.get_bind().dialect.name != "postgresql":
+            return self.session.execute(query.where(tuple_(
+                Order.order_number, ShopConnection.merchant_id).in_(candidates))).all()
+        # two array parameters (see core.payments.among), then the pairs asked for
+        wanted = set(candidates)
+        return [row for row in self.session.execute(query.where(
+            among(self.session, Order.order_number, {number for number, _ in wanted}),
+            among(self.session, ShopConnection.merchant_id, {m for _, m in wanted})))
+            if (row.order_number, row.merchant_id) in wanted]
 
     def _buyer_of_iban(self, iban: str) -> int | None:
         plain = _plain_iban(iban)
@@ -202,7 +223,7 @@ class Matcher:
         return self._proposal(transaction)
 
     def _by_reference(self, transaction: BankTransaction) -> Match | None:
-        groups = reference_groups(transaction.remittance)
+        groups = _groups_of(tuple(transaction.remittance))
         candidates = [reading for group in groups for reading in group]
         if not candidates:
             return None
@@ -254,6 +275,8 @@ class Matcher:
         words = _name_words(transaction.debtor_name or "")
         if not words:
             return Match("none")
+        if self.before_read is not None:
+            self.before_read()
         rows = self.session.execute(
             select(Order.id, Order.buyer_id, Buyer.company)
             .join(Receivable, Receivable.order_id == Order.id)

@@ -10,6 +10,7 @@ operations and the payments the provider reported (:func:`remote_balance`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,9 @@ from sqlalchemy import func, select
 
 from core.ledger.models import Charge, Movement, Order, Receivable
 from core.ledger.store import Ledger
+from core.payments.among import among
 
-__all__ = ["PAYMENT", "Balance", "balance_of", "paid_of", "remote_balance"]
+__all__ = ["PAYMENT", "Balance", "balance_of", "balances_of", "paid_of", "remote_balance"]
 
 PAYMENT = "payment"  # the journal kind of a payment (as core.receivables.book writes it)
 
@@ -65,6 +67,23 @@ def balance_of(ledger: Ledger, order: Order) -> Balance | None:
     """The order's balance over its receivables; ``None`` when it has none (not invoiced
     yet, or a remote provider's order)."""
     rows = ledger.session.execute(_WITH_CHARGES.where(Receivable.order_id == order.id)).all()
+    return _balance(order, rows)
+
+
+def balances_of(ledger: Ledger, orders: Sequence[Order]) -> dict[int, Balance]:
+    """:func:`balance_of` of many orders in a query per 500, by order id; an order without
+    receivables is left out."""
+    rows: dict[int, list[Any]] = {}
+    ids = sorted({order.id for order in orders})
+    for start in range(0, len(ids), 500):
+        for row in ledger.session.execute(_WITH_CHARGES.where(
+                among(ledger.session, Receivable.order_id, ids[start:start + 500]))):
+            rows.setdefault(row[0].order_id, []).append(row)
+    found = {order.id: _balance(order, rows.get(order.id, [])) for order in orders}
+    return {order_id: balance for order_id, balance in found.items() if balance is not None}
+
+
+def _balance(order: Order, rows: Sequence[Any]) -> Balance | None:
     if not rows:
         return None
     charges_paid = sum(int(row[1]) for row in rows)

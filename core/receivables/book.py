@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import selectinload
@@ -20,10 +21,10 @@ from core.receivables.policy import FINAL_CHOICES, Policy, default_policy
 from core.risk.limits import payment_settled
 from core.writeback.notices import payment_notice
 
-__all__ = ["CHOICE_WINDOW", "NO_PAYMENT", "Allocation", "apply_credit", "change_buyer_credit",
-           "choose_policy", "extend_due_date", "named_first", "open_receivable", "owes", "pay",
-           "payable", "payable_query", "policy_of", "receivables_of", "record_payment",
-           "resume_dunning", "reverse_payments", "stop_dunning"]
+__all__ = ["CHOICE_WINDOW", "NO_PAYMENT", "Allocation", "Bookings", "apply_credit",
+           "change_buyer_credit", "choose_policy", "extend_due_date", "named_first",
+           "open_receivable", "owes", "pay", "payable", "payable_query", "policy_of",
+           "receivables_of", "record_payment", "resume_dunning", "reverse_payments", "stop_dunning"]
 
 CHOICE_WINDOW = timedelta(days=7)  # after the merchant's first invoice sale
 PAID_FOR = {"principal": "payment", "fee": "flat fee paid", "interest": "default interest paid"}
@@ -92,18 +93,19 @@ class Allocation:
 NO_PAYMENT = ("cancelled", "cancelling")  # receivables that take no payment
 
 
-def payable_query() -> Select[tuple[Receivable]]:
+def payable_query(*, charges: bool = True) -> Select[tuple[Receivable]]:
     """Receivables that owe principal or charges and take payment, the one due first
-    first, with their charges, locked; narrow it to an order or buyers."""
+    first, with their charges (unless ``charges`` is false: the caller loads them),
+    locked; narrow it to an order or buyers."""
     charged = select(Charge.receivable_id).where(
         Charge.claimed - Charge.paid - Charge.waived > 0)
-    return (select(Receivable)
-            .where((Receivable.gross - Receivable.credited - Receivable.paid > 0)
-                   | Receivable.id.in_(charged),
-                   Receivable.status.not_in(NO_PAYMENT))
-            .order_by(Receivable.due_on, Receivable.id)
-            .options(selectinload(Receivable.charges))
-            .with_for_update(of=Receivable))
+    query = (select(Receivable)
+             .where((Receivable.gross - Receivable.credited - Receivable.paid > 0)
+                    | Receivable.id.in_(charged),
+                    Receivable.status.not_in(NO_PAYMENT))
+             .order_by(Receivable.due_on, Receivable.id)
+             .with_for_update(of=Receivable))
+    return query.options(selectinload(Receivable.charges)) if charges else query
 
 
 def owes(receivable: Receivable) -> bool:
@@ -135,22 +137,59 @@ def payable(ledger: Ledger, *, buyer_id: int | None = None, order_id: int | None
     return named_first(ledger.session.scalars(query).all(), first_order_ids)
 
 
+class Bookings:
+    """Where :func:`pay` writes what it books: here, at once, row by row. A bulk import
+    passes one that collects the rows and writes them per chunk
+    (:class:`core.payments.chunk.ChunkBookings`); both get the same calls in the same
+    order."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def touch(self, receivable: Receivable) -> None:
+        """``receivable`` is about to take a payment (nothing to do here)."""
+
+    def payment(self, values: dict[str, Any]) -> None:
+        self.ledger.session.add(Payment(**values))
+
+    def journal(self, **values: Any) -> None:
+        self.ledger.journal(**values)
+
+    def settled(self, receivable: Receivable, paid_on: date) -> None:
+        # the buyer's credit limit grows with invoices paid on time
+        payment_settled(self.ledger.session, receivable, paid_on)
+
+    def paid(self, amounts: Sequence[tuple[int, int]], *, booked_on: date, key: str) -> None:
+        self.ledger.session.flush()
+        _tell_shops(self.ledger, amounts, booked_on=booked_on, reversal=False, key=key)
+
+    def credit(self, buyer: Buyer, amount: int, *, order_id: int, currency: str, key: str,
+               kind: str, description: str) -> None:
+        change_buyer_credit(self.ledger, buyer, amount, order_id=order_id, currency=currency,
+                            key=key, kind=kind, description=description)
+
+
 def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booked_on: date,
         reference: str | None, source: str, key: str,
-        transaction_id: int | None = None) -> tuple[list[Allocation], int]:
+        transaction_id: int | None = None,
+        bookings: Bookings | None = None) -> tuple[list[Allocation], int]:
     """Book ``amount`` against ``receivables`` in their order, each taking what it owes:
     its charges first, then its principal (:func:`core.receivables.charges.split`);
     returns the allocations and what is left over. A receivable paid in full is settled,
     which ends its dunning. Payments of the buyer to the merchant directly
-    (``source="direct"``) are journalled as such: the statement deducts them."""
+    (``source="direct"``) are journalled as such: the statement deducts them.
+    ``bookings``: where the payments, journal, settlements and shop notices go (default:
+    written at once)."""
+    bookings = bookings or Bookings(ledger)
     allocations, left = [], amount
     for n, receivable in enumerate(receivables):
         parts = split(receivable, left)
         if not parts:
             break
+        bookings.touch(receivable)
         for part, charge, take in parts:
             part_key = f"{key}:{n}" if charge is None else f"{key}:{n}:{part}"
-            ledger.session.add(Payment(
+            bookings.payment(dict(
                 merchant_id=receivable.merchant_id, order_id=receivable.order_id,
                 receivable_id=receivable.id, amount=take, currency=receivable.currency,
                 part=part, booked_on=booked_on, reference=reference, source=source,
@@ -161,22 +200,20 @@ def pay(ledger: Ledger, receivables: Sequence[Receivable], amount: int, *, booke
             else:
                 charge.paid += take
                 kind = "charge_payment"
-            ledger.journal(merchant_id=receivable.merchant_id, order_id=receivable.order_id,
-                           kind=kind, amount=-take, currency=receivable.currency,
-                           idempotency_key=part_key,
-                           description=f"{PAID_FOR[part]} {reference or ''}".strip(),
-                           document_number=receivable.invoice.number)
+            bookings.journal(merchant_id=receivable.merchant_id, order_id=receivable.order_id,
+                             kind=kind, amount=-take, currency=receivable.currency,
+                             idempotency_key=part_key,
+                             description=f"{PAID_FOR[part]} {reference or ''}".strip(),
+                             document_number=receivable.invoice.number)
         _settle_if_paid(receivable)
         if receivable.status == "settled":
-            # the buyer's credit limit grows with invoices paid on time
-            payment_settled(ledger.session, receivable, booked_on)
+            bookings.settled(receivable, booked_on)
         taken = sum(take for _, _, take in parts)
         allocations.append(Allocation(receivable.id, taken))
         left -= taken
-    ledger.session.flush()
     by_id = {r.id: r.order_id for r in receivables}
-    _tell_shops(ledger, [(by_id[a.receivable_id], a.amount) for a in allocations],
-                booked_on=booked_on, reversal=False, key=key)
+    bookings.paid([(by_id[a.receivable_id], a.amount) for a in allocations],
+                  booked_on=booked_on, key=key)
     return allocations, left
 
 

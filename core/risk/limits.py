@@ -14,6 +14,7 @@ change is a :class:`~core.ledger.models.LimitChange` with its reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
@@ -25,11 +26,12 @@ from core.context import CreditFacts
 from core.ledger.models import Buyer, CreditProfile, LimitChange, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import money_text
+from core.payments.among import among
 from core.receivables.history import ENDED, buyer_receivables, history_of
 from core.risk.policy import RiskPolicy, load_policy, to_eur
 
 __all__ = ["claim_handed_over", "credit_facts", "grown_limit", "identity_key", "open_profile",
-           "payment_settled", "profile_of", "set_limit", "shrunk_limit"]
+           "payment_settled", "payments_settled", "profile_of", "set_limit", "shrunk_limit"]
 
 OPEN_ORDER = ("authorised", "active")
 
@@ -145,12 +147,54 @@ def payment_settled(session: Session, receivable: Receivable, paid_on: date) -> 
     """A payment settled ``receivable``: on time it counts towards growth (the limit grows
     at every ``grow_after``-th in a row); late, the count starts again."""
     profile = _profile_for(session, receivable)
-    if profile is None:
-        return
+    if profile is not None:
+        _count_payment(session, profile, receivable, paid_on,
+                       lambda: load_policy(Ledger(session)))
+
+
+def payments_settled(session: Session,
+                     settled: Sequence[tuple[Receivable, int | None, date]]) -> None:
+    """:func:`payment_settled` for many ``(receivable, buyer id, paid on)`` in their order
+    (``None``: the buyer of the receivable's order, read): the buyers' keys and profiles
+    read and locked in a few queries (in key order), the policy read once."""
+    buyer_of = {receivable.order_id: buyer_id for receivable, buyer_id, _ in settled}
+    unknown = sorted(order_id for order_id, buyer_id in buyer_of.items() if buyer_id is None)
+    for start in range(0, len(unknown), 500):
+        buyer_of.update(session.execute(select(Order.id, Order.buyer_id).where(
+            among(session, Order.id, unknown[start:start + 500]))).all())
+    buyer_ids = sorted({b for b in buyer_of.values() if b is not None})
+    key_of: dict[int, str | None] = {}
+    for start in range(0, len(buyer_ids), 500):
+        key_of.update(session.execute(select(Buyer.id, Buyer.buyer_key).where(
+            among(session, Buyer.id, buyer_ids[start:start + 500]))).all())
+    keys = sorted({key for key in key_of.values() if key})
+    profiles: dict[str, CreditProfile] = {}
+    for start in range(0, len(keys), 500):
+        profiles.update((p.buyer_key, p) for p in session.scalars(
+            select(CreditProfile).where(among(session, CreditProfile.buyer_key,
+                                             keys[start:start + 500]))
+            .order_by(CreditProfile.buyer_key).with_for_update()))
+    policy: list[RiskPolicy] = []
+
+    def loaded() -> RiskPolicy:
+        if not policy:
+            policy.append(load_policy(Ledger(session)))
+        return policy[0]
+
+    for receivable, _, paid_on in settled:
+        buyer_id = buyer_of.get(receivable.order_id)
+        key = key_of.get(buyer_id) if buyer_id is not None else None
+        profile = profiles.get(key) if key else None
+        if profile is not None:
+            _count_payment(session, profile, receivable, paid_on, loaded)
+
+
+def _count_payment(session: Session, profile: CreditProfile, receivable: Receivable,
+                   paid_on: date, policy_of: Callable[[], RiskPolicy]) -> None:
     if paid_on > receivable.due_on:
         profile.on_time_streak = 0
         return
-    policy = load_policy(Ledger(session))
+    policy = policy_of()
     profile.on_time_streak += 1
     if profile.on_time_streak < policy.grow_after:
         return
