@@ -5,12 +5,12 @@
 and key. Where that reads the order's operations, payment blocks and balance one order at a
 time, this reads them for all orders at once; an order this does not cover (no receivables:
 not the local provider's) goes through ``payment_notice`` itself.
-``tests/test_payments_batch.py`` compares the two.
+``tests/test_payments_chunk.py`` compares the two (:func:`~core.writeback.notices.values_of`
+and the note are shared).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
@@ -19,15 +19,13 @@ from sqlalchemy import select
 from core.ledger.db import insert
 from core.ledger.models import OperationRecord, Order, WriteBackRecord
 from core.ledger.store import Ledger
-from core.money import money_text, to_decimal
 from core.operations import OperationKind
 from core.payments.among import among
-from core.payments.block import PaymentBlock, payment_blocks_of, printed_reference
-from core.receivables.balance import Balance, balances_of
+from core.payments.block import payment_blocks_of
+from core.receivables.balance import balances_of
 from core.state import Status
-from core.writeback import FIELDS
-from core.writeback.girocode import shown_block
-from core.writeback.notices import payment_notice
+from core.writeback.notices import paid_note, payment_notice, values_of
+from core.writeback.outbox import writeback_row
 
 __all__ = ["payment_notices"]
 
@@ -50,39 +48,6 @@ def _invoice_numbers(ledger: Ledger, order_ids: list[int]) -> dict[int, list[str
     return found
 
 
-def _values(order: Order, open_amount: int, invoices: Sequence[str],
-            blocks: Sequence[PaymentBlock], balance: Balance) -> dict[str, str]:
-    """:func:`core.writeback.notices.order_values` of an order with receivables, without
-    details reported by a provider; ``open_amount``: its state's (read only where it has no
-    payment block)."""
-    currency, status = order.currency, Status(order.status)
-    values = {"provider": order.provider, "state": status.value, "currency": currency}
-    if order.provider_reference:
-        values["provider_order_id"] = order.provider_reference
-    if invoices:
-        values["invoice_ids"] = ",".join(invoices)
-    if blocks:
-        open_amount = sum(block.amount for block in blocks)
-        block = shown_block(blocks)
-        values.update(iban=block.iban, payment_reference=printed_reference(block),
-                      open_amount=str(to_decimal(open_amount, currency)),
-                      account_holder=block.account_holder)
-        if block.bic:
-            values["bic"] = block.bic
-        if block.due_on:
-            values["due_date"] = block.due_on.isoformat()
-        if open_amount == 0 and status is Status.ACTIVE:
-            values["state"] = "paid"
-    else:
-        values["open_amount"] = str(to_decimal(open_amount, currency))
-    values.update({f"{name}_amount": str(to_decimal(amount, currency)) for name, amount in (
-        ("invoiced", balance.invoiced), ("credited", balance.credited),
-        ("paid", balance.paid), ("charges", balance.charges), ("open", balance.open))})
-    if status is Status.DECLINED and order.decline_reason:
-        values["decline_reason"] = order.decline_reason
-    return {key: values[key] for key in FIELDS if key in values}
-
-
 def payment_notices(ledger: Ledger, paid: Sequence[tuple[Order, int, date, str]]) -> None:
     """Queue the write-back of each ``(order, amount, booked on, key)`` as
     :func:`~core.writeback.notices.payment_notice` (``reversal=False``) does, each order
@@ -103,16 +68,13 @@ def payment_notices(ledger: Ledger, paid: Sequence[tuple[Order, int, date, str]]
             payment_notice(ledger, order, amount, booked_on=booked_on, reversal=False, key=key)
             continue
         found = blocks.get(order.id, [])
-        values = _values(order, 0 if found else ledger.state_of(order).open_amount,
-                         numbers.get(order.id, ()), found, balance)
-        left = f"{values['open_amount']} {order.currency}"
-        note = f"Payment of {money_text(amount, order.currency)} received on " \
-               f"{booked_on.isoformat()}; " + \
-               ("paid in full." if values.get("state") == "paid" else f"{left} still open.")
-        digest = hashlib.sha256(f"writeback:{key}:paid:{order.id}".encode()).hexdigest()
-        rows.append(dict(connection_id=order.connection_id, order_id=order.id, event="paid",
-                         note=note, values=values, idempotency_key=digest, status="pending",
-                         attempts=0, uncertain=False, created_at=now))
+        values = values_of(order, numbers.get(order.id, ()), found, balance,
+                           status=Status(order.status),
+                           open_amount=0 if found else ledger.state_of(order).open_amount,
+                           decline_reason=order.decline_reason)
+        rows.append(writeback_row(order, "paid", paid_note(amount, order.currency, booked_on,
+                                                          values),
+                                  values, f"{key}:paid:{order.id}", now))
     if rows:
         table = WriteBackRecord.__table__
         ledger.session.connection().execute(

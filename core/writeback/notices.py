@@ -7,6 +7,7 @@ says what happened and, on a failure, what the merchant should do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from core.context import OrderContext
@@ -14,15 +15,15 @@ from core.ledger.models import Order
 from core.ledger.store import Ledger
 from core.money import money_text, to_decimal
 from core.operations import Authorisation, Operation, OperationKind, OperationResult, Refusal
-from core.payments.block import payment_blocks, printed_reference
-from core.receivables.balance import balance_of, remote_balance
+from core.payments.block import PaymentBlock, payment_blocks, printed_reference
+from core.receivables.balance import Balance, balance_of, remote_balance
 from core.state import OrderState, Status, apply, decline
 from core.writeback import FIELDS
 from core.writeback.girocode import shown_block
 from core.writeback.outbox import queue_writeback
 
 __all__ = ["failure_notice", "invoice_numbers", "operation_notice", "order_values",
-           "payment_notice", "refusal_notice"]
+           "paid_note", "payment_notice", "refusal_notice", "values_of"]
 
 _CREDITS = {OperationKind.FULL_CREDIT: "Full credit", OperationKind.PARTIAL_CREDIT:
             "Partial credit", OperationKind.DISCOUNT_TRANSFER: "Discount",
@@ -34,17 +35,32 @@ def order_values(ledger: Ledger, order: Order, state: OrderState,
     """The order's machine-readable values after an event, as strings; bank details and the
     due date a remote provider reported (``details``) where the ledger has no invoice of its
     own, and a remote provider's order's amounts from its reported payments."""
+    blocks = payment_blocks(ledger, order) if state.activated else []
+    balance = balance_of(ledger, order)
+    remote = balance is None and (balance := remote_balance(ledger, order)) is not None
+    return values_of(order, invoice_numbers(ledger, order), blocks, balance,
+                     status=state.status, open_amount=state.open_amount,
+                     decline_reason=state.decline_reason,
+                     unbilled=state.unbilled if remote else 0, remote=remote, details=details)
+
+
+def values_of(order: Order, invoices: Sequence[str], blocks: Sequence[PaymentBlock],
+              balance: Balance | None, *, status: Status, open_amount: int,
+              decline_reason: str | None, unbilled: int = 0, remote: bool = False,
+              details: dict[str, object] | None = None) -> dict[str, str]:
+    """:func:`order_values` from what was read for it: the order's ``invoices``, payment
+    ``blocks`` and ``balance`` (a ``remote`` provider's, whose open amount includes the
+    ``unbilled`` part of its authorisation), and of its state the ``status``, the
+    ``open_amount`` (used where it has no payment block) and the ``decline_reason``."""
     currency = order.currency
-    values = {"provider": order.provider, "state": state.status.value, "currency": currency}
+    values = {"provider": order.provider, "state": status.value, "currency": currency}
     if order.provider_reference:
         values["provider_order_id"] = order.provider_reference
-    invoices = invoice_numbers(ledger, order)
     if invoices:
         values["invoice_ids"] = ",".join(invoices)
     for key in ("iban", "bic", "payment_reference", "account_holder", "due_date"):
         if details and details.get(key):
             values[key] = str(details[key])
-    blocks = payment_blocks(ledger, order) if state.activated else []
     if blocks:
         open_amount = sum(block.amount for block in blocks)
         block = shown_block(blocks)
@@ -55,23 +71,27 @@ def order_values(ledger: Ledger, order: Order, state: OrderState,
             values["bic"] = block.bic
         if block.due_on:
             values["due_date"] = block.due_on.isoformat()
-        if open_amount == 0 and state.status is Status.ACTIVE:
+        if open_amount == 0 and status is Status.ACTIVE:
             values["state"] = "paid"
     else:
-        values["open_amount"] = str(to_decimal(state.open_amount, currency))
-    balance = balance_of(ledger, order)
-    remote = balance is None and (balance := remote_balance(ledger, order)) is not None
+        values["open_amount"] = str(to_decimal(open_amount, currency))
     if balance is not None:
-        # a remote provider's open amount includes what it authorised and not yet invoiced
-        open_amount = balance.open + (state.unbilled if remote else 0)
+        open_now = balance.open + unbilled
         values.update({f"{name}_amount": str(to_decimal(amount, currency)) for name, amount in (
             ("invoiced", balance.invoiced), ("credited", balance.credited),
-            ("paid", balance.paid), ("charges", balance.charges), ("open", open_amount))})
-        if remote and state.status is Status.ACTIVE and open_amount <= 0:
+            ("paid", balance.paid), ("charges", balance.charges), ("open", open_now))})
+        if remote and status is Status.ACTIVE and open_now <= 0:
             values["state"] = "paid"
-    if state.status is Status.DECLINED and state.decline_reason:
-        values["decline_reason"] = state.decline_reason
+    if status is Status.DECLINED and decline_reason:
+        values["decline_reason"] = decline_reason
     return {key: values[key] for key in FIELDS if key in values}
+
+
+def paid_note(amount: int, currency: str, booked_on: date, values: Mapping[str, str]) -> str:
+    """The note of a payment's write-back, from the values it carries."""
+    left = f"{values['open_amount']} {currency}"
+    return f"Payment of {money_text(amount, currency)} received on {booked_on.isoformat()}; " \
+        + ("paid in full." if values.get("state") == "paid" else f"{left} still open.")
 
 
 def invoice_numbers(ledger: Ledger, order: Order) -> tuple[str, ...]:
@@ -160,8 +180,5 @@ def payment_notice(ledger: Ledger, order: Order, amount: int, *, booked_on: date
                                            f"{money_text(amount, order.currency)} "
                                            f"({booked_on.isoformat()}); {left} is open again.")
     else:
-        event = "paid"
-        note = f"Payment of {money_text(amount, order.currency)} received on " \
-               f"{booked_on.isoformat()}; " + \
-               ("paid in full." if values.get("state") == "paid" else f"{left} still open.")
+        event, note = "paid", paid_note(amount, order.currency, booked_on, values)
     queue_writeback(ledger, order, event, note, values, key=f"{key}:{event}:{order.id}")

@@ -33,7 +33,8 @@ from core.ledger.store import Ledger
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.writeback.girocode import girocode_url
 
-__all__ = ["LEASE", "Sent", "queue_writeback", "retry_writebacks", "send_due"]
+__all__ = ["LEASE", "Sent", "queue_writeback", "retry_writebacks", "send_due",
+           "writeback_row"]
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,19 @@ def queue_writeback(ledger: Ledger, order: Order, event: str, note: str,
                     values: Mapping[str, str], key: str) -> None:
     """Store a write-back of ``order`` once per ``key`` (the same event reported twice
     stores one)."""
-    digest = hashlib.sha256(f"writeback:{key}".encode()).hexdigest()
     statement = insert(ledger.session, WriteBackRecord).values(
-        connection_id=order.connection_id, order_id=order.id, event=event, note=note,
-        values=dict(values), idempotency_key=digest, status="pending", attempts=0,
-        uncertain=False, created_at=_now())
+        **writeback_row(order, event, note, values, key, _now()))
     ledger.session.execute(statement.on_conflict_do_nothing(
         index_elements=[WriteBackRecord.idempotency_key]))
+
+
+def writeback_row(order: Order, event: str, note: str, values: Mapping[str, str], key: str,
+                  now: datetime) -> dict[str, Any]:
+    """The outbox row of a new write-back, stored once per ``key``."""
+    digest = hashlib.sha256(f"writeback:{key}".encode()).hexdigest()
+    return dict(connection_id=order.connection_id, order_id=order.id, event=event, note=note,
+                values=dict(values), idempotency_key=digest, status="pending", attempts=0,
+                uncertain=False, created_at=now)
 
 
 @dataclass(frozen=True)
