@@ -98,14 +98,20 @@ def _state(session: Session) -> dict[str, object]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flows)
 def test_a_chunk_read_ahead_books_as_one_by_one(engine, invoices, steps):
-    chunk = _chunk(steps)
-    states, outcomes = [], []
-    for ahead in (False, True):
-        with engine.connect() as connection, connection.begin() as outer:
-            session = Session(connection)
-            outcomes.append(_book(session, chunk, ahead))
-            states.append(_state(session))
-            outer.rollback()
-    event(f"outcomes {sorted(set(outcomes[0]))}")
+    outcomes, states = booked_both_ways(engine, _chunk(steps), _book, _state)
     assert outcomes[0] == outcomes[1]
     assert states[0] == states[1]
+
+
+def booked_both_ways(engine, chunk: list[BankTransaction], book, state) -> tuple[list, list]:
+    """The outcomes and the ledger's ``state`` after ``book(session, chunk, False)`` and
+    after ``book(session, chunk, True)``, each on the same ledger, rolled back after."""
+    states, outcomes = [], []
+    for second_way in (False, True):
+        with engine.connect() as connection, connection.begin() as outer:
+            session = Session(connection)
+            outcomes.append(book(session, chunk, second_way))
+            states.append(state(session))
+            outer.rollback()
+    event(f"outcomes {sorted(set(outcomes[0]))}")
+    return outcomes, states

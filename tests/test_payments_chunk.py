@@ -12,11 +12,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from test_payments_batch import booked_both_ways
 
 from core.ledger.db import session_scope
 from core.ledger.models import (
@@ -138,15 +139,7 @@ def _book(session: Session, chunk: list[BankTransaction], set_based: bool) -> li
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flows)
 def test_a_chunk_booked_set_based_books_as_one_by_one(engine, invoices, steps):
-    chunk = _chunk(steps)
-    states, outcomes = [], []
-    for set_based in (False, True):
-        with engine.connect() as connection, connection.begin() as outer:
-            session = Session(connection)
-            outcomes.append(_book(session, chunk, set_based))
-            states.append(_state(session))
-            outer.rollback()
-    event(f"outcomes {sorted(set(outcomes[0]))}")
+    outcomes, states = booked_both_ways(engine, _chunk(steps), _book, _state)
     assert outcomes[0] == outcomes[1]
     for name in states[0]:
         assert states[0][name] == states[1][name], name
