@@ -215,3 +215,19 @@ def test_a_file_of_several_chunks_is_read_once_and_booked_chunk_by_chunk(
         (10_000, "reversed", "virtual_iban"), (10_000, "booked", "reversal"),
         (10_000, "booked", "virtual_iban")]
     assert import_file(engine, path).outcomes == {"duplicate": 5}
+
+
+def test_a_long_number_after_a_reference_is_read_as_no_merchant(engine, ledger_with_orders,
+                                                                   tmp_path):
+    # a payer's customer number after the reference once asked PostgreSQL for a merchant
+    # id beyond its integers, and the whole file failed
+    from core.payments.matching import reference_groups
+
+    assert all(merchant <= 2**31 - 1 for group in reference_groups(
+        ["BP1001/3333 Kd-Nr 20260312123456 99999999999999999999"]) for _, merchant in group)
+    path = camt(tmp_path / "long.xml", 8, [
+        _entry(8, "PAY-1", "100.00", 10, [_tx(8, amount="100.00", name="Muster",
+               ustrd=("BP1001/3333 Kd-Nr 20260312123456 99999999999999999999",))]),
+        _entry(8, "PAY-2", "50.00", 11, [_tx(8, amount="50.00", name="Muster",
+               credited=BUYER_A)])])
+    assert import_file(engine, path).outcomes == {"booked": 2}

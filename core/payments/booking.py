@@ -136,9 +136,12 @@ def _load_charges(session: Session, receivables: Sequence[Receivable]) -> None:
     if not receivables:
         return
     charges: dict[int, list[Charge]] = {r.id: [] for r in receivables}
-    for charge in session.scalars(select(Charge).where(
-            among(session, Charge.receivable_id, list(charges))).order_by(Charge.kind)):
-        charges[charge.receivable_id].append(charge)
+    ids = list(charges)
+    for start in range(0, len(ids), 500):  # SQLite takes at most 32,766 parameters
+        for charge in session.scalars(select(Charge).where(
+                among(session, Charge.receivable_id, ids[start:start + 500]))
+                .order_by(Charge.kind)):
+            charges[charge.receivable_id].append(charge)
     for receivable in receivables:
         if "charges" not in receivable.__dict__:  # loaded before: left as it is
             set_committed_value(receivable, "charges", charges[receivable.id])

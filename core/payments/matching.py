@@ -62,6 +62,9 @@ class Match:
         return self.method in ("virtual_iban", "reference", "rf")
 
 
+MAX_MERCHANT_ID = 2**31 - 1
+
+
 def _splits(token: str) -> list[tuple[str, str]]:
     """(order number, merchant id) readings of what follows ``BP``."""
     found = []
@@ -69,7 +72,9 @@ def _splits(token: str) -> list[tuple[str, str]]:
         if char in SEPARATORS and i > 0:
             order = token[:i].rstrip(SEPARATORS)
             digits = re.match(r"\d+", token[i:].lstrip(SEPARATORS))
-            if order and digits:
+            # a longer number (a customer or invoice number after the reference) is no
+            # merchant's id: the ledger's ids are 32-bit integers
+            if order and digits and int(digits.group()) <= MAX_MERCHANT_ID:
                 found.append((order, digits.group()))
     if not found and token.isalnum():  # the separator was dropped: BP12345673333
         found = [(token[:k], token[k:]) for k in range(1, len(token))
