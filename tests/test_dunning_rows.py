@@ -5,6 +5,7 @@ movements, e-mails, letters and hand-over files, over a whole default policy."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,18 +31,22 @@ from timeline import CART, DAY0, at
 ORDERS = ("1001", "1002", "1003", "1004")
 
 
-def ledger_in(folder: Path) -> Engine:
-    engine = migrated_engine(f"sqlite:///{folder / 'kit.db'}")
+POSTGRESQL = os.environ.get("INVOICEKIT_TEST_DATABASE_URL")
+
+
+def ledger_in(folder: Path, url: str | None = None) -> Engine:
+    """A fresh ledger: SQLite in ``folder``, or the PostgreSQL at ``url`` (tables dropped)."""
+    engine = migrated_engine(url or f"sqlite:///{folder / 'kit.db'}")
     with session_scope(engine) as session:
         add_local_shop(Ledger(session))
     return engine
 
 
-def scenario(folder: Path, hooks: Hooks) -> dict[str, Any]:
+def scenario(folder: Path, hooks: Hooks, url: str | None = None) -> dict[str, Any]:
     """Four orders through 45 days (one paid in part on day 6, one in full on day 12, one
     activated late), the tick twice a day; what the ledger and the folder hold then."""
     folder.mkdir()
-    engine = ledger_in(folder)
+    engine = ledger_in(folder, url)
     for n, order_id in enumerate(ORDERS):
         data = order_data(order_id, lines=CART, discounts=[], placed_at=at(0).isoformat(),
                           ordering_key=at(0).isoformat())
@@ -84,17 +89,21 @@ def scenario(folder: Path, hooks: Hooks) -> dict[str, Any]:
     return state
 
 
-def test_core_rows_leave_what_the_orm_path_leaves(tmp_path: Path,
+@pytest.mark.parametrize("url", [
+    None, pytest.param(POSTGRESQL, id="postgresql", marks=pytest.mark.skipif(
+        not POSTGRESQL, reason="INVOICEKIT_TEST_DATABASE_URL not set"))])
+def test_core_rows_leave_what_the_orm_path_leaves(tmp_path: Path, url: str | None,
                                                   monkeypatch: pytest.MonkeyPatch):
+    """On SQLite, and on PostgreSQL (arrays: ``= ANY``, ``UPDATE ... FROM unnest``)."""
     hooks = Hooks(get_plugin_manager())
-    core = scenario(tmp_path / "core", hooks)
+    core = scenario(tmp_path / "core", hooks, url)
 
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the ORM path, please")
 
     monkeypatch.setattr(DailyTick, "_take_batch", refuse)  # then one receivable at a time
     monkeypatch.setattr(DailyTick, "_settle_rows", staticmethod(lambda *_: False))
-    orm = scenario(tmp_path / "orm", hooks)
+    orm = scenario(tmp_path / "orm", hooks, url)
     assert {name for name, _ in core["files"].items()} == set(orm["files"])
     for name in ("steps", "receivables", "charges", "movements", "files"):
         assert core[name] == orm[name], name

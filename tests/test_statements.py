@@ -151,3 +151,34 @@ def test_the_worker_builds_statements_on_mondays_at_four(kit):
 
     assert "weekly_statements" in due(2, 4)  # Monday 2 March 2026
     assert "weekly_statements" not in due(3, 4) and "weekly_statements" not in due(2, 5)
+
+
+def test_times_and_days_written_by_the_database_are_those_of_the_row_by_row_path(
+        engine, week, tmp_path):
+    """The statement reads its times and days as text the database writes (``to_char``
+    on PostgreSQL, cut from SQLite's stored text): the CSV's rows are those the
+    row-by-row path writes from the values read as ``datetime`` and ``date``, for times
+    with any fraction of a second (cut, never rounded) and the document's days."""
+    import io
+
+    from core.ledger.models import Merchant
+    from core.spreadsheet import safe_cell
+    from core.spreadsheet import writer as csv_writer
+    from core.statements.build import _csv_values, statement_rows
+
+    with session_scope(engine) as session:  # fractions a rounding would carry over
+        for n, movement in enumerate(session.scalars(select(Movement).order_by(Movement.id))):
+            movement.occurred_at += timedelta(microseconds=(999_999, 500_000, 1, 0)[n % 4])
+    statement = build_statement(engine, MERCHANT_ID, WEEK, tmp_path)
+    monday, sunday = parse_week(WEEK)
+    expected = io.StringIO()
+    writer = csv_writer(expected)
+    writer.writerow(COLUMNS)
+    with session_scope(engine, write=False) as session:
+        merchant = session.get(Merchant, MERCHANT_ID)
+        fee_pct = str(safe_cell(str(merchant.fee_percent)))
+        for row in statement_rows(session, merchant, monday):
+            writer.writerow(_csv_values(row, (monday, sunday), fee_pct))
+    written = statement.csv_path.read_bytes().decode("utf-8").splitlines(keepends=True)
+    assert "".join(written[:statement.rows + 1]) == expected.getvalue()
+    assert statement.rows > 5

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
@@ -20,8 +20,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, String, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 __all__ = ["WriterLock", "holds_writer_turn", "insert", "make_engine", "schema_state",
@@ -107,6 +108,21 @@ def insert(session: Session, table: Any) -> Any:
     """An ``INSERT`` for the session's backend, which can ``on_conflict_do_nothing()``."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column`` is one of ``values`` (a non-empty collection), for the session's backend.
+
+    On SQLite ``IN (?, ?, …)``. On PostgreSQL ``= ANY(%s)`` with one array parameter:
+    psycopg converts a query of more than 50 parameters anew on every execution (it caches
+    only short ones), and the set-based reads of 500 keys at a time paid for that each time;
+    with one parameter the query is converted once, and PostgreSQL still reads it by the
+    column's index. A text column's array is of unbounded text, so that no value is cut.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        item = String() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(item)))
+    return column.in_(list(values))
 
 
 READ_ONLY = "invoicekit_read_only"

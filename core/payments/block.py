@@ -31,10 +31,10 @@ from sqlalchemy import func, select
 from stdnum import iso11649
 
 from core.errors import ConfigurationError
+from core.ledger.db import among
 from core.ledger.models import Charge, Invoice, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import is_known_currency, to_decimal
-from core.payments.among import among
 from core.receivables.documents import group_iban
 from core.receivables.texts import texts_for
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.errors import ConfigurationError, NotFound
-from core.ledger.db import session_scope
+from core.ledger.db import among, session_scope
 from core.ledger.models import (
     BankTransactionRecord,
     Buyer,
@@ -30,7 +30,6 @@ from core.ledger.models import (
     ShopConnection,
 )
 from core.ledger.store import Ledger
-from core.payments.among import among
 from core.payments.chunk import ChunkBookings
 from core.payments.files import read_bank_file
 from core.payments.matching import Match, Matcher

@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
+from core.ledger.db import among
 from core.ledger.models import BankTransactionRecord, Buyer, Movement, Order, Payment, Receivable
 from core.ledger.store import Ledger
-from core.payments.among import among
 from core.payments.shop_notices import payment_notices
 from core.receivables.book import Bookings
 from core.risk.limits import payments_settled

@@ -24,8 +24,8 @@ from sqlalchemy import Row, select, tuple_
 from sqlalchemy.orm import Session
 from stdnum import iso11649
 
+from core.ledger.db import among
 from core.ledger.models import Buyer, Invoice, Merchant, Order, Receivable, ShopConnection
-from core.payments.among import among
 from core.payments.transactions import BankTransaction
 
 __all__ = ["Match", "Matcher", "creditor_references", "reference_candidates",

@@ -16,11 +16,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from core.ledger.db import insert
+from core.ledger.db import among, insert
 from core.ledger.models import OperationRecord, Order, WriteBackRecord
 from core.ledger.store import Ledger
 from core.operations import OperationKind
-from core.payments.among import among
 from core.payments.block import payment_blocks_of
 from core.receivables.balance import balances_of
 from core.state import Status

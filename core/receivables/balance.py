@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from core.ledger.db import among
 from core.ledger.models import Charge, Movement, Order, Receivable
 from core.ledger.store import Ledger
-from core.payments.among import among
 
 __all__ = ["PAYMENT", "Balance", "balance_of", "balances_of", "paid_of", "remote_balance"]
 

@@ -8,18 +8,39 @@ write: the same columns and defaults, an update only where a value changes (and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Date,
+    Integer,
+    Text,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from core.ledger.db import among
 from core.ledger.models import Charge, DunningStep, Invoice, Order, Owed, Receivable
+from core.ledger.models.base import UTCDateTime, utcnow
 
-__all__ = ["ChargeRow", "DueReceivable", "StepRow", "Writes", "due_rows", "notice_sources",
-           "receivable_rows"]
+__all__ = ["ChargeRow", "DueReceivable", "StepRow", "Writes", "due_rows",
+           "notice_sources", "receivable_rows"]
+
+
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
 
 _RECEIVABLE = (Receivable.id, Receivable.merchant_id, Receivable.order_id,
                Receivable.invoice_id, Receivable.installment, Receivable.installments,
@@ -84,7 +105,7 @@ def due_rows(session: Session, ids: list[int], day: date) -> list[DueReceivable]
     """The receivables ``ids`` still due on ``day`` that no other worker holds, locked, in
     the order the tick takes them, with their steps and charges: three queries."""
     query = (select(*_RECEIVABLE)
-             .where(Receivable.id.in_(ids), Receivable.next_step_on <= day)
+             .where(among(session, Receivable.id, ids), Receivable.next_step_on <= day)
              .order_by(Receivable.next_step_on, Receivable.id)
              .with_for_update(skip_locked=True))
     return _with_steps_and_charges(session, [DueReceivable(*row) for row in
@@ -97,7 +118,7 @@ def receivable_rows(session: Session, ids: Collection[int], *, lock: bool = Fals
     not wanted: left empty), by id."""
     if not ids:
         return {}
-    query = select(*_RECEIVABLE).where(Receivable.id.in_(sorted(ids)))
+    query = select(*_RECEIVABLE).where(among(session, Receivable.id, sorted(ids)))
     if lock:
         query = query.with_for_update()
     found = _with_steps_and_charges(session, [DueReceivable(*row) for row in
@@ -116,12 +137,14 @@ def _with_steps_and_charges(session: Session, found: list[DueReceivable],
             select(DunningStep.receivable_id, DunningStep.id, DunningStep.step_id,
                    DunningStep.action, DunningStep.channel, DunningStep.status,
                    DunningStep.taken_on)
-            .where(DunningStep.receivable_id.in_(wanted)).order_by(DunningStep.id)):
+            .where(among(session, DunningStep.receivable_id, wanted))
+            .order_by(DunningStep.id)):
         by_id[receivable_id].steps.append(StepRow(*values))
     for receivable_id, *values in [] if not charges else session.execute(
             select(Charge.receivable_id, Charge.kind, Charge.claimed, Charge.paid,
                    Charge.waived, Charge.waived_on)
-            .where(Charge.receivable_id.in_(wanted)).order_by(Charge.kind, Charge.id)):
+            .where(among(session, Charge.receivable_id, wanted))
+            .order_by(Charge.kind, Charge.id)):
         by_id[receivable_id].charges.append(ChargeRow(*values))
     return found
 
@@ -136,10 +159,10 @@ def notice_sources(session: Session, receivables: Iterable[DueReceivable],
     invoices = {row.id: row for row in session.execute(
         select(Invoice.id, Invoice.number, Invoice.issued_on, Invoice.due_on,
                Invoice.payment_reference, Invoice.iban, Invoice.bic)
-        .where(Invoice.id.in_(sorted({r.invoice_id for r in receivables}))))}
+        .where(among(session, Invoice.id, sorted({r.invoice_id for r in receivables}))))}
     orders = {row.id: row for row in session.execute(
         select(Order.id, Order.order_number, Order.snapshot["buyer"].label("buyer"))
-        .where(Order.id.in_(sorted({r.order_id for r in receivables}))))}
+        .where(among(session, Order.id, sorted({r.order_id for r in receivables}))))}
     return invoices, orders
 
 
@@ -194,17 +217,75 @@ class Writes:
 
     def flush(self) -> None:
         session = self.session
+        # on PostgreSQL each executemany below as one statement (unless the engine has a
+        # JSON serializer of its own: the notices are written as json.dumps writes them)
+        postgresql = _postgresql(session) and not session.get_bind().dialect._json_serializer
+        table = DunningStep.__table__
         start = 0
         for end in range(1, len(self.steps) + 1):  # in order, a statement per run of rows
             if end == len(self.steps) or len(self.steps[end]) != len(self.steps[start]):
-                session.execute(insert(DunningStep.__table__), self.steps[start:end])
+                if postgresql:
+                    _insert_from_json(session, table, self.steps[start:end])
+                else:
+                    session.execute(insert(table), self.steps[start:end])
                 start = end
-        if self.next_on:
-            session.execute(_SET_NEXT, self.next_on)
-        if self.default_on:
-            session.execute(_SET_DEFAULT, self.default_on)
-        table = DunningStep.__table__
-        for names, values in self.statuses.items():
-            session.execute(update(table).where(table.c.id == bindparam("step")).values(
-                {name: bindparam(name) for name in names}), values)
+        if postgresql:
+            _update_from_json(session, Receivable.__table__, "receivable", self.next_on)
+            _update_from_json(session, Receivable.__table__, "receivable", self.default_on)
+            for values in self.statuses.values():
+                _update_from_json(session, table, "step", values)
+        else:
+            if self.next_on:
+                session.execute(_SET_NEXT, self.next_on)
+            if self.default_on:
+                session.execute(_SET_DEFAULT, self.default_on)
+            for names, values in self.statuses.items():
+                session.execute(update(table).where(table.c.id == bindparam("step")).values(
+                    {name: bindparam(name) for name in names}), values)
         self.steps, self.next_on, self.default_on, self.statuses = [], [], [], {}
+
+
+# the SQL type of each value of the rows written from JSON (see _recordset), else text
+_TYPES = {"receivable": Integer, "step": Integer, "receivable_id": Integer, "next_on": Date,
+          "default_on": Date, "scheduled_on": Date, "taken_on": Date, "notice": JSON}
+_COLUMNS = {"next_on": "next_step_on"}  # parameter -> column, where the names differ
+
+
+def _recordset(rows: Collection[dict[str, Any]], names: list[str]) -> Any:
+    """The rows as one ``json_to_recordset`` of one text parameter, each value typed as
+    its column: on PostgreSQL a batch's rows as one short statement (the same text for
+    any number of rows, so psycopg prepares it once) and one parameter, where an
+    ``executemany`` sends a statement per row. A ``notice`` (a JSON column) keeps the
+    text ``json.dumps`` gives it alone: the server takes each value's text as it is."""
+    text = json.dumps([{name: value.isoformat() if isinstance(value, date) else value
+                        for name, value in row.items()} for row in rows])
+    return func.json_to_recordset(cast(bindparam(None, text, type_=Text), JSON)).table_valued(
+        *(column(name, _TYPES.get(name, Text)) for name in names)).render_derived(
+        with_types=True)
+
+
+def _update_from_json(session: Session, table: Any, key: str,
+                      rows: list[dict[str, Any]]) -> None:
+    """What ``executemany`` of ``UPDATE table SET ... WHERE id = :key`` over ``rows`` does,
+    as one ``UPDATE ... FROM json_to_recordset(...)`` on PostgreSQL. A key given twice
+    keeps its last row, as the statements one after the other would leave it;
+    ``updated_at`` is set as the column's ``onupdate`` sets it."""
+    if not rows:
+        return
+    names = [key, *(name for name in rows[0] if name != key)]
+    source = _recordset({row[key]: row for row in rows}.values(), names)
+    session.execute(update(table).where(table.c.id == source.c[key]).values(
+        {_COLUMNS.get(name, name): source.c[name] for name in names[1:]}))
+
+
+def _insert_from_json(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """What ``executemany`` of ``INSERT INTO table`` over ``rows`` (all with the same keys)
+    does, as one ``INSERT ... SELECT ... FROM json_to_recordset(...)`` on PostgreSQL, in
+    the rows' order (so the ids are given in that order too); ``created_at`` and
+    ``updated_at`` as their default gives them (once for the statement)."""
+    names = list(rows[0])
+    source = _recordset(rows, names)
+    now = literal(utcnow(), UTCDateTime())
+    session.execute(insert(table).from_select(
+        [*names, "created_at", "updated_at"],
+        select(*(source.c[name] for name in names), now, now)))

@@ -38,22 +38,15 @@ from core.config import Settings
 from core.errors import PermanentError, RetryableError, describe
 from core.execute import close_order
 from core.hooks import Hooks
-from core.ledger.db import session_scope
-from core.ledger.models import (
-    DunningStep,
-    HandoverBatch,
-    Invoice,
-    Merchant,
-    Order,
-    Receivable,
-)
+from core.ledger.db import among, session_scope
+from core.ledger.models import DunningStep, HandoverBatch, Invoice, Merchant, Order, Receivable
 from core.ledger.store import Ledger
 from core.receivables import charges, law
 from core.receivables.batches import due_batch, receivables_by_id
 from core.receivables.book import CHOICE_WINDOW, first_invoice_day, policy_of
 from core.receivables.claims import handover_claim
-from core.receivables.documents import Notice, render_letter
-from core.receivables.emails import prepare_email
+from core.receivables.delivery import send_notices
+from core.receivables.documents import Notice
 from core.receivables.mail import MailSettings, Outbox
 from core.receivables.notices import (
     LANGUAGES,
@@ -64,13 +57,14 @@ from core.receivables.notices import (
     notice_from_json,
 )
 from core.receivables.policy import Action, Channel, Policy, Step, default_policy
-from core.receivables.rows import DueReceivable, Writes, due_rows, notice_sources, receivable_rows
-from core.receivables.schedule import (
-    Decision,
-    ReceivableView,
-    decide,
-    notice_kind,
+from core.receivables.rows import (
+    DueReceivable,
+    Writes,
+    due_rows,
+    notice_sources,
+    receivable_rows,
 )
+from core.receivables.schedule import Decision, ReceivableView, decide, notice_kind
 from core.risk.limits import claim_handed_over
 from core.state import Status
 
@@ -393,20 +387,8 @@ class DailyTick:
                 .order_by(DunningStep.id)))
         for start in range(0, len(ids), BATCH):
             claimed = self._claim_notices(ids[start:start + BATCH])
-            results: list[tuple[int, str | None, Exception | None]] = []
-            with self.outbox.deferred_sync():
-                for step_id, channel, notice, _ in claimed:
-                    try:
-                        if channel == Channel.EMAIL:
-                            where = self.outbox.send_email(
-                                prepare_email(notice, self.mail.sender), notice.key)
-                        else:
-                            where = str(self.outbox.store_letter(render_letter(notice),
-                                                                 notice.key))
-                    except Exception as exc:  # recorded on the step and shown
-                        results.append((step_id, None, exc))
-                    else:
-                        results.append((step_id, where, None))
+            with self.outbox.deferred_sync():  # each file written while the next is made
+                results = send_notices(self.outbox, self.mail.sender, claimed)
                 try:  # recorded as sent only once the files are on disk
                     self.outbox.sync()
                 except Exception as exc:
@@ -423,7 +405,7 @@ class DailyTick:
             steps = list(session.execute(select(
                 DunningStep.id, DunningStep.receivable_id, DunningStep.channel,
                 DunningStep.status, DunningStep.notice).where(
-                DunningStep.id.in_(ids), DunningStep.status.in_(("to_send", "sending")))
+                among(session, DunningStep.id, ids), DunningStep.status.in_(("to_send", "sending")))
                 .order_by(DunningStep.id).with_for_update(skip_locked=True)))
             receivables = receivable_rows(session, {s.receivable_id for s in steps},
                                           steps=False)

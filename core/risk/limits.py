@@ -23,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import CreditFacts
+from core.ledger.db import among
 from core.ledger.models import Buyer, CreditProfile, LimitChange, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import money_text
-from core.payments.among import among
 from core.receivables.history import ENDED, buyer_receivables, history_of
 from core.risk.policy import RiskPolicy, load_policy, to_eur
 

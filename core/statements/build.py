@@ -6,11 +6,14 @@ formula (a buyer named ``=HYPERLINK(…)``) is written as text (:mod:`core.sprea
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
+import queue
 import re
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import DateTime, Engine, Select, String, select, type_coerce
+from sqlalchemy import Connection, Engine, Select, String, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import ConfigurationError
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LOCAL = "local"
 BATCH = 2000  # journal rows fetched at a time
+_AHEAD = 2  # batches read ahead at most
 
 # movement kind -> (line type, sign of the shown amount, sign of the effect on the payout).
 # Amounts in the journal are seen from the buyer (an invoice adds to what is owed); the
@@ -170,24 +174,30 @@ def statement_rows(session: Session, merchant: Merchant, monday: date,
         yield _row(tuple(values), merchant)
 
 
-def _rows_query(merchant: Merchant, monday: date, naive: bool = False) -> Select[Any]:
+def _rows_query(merchant: Merchant, monday: date, text: str | None = None) -> Select[Any]:
     """The week's movements with their order, buyer and documents, oldest first, streamed
-    (``yield_per``; a server-side cursor on PostgreSQL). With ``naive`` the two times
-    come as stored, naive in UTC, without :class:`UTCDateTime`'s work per value, and the
-    four days as the driver gives them: ISO text from SQLite (SQLAlchemy stores them so),
-    ``date`` from PostgreSQL; ``str`` of either is the ISO text."""
+    (``yield_per``; a server-side cursor on PostgreSQL). With ``text``, the name of the
+    database's dialect (for :func:`_write_rows`), the database writes the times and days
+    as the statement shows them (see :func:`_as_text`) and picks the document's
+    activation and due day."""
     start = datetime.combine(monday, time(), UTC)
     doc, orig = aliased(Invoice), aliased(Invoice)
-    occurred_at, created_at = Movement.occurred_at, Order.created_at
-    days = [doc.issued_on, doc.due_on, orig.issued_on, orig.due_on]
-    if naive:
-        occurred_at = type_coerce(occurred_at, DateTime()).label("occurred_at")
-        created_at = type_coerce(created_at, DateTime()).label("created_at")
-        days = [type_coerce(day, String()).label(f"day{n}") for n, day in enumerate(days)]
+    if text:
+        invoice, postgresql = doc.kind == "invoice", text == "postgresql"
+        columns: list[Any] = [
+            Movement.kind, Movement.amount, Movement.currency,
+            _as_text(Movement.occurred_at, True, postgresql), Movement.description,
+            Order.order_number, _as_text(Order.created_at, False, postgresql), Buyer.id,
+            Buyer.company, Buyer.country, Movement.document_number,
+            _as_text(case((invoice, doc.issued_on), else_=orig.issued_on), False, postgresql),
+            _as_text(case((invoice, doc.due_on), else_=orig.due_on), False, postgresql)]
+    else:
+        columns = [Movement.kind, Movement.amount, Movement.currency, Movement.occurred_at,
+                   Movement.description, Order.order_number, Order.created_at, Buyer.id,
+                   Buyer.company, Buyer.country, Movement.document_number, doc.kind,
+                   doc.issued_on, doc.due_on, orig.issued_on, orig.due_on]
     return (
-        select(Movement.kind, Movement.amount, Movement.currency, occurred_at,
-               Movement.description, Order.order_number, created_at, Buyer.id,
-               Buyer.company, Buyer.country, Movement.document_number, doc.kind, *days)
+        select(*columns)
         .join(Order, Order.id == Movement.order_id)
         .outerjoin(Buyer, Buyer.id == Order.buyer_id)
         .outerjoin(doc, (doc.merchant_id == Movement.merchant_id)
@@ -197,6 +207,23 @@ def _rows_query(merchant: Merchant, monday: date, naive: bool = False) -> Select
                Movement.occurred_at < start + timedelta(days=7), Order.provider == LOCAL)
         .order_by(Movement.occurred_at, Movement.id)
         .execution_options(yield_per=BATCH, stream_results=True))
+
+
+def _as_text(value: Any, moment: bool, postgresql: bool) -> Any:
+    """A time (``moment``) as ``isoformat(timespec="seconds")`` of its aware UTC value
+    writes it (``2026-03-02T09:00:00+00:00``), or a day as ``date.isoformat`` does
+    (``2026-03-02``), written by the database: cut from the text SQLite stores
+    (``2026-03-02 09:00:00.123456``, ``2026-03-02``; the seconds cut, never rounded), with
+    ``to_char`` on PostgreSQL (the seconds cut too; not ``CAST``, which follows the
+    server's ``DateStyle``). ``NULL`` stays ``NULL``."""
+    if postgresql:
+        return func.to_char(value, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"' if moment
+                            else "YYYY-MM-DD", type_=String())
+    stored = type_coerce(value, String())
+    day = func.substr(stored, 1, 10, type_=String())
+    if moment:
+        return day + "T" + func.substr(stored, 12, 8, type_=String()) + "+00:00"
+    return day
 
 
 @dataclass(frozen=True)
@@ -311,12 +338,14 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
         title = f"{merchant.name}: statement {week} ({monday} to {sunday})"
         with _aside(csv_path, "w") as (csv_tmp, text), \
                 _aside(pdf_path, "wb") as (pdf_tmp, binary), \
-                StreamingPdf(binary, title=title,
+                StreamingPdf(binary, title=title, compress_aside=True,
                              header=[_pdf_line([n for n, _ in _PDF_WIDTHS])]) as pdf:
             writer = csv_writer(text)
             writer.writerow(COLUMNS)
             pdf.heading(title)
-            rows = session.connection().execute(_rows_query(merchant, monday, naive=True))
+            connection = session.connection()
+            rows = _raw_rows(connection, _rows_query(merchant, monday,
+                                                     text=connection.dialect.name))
             count = _write_rows(rows, text, pdf,
                                 totals, (monday.isoformat(), sunday.isoformat()),
                                 str(safe_cell(str(merchant.fee_percent))))
@@ -333,6 +362,7 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
 # between them (none in a cell), no quote, line break or NUL (the writer quotes those).
 _COMMAS = len(COLUMNS) - 1
 _LINES = 1000  # such lines written at a time
+_AMOUNTS = 50_000  # amounts' texts kept per currency, at most
 _QUOTED = re.compile('["\r\n\0]')
 
 
@@ -343,93 +373,178 @@ def _cut(value: str, width: int) -> str:
 
 def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: Totals,
                 week: tuple[str, str], fee_pct: str) -> int:
-    """Write the week's movements (raw rows of :func:`_rows_query`, naive) to the CSV and
-    the PDF and add them to ``totals``: the same cells as :func:`_csv_values` and
-    :func:`_pdf_values` of :func:`_row`, without a ``StatementRow`` or a ``Decimal`` per
-    row. The cells that come from the ledger's text go through :func:`safe_cell`; the
-    others are dates and numbers it leaves as they are (it changes only text starting
-    with one of ``FORMULA_START``, so only such text is passed). What depends only on the
-    movement's kind or currency is worked out once. Returns the number of rows."""
-    writerow, write, line = csv.writer(text).writerow, text.write, pdf.line
-    by_type, count, lines = totals.by_type, 0, []  # lines: CSV lines not yet written
+    """Write the week's movements (raw rows of :func:`_rows_query` with ``text``: times and
+    days as text already) to the CSV and the PDF and add them to ``totals``: the same cells
+    as :func:`_csv_values` and :func:`_pdf_values` of :func:`_row`, without a
+    ``StatementRow`` or a ``Decimal`` per row. The cells that come from the ledger's text
+    go through :func:`safe_cell`; the others are dates and numbers it leaves as they are
+    (it changes only text starting with one of ``FORMULA_START``, so only such text is
+    passed). What depends only on the movement's kind or currency is worked out once.
+    Returns the number of rows."""
+    writer = csv.writer(text)
+    by_type, count = totals.by_type, 0
+    lines: list[str] = []  # CSV lines not yet written,
+    cells_of: list[tuple[str, ...]] = []  # their cells,
+    pdf_lines: list[str] = []  # and the PDF's
     monday, sunday, formula = *week, FORMULA_START  # safe_cell changes only those
-    kinds: dict[str, tuple[str, int, int, str, str]] = {}
-    currencies: dict[str, tuple[object, str]] = {}
-    for (kind, amount, currency, occurred_at, description, order_number, ordered_at,
-         buyer_id, company, country, number, doc_kind, doc_issued, doc_due, orig_issued,
-         orig_due) in rows:
-        shape = kinds.get(kind)
+    kinds: dict[tuple[str, str], tuple[Any, ...]] = {}
+    texts: dict[str, dict[int, str]] = {}  # currency -> amount -> _money's text, a few
+    pdf_format, money = _PDF_FORMAT.format, _money
+    for (kind, amount, currency, booked, description, order_number, ordered_on, buyer_id,
+         company, country, number, activation, due) in rows:
+        shape = kinds.get((kind, currency))
         if shape is None:
             line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
-            shape = kinds[kind] = (line_type, shown, payout, _cut(line_type, 23),
-                                   fee_pct if line_type == "fee" else "")
-        line_type, shown, payout, type_cell, pct = shape
-        currency_cells = currencies.get(currency)
-        if currency_cells is None:
-            currency_cells = currencies[currency] = (safe_cell(currency), _cut(currency, 3))
-        if doc_kind == "invoice":
-            activation, due = doc_issued, doc_due
-        else:
-            activation, due = orig_issued, orig_due
-        due_text = str(due) if due else ""
+            shape = kinds[(kind, currency)] = (
+                line_type, shown, payout, _cut(line_type, 23),
+                fee_pct if line_type == "fee" else "", safe_cell(currency), _cut(currency, 3),
+                by_type.setdefault((line_type, currency), [0, 0, 0, 0, 0]),
+                2 if kind == "fee" else 3 if kind == "fee_vat" else 0,
+                texts.setdefault(currency, {}))
+        (line_type, shown, payout, type_cell, pct, currency_cell, pdf_currency, sums,
+         fee_slot, amounts) = shape
+        if len(amounts) > _AMOUNTS:  # the same amounts come again and again: a few kept
+            amounts.clear()
+        due_text = due or ""
         document, buyer = number or "", company or ""
         net = payout * amount
-        net_text = _money(net, currency)
-        fee_text = vat_text = paid_fee_text = gross_text = ""
-        gross = 0
-        if kind == "fee":
-            fee_text = paid_fee_text = _money(amount, currency)
-        elif kind == "fee_vat":
-            vat_text = paid_fee_text = _money(amount, currency)
+        net_text = amounts.get(net)
+        if net_text is None:
+            net_text = amounts[net] = money(net, currency)
+        if fee_slot:
+            fee_text = amounts.get(amount)
+            if fee_text is None:
+                fee_text = amounts[amount] = money(amount, currency)
+            gross, gross_text, paid_fee_text = 0, "", fee_text
+            sums[fee_slot] += amount
+            cells = (monday, sunday, line_type, booked,
+                     safe_cell(order_number) if order_number.startswith(formula)
+                     else order_number,
+                     safe_cell(buyer) if buyer.startswith(formula) else buyer,
+                     "" if buyer_id is None else str(buyer_id),
+                     safe_cell(document) if document.startswith(formula) else document,
+                     ordered_on, activation or "", due_text,
+                     "" if country is None else safe_cell(country)
+                     if country.startswith(formula) else country,
+                     "", pct, fee_text if fee_slot == 2 else "",
+                     fee_text if fee_slot == 3 else "", net_text, currency_cell,
+                     safe_cell(description) if description.startswith(formula)
+                     else description)
         else:
-            gross = shown * amount
-            gross_text = _money(gross, currency)
-        # stored naive in UTC (read without UTCDateTime's tzinfo): as the aware value writes
-        booked = occurred_at.isoformat(timespec="seconds") + "+00:00"
-        country = country or ""
-        cells = (monday, sunday, line_type, booked,
-                  safe_cell(order_number) if order_number.startswith(formula)
-                  else order_number,
-                  safe_cell(buyer) if buyer.startswith(formula) else buyer,
-                  "" if buyer_id is None else str(buyer_id),
-                  safe_cell(document) if document.startswith(formula) else document,
-                  ordered_at.date().isoformat(), str(activation) if activation else "",
-                  due_text, safe_cell(country) if country.startswith(formula) else country,
-                  gross_text, pct, fee_text, vat_text, net_text, currency_cells[0],
-                  safe_cell(description) if description.startswith(formula)
-                  else description)
-        csv_line = ",".join(cells)
-        if csv_line.count(",") == _COMMAS and not _QUOTED.search(csv_line):
-            lines.append(csv_line)  # what the writer writes: no cell to quote
-            if len(lines) >= _LINES:
-                write("\r\n".join(lines) + "\r\n")
-                lines.clear()
-        else:
-            if lines:
-                write("\r\n".join(lines) + "\r\n")
-                lines.clear()
-            writerow(cells)
-        line(_PDF_FORMAT.format(
+            gross, paid_fee_text = shown * amount, ""
+            gross_text = amounts.get(gross)
+            if gross_text is None:
+                gross_text = amounts[gross] = money(gross, currency)
+            cells = (monday, sunday, line_type, booked,
+                     safe_cell(order_number) if order_number.startswith(formula)
+                     else order_number,
+                     safe_cell(buyer) if buyer.startswith(formula) else buyer,
+                     "" if buyer_id is None else str(buyer_id),
+                     safe_cell(document) if document.startswith(formula) else document,
+                     ordered_on, activation or "", due_text,
+                     "" if country is None else safe_cell(country)
+                     if country.startswith(formula) else country,
+                     gross_text, pct, "", "", net_text, currency_cell,
+                     safe_cell(description) if description.startswith(formula)
+                     else description)
+        lines.append(",".join(cells))
+        cells_of.append(cells)
+        pdf_lines.append(pdf_format(
             booked[:10], type_cell, order_number if len(order_number) <= 14
             else _cut(order_number, 14), document if len(document) <= 12
             else _cut(document, 12), buyer if len(buyer) <= 26 else _cut(buyer, 26), due_text,
             gross_text if len(gross_text) <= 13 else _cut(gross_text, 13),
             paid_fee_text if len(paid_fee_text) <= 10 else _cut(paid_fee_text, 10),
-            net_text if len(net_text) <= 13 else _cut(net_text, 13), currency_cells[1]))
-        sums = by_type.get((line_type, currency))
-        if sums is None:
-            sums = by_type[(line_type, currency)] = [0, 0, 0, 0, 0]
+            net_text if len(net_text) <= 13 else _cut(net_text, 13), pdf_currency))
         sums[0] += 1
         sums[1] += gross
-        if kind == "fee":
-            sums[2] += amount
-        elif kind == "fee_vat":
-            sums[3] += amount
         sums[4] += net
         count += 1
-    if lines:
-        write("\r\n".join(lines) + "\r\n")
+        if len(lines) >= _LINES:
+            _write_lines(lines, cells_of, text, writer)
+            pdf.lines(pdf_lines)
+            lines.clear(), cells_of.clear(), pdf_lines.clear()
+    _write_lines(lines, cells_of, text, writer)
+    pdf.lines(pdf_lines)
     return count
+
+
+def _write_lines(lines: list[str], cells_of: list[tuple[str, ...]], text: IO[str],
+                 writer: Any) -> None:
+    """Write CSV lines (each its cells joined by commas) as the CSV writer writes their
+    cells: as they are when no cell holds a comma, quote, CR, LF or NUL (then the writer
+    quotes none: checked on all the lines at once), else that line through the writer."""
+    if not lines:
+        return
+    if "".join(lines).count(",") == _COMMAS * len(lines) and not _QUOTED.search(
+            "".join(lines)):  # each line has at least _COMMAS: then exactly
+        text.write("\r\n".join(lines) + "\r\n")
+        return
+    for line, cells in zip(lines, cells_of, strict=True):
+        if line.count(",") == _COMMAS and not _QUOTED.search(line):
+            text.write(line + "\r\n")
+        else:
+            writer.writerow(cells)
+
+
+def _raw_rows(connection: Connection, query: Select[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` as the driver gives them (tuples; no SQLAlchemy result row,
+    no type processing: the query asks for what it needs as text), read on ``connection``
+    (in its transaction) ``BATCH`` at a time through a cursor of the driver's own: a
+    server-side cursor on PostgreSQL. There a thread of its own reads the next batches (at
+    most ``_AHEAD`` waiting) while the caller writes one: psycopg lets go of the GIL while
+    it waits for the server, which works meanwhile. Stopping early (the caller's error)
+    stops the reading. (SQLite's reads are short work in this process: read in turn.)"""
+    compiled = query.compile(dialect=connection.dialect)
+    processors = compiled._bind_processors
+    params = {name: processors[name](value) if name in processors else value
+              for name, value in compiled.construct_params().items()}
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    postgresql = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name=f"statement_rows_{threading.get_ident()}") if postgresql \
+        else driver.cursor()
+    arguments = params if postgresql else tuple(params[name] for name in compiled.positiontup or ())
+    # the engine's listeners see the statement as they see any other (logging, plans)
+    connection.dispatch.before_cursor_execute(connection, cursor, compiled.string, arguments,
+                                              None, False)
+    cursor.execute(compiled.string, arguments)
+    if not postgresql:  # SQLite: its steps are short work in this process, read here
+        try:
+            while batch := cursor.fetchmany(BATCH):
+                yield from batch
+        finally:
+            cursor.close()
+        return
+    batches: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                batch = cursor.fetchmany(BATCH)
+                batches.put(batch)
+                if not batch:
+                    return
+        except BaseException as exc:  # raised to the caller, in its thread
+            batches.put(exc)
+
+    reader = threading.Thread(target=read, name="statement-rows", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch = batches.get()
+            if isinstance(batch, BaseException):
+                raise batch
+            if not batch:
+                return
+            yield from batch
+    finally:
+        stop.set()
+        while reader.is_alive():  # it may wait to put a batch: take them
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        cursor.close()
 
 
 @contextmanager

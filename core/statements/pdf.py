@@ -27,7 +27,9 @@ import re
 import unicodedata
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from encodings import cp1252
 from functools import lru_cache
@@ -48,6 +50,7 @@ ELLIPSIS = b"\x85"  # "…" in windows-1252
 PAGES, CATALOG, INFO, REGULAR, BOLD = 1, 2, 3, 4, 5
 FIRST_FREE = 6
 KIDS_CHUNK = 512
+_AHEAD = 4  # pages at most being compressed aside (compress_aside) while the next are set
 
 _cp1252 = codecs.charmap_encode  # what the cp1252 codec calls, without the lookup
 _CP1252_TABLE = cp1252.encoding_table
@@ -110,6 +113,7 @@ class StreamingPdf:
         header: Sequence[str] = (),
         font_size: float = 8.0,
         created: datetime | None = None,
+        compress_aside: bool = False,
     ) -> None:
         if not 4 <= font_size <= 24:
             raise ValueError(f"font_size must be between 4 and 24 points, not {font_size}")
@@ -139,6 +143,11 @@ class StreamingPdf:
         self._closed = False
         # what ``line`` writes before the string, by cursor: regular, bold
         self._starts: tuple[dict[float, bytes], dict[float, bytes]] = ({}, {})
+        # with compress_aside, pages are compressed by a thread of their own (zlib lets go
+        # of the GIL) while the next ones are set; written in order, a few pages behind
+        self._compressor = ThreadPoolExecutor(1, "pdf") if compress_aside else None
+        self._compressing: deque[Future[bytes]] = deque()
+        self._finished = 0  # pages finished: written, or compressing
         self._begin()
 
     # -- context manager -------------------------------------------------------------------
@@ -154,13 +163,15 @@ class StreamingPdf:
     ) -> None:
         if exc_type is None:
             self.close()
+        elif self._compressor is not None:
+            self._compressor.shutdown(wait=True, cancel_futures=True)
 
     # -- public API --------------------------------------------------------------------------
 
     @property
     def page_count(self) -> int:
         """Pages written so far, counting a started page; the total once closed."""
-        return len(self._pages) + (1 if self._ops else 0)
+        return self._finished + (1 if self._ops else 0)
 
     def heading(self, text: str) -> None:
         """A bold heading, larger than a line; kept on one page with the line after it."""
@@ -176,8 +187,14 @@ class StreamingPdf:
             self._ensure_room(self._leading)  # a new page (or closed: raises)
             cursor = self._cursor
         # the same bytes as _text, its operators before the string made once per baseline
-        if text.isascii() and text.isprintable() and len(text) <= self.chars_per_line:
-            raw = text.encode("ascii")  # what encode_text returns for such text
+        if len(text) <= self.chars_per_line and text.isprintable():
+            # what encode_text returns for printable text within windows-1252: every such
+            # string is NFC already (no character of it decomposes or combines), so only
+            # one that holds a character beyond windows-1252 takes the long way
+            try:
+                raw = _cp1252(text, "strict", _CP1252_TABLE)[0]
+            except UnicodeEncodeError:
+                raw = encode_text(text, self.chars_per_line)
         else:
             raw = encode_text(text, self.chars_per_line)
         starts = self._starts[bold]  # the same baselines on every page: a few
@@ -187,6 +204,32 @@ class StreamingPdf:
                                                  cursor - self._size)
         self._ops.append(start + _literal(raw) + b" Tj ET\n")
         self._cursor = cursor - self._leading
+
+    def lines(self, texts: Iterable[str]) -> None:
+        """``line(text)`` for each of ``texts`` in turn (the same bytes), with less work per
+        line: for a statement's many lines."""
+        ops, starts, leading = self._ops, self._starts[False], self._leading
+        bottom, width = MARGIN - _EPSILON, self.chars_per_line
+        for text in texts:
+            cursor = self._cursor
+            if not ops or self._closed or cursor - leading < bottom:
+                self._ensure_room(leading)  # a new page (or closed: raises)
+                cursor = self._cursor
+            if len(text) <= width and text.isprintable():  # as in line()
+                try:
+                    raw = _cp1252(text, "strict", _CP1252_TABLE)[0]
+                except UnicodeEncodeError:
+                    raw = encode_text(text, width)
+            else:
+                raw = encode_text(text, width)
+            start = starts.get(cursor)
+            if start is None:
+                start = starts[cursor] = _line_start(b"/F1", self._size, cursor - self._size)
+            if 40 in raw or 41 in raw or 92 in raw:  # ( ) \ to escape
+                ops.append(start + _literal(raw) + b" Tj ET\n")
+            else:
+                ops.append(start + b"(" + raw + b") Tj ET\n")
+            self._cursor = cursor - leading
 
     def blank(self) -> None:
         """An empty line; dropped when it would start a new page."""
@@ -207,9 +250,13 @@ class StreamingPdf:
         """Write the last page, the page tree, catalog, info and cross-reference table."""
         if self._closed:
             return
-        if self._ops or not self._pages:
+        if self._ops or not self._finished:
             self._start_page()
             self._finish_page()
+        while self._compressing:
+            self._write_page(self._compressing.popleft().result())
+        if self._compressor is not None:
+            self._compressor.shutdown()
         self._write_pages_tree()
         self._write_object(CATALOG, b"<< /Type /Catalog /Pages %d 0 R >>" % PAGES)
         self._write_object(INFO, self._info())
@@ -264,7 +311,7 @@ class StreamingPdf:
 
     def _footer(self) -> None:
         """Title on the left, "page N" on the right, under the body."""
-        label = b"page %d" % (len(self._pages) + 1)
+        label = b"page %d" % (self._finished + 1)
         room = self.chars_per_line - len(label) - 2
         self._text(b"/F1", self._size, FOOTER_BASELINE, encode_text(self._title, room))
         label_x = PAGE_WIDTH - MARGIN - len(label) * self._size * GLYPH_WIDTH
@@ -276,8 +323,21 @@ class StreamingPdf:
     def _finish_page(self) -> None:
         """Compress the open page and write its content stream and page object."""
         self._footer()
-        content = zlib.compress(b"".join(self._ops))
+        data = b"".join(self._ops)
         self._ops.clear()
+        self._finished += 1
+        self._cursor = self._body_top
+        if self._compressor is None:
+            self._write_page(zlib.compress(data))
+            return
+        self._compressing.append(self._compressor.submit(zlib.compress, data))
+        while len(self._compressing) > _AHEAD or self._compressing[0].done():
+            self._write_page(self._compressing.popleft().result())
+            if not self._compressing:
+                break
+
+    def _write_page(self, content: bytes) -> None:
+        """Write a page's compressed content stream and its page object."""
         stream = self._new_object(
             b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
             + content
@@ -289,7 +349,6 @@ class StreamingPdf:
             % (PAGES, PAGE_WIDTH, PAGE_HEIGHT, REGULAR, BOLD, stream)
         )
         self._pages.append(page)
-        self._cursor = self._body_top
 
     # -- file structure -----------------------------------------------------------------------
 
