@@ -105,6 +105,11 @@ _WHAT = {"database": "the database cannot be used", "queue": "the queue cannot b
          "disk": "a disk is full"}
 
 
+# how long after an outage's end an error met by work of unknown start still counts as that
+# outage's straggler (a connection attempt that began during the outage may fail this late)
+STRAGGLERS = 30.0
+
+
 class Outages:
     """Which parts are down in this process, and since when; logs each start and end once."""
 
@@ -118,12 +123,18 @@ class Outages:
              started: float | None = None) -> None:
         """``exc`` met: an outage starts, unless it already runs, or unless the work that
         met it ``started`` (``time.monotonic()``) before the last outage of its kind ended
-        (a straggler of that outage, not a new one)."""
+        (a straggler of that outage, not a new one). Without ``started`` (a traceback a
+        library logged, a watcher's round), an error within :data:`STRAGGLERS` seconds of
+        that end counts as a straggler: work that waited out a connection attempt ends
+        that late."""
         kind = "disk" if _disk_full(exc) else kind or outage_kind(exc) or "database"
         with self._lock:
             if kind in self._down:
                 return
-            if started is not None and started <= self._over.get(kind, float("-inf")):
+            over = self._over.get(kind, float("-inf"))
+            if started is not None and started <= over:
+                return
+            if started is None and time.monotonic() - over < STRAGGLERS:
                 return
             if "disk" in self._down and _on_sqlite(exc):
                 return  # SQLite on a full disk says more than "full" (I/O error, locked)

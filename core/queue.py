@@ -349,11 +349,12 @@ class Queue:
 
     def _watch(self, interval: float) -> None:
         while not self._stop_watching.wait(interval):
+            started = time.monotonic()
             try:
                 self.requeue()
             except Exception as exc:
                 if is_outage(exc):
-                    OUTAGES.down(exc)
+                    OUTAGES.down(exc, started=started)
                 else:
                     log.exception("the queue's watcher failed; it goes on")
 

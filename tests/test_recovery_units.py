@@ -71,6 +71,20 @@ def test_work_ridden_out_that_began_before_an_outage_ended_starts_no_new_one(cap
     assert [line.split(":")[0] for line in lines] == ["outage", "outage over", "outage"]
 
 
+def test_an_error_of_unknown_start_just_after_an_outage_ended_is_its_straggler(
+        caplog, monkeypatch):
+    outages = Outages()
+    error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    outages.down(error)
+    outages.up("database", wrote=True)
+    outages.down(error)  # a library's traceback, a connection attempt begun during it
+    assert not outages.is_down()
+    monkeypatch.setattr("core.outage.STRAGGLERS", 0.0)  # as if long after the end
+    outages.down(error)
+    lines = [r.getMessage() for r in caplog.records if r.name == "invoicekit.outage"]
+    assert [line.split(":")[0] for line in lines] == ["outage", "outage over", "outage"]
+
+
 def test_sqlite_errors_while_its_disk_is_full_are_that_one_outage(caplog):
     outages = Outages()
     full = OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
