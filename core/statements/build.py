@@ -417,36 +417,24 @@ def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: T
                 fee_text = amounts[amount] = money(amount, currency)
             gross, gross_text, paid_fee_text = 0, "", fee_text
             sums[fee_slot] += amount
-            cells = (monday, sunday, line_type, booked,
-                     safe_cell(order_number) if order_number.startswith(formula)
-                     else order_number,
-                     safe_cell(buyer) if buyer.startswith(formula) else buyer,
-                     "" if buyer_id is None else str(buyer_id),
-                     safe_cell(document) if document.startswith(formula) else document,
-                     ordered_on, activation or "", due_text,
-                     "" if country is None else safe_cell(country)
-                     if country.startswith(formula) else country,
-                     "", pct, fee_text if fee_slot == 2 else "",
-                     fee_text if fee_slot == 3 else "", net_text, currency_cell,
-                     safe_cell(description) if description.startswith(formula)
-                     else description)
+            amount_cells = ("", pct, fee_text if fee_slot == 2 else "",
+                            fee_text if fee_slot == 3 else "")
         else:
             gross, paid_fee_text = shown * amount, ""
             gross_text = amounts.get(gross)
             if gross_text is None:
                 gross_text = amounts[gross] = money(gross, currency)
-            cells = (monday, sunday, line_type, booked,
-                     safe_cell(order_number) if order_number.startswith(formula)
-                     else order_number,
-                     safe_cell(buyer) if buyer.startswith(formula) else buyer,
-                     "" if buyer_id is None else str(buyer_id),
-                     safe_cell(document) if document.startswith(formula) else document,
-                     ordered_on, activation or "", due_text,
-                     "" if country is None else safe_cell(country)
-                     if country.startswith(formula) else country,
-                     gross_text, pct, "", "", net_text, currency_cell,
-                     safe_cell(description) if description.startswith(formula)
-                     else description)
+            amount_cells = (gross_text, pct, "", "")
+        cells = (monday, sunday, line_type, booked,
+                 safe_cell(order_number) if order_number.startswith(formula) else order_number,
+                 safe_cell(buyer) if buyer.startswith(formula) else buyer,
+                 "" if buyer_id is None else str(buyer_id),
+                 safe_cell(document) if document.startswith(formula) else document,
+                 ordered_on, activation or "", due_text,
+                 "" if country is None else safe_cell(country)
+                 if country.startswith(formula) else country,
+                 *amount_cells, net_text, currency_cell,
+                 safe_cell(description) if description.startswith(formula) else description)
         lines.append(",".join(cells))
         cells_of.append(cells)
         pdf_lines.append(pdf_format(
