@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-__all__ = ["WriterLock", "holds_writer_turn", "insert", "make_engine", "schema_state",
+__all__ = ["WriterLock", "among", "holds_writer_turn", "insert", "make_engine", "schema_state",
            "session_scope", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")

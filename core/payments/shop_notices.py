@@ -19,17 +19,13 @@ from sqlalchemy import select
 from core.ledger.db import among, insert
 from core.ledger.models import OperationRecord, Order, WriteBackRecord
 from core.ledger.store import Ledger
-from core.operations import OperationKind
 from core.payments.block import payment_blocks_of
 from core.receivables.balance import balances_of
 from core.state import Status
-from core.writeback.notices import paid_note, payment_notice, values_of
+from core.writeback.notices import invoice_number, paid_note, payment_notice, values_of
 from core.writeback.outbox import writeback_row
 
 __all__ = ["payment_notices"]
-
-ACTIVATION = OperationKind.ACTIVATION.value
-
 
 def _invoice_numbers(ledger: Ledger, order_ids: list[int]) -> dict[int, list[str]]:
     """:func:`core.writeback.notices.invoice_numbers` of many orders."""
@@ -41,9 +37,9 @@ def _invoice_numbers(ledger: Ledger, order_ids: list[int]) -> dict[int, list[str
             .where(among(ledger.session, OperationRecord.order_id,
                          order_ids[start:start + 500]))
             .order_by(OperationRecord.id))
-        for order_id, kind, status, number, reference in rows:
-            if kind == ACTIVATION and status == "succeeded" and reference:
-                found.setdefault(order_id, []).append(number or reference)
+        for order_id, *record in rows:
+            if number := invoice_number(*record):
+                found.setdefault(order_id, []).append(number)
     return found
 
 

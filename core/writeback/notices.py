@@ -22,8 +22,8 @@ from core.writeback import FIELDS
 from core.writeback.girocode import shown_block
 from core.writeback.outbox import queue_writeback
 
-__all__ = ["failure_notice", "invoice_numbers", "operation_notice", "order_values",
-           "paid_note", "payment_notice", "refusal_notice", "values_of"]
+__all__ = ["failure_notice", "invoice_number", "invoice_numbers", "operation_notice",
+           "order_values", "paid_note", "payment_notice", "refusal_notice", "values_of"]
 
 _CREDITS = {OperationKind.FULL_CREDIT: "Full credit", OperationKind.PARTIAL_CREDIT:
             "Partial credit", OperationKind.DISCOUNT_TRANSFER: "Discount",
@@ -97,10 +97,20 @@ def paid_note(amount: int, currency: str, booked_on: date, values: Mapping[str, 
 def invoice_numbers(ledger: Ledger, order: Order) -> tuple[str, ...]:
     """The numbers of the order's invoices, oldest first: the provider's invoice numbers
     where it has its own references (Billie's uuids), else those references."""
-    return tuple(record.document_number or record.provider_reference
-                 for record in ledger.operations_of(order)
-                 if record.kind == OperationKind.ACTIVATION.value
-                 and record.status == "succeeded" and record.provider_reference)
+    return tuple(number for record in ledger.operations_of(order)
+                 if (number := invoice_number(record.kind, record.status,
+                                              record.document_number,
+                                              record.provider_reference)))
+
+
+def invoice_number(kind: str, status: str, document_number: str | None,
+                   provider_reference: str | None) -> str | None:
+    """The invoice number an operation record stands for: a succeeded activation's
+    document number, else its provider reference; ``None`` for any other record."""
+    if kind == OperationKind.ACTIVATION.value and status == "succeeded" \
+            and provider_reference:
+        return document_number or provider_reference
+    return None
 
 
 def operation_notice(ledger: Ledger, context: OrderContext, operation: Operation,
