@@ -40,9 +40,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from core import provider_events
-from core.checkout import authorised_for
-from core.context import OrderContext, ProviderEvent, ProviderInfo
+from core.context import OrderContext, ProviderInfo
 from core.errors import (
     ConfigurationError,
     OutcomeUnknown,
@@ -61,8 +59,8 @@ from core.operations import (
     OperationKind,
     OperationResult,
     Refusal,
-    total_of,
 )
+from core.order_context import order_context
 from core.reconcile import Rules, closing_operations, reconcile
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.risk.decide import decide_placement
@@ -71,7 +69,7 @@ from core.snapshot import OrderSnapshot
 from core.state import OrderState, Status, apply, decline, mark_seen
 
 __all__ = ["LEASE", "Failure", "Outcome", "close_order", "followed_refusal", "lease_owner",
-           "process_snapshot", "reclaim_leases", "record_provider_event", "refuse_change",
+           "process_snapshot", "reclaim_leases", "refuse_change",
            "replay_order", "resume_order", "set_lease_owner"]
 
 log = logging.getLogger(__name__)
@@ -294,7 +292,7 @@ class _Run:
             # still in flight past its lease: its worker died during the call, so the
             # outcome is unknown
             uncertain = record.uncertain or record.status == "in_flight"
-            context = _context(ledger, order, connection, snapshot, state)
+            context = order_context(ledger, order, connection, snapshot, state)
             provider = providers.get(order.provider)
             if provider is not None and provider.remote:
                 return self._claim(ledger, order, record, op, context, provider, uncertain,
@@ -332,7 +330,7 @@ class _Run:
             for refusal in decision.refusals:
                 if ledger.record_refusal(order, refusal):
                     self.hooks.change_refused(
-                        _context(ledger, order, connection, self.snapshot, state), refusal,
+                        order_context(ledger, order, connection, self.snapshot, state), refusal,
                         ledger)
         if not decision.operations:
             return None
@@ -363,7 +361,7 @@ class _Run:
         state = ledger.state_of(order)
         record.uncertain = answer.uncertain
         record.claimed_at = None
-        context = _context(ledger, order, order.connection, self.snapshot, state)
+        context = order_context(ledger, order, order.connection, self.snapshot, state)
         state = self._conclude(ledger, order, record, context, state, result=answer.result,
                                failure=answer.failure)
         if self.failure is not None:
@@ -480,88 +478,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _context(ledger: Ledger, order: Order, connection: ShopConnection,
-             snapshot: OrderSnapshot, state: OrderState) -> OrderContext:
-    return OrderContext(
-        order_key=order.id, merchant_id=connection.merchant_id, shop=connection.name,
-        provider=order.provider, snapshot=snapshot, state=state,
-        provider_reference=order.provider_reference,
-        settings={**connection.merchant.provider_settings, **connection.provider_settings},
-        invoices=ledger.invoice_references(order),
-        checkout=None if order.provider_reference else  # placed: nothing to adopt
-        authorised_for(ledger, connection.id, order.provider, snapshot.order_number),
-    )
-
-
-# -- what providers report ----------------------------------------------------------------
-
-
-def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
-                          event: ProviderEvent) -> str:
-    """Apply a provider's webhook event to its order, once; return what was done.
-
-    Every event is journalled on the order, then given its meaning
-    (:func:`core.provider_events.apply_reported`: a payment marks the invoice paid, a
-    dispute tells the merchant…). ``cancelled`` also cancels what the order still has
-    authorised but not invoiced, and what the provider cancelled on its invoices, each
-    recorded as a full credit the provider already made (so it is never sent back to the
-    provider). While an operation of the order is unfinished (in flight, to be retried, or
-    dead) a ``cancelled`` waits (``RetryableError``): it may be the echo of that very
-    operation, whose outcome must be known first.
-    """
-    found = ledger.order_by_provider_reference(merchant_id, event.provider,
-                                               event.provider_reference)
-    if found is None:
-        return f"no order of merchant {merchant_id} has {event.provider} reference " \
-               f"{event.provider_reference}; nothing to do"
-    order = ledger.lock_order_by_id(found.id)
-    unfinished = ledger.unfinished_operations(order)
-    if unfinished and event.kind == "cancelled":
-        raise RetryableError(f"{event.provider}'s {event.name or event.kind} waits for "
-                             f"operation {unfinished[0].id} of the order to finish")
-    key = provider_events.event_key(event)
-    ledger.journal(merchant_id=merchant_id, order_id=order.id, kind=f"provider_{event.kind}"[:32],
-                   amount=event.amount or 0, currency=order.currency, idempotency_key=key,
-                   description=f"{event.provider} reported {event.name or event.kind}",
-                   occurred_at=event.occurred_at)
-    done = provider_events.apply_reported(ledger, order, event) or f"{event.kind} journalled"
-    if event.kind != "cancelled":
-        return done
-    state = ledger.state_of(order)
-    unbilled = state.unbilled_by_rate
-    credits = [Operation(kind=OperationKind.FULL_CREDIT, amount=total_of(unbilled),
-                         by_rate=unbilled, idempotency_key=key,
-                         source=f"provider:{event.kind}", after_activation=False)
-               ] if state.status.is_open and unbilled else []
-    applied = [_reported_credit(ledger, hooks, order, op, event) for op in credits]
-    on_invoices = provider_events.cancelled_invoices(
-        ledger, order, ledger.state_of(order), key, f"provider:{event.kind}:invoices")
-    if on_invoices is not None:
-        applied.append(_reported_credit(ledger, hooks, order, on_invoices, event))
-    if not credits and on_invoices is None:
-        return done
-    if not any(applied):
-        return f"{event.kind} already applied"
-    return f"{event.kind}: what was open is cancelled at {event.provider}"
-
-
-def _reported_credit(ledger: Ledger, hooks: Hooks, order: Order, op: Operation,
-                     event: ProviderEvent) -> bool:
-    """Record ``op`` as a credit the provider made already, once; ``True`` if it is new."""
-    record = ledger.operation_record(order, op)
-    if record.status == "succeeded":
-        return False
-    record.status, record.attempts = "succeeded", record.attempts + 1
-    record.provider_reference = order.provider_reference
-    snapshot, state = load_snapshot(order.snapshot), ledger.state_of(order)
-    context = _context(ledger, order, order.connection, snapshot, state)
-    ledger.save_state(order, apply(state, op), snapshot)
-    hooks.operation_succeeded(context, op, OperationResult(
-        provider_reference=order.provider_reference, details={"reported_by": event.provider}),
-        ledger)
-    return True
-
-
 # -- what the shop changed and the kit does not pass on -----------------------------------
 
 
@@ -580,7 +496,7 @@ def refuse_change(ledger: Ledger, hooks: Hooks, snapshot: OrderSnapshot,
         return False
     if not ledger.record_refusal(order, refusal):
         return False
-    hooks.change_refused(_context(ledger, order, connection, snapshot, state), refusal, ledger)
+    hooks.change_refused(order_context(ledger, order, connection, snapshot, state), refusal, ledger)
     return True
 
 

@@ -31,17 +31,13 @@ from core.errors import (
     RetryableError,
     describe,
 )
-from core.execute import (
-    followed_refusal,
-    process_snapshot,
-    record_provider_event,
-    refuse_change,
-)
+from core.execute import followed_refusal, process_snapshot, refuse_change
 from core.hooks import Hooks
 from core.ledger.db import insert, session_scope
 from core.ledger.models import Delivery, Order, ShopConnection
 from core.ledger.store import Ledger
 from core.outage import is_outage
+from core.provider_events import record_provider_event
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.snapshot import OrderSnapshot
 from core.state import Status

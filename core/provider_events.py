@@ -1,5 +1,5 @@
 """What a remote provider's reported event means for its order, beyond the journal entry
-:func:`core.execute.record_provider_event` writes for every event:
+:func:`record_provider_event` writes for every event:
 
 * ``payment`` (the buyer paid the provider, ``amount`` the sum paid so far) and ``paid_out``
   (the provider paid the merchant for an invoice, or for the whole order) book the payment
@@ -20,16 +20,20 @@ import hashlib
 from collections.abc import Mapping
 
 from core.context import ProviderEvent
+from core.errors import RetryableError
+from core.hooks import Hooks
 from core.ledger.models import Order
 from core.ledger.store import Ledger
 from core.money import Amount, allocate, money_text
-from core.operations import Operation, OperationKind, total_of
+from core.operations import Operation, OperationKind, OperationResult, total_of
+from core.order_context import order_context
 from core.payments.remote import book_reported_payment, paid_of, remote_values
-from core.state import OrderState
+from core.schemas import load_snapshot
+from core.state import OrderState, apply
 from core.writeback.outbox import queue_writeback
 
 __all__ = ["DISPUTED", "NOTES", "apply_reported", "cancelled_invoices", "disputed",
-           "event_key"]
+           "event_key", "record_provider_event"]
 
 DISPUTED = "provider_dispute"  # the journal kind that marks an order disputed
 NOTES: Mapping[str, str] = {
@@ -135,3 +139,69 @@ def _invoice_number(ledger: Ledger, order: Order, invoice: str) -> str:
         if record.provider_reference == invoice and record.document_number:
             return record.document_number
     return invoice
+
+
+def record_provider_event(ledger: Ledger, hooks: Hooks, merchant_id: int,
+                          event: ProviderEvent) -> str:
+    """Apply a provider's webhook event to its order, once; return what was done.
+
+    Every event is journalled on the order, then given its meaning
+    (:func:`apply_reported`: a payment marks the invoice paid, a
+    dispute tells the merchant…). ``cancelled`` also cancels what the order still has
+    authorised but not invoiced, and what the provider cancelled on its invoices, each
+    recorded as a full credit the provider already made (so it is never sent back to the
+    provider). While an operation of the order is unfinished (in flight, to be retried, or
+    dead) a ``cancelled`` waits (``RetryableError``): it may be the echo of that very
+    operation, whose outcome must be known first.
+    """
+    found = ledger.order_by_provider_reference(merchant_id, event.provider,
+                                               event.provider_reference)
+    if found is None:
+        return f"no order of merchant {merchant_id} has {event.provider} reference " \
+               f"{event.provider_reference}; nothing to do"
+    order = ledger.lock_order_by_id(found.id)
+    unfinished = ledger.unfinished_operations(order)
+    if unfinished and event.kind == "cancelled":
+        raise RetryableError(f"{event.provider}'s {event.name or event.kind} waits for "
+                             f"operation {unfinished[0].id} of the order to finish")
+    key = event_key(event)
+    ledger.journal(merchant_id=merchant_id, order_id=order.id, kind=f"provider_{event.kind}"[:32],
+                   amount=event.amount or 0, currency=order.currency, idempotency_key=key,
+                   description=f"{event.provider} reported {event.name or event.kind}",
+                   occurred_at=event.occurred_at)
+    done = apply_reported(ledger, order, event) or f"{event.kind} journalled"
+    if event.kind != "cancelled":
+        return done
+    state = ledger.state_of(order)
+    unbilled = state.unbilled_by_rate
+    credits = [Operation(kind=OperationKind.FULL_CREDIT, amount=total_of(unbilled),
+                         by_rate=unbilled, idempotency_key=key,
+                         source=f"provider:{event.kind}", after_activation=False)
+               ] if state.status.is_open and unbilled else []
+    applied = [_reported_credit(ledger, hooks, order, op, event) for op in credits]
+    on_invoices = cancelled_invoices(
+        ledger, order, ledger.state_of(order), key, f"provider:{event.kind}:invoices")
+    if on_invoices is not None:
+        applied.append(_reported_credit(ledger, hooks, order, on_invoices, event))
+    if not credits and on_invoices is None:
+        return done
+    if not any(applied):
+        return f"{event.kind} already applied"
+    return f"{event.kind}: what was open is cancelled at {event.provider}"
+
+
+def _reported_credit(ledger: Ledger, hooks: Hooks, order: Order, op: Operation,
+                     event: ProviderEvent) -> bool:
+    """Record ``op`` as a credit the provider made already, once; ``True`` if it is new."""
+    record = ledger.operation_record(order, op)
+    if record.status == "succeeded":
+        return False
+    record.status, record.attempts = "succeeded", record.attempts + 1
+    record.provider_reference = order.provider_reference
+    snapshot, state = load_snapshot(order.snapshot), ledger.state_of(order)
+    context = order_context(ledger, order, order.connection, snapshot, state)
+    ledger.save_state(order, apply(state, op), snapshot)
+    hooks.operation_succeeded(context, op, OperationResult(
+        provider_reference=order.provider_reference, details={"reported_by": event.provider}),
+        ledger)
+    return True

@@ -15,12 +15,11 @@ from sqlalchemy import select
 from test_billie import BASE, INVOICE_UUID, ORDER_UUID, SETTINGS, as_json, billie_order
 
 from conftest import MERCHANT_ID, WOO_SECRET
-from core.execute import record_provider_event
 from core.ledger.db import session_scope
 from core.ledger.models import WriteBackRecord
 from core.ledger.store import Ledger
 from core.payments.remote import paid_of, remote_balance, remote_values
-from core.provider_events import cancelled_invoices, disputed, event_key
+from core.provider_events import cancelled_invoices, disputed, event_key, record_provider_event
 from plugins.billie import client as billie_client
 from plugins.billie import webhook
 from woo import body, headers, order

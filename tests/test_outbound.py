@@ -190,7 +190,7 @@ def test_a_provider_event_waits_while_an_operation_of_its_order_is_unfinished(
     uncertain: it must not cancel a second time."""
     from core.context import ProviderEvent
     from core.errors import RetryableError
-    from core.execute import record_provider_event
+    from core.provider_events import record_provider_event
 
     hooks.pm.get_plugin("remote")  # the fixture's provider
     with session_scope(engine) as session:
