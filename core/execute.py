@@ -144,12 +144,20 @@ class _Answer:
 
 
 def process_snapshot(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot,
-                     backoff: Backoff = DEFAULT_BACKOFF) -> Outcome:
-    """Bring the order's provider in line with ``snapshot``; see the module docstring."""
+                     backoff: Backoff = DEFAULT_BACKOFF,
+                     then: Callable[[Ledger, Order, ShopConnection], None] | None = None
+                     ) -> Outcome:
+    """Bring the order's provider in line with ``snapshot``; see the module docstring.
+    ``then`` runs in the transaction that brought it in line (not after a failure, nor for
+    a stale snapshot), with the order locked."""
     run = _Run(hooks, snapshot, backoff)
     while True:
         with session_scope(engine) as session:
-            call = run.advance(Ledger(session))
+            ledger = Ledger(session)
+            call = run.advance(ledger)
+            if call is None and then is not None and run.failure is None and not run.stale:
+                assert run.locked is not None
+                then(ledger, *run.locked)
         if call is None:
             return run.outcome()
         answer = run.call(call)  # outside any transaction
@@ -250,6 +258,8 @@ class _Run:
     stale: bool = False
     decided: bool = False
     order_id: int | None = None
+    # the order and its connection as the latest advance locked and read them, in its session
+    locked: tuple[Order, ShopConnection] | None = None
     state: OrderState = field(default_factory=OrderState)
 
     # -- inside a transaction -------------------------------------------------------------
@@ -267,11 +277,12 @@ class _Run:
             self.stale = not self.executed
             self.order_id, self.state = order.id, state
             return None
-        self.order_id = order.id
+        self.order_id, self.locked = order.id, (order, connection)
         providers = self.hooks.providers()
+        records = ledger.operations_of(order)  # read once; _next_record adds the new ones
         while True:
             record = self._next_record(ledger, order, connection, state,
-                                       providers.get(order.provider))
+                                       providers.get(order.provider), records)
             if record is None:
                 self._finish(ledger, order, state)
                 return None
@@ -297,33 +308,36 @@ class _Run:
             if provider is not None and provider.remote:
                 return self._claim(ledger, order, record, op, context, provider, uncertain,
                                    state)
-            record.attempts += 1
             eligibility = decide_placement(ledger, self.hooks, order, snapshot) \
                 if op.kind is OperationKind.PLACEMENT else None
             try:
                 with ledger.session.begin_nested():
                     result = self.hooks.run_operation(context, op, ledger, eligibility)
             except Exception as exc:
+                record.attempts += 1  # written with the outcome, in one UPDATE
                 state = self._conclude(ledger, order, record, context, state,
                                        failure=_failure(op, exc))
             else:
+                record.attempts += 1
                 state = self._conclude(ledger, order, record, context, state, result=result)
             if self.failure is not None:
                 self._finish(ledger, order, state)
                 return None
 
     def _next_record(self, ledger: Ledger, order: Order, connection: ShopConnection,
-                     state: OrderState, provider: ProviderInfo | None) -> OperationRecord | None:
+                     state: OrderState, provider: ProviderInfo | None,
+                     records: list[OperationRecord]) -> OperationRecord | None:
         """What to run next: the oldest operation not yet succeeded, exactly as it was
         decided; else the first operation the snapshot calls for now (increases only if
-        the order's provider accepts them)."""
-        unfinished = ledger.unfinished_operations(order)
+        the order's provider accepts them). ``records`` are the order's operations (the
+        order is locked), oldest first; a new one is added to them."""
+        unfinished = [r for r in records if r.status != "succeeded"]
         if unfinished:
             return unfinished[0]
         increases = provider is not None and provider.increases
         decision = reconcile(self.snapshot, state, Rules.from_mapping(connection.status_map),
                              increases=increases,
-                             declined=declined_increases(ledger.operations_of(order)) if increases
+                             declined=declined_increases(records) if increases
                              else frozenset())
         if not self.decided:  # refusals compare the snapshot with the state it found
             self.decided, self.refusals = True, decision.refusals
@@ -334,7 +348,10 @@ class _Run:
                         ledger)
         if not decision.operations:
             return None
-        return ledger.operation_record(order, decision.operations[0])
+        record = ledger.operation_record(order, decision.operations[0], among=records)
+        if record not in records:
+            records.append(record)
+        return record
 
     def _claim(self, ledger: Ledger, order: Order, record: OperationRecord, op: Operation,
                context: OrderContext, provider: ProviderInfo, uncertain: bool,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from requests.structures import CaseInsensitiveDict
@@ -41,7 +42,7 @@ from core.provider_events import record_provider_event
 from core.retry import DEFAULT_BACKOFF, Backoff
 from core.snapshot import OrderSnapshot
 from core.state import Status
-from core.sync.drift import after_processing
+from core.sync.drift import Drifted, compare_processed, tell_drift
 
 __all__ = [
     "KEPT_HEADERS",
@@ -211,13 +212,15 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
                 with session_scope(engine) as session:
                     refuse_change(Ledger(session), hooks, snapshot, followed_refusal(
                         parsed.ignored))
-            outcome = process_snapshot(engine, hooks, snapshot, backoff)
+            drifted: list[Drifted] = []
+            outcome = process_snapshot(engine, hooks, snapshot, backoff, then=partial(
+                _compare, snapshot=snapshot, found=drifted))
             if outcome.failure is not None:
                 error, permanent = outcome.failure.error, outcome.failure.permanent
                 retry_after, waiting = outcome.failure.retry_after, outcome.failure.waiting
                 break
-            if not outcome.stale:
-                _record_drift(engine, hooks, snapshot)
+            for drift in drifted:
+                tell_drift(engine, hooks, snapshot, drift)
         if error is None:
             for event in parsed.events:
                 with session_scope(engine) as session:
@@ -236,11 +239,14 @@ def _process(engine: Engine, hooks: Hooks, delivery: Delivery, connection: ShopC
     return error, permanent, retry_after, waiting
 
 
-def _record_drift(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot) -> None:
-    """What the ledger could not follow of the order, recorded (:mod:`core.sync.drift`);
-    a failure here is logged and never fails the delivery (an outage puts it back)."""
+def _compare(ledger: Ledger, order: Order, connection: ShopConnection, *,
+             snapshot: OrderSnapshot, found: list[Drifted]) -> None:
+    """What the ledger could not follow of the order, recorded (:mod:`core.sync.drift`) in
+    the transaction that processed the snapshot, in a savepoint: a failure here is logged
+    and never fails the delivery (an outage puts it back)."""
     try:
-        after_processing(engine, hooks, snapshot)
+        with ledger.session.begin_nested():
+            found.append(compare_processed(ledger, order, connection, snapshot))
     except Exception as exc:
         if is_outage(exc):  # the delivery is processed again once the database is back
             raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -325,10 +325,16 @@ class Ledger:
 
     # -- operations, refusals and the movements journal -----------------------------------
 
-    def operation_record(self, order: Order, op: Operation) -> OperationRecord:
-        """The record of ``op``, created (status ``pending``) before the provider is called."""
-        record = self.session.scalars(select(OperationRecord).where(
-            OperationRecord.idempotency_key == op.idempotency_key)).one_or_none()
+    def operation_record(self, order: Order, op: Operation,
+                         among: Sequence[OperationRecord] | None = None) -> OperationRecord:
+        """The record of ``op``, created (status ``pending``) before the provider is called.
+        ``among``: every record of the locked ``order``, read already (an operation's key
+        names its shop and order, so no other order has it)."""
+        if among is None:
+            record = self.session.scalars(select(OperationRecord).where(
+                OperationRecord.idempotency_key == op.idempotency_key)).one_or_none()
+        else:
+            record = next((r for r in among if r.idempotency_key == op.idempotency_key), None)
         if record is None:
             record = OperationRecord(
                 order_id=order.id, kind=op.kind.value, source=op.source,

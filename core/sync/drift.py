@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, or_, select
 from core.execute import refuse_change
 from core.hooks import Hooks
 from core.ledger.db import session_scope
-from core.ledger.models import OperationRecord, Order, OrderDrift
+from core.ledger.models import OperationRecord, Order, OrderDrift, ShopConnection
 from core.ledger.store import Ledger
 from core.money import money_text
 from core.operations import Refusal
@@ -32,8 +33,8 @@ from core.snapshot import OrderSnapshot
 from core.state import Status
 
 __all__ = ["DECLINED_COMPLETED", "KINDS", "NEVER_SEEN", "REFUNDS_DIFFER", "REFUND_DELETED",
-           "STATUS_DIFFERS", "TOTAL_DIFFERS", "acknowledge", "after_processing", "as_entry",
-           "compare", "open_drift", "record", "refund_credits"]
+           "STATUS_DIFFERS", "TOTAL_DIFFERS", "Drifted", "acknowledge", "as_entry", "compare",
+           "compare_processed", "open_drift", "record", "refund_credits", "tell_drift"]
 
 log = logging.getLogger(__name__)
 
@@ -226,30 +227,35 @@ def _refusal(ledger: Ledger, order: Order, snapshot: OrderSnapshot,
     return None
 
 
-def after_processing(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot) -> list[dict]:
-    """Compare the order with the ledger once its delivery was processed, record the
-    difference, and tell the shop of those it must hear of; returns what was opened."""
-    with session_scope(engine) as session:
-        ledger = Ledger(session)
-        connection = ledger.connection(snapshot.shop)
-        order = session.scalars(  # locked and read afresh, as lock_order_by_id does
-            select(Order).where(Order.connection_id == connection.id,
-                                Order.shop_order_id == snapshot.order_id)
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)).one_or_none()
-        if order is None:
-            return []
-        if order.ordering_key is not None and snapshot.ordering_key < order.ordering_key:
-            return []  # a newer state of the order was processed meanwhile
-        opened = record(ledger, connection.id, snapshot.order_id, snapshot.order_number,
-                        compare(ledger, order, snapshot, connection.status_map))
-        refusals = [r for entry in opened
-                    if (r := _refusal(ledger, order, snapshot, entry)) is not None]
-    for refusal in refusals:
+@dataclass(frozen=True)
+class Drifted:
+    """What a processed delivery's comparison opened, and what the shop is to hear of it."""
+
+    opened: list[dict[str, Any]]
+    refusals: list[Refusal]
+
+
+def compare_processed(ledger: Ledger, order: Order, connection: ShopConnection,
+                      snapshot: OrderSnapshot) -> Drifted:
+    """Compare ``order`` of ``connection`` (locked in this transaction, which processed
+    ``snapshot``) with the shop's, and record the difference; :func:`tell_drift` tells of
+    it once committed."""
+    if order.ordering_key is not None and snapshot.ordering_key < order.ordering_key:
+        return Drifted([], [])  # a newer state of the order was processed meanwhile
+    opened = record(ledger, connection.id, snapshot.order_id, snapshot.order_number,
+                    compare(ledger, order, snapshot, connection.status_map))
+    return Drifted(opened, [r for entry in opened
+                            if (r := _refusal(ledger, order, snapshot, entry)) is not None])
+
+
+def tell_drift(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot,
+               drifted: Drifted) -> None:
+    """Tell the shop what it must hear of the drift just recorded (each refusal in a
+    transaction of its own), and log every difference opened."""
+    for refusal in drifted.refusals:
         with session_scope(engine) as session:
             refuse_change(Ledger(session), hooks, snapshot, refusal)
-    for entry in opened:
+    for entry in drifted.opened:
         log.warning("order %s/%s drifted from the ledger: %s (shop %s, kit %s)",
                     snapshot.shop, snapshot.order_id, entry["drift"], entry["shop"],
                     entry.get("kit"))
-    return opened

@@ -1,0 +1,70 @@
+"""The drift of a processed order is recorded in the transaction that processed it (one
+write transaction less per delivery), in a savepoint: a failure while comparing is logged
+and neither fails the delivery nor undoes its processing."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+import core.inbox
+from core.execute import _Run
+from core.ledger.db import session_scope
+from core.ledger.models import Delivery, OrderDrift
+from core.ledger.store import Ledger
+from recordings import SHOP, connect, post, recording
+
+
+def declined_then_completed(kit) -> list[int]:
+    """The recording of a declined order the shop completed anyway (it drifts)."""
+    rec = recording("on-hold-then-completed")
+    client = connect(kit, rec["secret"])
+    with session_scope(kit.engine) as session:
+        Ledger(session).configure_merchant(3333, kyc_verified=False)  # placement declined
+    return post(client, rec["steps"])
+
+
+def drift_and_deliveries(kit) -> tuple[list[str], set[str]]:
+    with session_scope(kit.engine) as session:
+        drift = list(session.scalars(select(OrderDrift.kind).where(
+            OrderDrift.shop_order_id == "31", OrderDrift.resolved_at.is_(None))))
+        statuses = set(session.scalars(select(Delivery.status)))
+        return drift, statuses
+
+
+def test_the_drift_is_written_with_the_processing_not_in_a_transaction_of_its_own(
+        kit, monkeypatch):
+    advanced, compared = [], []
+    advance, compare = _Run.advance, core.inbox.compare_processed
+
+    def advance_seen(run, ledger):
+        advanced.append(ledger.session)
+        return advance(run, ledger)
+
+    def compare_seen(ledger, *args):
+        compared.append(ledger.session)
+        return compare(ledger, *args)
+
+    monkeypatch.setattr(_Run, "advance", advance_seen)
+    monkeypatch.setattr(core.inbox, "compare_processed", compare_seen)
+    assert all(code in (200, 202) for code in declined_then_completed(kit))
+    drift, statuses = drift_and_deliveries(kit)
+    assert drift == ["status_differs"] and statuses == {"done"}
+    assert compared and all(session in advanced for session in compared)
+
+
+def test_a_failing_comparison_is_logged_and_the_delivery_still_processed(kit, monkeypatch,
+                                                                        caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("comparison broke")
+
+    monkeypatch.setattr(core.inbox, "compare_processed", broken)
+    with caplog.at_level(logging.ERROR, logger="core.inbox"):
+        assert all(code in (200, 202) for code in declined_then_completed(kit))
+    drift, statuses = drift_and_deliveries(kit)
+    assert drift == [] and statuses == {"done"}
+    assert f"recording the drift of order {SHOP}/31 failed" in caplog.text
+    with session_scope(kit.engine) as session:  # the processing itself was kept
+        ledger = Ledger(session)
+        assert ledger.state_of(ledger.find_order(SHOP, "31")).status.value == "declined"
