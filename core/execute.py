@@ -279,10 +279,9 @@ class _Run:
             return None
         self.order_id, self.locked = order.id, (order, connection)
         providers = self.hooks.providers()
-        records = ledger.operations_of(order)  # read once; _next_record adds the new ones
         while True:
             record = self._next_record(ledger, order, connection, state,
-                                       providers.get(order.provider), records)
+                                       providers.get(order.provider))
             if record is None:
                 self._finish(ledger, order, state)
                 return None
@@ -325,12 +324,11 @@ class _Run:
                 return None
 
     def _next_record(self, ledger: Ledger, order: Order, connection: ShopConnection,
-                     state: OrderState, provider: ProviderInfo | None,
-                     records: list[OperationRecord]) -> OperationRecord | None:
+                     state: OrderState, provider: ProviderInfo | None) -> OperationRecord | None:
         """What to run next: the oldest operation not yet succeeded, exactly as it was
         decided; else the first operation the snapshot calls for now (increases only if
-        the order's provider accepts them). ``records`` are the order's operations (the
-        order is locked), oldest first; a new one is added to them."""
+        the order's provider accepts them)."""
+        records = ledger.operations_of(order)
         unfinished = [r for r in records if r.status != "succeeded"]
         if unfinished:
             return unfinished[0]
@@ -348,10 +346,7 @@ class _Run:
                         ledger)
         if not decision.operations:
             return None
-        record = ledger.operation_record(order, decision.operations[0], among=records)
-        if record not in records:
-            records.append(record)
-        return record
+        return ledger.operation_record(order, decision.operations[0])
 
     def _claim(self, ledger: Ledger, order: Order, record: OperationRecord, op: Operation,
                context: OrderContext, provider: ProviderInfo, uncertain: bool,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from core.einvoice.seller import merge_seller
@@ -44,6 +44,15 @@ from core.snapshot import OrderSnapshot
 from core.state import LineState, OrderState, Status
 
 __all__ = ["Ledger", "check_time_zone"]
+
+# session.info key: per locked order id, its operations as read in this transaction
+_OPERATIONS = "invoicekit.operations"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_operations(session: Session, _transaction: object) -> None:
+    """A rollback (of a savepoint too) may undo records and locks: read them again."""
+    session.info.pop(_OPERATIONS, None)
 
 
 def check_time_zone(name: str) -> str:
@@ -248,14 +257,24 @@ class Ledger:
                 provider=connection.provider, status=Status.NEW.value,
                 snapshot=dump_snapshot(snapshot)).on_conflict_do_nothing())
             order = self.session.scalars(query).one()
+        self._locked(order)
         return order
 
     def lock_order_by_id(self, order_id: int) -> Order:
         """An order by its ledger id, locked for this transaction and read afresh (an
         object the session loaded before the lock is refreshed, not trusted)."""
-        return self.session.scalars(
+        order = self.session.scalars(
             select(Order).where(Order.id == order_id).with_for_update(key_share=True)
             .execution_options(populate_existing=True)).one()
+        self._locked(order)
+        return order
+
+    def _locked(self, order: Order) -> None:
+        """Note that ``order`` is locked until this transaction ends: no one else adds
+        operations to it meanwhile, so :meth:`operations_of` may keep what it read. Not
+        inside a savepoint (rolling it back releases the lock)."""
+        if not self.session.in_nested_transaction():
+            self.session.info.setdefault(_OPERATIONS, {}).setdefault(order.id, None)
 
     def order_by_provider_reference(self, merchant_id: int, provider: str,
                                     reference: str) -> Order | None:
@@ -325,16 +344,14 @@ class Ledger:
 
     # -- operations, refusals and the movements journal -----------------------------------
 
-    def operation_record(self, order: Order, op: Operation,
-                         among: Sequence[OperationRecord] | None = None) -> OperationRecord:
-        """The record of ``op``, created (status ``pending``) before the provider is called.
-        ``among``: every record of the locked ``order``, read already (an operation's key
-        names its shop and order, so no other order has it)."""
-        if among is None:
+    def operation_record(self, order: Order, op: Operation) -> OperationRecord:
+        """The record of ``op``, created (status ``pending``) before the provider is called."""
+        known = self._known_operations(order)
+        if known is None:
             record = self.session.scalars(select(OperationRecord).where(
                 OperationRecord.idempotency_key == op.idempotency_key)).one_or_none()
-        else:
-            record = next((r for r in among if r.idempotency_key == op.idempotency_key), None)
+        else:  # an operation's key names its shop and order: no other order has it
+            record = next((r for r in known if r.idempotency_key == op.idempotency_key), None)
         if record is None:
             record = OperationRecord(
                 order_id=order.id, kind=op.kind.value, source=op.source,
@@ -348,6 +365,8 @@ class Ledger:
                 status="pending", attempts=0)
             self.session.add(record)
             self.session.flush()
+            if known is not None:
+                known.append(record)
         return record
 
     @staticmethod
@@ -369,6 +388,11 @@ class Ledger:
 
     def invoice_references(self, order: Order) -> tuple[str, ...]:
         """The provider's references of the order's activations (its invoices), oldest first."""
+        known = self._known_operations(order)
+        if known is not None:
+            return tuple(r.provider_reference for r in known
+                         if r.kind == OperationKind.ACTIVATION.value and r.status == "succeeded"
+                         and r.provider_reference is not None)
         return tuple(self.session.scalars(
             select(OperationRecord.provider_reference)
             .where(OperationRecord.order_id == order.id,
@@ -382,9 +406,24 @@ class Ledger:
         return [r for r in self.operations_of(order) if r.status != "succeeded"]
 
     def operations_of(self, order: Order) -> list[OperationRecord]:
-        return list(self.session.scalars(
+        """The order's operations, oldest first; read once per transaction while the
+        order is locked in it."""
+        known = self._known_operations(order)
+        if known is not None:
+            return list(known)
+        records = list(self.session.scalars(
             select(OperationRecord).where(OperationRecord.order_id == order.id)
             .order_by(OperationRecord.id)))
+        locked = self.session.info.get(_OPERATIONS)
+        if locked is not None and order.id in locked:
+            locked[order.id] = records
+            return list(records)
+        return records
+
+    def _known_operations(self, order: Order) -> list[OperationRecord] | None:
+        """The operations of ``order`` read in this transaction with the order locked."""
+        locked = self.session.info.get(_OPERATIONS)
+        return None if locked is None else locked.get(order.id)
 
     def reopen_dead_operations(self, order: Order) -> int:
         """Let the order's dead operations be tried again now (a replay), and failed ones
