@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,7 +32,7 @@ from core.ledger.models import (
 )
 from core.ledger.models.sync import WriteBackRecord as Writeback
 from core.ledger.store import Ledger
-from core.payments.booking import book_chunk, book_transaction
+from core.payments.booking import ImportSummary, book_chunk, book_transaction
 from core.payments.matching import Matcher
 from core.payments.transactions import BankTransaction
 from core.receivables.charges import claim
@@ -128,11 +129,20 @@ def _state(session: Session) -> dict[str, object]:
     }
 
 
-def _book(session: Session, chunk: list[BankTransaction], set_based: bool) -> list[str]:
+def _book(session: Session, chunk: list[BankTransaction], set_based: bool) -> list[Any]:
+    """The outcomes, then the money the import summary counts (as booked, a return later
+    in the chunk notwithstanding)."""
+    summary = ImportSummary("p")
     if set_based:
-        return [outcome for outcome, _ in book_chunk(session, chunk, "p")]
-    ledger = Ledger(session)
-    return [book_transaction(ledger, Matcher(session), t, "p")[0] for t in chunk]
+        outcomes = [outcome for outcome, _ in book_chunk(session, chunk, "p", summary)]
+    else:
+        ledger, outcomes = Ledger(session), []
+        for transaction in chunk:
+            booked = book_transaction(ledger, Matcher(session), transaction, "p")
+            summary.count(*booked)
+            outcomes.append(booked[0])
+    return [*outcomes, f"paid {sorted(summary.paid.items())}",
+            f"to credit {sorted(summary.to_credit.items())}"]
 
 
 @settings(max_examples=60, deadline=None,

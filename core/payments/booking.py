@@ -63,6 +63,15 @@ class ImportSummary:
     paid: Counter[str] = field(default_factory=Counter)  # per currency
     to_credit: Counter[str] = field(default_factory=Counter)
 
+    def count(self, outcome: str, record: BankTransactionRecord | None) -> None:
+        """Count a transaction as it is booked (a return later in the file that undoes
+        it does not take it back out: the return is counted as a debit of its own)."""
+        self.outcomes[outcome] += 1
+        if record is not None and record.status == "booked" and record.credit:
+            to_credit = record.to_credit or 0  # None until the record is written
+            self.paid[record.currency] += record.amount - to_credit
+            self.to_credit[record.currency] += to_credit
+
     def __str__(self) -> str:
         shown = {"booked": "matched", "proposed": "proposed", "unmatched": "unmatched",
                  "ignored": "ignored (debits)", "duplicate": "imported before"}
@@ -342,17 +351,14 @@ def import_file(engine: Engine, path: Path, *,
         for _ in range(chunks):
             chunk = pickle.load(spill)  # written just above by this process
             with session_scope(engine) as session:
-                for outcome, record in book_chunk(session, chunk, path.name):
-                    summary.outcomes[outcome] += 1
-                    if record is not None and record.status == "booked" and record.credit:
-                        summary.paid[record.currency] += record.amount - record.to_credit
-                        summary.to_credit[record.currency] += record.to_credit
+                book_chunk(session, chunk, path.name, summary)
             if progress is not None:
                 progress(len(chunk))
     return summary
 
 
 def book_chunk(session: Session, chunk: Sequence[BankTransaction], file_name: str,
+               summary: ImportSummary | None = None,
                ) -> list[tuple[str, BankTransactionRecord | None]]:
     """Book a chunk of a file's transactions in the session's transaction, as
     :func:`book_transaction` one after the other would: what it needs read ahead in a few
@@ -360,7 +366,8 @@ def book_chunk(session: Session, chunk: Sequence[BankTransaction], file_name: st
     :class:`Payables`), its writes collected and written a few statements at a time
     (:class:`~core.payments.chunk.ChunkBookings`). From the first bank return that undoes a
     booked transfer on, the rest of the chunk is booked one by one (the return reads and
-    changes what was booked before it). Returns each transaction's outcome and record."""
+    changes what was booked before it). Returns each transaction's outcome and record,
+    each counted in ``summary`` as it is booked."""
     ledger, matcher = Ledger(session), Matcher(session)
     stored = stored_keys(session, chunk)
     fresh = [t for t in chunk if _digest(t.key) not in stored]
@@ -379,15 +386,19 @@ def book_chunk(session: Session, chunk: Sequence[BankTransaction], file_name: st
             key = _digest(transaction.key)
             if key in stored:
                 done.append(("duplicate", None))
-                continue
-            stored.add(key)
-            done.append(_book_ahead(ledger, matcher, transaction, file_name, payables,
-                                    bookings))
+            else:
+                stored.add(key)
+                done.append(_book_ahead(ledger, matcher, transaction, file_name, payables,
+                                        bookings))
+            if summary is not None:
+                summary.count(*done[-1])
         bookings.drain()
     matcher.before_read = None
     for transaction in chunk[len(done):]:
         done.append(book_transaction(ledger, matcher, transaction, file_name, stored,
                                      payables))
+        if summary is not None:
+            summary.count(*done[-1])
     held.clear()
     return done
 
