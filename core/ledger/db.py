@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from alembic import command
@@ -26,10 +26,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 __all__ = ["WriterLock", "among", "holds_writer_turn", "insert", "make_engine", "schema_state",
-           "session_scope", "upgrade"]
+           "session_scope", "slices", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -123,6 +124,13 @@ def among(session: Session, column: Any, values: Collection[Any]) -> ColumnEleme
         item = String() if isinstance(column.type, String) else column.type
         return column == any_(bindparam(None, list(values), type_=ARRAY(item)))
     return column.in_(list(values))
+
+
+def slices(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """``values`` in slices of ``size``: as many as one statement's ``IN`` takes (SQLite
+    takes at most 32,766 parameters)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 READ_ONLY = "invoicekit_read_only"

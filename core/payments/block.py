@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from stdnum import iso11649
 
 from core.errors import ConfigurationError
-from core.ledger.db import among
+from core.ledger.db import among, slices
 from core.ledger.models import Charge, Invoice, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import is_known_currency, to_decimal
@@ -308,10 +308,10 @@ def payment_blocks_of(ledger: Ledger, orders: Sequence[Order]) -> dict[int, list
     by_id = {order.id: order for order in orders}
     ids = sorted(by_id)
     found: dict[int, list[PaymentBlock]] = {}
-    for start in range(0, len(ids), 500):
+    for part in slices(ids):
         for invoice, receivable, charges in ledger.session.execute(
                 _INVOICE_BLOCKS.where(among(ledger.session, Invoice.order_id,
-                                            ids[start:start + 500]))):
+                                            part))):
             merchant = by_id[invoice.order_id].connection.merchant
             found.setdefault(invoice.order_id, []).append(PaymentBlock(
                 account_holder=merchant.account_holder, iban=invoice.iban, bic=invoice.bic,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.errors import ConfigurationError, NotFound
-from core.ledger.db import among, session_scope
+from core.ledger.db import among, session_scope, slices
 from core.ledger.models import (
     BankTransactionRecord,
     Buyer,
@@ -113,11 +113,11 @@ class Payables:
     def __init__(self, session: Session, buyer_ids: set[int]) -> None:
         self._of: dict[int, list[Receivable]] = {buyer_id: [] for buyer_id in buyer_ids}
         ids = sorted(buyer_ids)
-        for start in range(0, len(ids), 500):
+        for part in slices(ids):
             rows = session.execute(
                 payable_query(charges=False).add_columns(Order.buyer_id)
                 .join(Order, Order.id == Receivable.order_id)
-                .where(among(session, Order.buyer_id, ids[start:start + 500])))
+                .where(among(session, Order.buyer_id, part)))
             read = []
             for receivable, buyer_id in rows:
                 self._of[buyer_id].append(receivable)
@@ -145,9 +145,9 @@ def _load_charges(session: Session, receivables: Sequence[Receivable]) -> None:
         return
     charges: dict[int, list[Charge]] = {r.id: [] for r in receivables}
     ids = list(charges)
-    for start in range(0, len(ids), 500):  # SQLite takes at most 32,766 parameters
+    for part in slices(ids):
         for charge in session.scalars(select(Charge).where(
-                among(session, Charge.receivable_id, ids[start:start + 500]))
+                among(session, Charge.receivable_id, part))
                 .order_by(Charge.kind)):
             charges[charge.receivable_id].append(charge)
     for receivable in receivables:
@@ -300,9 +300,9 @@ def read_ahead(session: Session, buyer_ids: set[int]) -> list[object]:
                  joinedload(Order.connection).joinedload(ShopConnection.merchant))))
     held += orders
     order_ids = [order.id for order in orders]
-    for start in range(0, len(order_ids), 500):
+    for part in slices(order_ids):
         held += session.scalars(select(Invoice).where(
-            among(session, Invoice.order_id, order_ids[start:start + 500])))
+            among(session, Invoice.order_id, part)))
     return held
 
 

@@ -15,7 +15,7 @@ or orders of different buyers make it a proposal only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from sqlalchemy import Row, select, tuple_
 from sqlalchemy.orm import Session
 from stdnum import iso11649
 
-from core.ledger.db import among
+from core.ledger.db import among, slices
 from core.ledger.models import Buyer, Invoice, Merchant, Order, Receivable, ShopConnection
 from core.payments.transactions import BankTransaction
 
@@ -142,11 +142,6 @@ def _plain_iban(iban: str) -> str:
     return iban.replace(" ", "").upper()
 
 
-def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _name_words(name: str) -> set[str]:
     plain = _NAME_NOISE.sub(" ", name.casefold())
     return {word for word in re.findall(r"\w+", plain) if len(word) > 1}
@@ -178,12 +173,12 @@ class Matcher:
                 candidates.update(group)
         ibans -= self._buyers.keys()
         candidates -= self._asked
-        for part in _batches(sorted(ibans), 500):
+        for part in slices(sorted(ibans)):
             self._buyers.update(dict.fromkeys(part))
             self._buyers.update((iban, buyer_id) for iban, buyer_id in self.session.execute(
                 select(Buyer.virtual_iban, Buyer.id)
                 .where(among(self.session, Buyer.virtual_iban, part))))
-        for part in _batches(sorted(candidates), 400):
+        for part in slices(sorted(candidates), 400):
             self._asked.update(part)
             for row in self._order_rows(part):
                 self._orders[(row.order_number, row.merchant_id)] = row

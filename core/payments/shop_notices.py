@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from core.ledger.db import among, insert
+from core.ledger.db import among, insert, slices
 from core.ledger.models import OperationRecord, Order, WriteBackRecord
 from core.ledger.store import Ledger
 from core.payments.block import payment_blocks_of
@@ -30,12 +30,12 @@ __all__ = ["payment_notices"]
 def _invoice_numbers(ledger: Ledger, order_ids: list[int]) -> dict[int, list[str]]:
     """:func:`core.writeback.notices.invoice_numbers` of many orders."""
     found: dict[int, list[str]] = {}
-    for start in range(0, len(order_ids), 500):
+    for part in slices(order_ids):
         rows = ledger.session.execute(
             select(OperationRecord.order_id, OperationRecord.kind, OperationRecord.status,
                    OperationRecord.document_number, OperationRecord.provider_reference)
             .where(among(ledger.session, OperationRecord.order_id,
-                         order_ids[start:start + 500]))
+                         part))
             .order_by(OperationRecord.id))
         for order_id, *record in rows:
             if number := invoice_number(*record):

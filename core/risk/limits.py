@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import CreditFacts
-from core.ledger.db import among
+from core.ledger.db import among, slices
 from core.ledger.models import Buyer, CreditProfile, LimitChange, Order, Receivable
 from core.ledger.store import Ledger
 from core.money import money_text
@@ -159,20 +159,20 @@ def payments_settled(session: Session,
     read and locked in a few queries (in key order), the policy read once."""
     buyer_of = {receivable.order_id: buyer_id for receivable, buyer_id, _ in settled}
     unknown = sorted(order_id for order_id, buyer_id in buyer_of.items() if buyer_id is None)
-    for start in range(0, len(unknown), 500):
+    for part in slices(unknown):
         buyer_of.update(session.execute(select(Order.id, Order.buyer_id).where(
-            among(session, Order.id, unknown[start:start + 500]))).all())
+            among(session, Order.id, part))).all())
     buyer_ids = sorted({b for b in buyer_of.values() if b is not None})
     key_of: dict[int, str | None] = {}
-    for start in range(0, len(buyer_ids), 500):
+    for part in slices(buyer_ids):
         key_of.update(session.execute(select(Buyer.id, Buyer.buyer_key).where(
-            among(session, Buyer.id, buyer_ids[start:start + 500]))).all())
+            among(session, Buyer.id, part))).all())
     keys = sorted({key for key in key_of.values() if key})
     profiles: dict[str, CreditProfile] = {}
-    for start in range(0, len(keys), 500):
+    for part in slices(keys):
         profiles.update((p.buyer_key, p) for p in session.scalars(
             select(CreditProfile).where(among(session, CreditProfile.buyer_key,
-                                             keys[start:start + 500]))
+                                             part))
             .order_by(CreditProfile.buyer_key).with_for_update()))
     policy: list[RiskPolicy] = []
 
