@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Integer, Row, String, bindparam, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from stdnum import iso11649
 
@@ -196,12 +197,15 @@ class Matcher:
         if self.session.get_bind().dialect.name != "postgresql":
             return self.session.execute(query.where(tuple_(
                 Order.order_number, ShopConnection.merchant_id).in_(candidates))).all()
-        # two array parameters (see core.payments.among), then the pairs asked for
-        wanted = set(candidates)
-        return [row for row in self.session.execute(query.where(
-            among(self.session, Order.order_number, {number for number, _ in wanted}),
-            among(self.session, ShopConnection.merchant_id, {m for _, m in wanted})))
-            if (row.order_number, row.merchant_id) in wanted]
+        # the pairs as two array parameters zipped by unnest (see core.ledger.db.among)
+        wanted = sorted(set(candidates))
+        pairs = func.unnest(
+            bindparam(None, [number for number, _ in wanted], type_=ARRAY(String())),
+            bindparam(None, [merchant for _, merchant in wanted], type_=ARRAY(Integer())),
+        ).table_valued("number", "merchant").render_derived()
+        return self.session.execute(query.where(tuple_(
+            Order.order_number, ShopConnection.merchant_id).in_(
+                select(pairs.c.number, pairs.c.merchant)))).all()
 
     def _buyer_of_iban(self, iban: str) -> int | None:
         plain = _plain_iban(iban)
