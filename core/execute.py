@@ -148,16 +148,25 @@ def process_snapshot(engine: Engine, hooks: Hooks, snapshot: OrderSnapshot,
                      then: Callable[[Ledger, Order, ShopConnection], None] | None = None
                      ) -> Outcome:
     """Bring the order's provider in line with ``snapshot``; see the module docstring.
-    ``then`` runs in the transaction that brought it in line (not after a failure, nor for
-    a stale snapshot), with the order locked."""
+    ``then`` runs once it is in line (not after a failure, nor for a stale snapshot), with
+    the order locked: in the same transaction, unless that one holds a lock the merchant's
+    other activations wait for (PostgreSQL; SQLite has one writer at a time anyway)."""
     run = _Run(hooks, snapshot, backoff)
     while True:
+        later = False
         with session_scope(engine) as session:
             ledger = Ledger(session)
             call = run.advance(ledger)
             if call is None and then is not None and run.failure is None and not run.stale:
                 assert run.locked is not None
-                then(ledger, *run.locked)
+                later = ledger.holds_merchant and engine.dialect.name == "postgresql"
+                if not later:
+                    then(ledger, *run.locked)
+        if later:
+            with session_scope(engine) as session:
+                ledger = Ledger(session)
+                order = ledger.lock_order_by_id(run.order_id)
+                then(ledger, order, order.connection)
         if call is None:
             return run.outcome()
         answer = run.call(call)  # outside any transaction

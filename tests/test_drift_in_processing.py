@@ -68,3 +68,35 @@ def test_a_failing_comparison_is_logged_and_the_delivery_still_processed(kit, mo
     with session_scope(kit.engine) as session:  # the processing itself was kept
         ledger = Ledger(session)
         assert ledger.state_of(ledger.find_order(SHOP, "31")).status.value == "declined"
+
+
+def test_after_an_invoice_is_numbered_postgresql_compares_once_the_number_is_free(
+        kit, monkeypatch):
+    """The merchant's row stays locked from taking an invoice number to the end of the
+    transaction: on PostgreSQL the comparison waits for a transaction of its own rather
+    than keep the merchant's other activations waiting; on SQLite it stays inside."""
+    advanced, compared = [], []
+    advance, compare = _Run.advance, core.inbox.compare_processed
+
+    def advance_seen(run, ledger):
+        advanced.append(ledger.session)
+        return advance(run, ledger)
+
+    def compare_seen(ledger, *args):
+        compared.append((ledger.session, ledger.holds_merchant))
+        return compare(ledger, *args)
+
+    monkeypatch.setattr(_Run, "advance", advance_seen)
+    monkeypatch.setattr(core.inbox, "compare_processed", compare_seen)
+    rec = recording("on-hold-then-completed")
+    assert all(code in (200, 202) for code in post(connect(kit, rec["secret"]), rec["steps"]))
+    with session_scope(kit.engine) as session:
+        ledger = Ledger(session)
+        assert ledger.state_of(ledger.find_order(SHOP, "31")).status.value == "active"
+    postgresql = kit.engine.dialect.name == "postgresql"
+    assert compared
+    if postgresql:  # never compared while holding the merchant's numbers
+        assert not any(held for _, held in compared)
+        assert any(session not in advanced for session, _ in compared)
+    else:
+        assert all(session in advanced for session, _ in compared)

@@ -47,6 +47,7 @@ __all__ = ["Ledger", "check_time_zone"]
 
 # session.info key: per locked order id, its operations as read in this transaction
 _OPERATIONS = "invoicekit.operations"
+_MERCHANT_LOCKED = "invoicekit.merchant_locked"  # session.info: a merchant's row is locked
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -186,11 +187,18 @@ class Ledger:
                 select(Merchant).where(Merchant.id == merchant_id)
                 .with_for_update(key_share=True)
                 .execution_options(populate_existing=True)).one_or_none()
+            self.session.info[_MERCHANT_LOCKED] = True
         else:  # the session's copy, if it has one (many hooks of one operation ask)
             merchant = self.session.get(Merchant, merchant_id)
         if merchant is None:
             raise NotFound(f"merchant {merchant_id} does not exist")
         return merchant
+
+    @property
+    def holds_merchant(self) -> bool:
+        """Whether this transaction locked a merchant's row (its document numbers): on
+        PostgreSQL the merchant's other activations wait for its end."""
+        return self.session.info.get(_MERCHANT_LOCKED, False)
 
     def add_connection(self, *, name: str, merchant_id: int, platform: str,
                        provider: str | None = None, status_map: Mapping[str, str] | None = None,
