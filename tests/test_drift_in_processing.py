@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from sqlalchemy import select
 
 import core.inbox
@@ -33,9 +34,12 @@ def drift_and_deliveries(kit) -> tuple[list[str], set[str]]:
         return drift, statuses
 
 
-def test_the_drift_is_written_with_the_processing_not_in_a_transaction_of_its_own(
-        kit, monkeypatch):
-    advanced, compared = [], []
+@pytest.fixture
+def sessions(monkeypatch) -> tuple[list, list]:
+    """The sessions processing advanced in, and those the drift was compared in (each with
+    whether it held a merchant's row)."""
+    advanced: list = []
+    compared: list = []
     advance, compare = _Run.advance, core.inbox.compare_processed
 
     def advance_seen(run, ledger):
@@ -43,15 +47,21 @@ def test_the_drift_is_written_with_the_processing_not_in_a_transaction_of_its_ow
         return advance(run, ledger)
 
     def compare_seen(ledger, *args):
-        compared.append(ledger.session)
+        compared.append((ledger.session, ledger.holds_merchant))
         return compare(ledger, *args)
 
     monkeypatch.setattr(_Run, "advance", advance_seen)
     monkeypatch.setattr(core.inbox, "compare_processed", compare_seen)
+    return advanced, compared
+
+
+def test_the_drift_is_written_with_the_processing_not_in_a_transaction_of_its_own(
+        kit, sessions):
+    advanced, compared = sessions
     assert all(code in (200, 202) for code in declined_then_completed(kit))
     drift, statuses = drift_and_deliveries(kit)
     assert drift == ["status_differs"] and statuses == {"done"}
-    assert compared and all(session in advanced for session in compared)
+    assert compared and all(session in advanced for session, _ in compared)
 
 
 def test_a_failing_comparison_is_logged_and_the_delivery_still_processed(kit, monkeypatch,
@@ -71,23 +81,11 @@ def test_a_failing_comparison_is_logged_and_the_delivery_still_processed(kit, mo
 
 
 def test_after_an_invoice_is_numbered_postgresql_compares_once_the_number_is_free(
-        kit, monkeypatch):
+        kit, sessions):
     """The merchant's row stays locked from taking an invoice number to the end of the
     transaction: on PostgreSQL the comparison waits for a transaction of its own rather
     than keep the merchant's other activations waiting; on SQLite it stays inside."""
-    advanced, compared = [], []
-    advance, compare = _Run.advance, core.inbox.compare_processed
-
-    def advance_seen(run, ledger):
-        advanced.append(ledger.session)
-        return advance(run, ledger)
-
-    def compare_seen(ledger, *args):
-        compared.append((ledger.session, ledger.holds_merchant))
-        return compare(ledger, *args)
-
-    monkeypatch.setattr(_Run, "advance", advance_seen)
-    monkeypatch.setattr(core.inbox, "compare_processed", compare_seen)
+    advanced, compared = sessions
     rec = recording("on-hold-then-completed")
     assert all(code in (200, 202) for code in post(connect(kit, rec["secret"]), rec["steps"]))
     with session_scope(kit.engine) as session:
