@@ -1,22 +1,26 @@
-"""Validation of order snapshots at the edges (marshmallow).
+"""Validation of order snapshots and request bodies at the edges.
 
 :func:`load_snapshot` turns a plain mapping (decimal strings for money) into an
 :class:`~core.snapshot.OrderSnapshot` or raises :class:`~core.errors.PayloadError` naming every
 bad field; :func:`dump_snapshot` is its inverse, for storage and for the generic wire format.
+A snapshot is read by plain-Python field readers (:mod:`core.readers`: it is read several
+times per delivery); the marshmallow helpers here serve the APIs' request schemas.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import UTC
+import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from core import readers
 from core.errors import MalformedPayload, PayloadError
 from core.money import is_known_currency, parse_decimal, to_decimal, to_minor
+from core.readers import Invalid
 from core.snapshot import (
     Buyer,
     Discount,
@@ -27,7 +31,7 @@ from core.snapshot import (
     RefundLine,
 )
 
-__all__ = ["MoneyField", "OrderSnapshotSchema", "StrictInteger", "StrictSchema",
+__all__ = ["MoneyField", "StrictInteger", "StrictSchema",
            "country_field", "dump_snapshot", "flatten_errors", "load_snapshot", "optional_text",
            "parse_json", "read_json_object", "text_field"]
 
@@ -85,84 +89,126 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class BuyerSchema(StrictSchema):
-    company = optional_text()
-    legal_form = optional_text(64)
-    vat_id = optional_text(32)
-    first_name = optional_text()
-    last_name = optional_text()
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    street = text_field(required=True)
-    address_2 = optional_text()
-    postcode = text_field(32, required=True)
-    city = text_field(required=True)
-    country = country_field()
-    language = Text(load_default=None, allow_none=True, validate=validate.Regexp(
-        r"^[a-z]{2}$", error="must be a lower-case ISO 639-1 code such as de, en, fr"))
-    phone = optional_text(64)
-    buyer_reference = optional_text(200)
+_LINE_KINDS = {kind.value: kind for kind in LineKind}
+_KIND_CHOICES = "Must be one of: " + ", ".join(_LINE_KINDS) + "."
 
 
-class LineSchema(StrictSchema):
-    line_id = text_field(64, required=True)
-    kind = fields.Enum(LineKind, by_value=True, load_default=LineKind.PRODUCT)
-    sku = optional_text(64)
-    name = text_field(required=True)
-    quantity = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
-    net = MoneyField(required=True)
-    tax = MoneyField(required=True)
-    gross = MoneyField(required=True)
-    tax_rate = MoneyField(required=True)
-    shipped = StrictInteger(load_default=None, allow_none=True,
-                            validate=validate.Range(min=0, max=MAX_QUANTITY))
+def _line_kind(value: Any) -> LineKind:
+    """A line kind by its value (``product``, ``shipping``, ``fee``)."""
+    try:
+        found = _LINE_KINDS.get(value)
+    except TypeError:  # not hashable
+        found = None
+    if found is not None:
+        return found
+    try:
+        return LineKind(value)
+    except ValueError:
+        raise Invalid([_KIND_CHOICES]) from None
 
 
-class DiscountSchema(StrictSchema):
-    code = text_field(64, required=True)
-    amount = MoneyField(required=True)
+def _matching(pattern: str, message: str) -> Callable[[str], str | None]:
+    """A check that the text matches ``pattern`` from its start (``re.match``)."""
+    match = re.compile(pattern).match
+    return lambda text: None if match(text) else message
 
 
-class RefundLineSchema(StrictSchema):
-    """A line a refund covered: ``quantity`` units of it, or (quantity 0) an amount of it
-    with no units back, such as part of a line's price or the shipping alone."""
-
-    line_id = text_field(64, required=True)
-    quantity = StrictInteger(required=True, validate=validate.Range(min=0, max=MAX_QUANTITY))
-    amount = MoneyField(required=True)
-    tax = MoneyField(load_default=None, allow_none=True)
+_NOT_AN_EMAIL = "Not a valid email address."
 
 
-class RefundSchema(StrictSchema):
-    refund_id = text_field(64, required=True)
-    amount = MoneyField(required=True)
-    lines = fields.List(fields.Nested(RefundLineSchema), load_default=None, allow_none=True)
-    reason = optional_text(1000)
+def _email_text(value: Any) -> str:
+    """A text, where anything else is "not a valid email address" (as a marshmallow
+    ``Email`` field said)."""
+    try:
+        return readers.string(value)
+    except Invalid as exc:
+        if exc.messages == [readers.NOT_A_STRING]:
+            raise Invalid([_NOT_AN_EMAIL]) from None
+        raise
 
 
-class OrderSnapshotSchema(StrictSchema):
-    """Field-level shape of a snapshot; cross-field rules live in :func:`load_snapshot`."""
-
-    shop = text_field(64, required=True)
-    order_id = text_field(64, required=True)
-    order_number = text_field(64, required=True)
-    currency = Text(required=True)
-    buyer = fields.Nested(BuyerSchema, required=True)
-    lines = fields.List(fields.Nested(LineSchema), required=True,
-                        validate=validate.Length(min=1, max=1000))
-    total = MoneyField(required=True)
-    total_tax = MoneyField(required=True)
-    status = text_field(64, required=True)
-    ordering_key = fields.AwareDateTime(required=True, default_timezone=UTC)
-    discounts = fields.List(fields.Nested(DiscountSchema), load_default=list)
-    refunds = fields.List(fields.Nested(RefundSchema), load_default=list)
-    cancelled = fields.Boolean(load_default=False)
-    returned = fields.Boolean(load_default=False)
-    placed_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
-    installments = StrictInteger(load_default=1, validate=validate.Range(min=1, max=12))
+def _email(text: str) -> str | None:
+    """Why ``text`` is no e-mail address (marshmallow's own check), or None."""
+    try:
+        _EMAIL(text)
+    except ValidationError as exc:
+        return str(exc.messages[0])
+    return None
 
 
-_SNAPSHOT_SCHEMA = OrderSnapshotSchema()  # schemas keep no state between loads: build once
-_BUYER_SCHEMA = BuyerSchema()
+_EMAIL = validate.Email(error=_NOT_AN_EMAIL)
+
+
+def _text(maximum: int = 255) -> readers.Field:
+    """A required text of 1 to ``maximum`` characters (:func:`text_field`)."""
+    return readers.value(readers.string, required=True,
+                         checks=[readers.length(1, maximum)])
+
+
+def _optional(maximum: int = 255) -> readers.Field:
+    """A text of at most ``maximum`` characters, or null (:func:`optional_text`)."""
+    return readers.value(readers.string, default=None, nullable=True,
+                         checks=[readers.length(maximum=maximum)])
+
+
+def _money(**kwargs: Any) -> readers.Field:
+    return readers.value(readers.money, **kwargs)
+
+
+def _count(**kwargs: Any) -> readers.Field:
+    return readers.value(readers.no_bool_integer, checks=[readers.within(0, MAX_QUANTITY)],
+                         **kwargs)
+
+
+_BUYER = [
+    ("company", _optional()), ("legal_form", _optional(64)), ("vat_id", _optional(32)),
+    ("first_name", _optional()), ("last_name", _optional()),
+    ("email", readers.value(_email_text, required=True,
+                            checks=[_email, readers.length(maximum=254)])),
+    ("street", _text()), ("address_2", _optional()), ("postcode", _text(32)),
+    ("city", _text()),
+    ("country", readers.value(readers.string, required=True, checks=[_matching(
+        r"^[A-Z]{2}$", "must be an upper-case ISO 3166-1 alpha-2 code")])),
+    ("language", readers.value(readers.string, default=None, nullable=True, checks=[_matching(
+        r"^[a-z]{2}$", "must be a lower-case ISO 639-1 code such as de, en, fr")])),
+    ("phone", _optional(64)), ("buyer_reference", _optional(200)),
+]
+_LINE = [
+    ("line_id", _text(64)),
+    ("kind", readers.value(_line_kind, default=LineKind.PRODUCT)),
+    ("sku", _optional(64)), ("name", _text()), ("quantity", _count(required=True)),
+    ("net", _money(required=True)), ("tax", _money(required=True)),
+    ("gross", _money(required=True)), ("tax_rate", _money(required=True)),
+    ("shipped", _count(default=None, nullable=True)),
+]
+_DISCOUNT = [("code", _text(64)), ("amount", _money(required=True))]
+_REFUND_LINE = [  # quantity 0: an amount of the line with no units back (shipping alone)
+    ("line_id", _text(64)), ("quantity", _count(required=True)),
+    ("amount", _money(required=True)), ("tax", _money(default=None, nullable=True)),
+]
+_REFUND = [
+    ("refund_id", _text(64)), ("amount", _money(required=True)),
+    ("lines", readers.listed(readers.nested(_REFUND_LINE, strict=True), default=None,
+                             nullable=True)),
+    ("reason", _optional(1000)),
+]
+_read_snapshot = readers.reader([
+    ("shop", _text(64)), ("order_id", _text(64)), ("order_number", _text(64)),
+    ("currency", readers.value(readers.string, required=True)),
+    ("buyer", readers.nested(_BUYER, strict=True, required=True)),
+    ("lines", readers.listed(readers.nested(_LINE, strict=True), required=True,
+                             checks=[readers.length(1, 1000)])),
+    ("total", _money(required=True)), ("total_tax", _money(required=True)),
+    ("status", _text(64)),
+    ("ordering_key", readers.value(readers.aware_datetime, required=True)),
+    ("discounts", readers.listed(readers.nested(_DISCOUNT, strict=True), factory=list)),
+    ("refunds", readers.listed(readers.nested(_REFUND, strict=True), factory=list)),
+    ("cancelled", readers.value(readers.boolean, default=False)),
+    ("returned", readers.value(readers.boolean, default=False)),
+    ("placed_at", readers.value(readers.aware_datetime, default=None, nullable=True)),
+    ("installments", readers.value(readers.no_bool_integer, default=1,
+                                   checks=[readers.within(1, 12)])),
+], strict=True)
 
 
 def parse_json(body: bytes | str, *, exact_numbers: bool = False) -> Any:
@@ -253,10 +299,7 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
     shop's rounding; refunds naming existing lines, never more units than a line has, and
     never more than the order total.
     """
-    try:
-        raw = _SNAPSHOT_SCHEMA.load(data)
-    except ValidationError as exc:
-        raise PayloadError(flatten_errors(exc.messages)) from None
+    raw = _read_snapshot(data)  # field by field, as the marshmallow schema it replaced
 
     currency = raw["currency"]
     if not is_known_currency(currency):
@@ -344,6 +387,13 @@ def load_snapshot(data: Mapping[str, Any]) -> OrderSnapshot:
     )
 
 
+def _dumped(text: Any) -> str | None:
+    """A buyer's field as stored: text or null."""
+    if text is None or type(text) is str:
+        return text
+    return text.decode("utf-8") if isinstance(text, bytes) else str(text)
+
+
 def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
     """The snapshot as JSON-ready data that :func:`load_snapshot` reads back unchanged."""
 
@@ -355,7 +405,7 @@ def dump_snapshot(snapshot: OrderSnapshot) -> dict[str, Any]:
         "order_id": snapshot.order_id,
         "order_number": snapshot.order_number,
         "currency": snapshot.currency,
-        "buyer": _BUYER_SCHEMA.dump(snapshot.buyer),
+        "buyer": {name: _dumped(getattr(snapshot.buyer, name)) for name, _ in _BUYER},
         "lines": [
             {"line_id": li.line_id, "kind": li.kind.value, "sku": li.sku, "name": li.name,
              "quantity": li.quantity, "net": money(li.net), "tax": money(li.tax),

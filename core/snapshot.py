@@ -3,7 +3,7 @@
 A snapshot is *state*, not a command: the whole order as the shop saw it at ``ordering_key``.
 Amounts are integer minor units of ``currency``; line amounts are after line discounts, so
 ``total`` is the sum of all lines (products, shipping, fees) within the shop's rounding.
-Build one with :class:`core.schemas.OrderSnapshotSchema` to get it validated.
+Build one with :func:`core.schemas.load_snapshot` to get it validated.
 """
 
 from __future__ import annotations
