@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core.context import ParsedDelivery
 from core.errors import (
@@ -169,7 +169,8 @@ def process_delivery(engine: Engine, hooks: Hooks, delivery_id: int,
     from any number of workers at once: one of them holds it, the others leave it alone."""
     with _claim(engine, delivery_id) as finishing:
         with session_scope(engine, write=False) as session:
-            delivery = session.get(Delivery, delivery_id)
+            delivery = session.get(Delivery, delivery_id,
+                                   options=[joinedload(Delivery.connection)])
             if delivery is None:
                 return Processed(delivery_id, "missing", error="no such delivery",
                                  attempted=False)
