@@ -28,6 +28,7 @@ from core.ledger.models import (
     RefusalRecord,
     ShopConnection,
 )
+from core.ledger.models.base import utcnow
 from core.money import Amount, to_minor
 from core.operations import (
     Operation,
@@ -476,24 +477,32 @@ class Ledger:
     def journal(self, *, merchant_id: int, order_id: int, kind: str, amount: int,
                 currency: str, idempotency_key: str, description: str,
                 document_number: str | None = None,
-                occurred_at: datetime | None = None) -> Movement:
-        """Write one movement, once per (idempotency key, kind)."""
-        existing = self.session.scalars(select(Movement).where(
-            Movement.idempotency_key == idempotency_key, Movement.kind == kind)).one_or_none()
-        if existing is not None:
-            return existing
-        movement = Movement(merchant_id=merchant_id, order_id=order_id, kind=kind,
-                            amount=amount, currency=currency, idempotency_key=idempotency_key,
-                            description=description, document_number=document_number)
-        if occurred_at is not None:
-            movement.occurred_at = occurred_at
-        self.session.add(movement)
-        self.session.flush()
-        return movement
+                occurred_at: datetime | None = None) -> None:
+        """Write one movement, once per (idempotency key, kind): one ``INSERT`` that
+        skips a movement written before."""
+        self.session.execute(_journal_insert(self.session), {
+            "merchant_id": merchant_id, "order_id": order_id, "kind": kind,
+            "amount": amount, "currency": currency, "idempotency_key": idempotency_key,
+            "description": description, "document_number": document_number,
+            "occurred_at": occurred_at or utcnow()})
 
     def movements_of(self, order: Order) -> list[Movement]:
         return list(self.session.scalars(
             select(Movement).where(Movement.order_id == order.id).order_by(Movement.id)))
+
+
+_JOURNAL_INSERTS: dict[str, Any] = {}
+
+
+def _journal_insert(session: Session) -> Any:
+    """The journal's insert that skips a movement written before, built once per backend
+    (the values are bound at execution)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _JOURNAL_INSERTS:
+        table = Movement.__table__
+        _JOURNAL_INSERTS[dialect] = insert(session, table).on_conflict_do_nothing(
+            index_elements=[table.c.idempotency_key, table.c.kind])
+    return _JOURNAL_INSERTS[dialect]
 
 
 def _unbilled_of(order: Order) -> RateAmounts:
