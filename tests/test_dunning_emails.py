@@ -92,3 +92,14 @@ def test_a_recipient_that_is_no_address_is_refused_alike() -> None:
     for address in ("no-at-sign", "a b@example.com"):
         with pytest.raises(ValueError):
             prepare_email(replace(BASE, buyer_email=address), SENDERS[0])
+
+
+@given(st.lists(st.text(max_size=120), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_text_encoded_line_by_line_is_the_text_encoded_at_once(lines: list[str]) -> None:
+    from core.receivables.emails import _encoded, _encoded_whole
+
+    for text in ("\n".join(lines), "\r\n".join(lines) + "\n", "\r".join(lines)):
+        whole = _encoded_whole(text.encode("utf-8").splitlines())
+        assert _encoded(text) == whole
+        assert _encoded(text) == whole  # the lines kept give the same bytes

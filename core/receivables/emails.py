@@ -111,8 +111,31 @@ def _content_headers() -> bytes:
 
 def _encoded(text: str) -> bytes:
     """``text`` as ``set_content(..., cte="quoted-printable")`` encodes it and the
-    generator writes it."""
+    generator writes it: line by line (the encoding of a line depends on that line
+    alone), each distinct line encoded once (:data:`_LINES` kept; most lines of a
+    notice are the same wording from one notice to the next)."""
     lines = text.encode("utf-8").splitlines()
+    if not lines:
+        return _encoded_whole(lines)
+    cache = _LINES
+    if len(cache) > _KEPT:
+        cache.clear()
+    out = []
+    for line in lines:
+        encoded = cache.get(line)
+        if encoded is None:
+            encoded = cache[line] = _encoded_whole([line])
+        out.append(encoded)
+    return b"".join(out)
+
+
+_LINES: dict[bytes, bytes] = {}  # a line of text -> its encoded bytes, line end included
+_KEPT = 4096  # lines kept at most
+
+
+def _encoded_whole(lines: list[bytes]) -> bytes:
+    """The ``lines`` (without their line ends) as ``set_content`` encodes them and the
+    generator writes them, at once."""
     data = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), MAX_LINE)
     parts = _NL.split(data)
     return ("".join(part + "\r\n" for part in parts[:-1]) + parts[-1]).encode("ascii")

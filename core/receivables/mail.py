@@ -11,12 +11,13 @@ import contextlib
 import ctypes
 import email.policy
 import functools
+import itertools
 import os
 import smtplib
 import ssl
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -130,22 +131,49 @@ class PreparedEmail:
     make: Callable[[], EmailMessage]
 
 
-def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+def write_atomic(path: Path | str, data: bytes, *, sync: bool = True,
+                 folders: set[str] | None = None) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``;
-    with ``sync=False`` the caller makes it durable (:func:`sync_files`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with ``sync=False`` the caller makes it durable (:func:`sync_files`). ``folders``: the
+    folders known to exist already (the path's is added once made)."""
+    folder, name = os.path.split(os.fspath(path))
+    if folders is None or folder not in folders:
+        os.makedirs(folder or ".", exist_ok=True)
+        if folders is not None:
+            folders.add(folder)
+    handle, temp = _temporary(folder, name)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view):]
             if sync:
-                file.flush()
-                os.fsync(file.fileno())
+                os.fsync(handle)
+        finally:
+            os.close(handle)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+_TEMPORARY = itertools.count()
+_EXCLUSIVE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
+    | getattr(os, "O_BINARY", 0)
+
+
+def _temporary(folder: str, name: str) -> tuple[int, str]:
+    """A new file ``.<name>.<process>-<n>.tmp`` in ``folder``, opened to write, and its
+    path: as ``tempfile.mkstemp`` makes one (created exclusively, mode 0600), named by the
+    process and a counter rather than at random (another name if one is left over)."""
+    for _ in range(100):
+        temp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_TEMPORARY)}.tmp")
+        try:
+            return os.open(temp, _EXCLUSIVE, 0o600), temp
+        except FileExistsError:
+            continue
+    return tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
 
 
 def _syncfs(folder: Path) -> bool:
@@ -167,15 +195,15 @@ def _syncfs(folder: Path) -> bool:
         os.close(handle)
 
 
-def sync_files(paths: list[Path]) -> None:
+def sync_files(paths: Sequence[Path | str]) -> None:
     """Make the files ``paths`` (written with ``sync=False``) and their names durable: one
     ``syncfs`` per folder's file system where there is one, else an fsync per file and
     per folder."""
-    for folder in sorted({path.parent for path in paths}):
-        if _syncfs(folder):
+    for folder in sorted({os.path.dirname(os.fspath(path)) for path in paths}):
+        if _syncfs(Path(folder)):
             continue
         for path in paths:
-            if path.parent == folder:
+            if os.path.dirname(os.fspath(path)) == folder:
                 with open(path, "rb") as file:
                     os.fsync(file.fileno())
         if os.name == "posix":
@@ -193,13 +221,14 @@ class Outbox:
     def __init__(self, folder: Path, settings: MailSettings) -> None:
         self.folder = Path(folder)
         self.settings = settings
-        self._unsynced: list[Path] | None = None  # files written, not yet durable
+        self._unsynced: list[str] | None = None  # files written, not yet durable
+        self._folders: set[str] = set()  # folders made within deferred_sync
 
     @contextlib.contextmanager
     def deferred_sync(self) -> Iterator[None]:
         """Within, files are written without an fsync each; :meth:`sync` makes them durable
         at once. Files not synced when the block ends stay as they are (not durable)."""
-        self._unsynced = []
+        self._unsynced, self._folders = [], set()
         try:
             yield
         finally:
@@ -212,11 +241,11 @@ class Outbox:
             sync_files(self._unsynced)
             self._unsynced = []
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: str, data: bytes) -> None:
         if self._unsynced is None:
             write_atomic(path, data)
-        else:
-            write_atomic(path, data, sync=False)
+        else:  # within one deferred_sync, each folder is made once
+            write_atomic(path, data, sync=False, folders=self._folders)
             self._unsynced.append(path)
 
     def send_email(self, message: EmailMessage | PreparedEmail, key: str) -> str:
@@ -228,15 +257,15 @@ class Outbox:
         if self.settings.smtp_host:
             self._send_smtp(message.make() if isinstance(message, PreparedEmail) else message)
             return f"smtp:{self.settings.smtp_host}"
-        path = self.folder / "outbox" / f"{safe_key(key)}.eml"
+        path = os.path.join(self.folder, "outbox", f"{safe_key(key)}.eml")
         self._write(path, message.data if isinstance(message, PreparedEmail)
                     else message.as_bytes(policy=_SMTP))
-        return str(path)
+        return path
 
     def store_letter(self, pdf: bytes, key: str) -> Path:
         """Write the letter to ``folder/letters/<key>.pdf`` and return the path."""
         path = self.folder / "letters" / f"{safe_key(key)}.pdf"
-        self._write(path, pdf)
+        self._write(str(path), pdf)
         return path
 
     def _scrub(self, text: str) -> str:

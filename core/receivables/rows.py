@@ -2,13 +2,15 @@
 receivables with their steps and charges read into plain rows (:class:`DueReceivable`,
 with the attributes of :class:`~core.ledger.models.Receivable` that deciding, the notice
 and the default date read), and the steps recorded and receivables moved on in a few
-``executemany`` statements (:class:`Writes`). The rows written are those the ORM would
+statements (:class:`Writes`: each ``executemany`` as one statement over the rows as JSON on
+PostgreSQL and SQLite). The rows written are those the ORM would
 write: the same columns and defaults, an update only where a value changes (and then
 ``updated_at`` with it, the column's ``onupdate``)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -217,19 +219,22 @@ class Writes:
 
     def flush(self) -> None:
         session = self.session
-        # on PostgreSQL each executemany below as one statement (unless the engine has a
-        # JSON serializer of its own: the notices are written as json.dumps writes them)
-        postgresql = _postgresql(session) and not session.get_bind().dialect._json_serializer
+        # on PostgreSQL and SQLite each executemany below as one statement (unless the
+        # engine has a JSON serializer of its own: the notices are written as json.dumps
+        # writes them)
+        dialect = session.get_bind().dialect
+        one = (dialect.name == "postgresql" or (dialect.name == "sqlite" and _UPDATE_FROM)) \
+            and not dialect._json_serializer
         table = DunningStep.__table__
         start = 0
         for end in range(1, len(self.steps) + 1):  # in order, a statement per run of rows
             if end == len(self.steps) or len(self.steps[end]) != len(self.steps[start]):
-                if postgresql:
+                if one:
                     _insert_from_json(session, table, self.steps[start:end])
                 else:
                     session.execute(insert(table), self.steps[start:end])
                 start = end
-        if postgresql:
+        if one:
             _update_from_json(session, Receivable.__table__, "receivable", self.next_on)
             _update_from_json(session, Receivable.__table__, "receivable", self.default_on)
             for values in self.statuses.values():
@@ -245,47 +250,61 @@ class Writes:
         self.steps, self.next_on, self.default_on, self.statuses = [], [], [], {}
 
 
+_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)  # SQLite's UPDATE ... FROM
 # the SQL type of each value of the rows written from JSON (see _recordset), else text
 _TYPES = {"receivable": Integer, "step": Integer, "receivable_id": Integer, "next_on": Date,
           "default_on": Date, "scheduled_on": Date, "taken_on": Date, "notice": JSON}
 _COLUMNS = {"next_on": "next_step_on"}  # parameter -> column, where the names differ
 
 
-def _recordset(rows: Collection[dict[str, Any]], names: list[str]) -> Any:
-    """The rows as one ``json_to_recordset`` of one text parameter, each value typed as
-    its column: on PostgreSQL a batch's rows as one short statement (the same text for
-    any number of rows, so psycopg prepares it once) and one parameter, where an
-    ``executemany`` sends a statement per row. A ``notice`` (a JSON column) keeps the
-    text ``json.dumps`` gives it alone: the server takes each value's text as it is."""
-    text = json.dumps([{name: value.isoformat() if isinstance(value, date) else value
-                        for name, value in row.items()} for row in rows])
-    return func.json_to_recordset(cast(bindparam(None, text, type_=Text), JSON)).table_valued(
-        *(column(name, _TYPES.get(name, Text)) for name in names)).render_derived(
-        with_types=True)
+def _recordset(session: Session, rows: Collection[dict[str, Any]], names: list[str],
+               ) -> tuple[Any, dict[str, Any]]:
+    """The rows as one table read from one JSON text parameter, and its value of each of
+    ``names``, typed as its column: a batch's rows as one short statement (the same text
+    for any number of rows, prepared once) and one parameter, where an ``executemany``
+    runs a statement per row (and SQLAlchemy works on each row's parameters). On
+    PostgreSQL ``json_to_recordset``; on SQLite ``json_each``, its values by
+    ``json_extract`` (a day as the ISO text SQLite stores; the rows in order). A
+    ``notice`` (a JSON column) keeps the text ``json.dumps`` gives it alone: PostgreSQL
+    takes a ``json`` value's text as it is, and SQLite gets that text as a JSON string."""
+    postgresql = _postgresql(session)
+    text = json.dumps([{name: value.isoformat() if isinstance(value, date)
+                        else json.dumps(value) if name == "notice" and not postgresql
+                        else value for name, value in row.items()} for row in rows])
+    parameter = bindparam(None, text, type_=Text)
+    if postgresql:
+        source = func.json_to_recordset(cast(parameter, JSON)).table_valued(
+            *(column(name, _TYPES.get(name, Text)) for name in names)).render_derived(
+            with_types=True)
+        return source, {name: source.c[name] for name in names}
+    source = func.json_each(parameter).table_valued("key", "value")
+    return source, {name: func.json_extract(source.c.value, f"$.{name}",
+                                            type_=_TYPES.get(name, Text)) for name in names}
 
 
 def _update_from_json(session: Session, table: Any, key: str,
                       rows: list[dict[str, Any]]) -> None:
     """What ``executemany`` of ``UPDATE table SET ... WHERE id = :key`` over ``rows`` does,
-    as one ``UPDATE ... FROM json_to_recordset(...)`` on PostgreSQL. A key given twice
+    as one ``UPDATE ... FROM`` the rows as JSON (:func:`_recordset`). A key given twice
     keeps its last row, as the statements one after the other would leave it;
     ``updated_at`` is set as the column's ``onupdate`` sets it."""
     if not rows:
         return
     names = [key, *(name for name in rows[0] if name != key)]
-    source = _recordset({row[key]: row for row in rows}.values(), names)
-    session.execute(update(table).where(table.c.id == source.c[key]).values(
-        {_COLUMNS.get(name, name): source.c[name] for name in names[1:]}))
+    _, values = _recordset(session, {row[key]: row for row in rows}.values(), names)
+    session.execute(update(table).where(table.c.id == values[key]).values(
+        {_COLUMNS.get(name, name): values[name] for name in names[1:]}))
 
 
 def _insert_from_json(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """What ``executemany`` of ``INSERT INTO table`` over ``rows`` (all with the same keys)
-    does, as one ``INSERT ... SELECT ... FROM json_to_recordset(...)`` on PostgreSQL, in
+    does, as one ``INSERT ... SELECT`` from the rows as JSON (:func:`_recordset`), in
     the rows' order (so the ids are given in that order too); ``created_at`` and
     ``updated_at`` as their default gives them (once for the statement)."""
     names = list(rows[0])
-    source = _recordset(rows, names)
+    source, values = _recordset(session, rows, names)
     now = literal(utcnow(), UTCDateTime())
-    session.execute(insert(table).from_select(
-        [*names, "created_at", "updated_at"],
-        select(*(source.c[name] for name in names), now, now)))
+    query = select(*(values[name] for name in names), now, now)
+    if not _postgresql(session):  # json_each's rows in the array's order
+        query = query.order_by(source.c.key)
+    session.execute(insert(table).from_select([*names, "created_at", "updated_at"], query))

@@ -229,8 +229,8 @@ class DailyTick:
         day = report.day
         rows = due_rows(session, ids, day)
         # held in the session (its identity map is weak): session.get finds them
-        session.info.setdefault("held", []).extend(
-            session.get(Merchant, i) for i in sorted({r.merchant_id for r in rows}))
+        merchants = {i: session.get(Merchant, i) for i in sorted({r.merchant_id for r in rows})}
+        session.info.setdefault("held", []).extend(merchants.values())
         due = [(r, decide(view_of(r), self._policy(session, r.merchant_id, policies), day))
                for r in rows]
         invoices, orders = notice_sources(session, [
@@ -256,7 +256,7 @@ class DailyTick:
                 order = orders[receivable.order_id]
                 notice = self._notice(session, receivable, step, day,
                                       invoices[receivable.invoice_id], order.order_number,
-                                      order.buyer)
+                                      order.buyer, merchants[receivable.merchant_id])
             writes.step(receivable.id, step.id, step.action.value, step.channel.value,
                         take.on, day, STATUS.get(step.channel, "to_send"), notice)
             report.taken[step.id] += 1
@@ -309,9 +309,11 @@ class DailyTick:
                                       session.get(Invoice, receivable.invoice_id),
                                       order.order_number, order.snapshot["buyer"])
 
-    def _charges(self, session: Session, receivable: Receivable, day: date) -> law.Charges:
-        """What the law allows in all on ``day`` (nothing outside Germany)."""
-        merchant = session.get(Merchant, receivable.merchant_id)
+    def _charges(self, session: Session, receivable: Receivable | DueReceivable, day: date,
+                 merchant: Merchant | None = None) -> law.Charges:
+        """What the law allows in all on ``day`` (nothing outside Germany); ``merchant``
+        the receivable's, if at hand."""
+        merchant = merchant or session.get(Merchant, receivable.merchant_id)
         if merchant.country != "DE":
             return law.Charges()
         return self.law.charges(principal=receivable.open_amount, currency=receivable.currency,
@@ -336,15 +338,18 @@ class DailyTick:
 
     def _notice(self, session: Session, receivable: Receivable | DueReceivable, step: Step,
                 day: date, invoice: Any, order_number: str, buyer: dict[str, Any],
-                ) -> dict[str, Any]:
+                merchant: Merchant | None = None) -> dict[str, Any]:
         """What the step's notice says, kept with the step so it is rendered the same way
         however often its delivery is tried; ``invoice`` is the receivable's (its row
-        will do), ``buyer`` the order's snapshot's."""
+        will do), ``buyer`` the order's snapshot's, ``merchant`` the receivable's if at
+        hand."""
+        merchant = merchant or session.get(Merchant, receivable.merchant_id)
         kind = notice_kind(step.action, day, receivable.due_on)
         charged = kind in ("reminder", "final")  # what the law allows, worked out once
-        allowed = self._charges(session, receivable, day) if charged else law.Charges()
+        allowed = self._charges(session, receivable, day, merchant) if charged \
+            else law.Charges()
         return notice_data(receivable, step.id, day, kind, allowed, invoice, order_number,
-                           buyer, session.get(Merchant, receivable.merchant_id))
+                           buyer, merchant)
 
     # -- 4. cancellation ------------------------------------------------------------------
 
@@ -387,7 +392,7 @@ class DailyTick:
                 .order_by(DunningStep.id)))
         for start in range(0, len(ids), BATCH):
             claimed = self._claim_notices(ids[start:start + BATCH])
-            with self.outbox.deferred_sync():  # each file written while the next is made
+            with self.outbox.deferred_sync():  # the batch's files made durable together
                 results = send_notices(self.outbox, self.mail.sender, claimed)
                 try:  # recorded as sent only once the files are on disk
                     self.outbox.sync()

@@ -6,14 +6,11 @@ formula (a buyer named ``=HYPERLINK(…)``) is written as text (:mod:`core.sprea
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import logging
 import os
-import queue
 import re
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Select, String, case, func, select, type_coerce
+from sqlalchemy import Engine, Select, case, select
 from sqlalchemy.orm import Session, aliased
 
 from core.errors import ConfigurationError
@@ -32,6 +29,7 @@ from core.money import exponent
 from core.spreadsheet import _FORMULA_START as FORMULA_START
 from core.spreadsheet import safe_cell
 from core.spreadsheet import writer as csv_writer
+from core.statements.journal import BATCH, as_text, journal_parts
 from core.statements.pdf import StreamingPdf
 
 __all__ = ["COLUMNS", "LINE_TYPES", "Statement", "StatementRow", "Totals", "build_last_week",
@@ -40,8 +38,6 @@ __all__ = ["COLUMNS", "LINE_TYPES", "Statement", "StatementRow", "Totals", "buil
 log = logging.getLogger(__name__)
 
 LOCAL = "local"
-BATCH = 2000  # journal rows fetched at a time
-_AHEAD = 2  # batches read ahead at most
 
 # movement kind -> (line type, sign of the shown amount, sign of the effect on the payout).
 # Amounts in the journal are seen from the buyer (an invoice adds to what is owed); the
@@ -178,19 +174,20 @@ def _rows_query(merchant: Merchant, monday: date, text: str | None = None) -> Se
     """The week's movements with their order, buyer and documents, oldest first, streamed
     (``yield_per``; a server-side cursor on PostgreSQL). With ``text``, the name of the
     database's dialect (for :func:`_write_rows`), the database writes the times and days
-    as the statement shows them (see :func:`_as_text`) and picks the document's
-    activation and due day."""
+    as the statement shows them (see :func:`core.statements.journal.as_text`) and picks
+    the document's activation and due day. (``build_statement`` reads the same rows
+    through :func:`core.statements.journal.journal_parts`.)"""
     start = datetime.combine(monday, time(), UTC)
     doc, orig = aliased(Invoice), aliased(Invoice)
     if text:
         invoice, postgresql = doc.kind == "invoice", text == "postgresql"
         columns: list[Any] = [
             Movement.kind, Movement.amount, Movement.currency,
-            _as_text(Movement.occurred_at, True, postgresql), Movement.description,
-            Order.order_number, _as_text(Order.created_at, False, postgresql), Buyer.id,
+            as_text(Movement.occurred_at, True, postgresql), Movement.description,
+            Order.order_number, as_text(Order.created_at, False, postgresql), Buyer.id,
             Buyer.company, Buyer.country, Movement.document_number,
-            _as_text(case((invoice, doc.issued_on), else_=orig.issued_on), False, postgresql),
-            _as_text(case((invoice, doc.due_on), else_=orig.due_on), False, postgresql)]
+            as_text(case((invoice, doc.issued_on), else_=orig.issued_on), False, postgresql),
+            as_text(case((invoice, doc.due_on), else_=orig.due_on), False, postgresql)]
     else:
         columns = [Movement.kind, Movement.amount, Movement.currency, Movement.occurred_at,
                    Movement.description, Order.order_number, Order.created_at, Buyer.id,
@@ -207,23 +204,6 @@ def _rows_query(merchant: Merchant, monday: date, text: str | None = None) -> Se
                Movement.occurred_at < start + timedelta(days=7), Order.provider == LOCAL)
         .order_by(Movement.occurred_at, Movement.id)
         .execution_options(yield_per=BATCH, stream_results=True))
-
-
-def _as_text(value: Any, moment: bool, postgresql: bool) -> Any:
-    """A time (``moment``) as ``isoformat(timespec="seconds")`` of its aware UTC value
-    writes it (``2026-03-02T09:00:00+00:00``), or a day as ``date.isoformat`` does
-    (``2026-03-02``), written by the database: cut from the text SQLite stores
-    (``2026-03-02 09:00:00.123456``, ``2026-03-02``; the seconds cut, never rounded), with
-    ``to_char`` on PostgreSQL (the seconds cut too; not ``CAST``, which follows the
-    server's ``DateStyle``). ``NULL`` stays ``NULL``."""
-    if postgresql:
-        return func.to_char(value, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"' if moment
-                            else "YYYY-MM-DD", type_=String())
-    stored = type_coerce(value, String())
-    day = func.substr(stored, 1, 10, type_=String())
-    if moment:
-        return day + "T" + func.substr(stored, 12, 8, type_=String()) + "+00:00"
-    return day
 
 
 @dataclass(frozen=True)
@@ -328,6 +308,8 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
     week = week_of(monday)  # one spelling, one file name
     totals, count = Totals(), 0
     with session_scope(engine, write=False) as session:
+        if engine.dialect.name == "postgresql":  # the week's reads see one moment
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         merchant = session.get(Merchant, merchant_id)
         if merchant is None:
             raise ConfigurationError(f"no merchant {merchant_id}")
@@ -338,15 +320,13 @@ def build_statement(engine: Engine, merchant_id: int, week: str, folder: Path) -
         title = f"{merchant.name}: statement {week} ({monday} to {sunday})"
         with _aside(csv_path, "w") as (csv_tmp, text), \
                 _aside(pdf_path, "wb") as (pdf_tmp, binary), \
-                StreamingPdf(binary, title=title, compress_aside=True,
+                StreamingPdf(binary, title=title,
                              header=[_pdf_line([n for n, _ in _PDF_WIDTHS])]) as pdf:
             writer = csv_writer(text)
             writer.writerow(COLUMNS)
             pdf.heading(title)
-            connection = session.connection()
-            rows = _raw_rows(connection, _rows_query(merchant, monday,
-                                                     text=connection.dialect.name))
-            count = _write_rows(rows, text, pdf,
+            parts = journal_parts(session, merchant, monday)
+            count = _write_parts(parts, text, pdf,
                                 totals, (monday.isoformat(), sunday.isoformat()),
                                 str(safe_cell(str(merchant.fee_percent))))
             if not count:
@@ -373,25 +353,37 @@ def _cut(value: str, width: int) -> str:
 
 def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: Totals,
                 week: tuple[str, str], fee_pct: str) -> int:
-    """Write the week's movements (raw rows of :func:`_rows_query` with ``text``: times and
-    days as text already) to the CSV and the PDF and add them to ``totals``: the same cells
-    as :func:`_csv_values` and :func:`_pdf_values` of :func:`_row`, without a
-    ``StatementRow`` or a ``Decimal`` per row. The cells that come from the ledger's text
-    go through :func:`safe_cell`; the others are dates and numbers it leaves as they are
-    (it changes only text starting with one of ``FORMULA_START``, so only such text is
-    passed). What depends only on the movement's kind or currency is worked out once.
-    Returns the number of rows."""
+    """Write the week's movements, raw rows of :func:`_rows_query` with ``text`` (times and
+    days as text already), as :func:`_write_parts` writes them."""
+    return _write_parts((((*row[:5], None, None), row[5:]) for row in rows), text, pdf,
+                        totals, week, fee_pct)
+
+
+def _write_parts(parts: Iterable[tuple[Any, tuple[Any, ...]]], text: IO[str],
+                 pdf: StreamingPdf, totals: Totals, week: tuple[str, str],
+                 fee_pct: str) -> int:
+    """Write the week's movements to the CSV and the PDF and add them to ``totals``: the
+    same cells as :func:`_csv_values` and :func:`_pdf_values` of :func:`_row`, without a
+    ``StatementRow`` or a ``Decimal`` per row. Each part is a movement's own columns (kind,
+    amount, currency, time, description, then any two) and what follows them in the
+    rows of :func:`_rows_query` (its order's and document's columns, as
+    :func:`core.statements.journal.journal_parts` gives them). The cells that come from
+    the ledger's text go through :func:`safe_cell`; the others are dates and numbers it
+    leaves as they are (it changes only text starting with one of ``FORMULA_START``, so
+    only such text is passed). What depends only on the movement's kind and currency, or
+    only on its order and document, is worked out once (a few kept). Returns the number
+    of rows."""
     writer = csv.writer(text)
     by_type, count = totals.by_type, 0
     lines: list[str] = []  # CSV lines not yet written,
-    cells_of: list[tuple[str, ...]] = []  # their cells,
+    cells_of: list[tuple[Any, ...]] = []  # what their cells are made of,
     pdf_lines: list[str] = []  # and the PDF's
     monday, sunday, formula = *week, FORMULA_START  # safe_cell changes only those
     kinds: dict[tuple[str, str], tuple[Any, ...]] = {}
     texts: dict[str, dict[int, str]] = {}  # currency -> amount -> _money's text, a few
-    pdf_format, money = _PDF_FORMAT.format, _money
-    for (kind, amount, currency, booked, description, order_number, ordered_on, buyer_id,
-         company, country, number, activation, due) in rows:
+    middles: dict[tuple[Any, ...], tuple[str, str]] = {}
+    money, pdf_format = _money, _PDF_ROW.format
+    for (kind, amount, currency, booked, description, _, _), tail in parts:
         shape = kinds.get((kind, currency))
         if shape is None:
             line_type, shown, payout = LINE_TYPES.get(kind, OTHER)
@@ -405,8 +397,12 @@ def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: T
          fee_slot, amounts) = shape
         if len(amounts) > _AMOUNTS:  # the same amounts come again and again: a few kept
             amounts.clear()
-        due_text = due or ""
-        document, buyer = number or "", company or ""
+        middle = middles.get(tail)
+        if middle is None:
+            if len(middles) > _AMOUNTS:
+                middles.clear()
+            middle = middles[tail] = _middle(tail)
+        csv_middle, pdf_middle = middle
         net = payout * amount
         net_text = amounts.get(net)
         if net_text is None:
@@ -425,22 +421,15 @@ def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: T
             if gross_text is None:
                 gross_text = amounts[gross] = money(gross, currency)
             amount_cells = (gross_text, pct, "", "")
-        cells = (monday, sunday, line_type, booked,
-                 safe_cell(order_number) if order_number.startswith(formula) else order_number,
-                 safe_cell(buyer) if buyer.startswith(formula) else buyer,
-                 "" if buyer_id is None else str(buyer_id),
-                 safe_cell(document) if document.startswith(formula) else document,
-                 ordered_on, activation or "", due_text,
-                 "" if country is None else safe_cell(country)
-                 if country.startswith(formula) else country,
-                 *amount_cells, net_text, currency_cell,
-                 safe_cell(description) if description.startswith(formula) else description)
-        lines.append(",".join(cells))
-        cells_of.append(cells)
+        if description.startswith(formula):
+            description = safe_cell(description)
+        lines.append(f"{monday},{sunday},{line_type},{booked},{csv_middle},"
+                     f"{amount_cells[0]},{pct},{amount_cells[2]},{amount_cells[3]},"
+                     f"{net_text},{currency_cell},{description}")
+        cells_of.append((line_type, booked, tail, amount_cells, net_text, currency_cell,
+                         description))
         pdf_lines.append(pdf_format(
-            booked[:10], type_cell, order_number if len(order_number) <= 14
-            else _cut(order_number, 14), document if len(document) <= 12
-            else _cut(document, 12), buyer if len(buyer) <= 26 else _cut(buyer, 26), due_text,
+            booked[:10], type_cell, pdf_middle,
             gross_text if len(gross_text) <= 13 else _cut(gross_text, 13),
             paid_fee_text if len(paid_fee_text) <= 10 else _cut(paid_fee_text, 10),
             net_text if len(net_text) <= 13 else _cut(net_text, 13), pdf_currency))
@@ -449,16 +438,43 @@ def _write_rows(rows: Iterable[Any], text: IO[str], pdf: StreamingPdf, totals: T
         sums[4] += net
         count += 1
         if len(lines) >= _LINES:
-            _write_lines(lines, cells_of, text, writer)
+            _write_lines(lines, cells_of, text, writer, week)
             pdf.lines(pdf_lines)
             lines.clear(), cells_of.clear(), pdf_lines.clear()
-    _write_lines(lines, cells_of, text, writer)
+    _write_lines(lines, cells_of, text, writer, week)
     pdf.lines(pdf_lines)
     return count
 
 
-def _write_lines(lines: list[str], cells_of: list[tuple[str, ...]], text: IO[str],
-                 writer: Any) -> None:
+# a PDF row: date, type, what _middle gives (order, document, buyer, due), amounts, currency
+_PDF_ROW = "{:<10} {:<23} {} {:>13} {:>10} {:>13} {:<3}"
+_PDF_MIDDLE = "{:<14} {:<12} {:<26} {:<10}"
+
+
+def _middle(tail: tuple[Any, ...]) -> tuple[str, str]:
+    """What a row's order and document (order number, order day, buyer id, company,
+    country, document number, activation day, due day) put on its CSV line (the cells
+    joined) and on its PDF line."""
+    order_number, _, _, company, _, number, _, due = tail
+    return ",".join(_middle_cells(tail)), _PDF_MIDDLE.format(
+        _cut(order_number, 14), _cut(number or "", 12), _cut(company or "", 26), due or "")
+
+
+def _middle_cells(tail: tuple[Any, ...]) -> tuple[str, ...]:
+    """The CSV cells of a row's order and document (see :func:`_middle`)."""
+    order_number, ordered_on, buyer_id, company, country, number, activation, due = tail
+    document, buyer, formula = number or "", company or "", FORMULA_START
+    return (safe_cell(order_number) if order_number.startswith(formula) else order_number,
+            safe_cell(buyer) if buyer.startswith(formula) else buyer,
+            "" if buyer_id is None else str(buyer_id),
+            safe_cell(document) if document.startswith(formula) else document,
+            ordered_on, activation or "", due or "",
+            "" if country is None else safe_cell(country)
+            if country.startswith(formula) else country)
+
+
+def _write_lines(lines: list[str], cells_of: list[tuple[Any, ...]], text: IO[str],
+                 writer: Any, week: tuple[str, str]) -> None:
     """Write CSV lines (each its cells joined by commas) as the CSV writer writes their
     cells: as they are when no cell holds a comma, quote, CR, LF or NUL (then the writer
     quotes none: checked on all the lines at once), else that line through the writer."""
@@ -472,67 +488,10 @@ def _write_lines(lines: list[str], cells_of: list[tuple[str, ...]], text: IO[str
         if line.count(",") == _COMMAS and not _QUOTED.search(line):
             text.write(line + "\r\n")
         else:
-            writer.writerow(cells)
-
-
-def _raw_rows(connection: Connection, query: Select[Any]) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``query`` as the driver gives them (tuples; no SQLAlchemy result row,
-    no type processing: the query asks for what it needs as text), read on ``connection``
-    (in its transaction) ``BATCH`` at a time through a cursor of the driver's own: a
-    server-side cursor on PostgreSQL. There a thread of its own reads the next batches (at
-    most ``_AHEAD`` waiting) while the caller writes one: psycopg lets go of the GIL while
-    it waits for the server, which works meanwhile. Stopping early (the caller's error)
-    stops the reading. (SQLite's reads are short work in this process: read in turn.)"""
-    compiled = query.compile(dialect=connection.dialect)
-    processors = compiled._bind_processors
-    params = {name: processors[name](value) if name in processors else value
-              for name, value in compiled.construct_params().items()}
-    driver = connection.connection.dbapi_connection
-    assert driver is not None
-    postgresql = connection.dialect.name == "postgresql"
-    cursor = driver.cursor(name=f"statement_rows_{threading.get_ident()}") if postgresql \
-        else driver.cursor()
-    arguments = params if postgresql else tuple(params[name] for name in compiled.positiontup or ())
-    # the engine's listeners see the statement as they see any other (logging, plans)
-    connection.dispatch.before_cursor_execute(connection, cursor, compiled.string, arguments,
-                                              None, False)
-    cursor.execute(compiled.string, arguments)
-    if not postgresql:  # SQLite: its steps are short work in this process, read here
-        try:
-            while batch := cursor.fetchmany(BATCH):
-                yield from batch
-        finally:
-            cursor.close()
-        return
-    batches: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=_AHEAD)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            while not stop.is_set():
-                batch = cursor.fetchmany(BATCH)
-                batches.put(batch)
-                if not batch:
-                    return
-        except BaseException as exc:  # raised to the caller, in its thread
-            batches.put(exc)
-
-    reader = threading.Thread(target=read, name="statement-rows", daemon=True)
-    reader.start()
-    try:
-        while True:
-            batch = batches.get()
-            if isinstance(batch, BaseException):
-                raise batch
-            if not batch:
-                return
-            yield from batch
-    finally:
-        stop.set()
-        while reader.is_alive():  # it may wait to put a batch: take them
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.05)
-        cursor.close()
+            (line_type, booked, tail, amounts, net_text, currency_cell,
+             description) = cells
+            writer.writerow((*week, line_type, booked, *_middle_cells(tail), *amounts,
+                             net_text, currency_cell, description))
 
 
 @contextmanager
