@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 
-from core.ledger.db import among
+from core.ledger.db import among, slices
 from core.ledger.models import BankTransactionRecord, Buyer, Movement, Order, Payment, Receivable
 from core.ledger.store import Ledger
 from core.payments.shop_notices import payment_notices
@@ -138,11 +138,10 @@ class ChunkBookings(Bookings):
         pairs = {(m["idempotency_key"], m["kind"]) for m in self.movements}
         keys = sorted({key for key, _ in pairs})
         stored: set[tuple[str, str]] = set()
-        for start in range(0, len(keys), 500):
+        for part in slices(keys):
             stored.update(self.ledger.session.execute(
                 select(Movement.idempotency_key, Movement.kind)
-                .where(among(self.ledger.session, Movement.idempotency_key,
-                             keys[start:start + 500]))).all())
+                .where(among(self.ledger.session, Movement.idempotency_key, part))).all())
         rows = []
         for movement in self.movements:
             pair = (movement["idempotency_key"], movement["kind"])

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from core.ledger.db import among
+from core.ledger.db import among, slices
 from core.ledger.models import Charge, Movement, Order, Receivable
 from core.ledger.store import Ledger
 
@@ -75,9 +75,9 @@ def balances_of(ledger: Ledger, orders: Sequence[Order]) -> dict[int, Balance]:
     receivables is left out."""
     rows: dict[int, list[Any]] = {}
     ids = sorted({order.id for order in orders})
-    for start in range(0, len(ids), 500):
+    for part in slices(ids):
         for row in ledger.session.execute(_WITH_CHARGES.where(
-                among(ledger.session, Receivable.order_id, ids[start:start + 500]))):
+                among(ledger.session, Receivable.order_id, part))):
             rows.setdefault(row[0].order_id, []).append(row)
     found = {order.id: _balance(order, rows.get(order.id, [])) for order in orders}
     return {order_id: balance for order_id, balance in found.items() if balance is not None}
