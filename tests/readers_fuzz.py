@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import PayloadError
@@ -90,3 +91,23 @@ def outcome(read: Callable[[Any], Any], data: Any) -> tuple[str, Any]:
     except PayloadError as exc:
         return "refused", list(exc.field_errors.items())
     return "ok", (result, repr(result))
+
+
+def edge_and_json_tests(same: Callable[[Any], None], bases: list[dict[str, Any]],
+                        names: list[str]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two property tests every reader runs against its schema: one top-level field of
+    a valid payload (``names``) set to an edge value, and arbitrary JSON as the payload."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(bases), st.sampled_from(names), edge_values)
+    def each_field(base: dict[str, Any], name: str, value: Any) -> None:
+        data = copy.deepcopy(base)
+        data[name] = copy.deepcopy(value)
+        same(data)
+
+    @settings(max_examples=200, deadline=None)
+    @given(json_values)
+    def arbitrary(data: Any) -> None:
+        same(data)
+
+    return each_field, arbitrary

@@ -4,7 +4,6 @@ payloads both give the same snapshot, or the same errors under the same paths.""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError, fields, validate
-from readers_fuzz import changed, edge_values, json_values, outcome
+from readers_fuzz import changed, edge_and_json_tests, outcome
 
 from core import schemas
 from core.errors import PayloadError
@@ -176,21 +175,10 @@ def test_changed_payloads_read_the_same(data):
     same(data)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(BASES), st.sampled_from(["shop", "currency", "buyer", "lines", "total",
-                                                "ordering_key", "refunds", "cancelled",
-                                                "placed_at", "installments", "discounts"]),
-       edge_values)
-def test_each_field_with_edge_values_reads_the_same(base, name, value):
-    data = copy.deepcopy(base)
-    data[name] = copy.deepcopy(value)
-    same(data)
-
-
-@settings(max_examples=200, deadline=None)
-@given(json_values)
-def test_arbitrary_json_reads_the_same(data):
-    same(data)
+test_each_field_with_edge_values_reads_the_same, test_arbitrary_json_reads_the_same = \
+    edge_and_json_tests(same, BASES, ["shop", "currency", "buyer", "lines", "total",
+                                      "ordering_key", "refunds", "cancelled", "placed_at",
+                                      "installments", "discounts"])
 
 
 def test_a_snapshot_dumps_as_it_did():

@@ -4,7 +4,6 @@ valid and not, both give the same fields, or the same errors under the same path
 
 from __future__ import annotations
 
-import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from readers_fuzz import changed, edge_values, json_values, outcome
+from readers_fuzz import changed, edge_and_json_tests, outcome
 
 from core.errors import PayloadError
 from core.schemas import flatten_errors
@@ -183,18 +182,8 @@ def test_changed_orders_read_the_same(data):
     same(data)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(BASES), st.sampled_from([
-    "id", "number", "currency", "payment_method", "date_created_gmt", "date_modified_gmt",
-    "total", "shipping_total", "billing", "line_items", "shipping_lines", "fee_lines",
-    "coupon_lines", "refunds", "tax_lines", "meta_data"]), edge_values)
-def test_each_field_with_edge_values_reads_the_same(base, name, value):
-    data = copy.deepcopy(base)
-    data[name] = copy.deepcopy(value)
-    same(data)
-
-
-@settings(max_examples=200, deadline=None)
-@given(json_values)
-def test_arbitrary_json_reads_the_same(data):
-    same(data)
+test_each_field_with_edge_values_reads_the_same, test_arbitrary_json_reads_the_same = \
+    edge_and_json_tests(same, BASES, [
+        "id", "number", "currency", "payment_method", "date_created_gmt", "date_modified_gmt",
+        "total", "shipping_total", "billing", "line_items", "shipping_lines", "fee_lines",
+        "coupon_lines", "refunds", "tax_lines", "meta_data"])
