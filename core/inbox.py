@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, or_, select, update
@@ -34,7 +34,7 @@ from core.errors import (
 )
 from core.execute import followed_refusal, process_snapshot, refuse_change
 from core.hooks import Hooks
-from core.ledger.db import insert, session_scope
+from core.ledger.db import insert_skipping, session_scope
 from core.ledger.models import Delivery, Order, ShopConnection
 from core.ledger.store import Ledger
 from core.outage import is_outage
@@ -134,27 +134,15 @@ def store_delivery(ledger: Ledger, connection_id: int, parsed: ParsedDelivery,
                   status="ignored" if ignored else "pending",
                   error=ignored, attempts=0, received_at=datetime.now(UTC))
     session = ledger.session
-    new_id = session.execute(_insert_once(session), values).scalar_one_or_none()
+    new_id = session.execute(insert_skipping(
+        session, Delivery.__table__, ("connection_id", "dedupe_key"), returning="id"),
+        values).scalar_one_or_none()
     if new_id is not None:
         return Stored(new_id, True, ignored)
     existing = session.scalars(select(Delivery.id).where(
         Delivery.connection_id == connection_id,
         Delivery.dedupe_key == values["dedupe_key"])).one()
     return Stored(existing, False, ignored)
-
-
-_INSERTS: dict[str, Any] = {}
-
-
-def _insert_once(session: Session) -> Any:
-    """The inbox's insert that skips a delivery stored before, built once per backend (the
-    values are bound at execution: building the statement cost more than running it)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _INSERTS:
-        table = Delivery.__table__
-        _INSERTS[dialect] = insert(session, table).on_conflict_do_nothing(
-            index_elements=[table.c.connection_id, table.c.dedupe_key]).returning(table.c.id)
-    return _INSERTS[dialect]
 
 
 def _parse(hooks: Hooks, delivery: Delivery, connection: ShopConnection) -> ParsedDelivery:

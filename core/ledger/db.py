@@ -25,8 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-__all__ = ["WriterLock", "among", "holds_writer_turn", "insert", "make_engine", "schema_state",
-           "session_scope", "slices", "upgrade"]
+__all__ = ["WriterLock", "among", "holds_writer_turn", "insert", "insert_skipping", "make_engine",
+           "schema_state", "session_scope", "slices", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -109,6 +109,26 @@ def insert(session: Session, table: Any) -> Any:
     """An ``INSERT`` for the session's backend, which can ``on_conflict_do_nothing()``."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+_SKIPPING: dict[tuple[str, str, tuple[str, ...], str | None], Any] = {}
+
+
+def insert_skipping(session: Session, table: Any, keys: tuple[str, ...],
+                    returning: str | None = None) -> Any:
+    """An ``INSERT`` into ``table`` that skips a row whose ``keys`` are stored already
+    (``returning`` that column of a row inserted), built once per backend: the values are
+    bound at execution, and building the statement cost more than running it."""
+    dialect = session.get_bind().dialect.name
+    cache_key = (dialect, table.name, keys, returning)
+    statement = _SKIPPING.get(cache_key)
+    if statement is None:
+        statement = insert(session, table).on_conflict_do_nothing(
+            index_elements=[table.c[key] for key in keys])
+        if returning is not None:
+            statement = statement.returning(table.c[returning])
+        _SKIPPING[cache_key] = statement
+    return statement
 
 
 def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:

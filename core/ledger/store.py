@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.einvoice.seller import merge_seller
 from core.errors import ConfigurationError, NotFound
-from core.ledger.db import insert
+from core.ledger.db import insert, insert_skipping
 from core.ledger.models import (
     Merchant,
     Movement,
@@ -397,18 +397,9 @@ class Ledger:
 
     def invoice_references(self, order: Order) -> tuple[str, ...]:
         """The provider's references of the order's activations (its invoices), oldest first."""
-        known = self._known_operations(order)
-        if known is not None:
-            return tuple(r.provider_reference for r in known
-                         if r.kind == OperationKind.ACTIVATION.value and r.status == "succeeded"
-                         and r.provider_reference is not None)
-        return tuple(self.session.scalars(
-            select(OperationRecord.provider_reference)
-            .where(OperationRecord.order_id == order.id,
-                   OperationRecord.kind == OperationKind.ACTIVATION.value,
-                   OperationRecord.status == "succeeded",
-                   OperationRecord.provider_reference.is_not(None))
-            .order_by(OperationRecord.id)))
+        return tuple(r.provider_reference for r in self.operations_of(order)
+                     if r.kind == OperationKind.ACTIVATION.value and r.status == "succeeded"
+                     and r.provider_reference is not None)
 
     def unfinished_operations(self, order: Order) -> list[OperationRecord]:
         """Operations decided for the order that have not succeeded, oldest first."""
@@ -480,7 +471,8 @@ class Ledger:
                 occurred_at: datetime | None = None) -> None:
         """Write one movement, once per (idempotency key, kind): one ``INSERT`` that
         skips a movement written before."""
-        self.session.execute(_journal_insert(self.session), {
+        self.session.execute(insert_skipping(
+            self.session, Movement.__table__, ("idempotency_key", "kind")), {
             "merchant_id": merchant_id, "order_id": order_id, "kind": kind,
             "amount": amount, "currency": currency, "idempotency_key": idempotency_key,
             "description": description, "document_number": document_number,
@@ -489,20 +481,6 @@ class Ledger:
     def movements_of(self, order: Order) -> list[Movement]:
         return list(self.session.scalars(
             select(Movement).where(Movement.order_id == order.id).order_by(Movement.id)))
-
-
-_JOURNAL_INSERTS: dict[str, Any] = {}
-
-
-def _journal_insert(session: Session) -> Any:
-    """The journal's insert that skips a movement written before, built once per backend
-    (the values are bound at execution)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _JOURNAL_INSERTS:
-        table = Movement.__table__
-        _JOURNAL_INSERTS[dialect] = insert(session, table).on_conflict_do_nothing(
-            index_elements=[table.c.idempotency_key, table.c.kind])
-    return _JOURNAL_INSERTS[dialect]
 
 
 def _unbilled_of(order: Order) -> RateAmounts:
