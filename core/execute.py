@@ -318,16 +318,15 @@ class _Run:
                                    state)
             eligibility = decide_placement(ledger, self.hooks, order, snapshot) \
                 if op.kind is OperationKind.PLACEMENT else None
+            result, failure = None, None
             try:
                 with ledger.session.begin_nested():
                     result = self.hooks.run_operation(context, op, ledger, eligibility)
             except Exception as exc:
-                record.attempts += 1  # written with the outcome, in one UPDATE
-                state = self._conclude(ledger, order, record, context, state,
-                                       failure=_failure(op, exc))
-            else:
-                record.attempts += 1
-                state = self._conclude(ledger, order, record, context, state, result=result)
+                failure = _failure(op, exc)
+            record.attempts += 1  # written with the outcome, in one UPDATE
+            state = self._conclude(ledger, order, record, context, state, result=result,
+                                   failure=failure)
             if self.failure is not None:
                 self._finish(ledger, order, state)
                 return None
@@ -337,14 +336,13 @@ class _Run:
         """What to run next: the oldest operation not yet succeeded, exactly as it was
         decided; else the first operation the snapshot calls for now (increases only if
         the order's provider accepts them)."""
-        records = ledger.operations_of(order)
-        unfinished = [r for r in records if r.status != "succeeded"]
+        unfinished = ledger.unfinished_operations(order)
         if unfinished:
             return unfinished[0]
         increases = provider is not None and provider.increases
         decision = reconcile(self.snapshot, state, Rules.from_mapping(connection.status_map),
                              increases=increases,
-                             declined=declined_increases(records) if increases
+                             declined=declined_increases(ledger.operations_of(order)) if increases
                              else frozenset())
         if not self.decided:  # refusals compare the snapshot with the state it found
             self.decided, self.refusals = True, decision.refusals

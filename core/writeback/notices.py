@@ -35,11 +35,10 @@ def order_values(ledger: Ledger, order: Order, state: OrderState,
     """The order's machine-readable values after an event, as strings; bank details and the
     due date a remote provider reported (``details``) where the ledger has no invoice of its
     own, and a remote provider's order's amounts from its reported payments."""
-    # before the first activation there are no invoices, hence no blocks and no balance
-    blocks = payment_blocks(ledger, order) if state.activated else []
-    balance = balance_of(ledger, order) if state.activated else None
-    remote = balance is None and state.activated > 0 \
-        and (balance := remote_balance(ledger, order)) is not None
+    blocks, balance, remote = [], None, False
+    if state.activated:  # before the first activation there are no invoices to read
+        blocks, balance = payment_blocks(ledger, order), balance_of(ledger, order)
+        remote = balance is None and (balance := remote_balance(ledger, order)) is not None
     return values_of(order, invoice_numbers(ledger, order), blocks, balance,
                      status=state.status, open_amount=state.open_amount,
                      decline_reason=state.decline_reason,
