@@ -12,18 +12,16 @@ from unittest import mock
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from marshmallow import ValidationError, fields, validate
-from readers_fuzz import changed, edge_and_json_tests, outcome
+from marshmallow import fields, validate
+from readers_fuzz import changed, edge_and_json_tests, oracle, outcome
 
 from core import schemas
-from core.errors import PayloadError
 from core.schemas import (
     MoneyField,
     StrictInteger,
     StrictSchema,
     country_field,
     dump_snapshot,
-    flatten_errors,
     load_snapshot,
     optional_text,
     text_field,
@@ -108,14 +106,7 @@ class OrderSnapshotSchema(StrictSchema):
     installments = StrictInteger(load_default=1, validate=validate.Range(min=1, max=12))
 
 
-ORACLE = OrderSnapshotSchema()
-
-
-def oracle_fields(data: Any) -> dict[str, Any]:
-    try:
-        return ORACLE.load(data)
-    except ValidationError as exc:
-        raise PayloadError(flatten_errors(exc.messages)) from None
+oracle_fields = oracle(OrderSnapshotSchema())
 
 
 def oracle_load_snapshot(data: Any) -> Any:

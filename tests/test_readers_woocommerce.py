@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
-from readers_fuzz import changed, edge_and_json_tests, outcome
+from marshmallow import EXCLUDE, Schema, fields, validate
+from readers_fuzz import changed, edge_and_json_tests, oracle, outcome
 
 from core.errors import PayloadError
-from core.schemas import flatten_errors
 from plugins.woocommerce.order import read_order, to_snapshot
 from recordings import RECORDINGS_DIR, deliveries
 from woo import order
@@ -116,14 +115,7 @@ class WooOrderSchema(_Loose):
     meta_data = fields.List(fields.Nested(_Meta), load_default=list)
 
 
-ORACLE = WooOrderSchema()
-
-
-def oracle_read_order(data: Any) -> dict[str, Any]:
-    try:
-        return ORACLE.load(data)
-    except ValidationError as exc:
-        raise PayloadError(flatten_errors(exc.messages)) from None
+oracle_read_order = oracle(WooOrderSchema())
 
 
 # -- payloads: every order WooCommerce sent in the recordings, and the tests' own -------------
